@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Developer entry point that needs nothing but Python 3.11+.
+
+    python3 dev.py run     # the hub on the embedded broker (creates .venv on first use)
+    python3 dev.py test    # ruff, mypy and the whole test suite
+    python3 dev.py help    # every task
+
+The virtual environment is rebuilt only when pyproject.toml changes (a stamp file
+holds its hash), so repeated runs start at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+STAMP = VENV / ".rmt-hub-installed"
+MIN_PYTHON = (3, 11)
+
+
+def _say(message: str) -> None:
+    print(f"\033[1m[dev]\033[0m {message}", flush=True)
+
+
+def _run(cmd: Sequence[str | os.PathLike[str]]) -> None:
+    _say(" ".join(str(c) for c in cmd))
+    result = subprocess.run([str(c) for c in cmd], cwd=ROOT, check=False)
+    if result.returncode != 0:
+        raise SystemExit(result.returncode)
+
+
+def ensure_venv() -> None:
+    """Create .venv and install the project with its dev extras when needed."""
+    if sys.version_info < MIN_PYTHON:
+        raise SystemExit(f"rmt-hub needs Python {'.'.join(map(str, MIN_PYTHON))}+")
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text().strip() == wanted:
+        return
+    if not (BIN / "python").exists():
+        _say(f"creating virtual environment in {VENV}")
+        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+    _run([BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
+    _run([BIN / "python", "-m", "pip", "install", "--quiet", "-e", ".[dev]"])
+    STAMP.write_text(wanted)
+
+
+def task_install(_: list[str]) -> None:
+    """create .venv and install rmt-hub with its dev tools"""
+    ensure_venv()
+
+
+def task_run(args: list[str]) -> None:
+    """run the hub on the embedded defaults (rmt-hub up); extra args go to 'rmt-hub up'"""
+    ensure_venv()
+    os.execv(str(BIN / "rmt-hub"), [str(BIN / "rmt-hub"), "up", *args])
+
+
+def task_lint(_: list[str]) -> None:
+    """ruff (lint and format check) and mypy --strict"""
+    ensure_venv()
+    _run([BIN / "ruff", "check", "."])
+    _run([BIN / "ruff", "format", "--check", "."])
+    _run([BIN / "mypy"])
+
+
+def task_format(_: list[str]) -> None:
+    """apply ruff's formatter and safe fixes"""
+    ensure_venv()
+    _run([BIN / "ruff", "check", "--fix", "."])
+    _run([BIN / "ruff", "format", "."])
+
+
+def task_test(args: list[str]) -> None:
+    """lint, type-check, then run every test; extra args go to pytest"""
+    task_lint([])
+    _run([BIN / "python", "-m", "pytest", *args])
+
+
+def task_help(_: list[str]) -> None:
+    """list the tasks"""
+    print(__doc__)
+    for name, fn in TASKS.items():
+        print(f"  {name:<10} {fn.__doc__}")
+
+
+TASKS: dict[str, Callable[[list[str]], None]] = {
+    "help": task_help,
+    "install": task_install,
+    "run": task_run,
+    "test": task_test,
+    "lint": task_lint,
+    "format": task_format,
+}
+
+
+def main(argv: list[str]) -> None:
+    if not argv or argv[0] not in TASKS:
+        task_help([])
+        raise SystemExit(0 if not argv else 2)
+    TASKS[argv[0]](argv[1:])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,129 @@
+"""The hub's one configuration model.
+
+Every setting can come from the environment with the ``HUB_`` prefix (or a ``.env``
+file); secrets are :class:`pydantic.SecretStr`, so they print as ``**********`` in
+logs, reprs and :meth:`HubSettings.masked`.
+
+``HUB_BOOTSTRAP_SERVERS`` points the hub at any Kafka cluster. When it is unset the hub
+runs its embedded broker (Tansu, memory-only) on a loopback port.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hub.errors import ConfigError
+
+__all__ = ["HubSettings", "load_settings"]
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+
+
+class HubSettings(BaseSettings):
+    """Settings for every hub process (env prefix ``HUB_``)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HUB_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    # --- Kafka -------------------------------------------------------------------------
+    bootstrap_servers: str | None = Field(
+        default=None,
+        description="Comma-separated host:port list of an existing Kafka cluster; "
+        "unset means: start the embedded broker.",
+    )
+    client_id: str = Field(default="rmt-hub", description="Kafka client.id prefix.")
+    security_protocol: SecurityProtocol = "PLAINTEXT"
+    sasl_mechanism: SaslMechanism | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    request_timeout_ms: int = Field(default=15_000, ge=1_000)
+
+    # --- embedded broker -----------------------------------------------------------------
+    embedded_host: str = Field(default="127.0.0.1", description="Loopback address to bind.")
+    embedded_port: int = Field(default=0, ge=0, le=65_535, description="0 picks a free port.")
+    embedded_ready_timeout_s: float = Field(default=20.0, gt=0)
+
+    # --- topics ----------------------------------------------------------------------------
+    topic_prefix: str = Field(default="rmt", pattern=r"^[a-z][a-z0-9-]*$")
+    topic_partitions: int = Field(
+        default=4, ge=1, le=256, description="Partitions of every person-keyed topic."
+    )
+    replication_factor: int = Field(default=1, ge=1, le=16)
+    partners_file: Path | None = Field(
+        default=None, description="Partner directory (JSON); the built-in one when unset."
+    )
+
+    # --- process -------------------------------------------------------------------------------
+    data_dir: Path = Field(default=Path(".hub"), description="Local state of this process.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = Field(default=False, description="Structured JSON log lines.")
+
+    @field_validator("bootstrap_servers")
+    @classmethod
+    def _servers_are_host_port(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        servers = [s.strip() for s in value.split(",") if s.strip()]
+        for server in servers:
+            host, sep, port = server.rpartition(":")
+            if not sep or not host or not port.isdigit():
+                raise ValueError(f"'{server}' is not host:port")
+        return ",".join(servers)
+
+    @model_validator(mode="after")
+    def _sasl_is_complete(self) -> HubSettings:
+        if self.security_protocol.startswith("SASL_") and not (
+            self.sasl_mechanism and self.sasl_username and self.sasl_password
+        ):
+            raise ValueError(
+                f"security_protocol {self.security_protocol} needs sasl_mechanism, "
+                "sasl_username and sasl_password"
+            )
+        return self
+
+    @property
+    def embedded(self) -> bool:
+        """True when the hub must run its own broker."""
+        return self.bootstrap_servers is None
+
+    def masked(self) -> dict[str, Any]:
+        """The settings as a JSON-safe dict with every secret masked, for logs."""
+        return self.model_dump(mode="json")
+
+    def with_bootstrap(self, bootstrap_servers: str) -> HubSettings:
+        """A copy pointing at ``bootstrap_servers`` (e.g. once the embedded broker runs)."""
+        return self.model_copy(update={"bootstrap_servers": bootstrap_servers})
+
+    def secret_values(self) -> list[str]:
+        """Plain values of every secret, so log filters can redact them anywhere."""
+        values = []
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr) and value.get_secret_value():
+                values.append(value.get_secret_value())
+        return values
+
+
+def load_settings(**overrides: Any) -> HubSettings:
+    """Read settings from the environment, translating validation errors to ConfigError."""
+    try:
+        return HubSettings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"HUB_{'_'.join(str(p) for p in err['loc']).upper() or '(settings)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from exc

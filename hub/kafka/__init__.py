@@ -1,0 +1,129 @@
+"""A thin wrapper over kafka-python: client configuration, factories, error translation.
+
+It knows nothing of serialization: producers and consumers here move bytes. Everything
+goes through the configured bootstrap servers, so the same code runs on the embedded
+broker and on Apache Kafka.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.errors import KafkaError, NoBrokersAvailable
+
+from hub.config import HubSettings
+from hub.errors import BrokerError, BrokerUnavailable, ConfigError
+
+__all__ = [
+    "admin_client",
+    "client_config",
+    "consumer",
+    "kafka_errors",
+    "producer",
+    "wait_for_metadata",
+]
+
+# Group timings that work on Apache Kafka (its minimum session timeout is 6 s) and on
+# Tansu, which holds each join for half the session timeout (see shared notes).
+CONSUMER_DEFAULTS: dict[str, Any] = {
+    "session_timeout_ms": 6_000,
+    "heartbeat_interval_ms": 1_000,
+    "auto_offset_reset": "earliest",
+    "enable_auto_commit": False,
+}
+
+PRODUCER_DEFAULTS: dict[str, Any] = {
+    "acks": "all",
+    "linger_ms": 5,
+    "retries": 5,
+}
+
+
+def client_config(settings: HubSettings) -> dict[str, Any]:
+    """kafka-python settings shared by every client of this process."""
+    if settings.bootstrap_servers is None:
+        raise ConfigError(
+            "no bootstrap servers: start the embedded broker first or set HUB_BOOTSTRAP_SERVERS"
+        )
+    config: dict[str, Any] = {
+        "bootstrap_servers": settings.bootstrap_servers.split(","),
+        "client_id": settings.client_id,
+        "security_protocol": settings.security_protocol,
+        "request_timeout_ms": settings.request_timeout_ms,
+    }
+    if settings.security_protocol.startswith("SASL_"):
+        assert settings.sasl_password is not None  # checked by HubSettings
+        config |= {
+            "sasl_mechanism": settings.sasl_mechanism,
+            "sasl_plain_username": settings.sasl_username,
+            "sasl_plain_password": settings.sasl_password.get_secret_value(),
+        }
+    for key, path in (
+        ("ssl_cafile", settings.ssl_cafile),
+        ("ssl_certfile", settings.ssl_certfile),
+        ("ssl_keyfile", settings.ssl_keyfile),
+    ):
+        if path is not None:
+            config[key] = str(path)
+    return config
+
+
+@contextmanager
+def kafka_errors(action: str) -> Iterator[None]:
+    """Translate kafka-python errors raised inside the block into the hub's tree."""
+    try:
+        yield
+    except NoBrokersAvailable as exc:
+        raise BrokerUnavailable(f"{action}: no broker answered") from exc
+    except KafkaError as exc:
+        raise BrokerError(f"{action}: {type(exc).__name__}: {exc}") from exc
+
+
+def admin_client(settings: HubSettings) -> KafkaAdminClient:
+    """An admin client; the caller closes it."""
+    with kafka_errors("connecting the admin client"):
+        return KafkaAdminClient(**client_config(settings))
+
+
+def producer(settings: HubSettings, **overrides: Any) -> KafkaProducer:
+    """A bytes-in producer with safe defaults (acks=all); the caller closes it."""
+    with kafka_errors("creating a producer"):
+        return KafkaProducer(**(client_config(settings) | PRODUCER_DEFAULTS | overrides))
+
+
+def consumer(settings: HubSettings, *topics: str, **overrides: Any) -> KafkaConsumer:
+    """A bytes-out consumer (manual commits, from the earliest offset); caller closes it."""
+    with kafka_errors("creating a consumer"):
+        return KafkaConsumer(*topics, **(client_config(settings) | CONSUMER_DEFAULTS | overrides))
+
+
+def wait_for_metadata(bootstrap_servers: str, timeout_s: float) -> list[str]:
+    """Block until the cluster answers a metadata request; return its topic names.
+
+    Raises :class:`BrokerUnavailable` when ``timeout_s`` passes without an answer.
+    """
+    deadline = time.monotonic() + timeout_s
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            admin = KafkaAdminClient(
+                bootstrap_servers=bootstrap_servers.split(","),
+                client_id="rmt-hub-probe",
+                request_timeout_ms=2_000,
+                api_version_auto_timeout_ms=2_000,
+            )
+            try:
+                return sorted(admin.list_topics())
+            finally:
+                admin.close()
+        except (KafkaError, OSError, ValueError) as exc:
+            last_error = exc
+            time.sleep(0.05)
+    raise BrokerUnavailable(
+        f"{bootstrap_servers} gave no metadata within {timeout_s:.1f}s"
+        + (f" (last error: {type(last_error).__name__}: {last_error})" if last_error else "")
+    )

@@ -1,0 +1,76 @@
+"""Logging setup: human-readable (rich) or structured JSON, secrets always redacted.
+
+Nothing is configured at import time; processes call :func:`configure_logging` once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from hub.config import HubSettings
+
+__all__ = ["JsonFormatter", "SecretRedactor", "configure_logging"]
+
+_REDACTED = "**********"
+
+
+class SecretRedactor(logging.Filter):
+    """Replaces any known secret value in a log record's message with a mask."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self._secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self._secrets:
+            message = record.getMessage()
+            redacted = message
+            for secret in self._secrets:
+                redacted = redacted.replace(secret, _REDACTED)
+            if redacted != message:
+                record.msg, record.args = redacted, None
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line; ``extra={"event_id": ...}`` fields are carried over."""
+
+    _STANDARD = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in self._STANDARD and not key.startswith("_"):
+                payload[key] = value
+        if record.exc_info:
+            payload["exception"] = self.formatException(record.exc_info)
+        return json.dumps(payload, default=str)
+
+
+def configure_logging(settings: HubSettings) -> None:
+    """Install one stderr handler on the root logger according to ``settings``."""
+    handler: logging.Handler
+    if settings.log_json:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+    else:
+        from rich.logging import RichHandler  # noqa: PLC0415 - only for human output
+
+        handler = RichHandler(show_path=False, rich_tracebacks=True)
+    handler.addFilter(SecretRedactor(settings.secret_values()))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(settings.log_level)
+    for noisy in ("kafka", "aiokafka"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
