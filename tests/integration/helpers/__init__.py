@@ -1,0 +1,1 @@
+"""Small programs the integration tests run in processes of their own."""

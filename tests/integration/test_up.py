@@ -1,0 +1,54 @@
+"""The README's run command, `rmt-hub up`, end to end in a real process."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hub.config import HubSettings
+from schemas import load_schemas
+
+pytestmark = pytest.mark.integration
+
+
+def _up(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hub", "up", "--once", *args],
+        capture_output=True,
+        text=True,
+        env={**env, "COLUMNS": "200"},
+        timeout=180,
+        check=False,
+    )
+
+
+def test_up_on_embedded_defaults_prints_bootstrap_and_round_trips_every_schema(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    env["HUB_DATA_DIR"] = str(tmp_path)
+    result = _up(env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    match = re.search(r"bootstrap servers: (127\.0\.0\.1:\d+)\s+\(embedded", result.stdout)
+    assert match, result.stdout
+    messages = load_schemas().messages()
+    for fullname in messages:
+        short = fullname.rsplit(".", 1)[-1]
+        assert re.search(rf"{short}\s.*ok", result.stdout), f"{short} missing:\n{result.stdout}"
+    assert f"self-check: {len(messages)}/{len(messages)} schemas" in result.stdout
+    assert "FAILED" not in result.stdout
+
+
+def test_up_against_an_external_cluster_does_not_start_a_broker(
+    hub_settings: HubSettings,
+) -> None:
+    assert hub_settings.bootstrap_servers is not None
+    env = {**os.environ, "HUB_BOOTSTRAP_SERVERS": hub_settings.bootstrap_servers}
+    result = _up(env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"bootstrap servers: {hub_settings.bootstrap_servers}  (external" in result.stdout

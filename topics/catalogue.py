@@ -1,0 +1,308 @@
+"""The topic catalogue as code: every topic the hub uses, and why.
+
+One :class:`TopicSpec` per topic: name, partitions, key, value schemas, cleanup policy,
+retention, owning principal and who may write and read it. Per-partner inbox and outbox
+topics are derived from the partner directory. Everything keyed by the client pseudonym
+has the same partition count, so streams and tables can be joined per subject
+(co-partitioning).
+
+Correctness never rests on compaction or retention (the embedded broker enforces
+neither); they are storage policy for Apache Kafka.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.config import HubSettings
+from hub.errors import TopicError
+from topics.partners import PartnerDirectory, load_partners
+
+__all__ = [
+    "HUB_PRINCIPAL",
+    "MONITOR_PRINCIPAL",
+    "PERSON_RECORDS",
+    "CleanupPolicy",
+    "KeyKind",
+    "TopicCatalogue",
+    "TopicSpec",
+    "ValueFormat",
+    "build_catalogue",
+]
+
+HUB_PRINCIPAL = "hub"
+"""The hub's own services (router, registry, consent service)."""
+MONITOR_PRINCIPAL = "monitor"
+"""The national monitor: pseudonymised streams only."""
+
+NAMESPACE = "nl.rmt.hub"
+PERSON_RECORDS: tuple[str, ...] = tuple(
+    f"{NAMESPACE}.{name}"
+    for name in (
+        "ClientProfile",
+        "IntakeDecision",
+        "PersonalArrangement",
+        "Referral",
+        "PlacementOutcome",
+        "ResponsibilityTransfer",
+    )
+)
+"""Canonical records about one person, keyed by client pseudonym."""
+VACANCY = f"{NAMESPACE}.Vacancy"
+CONSENT_CHANGE = f"{NAMESPACE}.ConsentChange"
+MONITOR_EVENT = f"{NAMESPACE}.MonitorEvent"
+DEAD_LETTER = f"{NAMESPACE}.DeadLetter"
+
+HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
+FOREVER = -1
+
+_KAFKA_NAME = re.compile(r"^[a-zA-Z0-9._-]{1,249}$")
+
+
+class CleanupPolicy(StrEnum):
+    DELETE = "delete"
+    COMPACT = "compact"
+    COMPACT_DELETE = "compact,delete"
+
+
+class ValueFormat(StrEnum):
+    AVRO = "avro"  # canonical records in the Confluent wire format
+    JSON = "json"  # the registry's own store, in Confluent's JSON layout
+
+
+class KeyKind(StrEnum):
+    """What a topic's record key is."""
+
+    CLIENT_PSEUDONYM = "client pseudonym (vacancy id for vacancies)"
+    MONITOR_PSEUDONYM = "monitor pseudonym (HMAC, not linkable to partner pseudonyms)"
+    EVENT_ID = "event id"
+    REGISTRY_KEY = "schema registry key (subject, version)"
+
+
+class TopicSpec(BaseModel):
+    """One topic of the catalogue."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    description: str
+    partitions: int = Field(ge=1)
+    replication_factor: int = Field(ge=1)
+    key: KeyKind
+    value_schemas: tuple[str, ...] = Field(min_length=1)
+    value_format: ValueFormat = ValueFormat.AVRO
+    cleanup_policy: CleanupPolicy
+    retention_ms: int = Field(ge=FOREVER)
+    owner: str
+    writers: tuple[str, ...]
+    readers: tuple[str, ...]
+
+    @property
+    def co_partitioned(self) -> bool:
+        """Keyed by the client pseudonym: must share the partition count of the others."""
+        return self.key is KeyKind.CLIENT_PSEUDONYM
+
+    def configs(self) -> dict[str, str]:
+        """The broker-side topic configuration."""
+        return {"cleanup.policy": self.cleanup_policy.value, "retention.ms": str(self.retention_ms)}
+
+
+class TopicCatalogue(BaseModel):
+    """All topics; checked for consistency on construction."""
+
+    model_config = ConfigDict(frozen=True)
+
+    prefix: str
+    topics: tuple[TopicSpec, ...]
+
+    def __iter__(self) -> Iterator[TopicSpec]:  # type: ignore[override]
+        return iter(self.topics)
+
+    def __len__(self) -> int:
+        return len(self.topics)
+
+    def get(self, name: str) -> TopicSpec:
+        for topic in self.topics:
+            if topic.name == name:
+                return topic
+        raise TopicError(f"'{name}' is not in the topic catalogue")
+
+    def names(self) -> list[str]:
+        return [t.name for t in self.topics]
+
+    def outbox(self, partner_id: str) -> TopicSpec:
+        return self.get(f"{self.prefix}.partner.{partner_id}.outbox")
+
+    def inbox(self, partner_id: str) -> TopicSpec:
+        return self.get(f"{self.prefix}.partner.{partner_id}.inbox")
+
+    @property
+    def dead_letter(self) -> TopicSpec:
+        return self.get(f"{self.prefix}.hub.deadletter")
+
+    @property
+    def consent_changes(self) -> TopicSpec:
+        return self.get(f"{self.prefix}.consent.changes")
+
+    @property
+    def monitor_events(self) -> TopicSpec:
+        return self.get(f"{self.prefix}.monitor.events")
+
+    @property
+    def schema_store(self) -> TopicSpec:
+        for topic in self.topics:
+            if topic.key is KeyKind.REGISTRY_KEY:
+                return topic
+        raise TopicError("the catalogue has no schema store (an external registry is used)")
+
+    @property
+    def selfcheck(self) -> TopicSpec:
+        return self.get(f"{self.prefix}.hub.selfcheck")
+
+    def readable_by(self, principal: str) -> list[TopicSpec]:
+        return [t for t in self.topics if principal in t.readers]
+
+    def check(self, schema_names: Iterable[str], principals: Iterable[str]) -> None:
+        """Raise TopicError on any inconsistency (names, schemas, principals, partitions)."""
+        known_schemas = set(schema_names)
+        known_principals = {*principals, HUB_PRINCIPAL, MONITOR_PRINCIPAL}
+        seen: set[str] = set()
+        for topic in self.topics:
+            if not _KAFKA_NAME.match(topic.name):
+                raise TopicError(f"{topic.name}: not a valid Kafka topic name")
+            if topic.name in seen:
+                raise TopicError(f"{topic.name}: defined twice")
+            seen.add(topic.name)
+            for schema in topic.value_schemas:
+                if topic.value_format is ValueFormat.AVRO and schema not in known_schemas:
+                    raise TopicError(f"{topic.name}: value schema {schema} does not exist")
+            for principal in (topic.owner, *topic.writers, *topic.readers):
+                if principal not in known_principals:
+                    raise TopicError(f"{topic.name}: unknown principal '{principal}'")
+        counts = {t.partitions for t in self.topics if t.co_partitioned}
+        if len(counts) > 1:
+            raise TopicError(
+                f"topics keyed by client pseudonym must be co-partitioned, found counts {counts}"
+            )
+
+
+def build_catalogue(
+    settings: HubSettings, partners: PartnerDirectory | None = None
+) -> TopicCatalogue:
+    """The catalogue for these settings and partner directory."""
+    partners = partners if partners is not None else load_partners(settings.partners_file)
+    prefix = settings.topic_prefix
+    n = settings.topic_partitions
+    rf = settings.replication_factor
+    topics: list[TopicSpec] = []
+    for partner in partners:
+        topics.append(
+            TopicSpec(
+                name=f"{prefix}.partner.{partner.id}.outbox",
+                description=f"What {partner.name} publishes; read by the hub's router only.",
+                partitions=n,
+                replication_factor=rf,
+                key=KeyKind.CLIENT_PSEUDONYM,
+                value_schemas=(*PERSON_RECORDS, VACANCY),
+                cleanup_policy=CleanupPolicy.DELETE,
+                retention_ms=7 * DAY_MS,
+                owner=partner.id,
+                writers=(partner.id,),
+                readers=(HUB_PRINCIPAL,),
+            )
+        )
+        topics.append(
+            TopicSpec(
+                name=f"{prefix}.partner.{partner.id}.inbox",
+                description=f"What {partner.name} may receive under its consents, and "
+                "notices about its own records (rejections, erasure).",
+                partitions=n,
+                replication_factor=rf,
+                key=KeyKind.CLIENT_PSEUDONYM,
+                value_schemas=(*PERSON_RECORDS, VACANCY),
+                cleanup_policy=CleanupPolicy.DELETE,
+                retention_ms=30 * DAY_MS,
+                owner=HUB_PRINCIPAL,
+                writers=(HUB_PRINCIPAL,),
+                readers=(partner.id,),
+            )
+        )
+    topics += [
+        TopicSpec(
+            name=f"{prefix}.consent.changes",
+            description="Every consent change (given, withdrawn, expired), published by the "
+            "consent service through its outbox; the router's consent table is built from it.",
+            partitions=n,
+            replication_factor=rf,
+            key=KeyKind.CLIENT_PSEUDONYM,
+            value_schemas=(CONSENT_CHANGE,),
+            cleanup_policy=CleanupPolicy.DELETE,
+            retention_ms=FOREVER,
+            owner=HUB_PRINCIPAL,
+            writers=(HUB_PRINCIPAL,),
+            readers=(HUB_PRINCIPAL,),
+        ),
+        TopicSpec(
+            name=f"{prefix}.hub.deadletter",
+            description="Records the hub could not accept, with a reason code and message.",
+            partitions=n,
+            replication_factor=rf,
+            key=KeyKind.CLIENT_PSEUDONYM,
+            value_schemas=(DEAD_LETTER,),
+            cleanup_policy=CleanupPolicy.DELETE,
+            retention_ms=30 * DAY_MS,
+            owner=HUB_PRINCIPAL,
+            writers=(HUB_PRINCIPAL,),
+            readers=(HUB_PRINCIPAL,),
+        ),
+        TopicSpec(
+            name=f"{prefix}.monitor.events",
+            description="Pseudonymised, generalised events for the national monitor.",
+            partitions=n,
+            replication_factor=rf,
+            key=KeyKind.MONITOR_PSEUDONYM,
+            value_schemas=(MONITOR_EVENT,),
+            cleanup_policy=CleanupPolicy.DELETE,
+            retention_ms=FOREVER,
+            owner=HUB_PRINCIPAL,
+            writers=(HUB_PRINCIPAL,),
+            readers=(MONITOR_PRINCIPAL,),
+        ),
+        TopicSpec(
+            name=f"{prefix}.hub.selfcheck",
+            description="Round trips of one example record per schema by `rmt-hub up`.",
+            partitions=1,
+            replication_factor=rf,
+            key=KeyKind.EVENT_ID,
+            value_schemas=(*PERSON_RECORDS, VACANCY, CONSENT_CHANGE, MONITOR_EVENT, DEAD_LETTER),
+            cleanup_policy=CleanupPolicy.DELETE,
+            retention_ms=HOUR_MS,
+            owner=HUB_PRINCIPAL,
+            writers=(HUB_PRINCIPAL,),
+            readers=(HUB_PRINCIPAL,),
+        ),
+    ]
+    if settings.schema_registry_url is None:
+        topics.append(
+            TopicSpec(
+                name=settings.schema_registry_topic,
+                description="The embedded schema registry's store: every schema, version "
+                "and config change, so all hub processes see the same ids.",
+                partitions=1,
+                replication_factor=rf,
+                key=KeyKind.REGISTRY_KEY,
+                value_schemas=("confluent-schema-registry-record",),
+                value_format=ValueFormat.JSON,
+                cleanup_policy=CleanupPolicy.COMPACT,
+                retention_ms=FOREVER,
+                owner=HUB_PRINCIPAL,
+                writers=(HUB_PRINCIPAL,),
+                readers=(HUB_PRINCIPAL,),
+            )
+        )
+    return TopicCatalogue(prefix=prefix, topics=tuple(topics))
