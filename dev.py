@@ -11,8 +11,10 @@ holds its hash), so repeated runs start at once.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -35,6 +37,29 @@ def _run(cmd: Sequence[str | os.PathLike[str]]) -> None:
     result = subprocess.run([str(c) for c in cmd], cwd=ROOT, check=False)
     if result.returncode != 0:
         raise SystemExit(result.returncode)
+
+
+# Debian packages the test suite needs, each with a file that shows it is installed.
+SYSTEM_PACKAGES: dict[str, str] = {
+    "postgresql": "/usr/lib/postgresql/*/bin/initdb",  # consent store tests on PostgreSQL
+}
+
+
+def ensure_system_packages() -> None:
+    """Install the Debian packages the tests need (as root, with apt-get) when missing."""
+    missing = [pkg for pkg, probe in SYSTEM_PACKAGES.items() if not glob.glob(probe)]
+    if not missing:
+        return
+    if os.name != "posix" or os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise SystemExit(f"the tests need these Debian packages: {' '.join(missing)}")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (
+        ["apt-get", "update", "-qq"],
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
+    ):
+        _say(" ".join(cmd))
+        if subprocess.run(cmd, env=env, check=False).returncode != 0:
+            raise SystemExit(f"could not install {' '.join(missing)}")
 
 
 def ensure_venv() -> None:
@@ -80,6 +105,7 @@ def task_format(_: list[str]) -> None:
 
 def task_test(args: list[str]) -> None:
     """lint, type-check, then run every test; extra args go to pytest"""
+    ensure_system_packages()
     task_lint([])
     _run([BIN / "python", "-m", "pytest", *args])
 

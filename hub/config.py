@@ -69,8 +69,7 @@ class HubSettings(BaseSettings):
     # --- schema registry -----------------------------------------------------------------
     schema_registry_url: str | None = Field(
         default=None,
-        description="URL of a Confluent-compatible registry; unset means: serve the "
-        "embedded one.",
+        description="URL of a Confluent-compatible registry; unset means: serve the embedded one.",
     )
     schema_registry_username: str | None = None
     schema_registry_password: SecretStr | None = None

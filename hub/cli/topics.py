@@ -102,7 +102,9 @@ def list_topics(
 @handle_errors
 def apply(
     bootstrap_servers: str | None = BootstrapOption,
-    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change, change nothing."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Show what would change, change nothing."
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="List unchanged topics too."),
 ) -> None:
     """Create missing topics and repair drift; a second run changes nothing."""

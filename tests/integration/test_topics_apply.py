@@ -39,7 +39,10 @@ def test_apply_creates_everything_then_has_nothing_to_change(isolated: HubSettin
         second = apply_catalogue(admin, catalogue)
         assert not second.changed
         assert {c.action for c in second.changes} == {Action.UNCHANGED}
-        assert second.summary() == f"nothing to change: all {len(catalogue)} topics match the catalogue"
+        assert (
+            second.summary()
+            == f"nothing to change: all {len(catalogue)} topics match the catalogue"
+        )
     finally:
         admin.close()
 
