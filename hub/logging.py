@@ -63,9 +63,10 @@ def configure_logging(settings: HubSettings) -> None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(JsonFormatter())
     else:
-        from rich.logging import RichHandler  # noqa: PLC0415 - only for human output
+        from rich.console import Console  # noqa: PLC0415 - only for human output
+        from rich.logging import RichHandler  # noqa: PLC0415
 
-        handler = RichHandler(show_path=False, rich_tracebacks=True)
+        handler = RichHandler(console=Console(stderr=True), show_path=False, rich_tracebacks=True)
     handler.addFilter(SecretRedactor(settings.secret_values()))
     root = logging.getLogger()
     for old in list(root.handlers):

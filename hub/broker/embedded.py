@@ -435,7 +435,9 @@ def broker_for(settings: HubSettings) -> Iterator[HubSettings]:
     are yielded unchanged; no broker is started.
     """
     if settings.bootstrap_servers is not None:
-        wait_for_metadata(settings.bootstrap_servers, settings.request_timeout_ms / 1000)
+        wait_for_metadata(
+            settings.bootstrap_servers, settings.request_timeout_ms / 1000, settings=settings
+        )
         _LOG.info("using the Kafka cluster at %s", settings.bootstrap_servers)
         yield settings
         return

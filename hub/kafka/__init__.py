@@ -105,20 +105,29 @@ def consumer(settings: HubSettings, *topics: str, **overrides: Any) -> KafkaCons
         return KafkaConsumer(*topics, **(client_config(settings) | CONSUMER_DEFAULTS | overrides))
 
 
-def wait_for_metadata(bootstrap_servers: str, timeout_s: float) -> list[str]:
+def wait_for_metadata(
+    bootstrap_servers: str, timeout_s: float, *, settings: HubSettings | None = None
+) -> list[str]:
     """Block until the cluster answers a metadata request; return its topic names.
 
-    Raises :class:`BrokerUnavailable` when ``timeout_s`` passes without an answer.
+    ``settings`` supplies security (SASL/TLS) and client id for a secured cluster; without
+    it the probe connects in plaintext, as to the embedded broker. Raises
+    :class:`BrokerUnavailable` when ``timeout_s`` passes without an answer.
     """
+    base: dict[str, Any] = {"client_id": "rmt-hub-probe"}
+    if settings is not None:
+        base = client_config(settings.with_bootstrap(bootstrap_servers))
+    base["bootstrap_servers"] = bootstrap_servers.split(",")
     deadline = time.monotonic() + timeout_s
     last_error: Exception | None = None
     while time.monotonic() < deadline:
         try:
+            remaining_ms = int(min(2.0, deadline - time.monotonic()) * 1000)
             admin = KafkaAdminClient(
-                bootstrap_servers=bootstrap_servers.split(","),
-                client_id="rmt-hub-probe",
-                request_timeout_ms=2_000,
-                bootstrap_timeout_ms=max(100, int(min(2.0, deadline - time.monotonic()) * 1000)),
+                **(
+                    base
+                    | {"request_timeout_ms": 2_000, "bootstrap_timeout_ms": max(100, remaining_ms)}
+                )
             )
             try:
                 return sorted(admin.list_topics())
