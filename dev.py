@@ -89,11 +89,12 @@ def task_run(args: list[str]) -> None:
 
 
 def task_lint(_: list[str]) -> None:
-    """ruff (lint and format check) and mypy --strict"""
+    """ruff (lint and format check), mypy --strict, and the schema rules"""
     ensure_venv()
     _run([BIN / "ruff", "check", "."])
     _run([BIN / "ruff", "format", "--check", "."])
     _run([BIN / "mypy"])
+    _run([BIN / "rmt-hub", "schemas", "validate"])
 
 
 def task_format(_: list[str]) -> None:

@@ -39,12 +39,13 @@ def _root(
 
 def _register() -> None:
     # Imported here so `import hub.cli` stays cheap and free of side effects.
-    from hub.cli import broker, schemas, topics, up  # noqa: PLC0415
+    from hub.cli import broker, topics, up  # noqa: PLC0415
+    from hub.cli import schemas as schemas_cli  # noqa: PLC0415
 
     app.command("up")(up.up)
     app.command("broker")(broker.broker)
     app.add_typer(topics.app, name="topics")
-    app.add_typer(schemas.app, name="schemas")
+    app.add_typer(schemas_cli.app, name="schemas")
 
 
 def main() -> None:

@@ -44,7 +44,7 @@ def _selfcheck_table(results: list[RoundTrip]) -> Table:
     table = Table(title="Self-check: one record per schema over the broker")
     table.add_column("schema", style="bold")
     table.add_column("Avro bytes", justify="right")
-    table.add_column("round trip", justify="right")
+    table.add_column("send → receive", justify="right")
     table.add_column("result")
     for r in results:
         verdict = "[green]ok[/]" if r.ok else f"[bold red]FAILED[/] {r.detail}"

@@ -20,7 +20,10 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def isolated(hub_settings: HubSettings) -> HubSettings:
     """Settings with a topic prefix of their own, so tests never share topics."""
-    return hub_settings.model_copy(update={"topic_prefix": f"t{uuid.uuid4().hex[:10]}"})
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    return hub_settings.model_copy(
+        update={"topic_prefix": prefix, "schema_registry_topic": f"{prefix}._schemas"}
+    )
 
 
 def test_apply_creates_everything_then_has_nothing_to_change(isolated: HubSettings) -> None:
@@ -97,6 +100,7 @@ def test_cli_apply_twice_reports_nothing_to_change_the_second_time(
         **os.environ,
         "HUB_BOOTSTRAP_SERVERS": isolated.bootstrap_servers,
         "HUB_TOPIC_PREFIX": isolated.topic_prefix,
+        "HUB_SCHEMA_REGISTRY_TOPIC": isolated.schema_registry_topic,
         "COLUMNS": "200",
     }
     first = _cli("topics", "apply", env=env)

@@ -1,0 +1,40 @@
+"""The intake family: IntakeDecision and CriterionAssessment."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import ClassVar
+
+from pydantic import Field
+
+from schemas.models.base import CanonicalRecord
+from schemas.models.common import PartyRef, PersonRecord
+from schemas.models.enums import SelectionCriterion
+from schemas.vocabulary import JobSeekerCategory
+
+__all__ = ["CriterionAssessment", "IntakeDecision"]
+
+
+class CriterionAssessment(CanonicalRecord):
+    """How one selection criterion was weighed."""
+
+    avro_name: ClassVar[str] = "nl.rmt.hub.CriterionAssessment"
+
+    criterion: SelectionCriterion
+    applies: bool
+    note: str | None = None
+
+
+class IntakeDecision(PersonRecord):
+    """The intake and selection decision of the first-responsible party."""
+
+    avro_name: ClassVar[str] = "nl.rmt.hub.IntakeDecision"
+
+    intake_id: str
+    intake_date: date
+    job_seeker_category: JobSeekerCategory
+    first_responsible: PartyRef
+    selected: bool
+    criteria: list[CriterionAssessment] = Field(default_factory=list)
+    banenafspraak_eligible: bool = False
+    reasons: list[str] = Field(default_factory=list)
