@@ -46,7 +46,9 @@ class HttpServer:
 
     def start(self, timeout_s: float = 10.0) -> str:
         """Bind, start serving, return the base URL once the server accepts requests."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP (not 0) so asyncio sets TCP_NODELAY on accepted connections;
+        # without it every response waits ~40 ms for a delayed ACK.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((self._host, self._requested_port))

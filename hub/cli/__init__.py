@@ -39,13 +39,19 @@ def _root(
 
 def _register() -> None:
     # Imported here so `import hub.cli` stays cheap and free of side effects.
-    from hub.cli import broker, topics, up  # noqa: PLC0415
+    from hub.cli import broker, docs, registry, schema_gate, topics, up  # noqa: PLC0415
     from hub.cli import schemas as schemas_cli  # noqa: PLC0415
+
+    schemas_cli.app.command("check")(schema_gate.check)
+    schemas_cli.app.command("release")(schema_gate.release)
+    schemas_cli.app.command("register")(schema_gate.register)
 
     app.command("up")(up.up)
     app.command("broker")(broker.broker)
+    app.command("registry")(registry.registry)
     app.add_typer(topics.app, name="topics")
     app.add_typer(schemas_cli.app, name="schemas")
+    app.add_typer(docs.app, name="docs")
 
 
 def main() -> None:
