@@ -1,0 +1,35 @@
+"""``rmt-hub docs``: documents generated from the code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hub.cli._common import console, handle_errors, settings_for
+from hub.docs import build_asyncapi, render_asyncapi
+from schemas import load_schemas
+from topics import build_catalogue
+
+__all__ = ["app"]
+
+app = typer.Typer(help="Generated documentation (AsyncAPI).", no_args_is_help=True)
+
+
+@app.command("asyncapi")
+@handle_errors
+def asyncapi(
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write to this file (docs/asyncapi.json in the repo)."),
+    ] = None,
+) -> None:
+    """The AsyncAPI 3.0 document of every topic and record, from topics/ and schemas/."""
+    settings = settings_for()
+    text = render_asyncapi(build_asyncapi(settings, build_catalogue(settings), load_schemas()))
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    out.write_text(text, encoding="utf-8")
+    console.print(f"wrote {out}")
