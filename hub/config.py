@@ -91,6 +91,21 @@ class HubSettings(BaseSettings):
         "rest; generated into data_dir when unset.",
     )
 
+    # --- pseudonyms and keys ------------------------------------------------------------------
+    pseudonym_key: SecretStr | None = Field(
+        default=None,
+        description="Hub-wide key of the client pseudonym partners share (HMAC-SHA-256 of "
+        "the BSN); generated into data_dir when unset.",
+    )
+    monitor_key: SecretStr | None = Field(
+        default=None,
+        description="Monitor-only key of the monitor pseudonyms (HMAC-SHA-256 of the BSN), "
+        "never given to partners; generated into data_dir when unset.",
+    )
+    keys_dir: Path | None = Field(
+        default=None, description="Partner and hub key store; data_dir/keys when unset."
+    )
+
     # --- process -------------------------------------------------------------------------------
     data_dir: Path = Field(default=Path(".hub"), description="Local state of this process.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
