@@ -1,8 +1,10 @@
 """Self-check: one example record of every message schema, through the real broker.
 
-Each record is encoded to Avro, produced to the self-check topic, consumed back over
-the same socket, decoded and compared with what was sent. The result says, per schema,
-whether the round trip was exact, how many bytes it took and how long it took.
+Each record is encoded in the Confluent wire format (its schema registered with the
+registry in use), produced with its CloudEvents headers to the self-check topic,
+consumed back over the same socket, decoded by the schema id in its frame and compared
+with what was sent. The result says, per schema, whether the round trip was exact, how
+many bytes it took and how long it took.
 """
 
 from __future__ import annotations
@@ -12,11 +14,14 @@ import uuid
 from dataclasses import dataclass
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
 
 from hub.config import HubSettings
 from hub.errors import BrokerError, SchemaError
 from hub.kafka import consumer, kafka_errors, producer
-from schemas import codec, load_schemas
+from hub.serde import CloudEvent, SerializationContext
+from hub.serde.canonical import CanonicalCodec, cloud_event_headers
+from schemas import load_schemas
 from schemas.examples import example
 from schemas.models import CanonicalRecord
 
@@ -37,7 +42,9 @@ class RoundTrip:
     detail: str = ""
 
 
-def run_selfcheck(settings: HubSettings, topic: str, timeout_s: float = 15.0) -> list[RoundTrip]:
+def run_selfcheck(
+    settings: HubSettings, topic: str, codec: CanonicalCodec, timeout_s: float = 15.0
+) -> list[RoundTrip]:
     """Round-trip one example of every message schema through ``topic``, one at a time.
 
     The consumer is positioned before anything is sent, so each latency is the time from
@@ -60,6 +67,7 @@ def run_selfcheck(settings: HubSettings, topic: str, timeout_s: float = 15.0) ->
                     _round_trip(
                         prod,
                         cons,
+                        codec,
                         topic=topic,
                         fullname=fullname,
                         run_id=run_id,
@@ -77,6 +85,7 @@ def run_selfcheck(settings: HubSettings, topic: str, timeout_s: float = 15.0) ->
 def _round_trip(
     prod: KafkaProducer,
     cons: KafkaConsumer,
+    codec: CanonicalCodec,
     *,
     topic: str,
     fullname: str,
@@ -84,36 +93,48 @@ def _round_trip(
     timeout_s: float,
 ) -> RoundTrip:
     record = example(fullname)
-    encoded = codec.encode(record)
+    encoded = codec.encode(record, topic)
+    ce_sent = cloud_event_headers(record)
     started = time.perf_counter()
     prod.send(
         topic,
         key=fullname.encode(),
         value=encoded,
-        headers=[(SCHEMA_HEADER, fullname.encode()), (RUN_HEADER, run_id)],
+        headers=[*ce_sent, (SCHEMA_HEADER, fullname.encode()), (RUN_HEADER, run_id)],
     ).get(timeout=timeout_s)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         for batch in cons.poll(timeout_ms=100).values():
             for message in batch:
-                headers = dict(message.headers or [])
-                if headers.get(RUN_HEADER) == run_id and headers.get(SCHEMA_HEADER) == (
+                received = dict(message.headers or [])
+                if received.get(RUN_HEADER) == run_id and received.get(SCHEMA_HEADER) == (
                     fullname.encode()
                 ):
                     latency_ms = (time.perf_counter() - started) * 1000
-                    return _verdict(fullname, record, encoded, message.value, latency_ms)
+                    return _verdict(codec, record, message, ce_sent=ce_sent, latency_ms=latency_ms)
     return RoundTrip(fullname, len(encoded), 0.0, False, f"not received within {timeout_s:.0f}s")
 
 
 def _verdict(
-    fullname: str, record: CanonicalRecord, encoded: bytes, value: bytes | None, latency_ms: float
+    codec: CanonicalCodec,
+    record: CanonicalRecord,
+    message: ConsumerRecord,
+    *,
+    ce_sent: list[tuple[str, bytes]],
+    latency_ms: float,
 ) -> RoundTrip:
-    if value != encoded:
-        return RoundTrip(fullname, len(encoded), latency_ms, False, "bytes differ after transport")
+    fullname = record.avro_name
+    value: bytes = message.value or b""
+    if CloudEvent.from_headers(message.headers) != CloudEvent.from_headers(ce_sent):
+        return RoundTrip(fullname, len(value), latency_ms, False, "CloudEvents headers differ")
+    ctx = SerializationContext(
+        message.topic, headers=message.headers, partition=message.partition, offset=message.offset
+    )
+    encoded = len(value)
     try:
-        decoded = codec.decode(fullname, value)
+        decoded = codec.decode(value, ctx)
     except SchemaError as exc:
-        return RoundTrip(fullname, len(encoded), latency_ms, False, str(exc))
+        return RoundTrip(fullname, encoded, latency_ms, False, str(exc))
     if decoded != record:
-        return RoundTrip(fullname, len(encoded), latency_ms, False, "decoded record differs")
-    return RoundTrip(fullname, len(encoded), latency_ms, True)
+        return RoundTrip(fullname, encoded, latency_ms, False, "decoded record differs")
+    return RoundTrip(fullname, encoded, latency_ms, True)

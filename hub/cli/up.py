@@ -15,7 +15,11 @@ from hub.cli.topics import print_report
 from hub.errors import HubError
 from hub.kafka import admin_client
 from hub.logging import configure_logging
+from hub.registry.client import client_for
+from hub.registry.embedded import registry_for
 from hub.selfcheck import RoundTrip, run_selfcheck
+from hub.serde.canonical import CanonicalCodec
+from schemas import load_schemas
 from topics import apply_catalogue, build_catalogue
 
 __all__ = ["up", "wait_for_shutdown"]
@@ -43,7 +47,7 @@ def wait_for_shutdown() -> str:
 def _selfcheck_table(results: list[RoundTrip]) -> Table:
     table = Table(title="Self-check: one record per schema over the broker")
     table.add_column("schema", style="bold")
-    table.add_column("Avro bytes", justify="right")
+    table.add_column("wire bytes", justify="right")
     table.add_column("send → receive", justify="right")
     table.add_column("result")
     for r in results:
@@ -71,16 +75,22 @@ def up(
             print_report(apply_catalogue(admin, catalogue))
         finally:
             admin.close()
-        results = run_selfcheck(running, catalogue.selfcheck.name)
-        console.print(_selfcheck_table(results))
-        passed = sum(r.ok for r in results)
-        console.print(f"self-check: {passed}/{len(results)} schemas round-tripped exactly")
-        if passed != len(results):
-            raise HubError("self-check failed")
-        if once:
-            return
-        console.print(
-            f"[bold green]hub is up[/] on {running.bootstrap_servers}. Press Ctrl-C to stop."
-        )
-        name = wait_for_shutdown()
-        console.print(f"{name} received, stopping.")
+        with registry_for(running) as registry_url:
+            kind = "external" if running.schema_registry_url else "embedded"
+            console.print(f"[bold]schema registry:[/] {registry_url}  ({kind})")
+            codec = CanonicalCodec(client_for(running, registry_url))
+            ids = codec.register(load_schemas().messages())
+            console.print(f"registered {len(ids)} message schemas (RecordNameStrategy)")
+            results = run_selfcheck(running, catalogue.selfcheck.name, codec)
+            console.print(_selfcheck_table(results))
+            passed = sum(r.ok for r in results)
+            console.print(f"self-check: {passed}/{len(results)} schemas round-tripped exactly")
+            if passed != len(results):
+                raise HubError("self-check failed")
+            if once:
+                return
+            console.print(
+                f"[bold green]hub is up[/] on {running.bootstrap_servers}. Press Ctrl-C to stop."
+            )
+            name = wait_for_shutdown()
+            console.print(f"{name} received, stopping.")

@@ -32,6 +32,7 @@ def test_up_on_embedded_defaults_prints_bootstrap_and_round_trips_every_schema(
 ) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
     env["HUB_DATA_DIR"] = str(tmp_path)
+    env["HUB_REGISTRY_PORT"] = "0"
     result = _up(env)
     assert result.returncode == 0, result.stdout + result.stderr
     match = re.search(r"bootstrap servers: (127\.0\.0\.1:\d+)\s+\(embedded", result.stdout)
@@ -41,6 +42,7 @@ def test_up_on_embedded_defaults_prints_bootstrap_and_round_trips_every_schema(
         short = fullname.rsplit(".", 1)[-1]
         assert re.search(rf"{short}\s.*ok", result.stdout), f"{short} missing:\n{result.stdout}"
     assert f"self-check: {len(messages)}/{len(messages)} schemas" in result.stdout
+    assert re.search(r"schema registry: http://127\.0\.0\.1:\d+\s+\(embedded", result.stdout)
     assert "FAILED" not in result.stdout
 
 
@@ -48,7 +50,11 @@ def test_up_against_an_external_cluster_does_not_start_a_broker(
     hub_settings: HubSettings,
 ) -> None:
     assert hub_settings.bootstrap_servers is not None
-    env = {**os.environ, "HUB_BOOTSTRAP_SERVERS": hub_settings.bootstrap_servers}
+    env = {
+        **os.environ,
+        "HUB_BOOTSTRAP_SERVERS": hub_settings.bootstrap_servers,
+        "HUB_REGISTRY_PORT": "0",
+    }
     result = _up(env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"bootstrap servers: {hub_settings.bootstrap_servers}  (external" in result.stdout
