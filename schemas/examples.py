@@ -29,7 +29,9 @@ from schemas.models import (
     Contact,
     CriterionAssessment,
     DeadLetter,
+    DisclosureEvent,
     Employer,
+    ErasureNotice,
     IntakeDecision,
     Money,
     MonitorEvent,
@@ -38,7 +40,9 @@ from schemas.models import (
     PlacementOutcome,
     Recipient,
     Referral,
+    RejectionNotice,
     ResponsibilityTransfer,
+    RoutingState,
     Vacancy,
     WorkHistoryEntry,
     two_month_period,
@@ -354,6 +358,10 @@ def _monitor() -> MonitorEvent:
         shrinking_sector=Sector.HOSPITALITY.shrinking,
         instrument=Instrument.PRACTICAL_LEARNING_MBO,
         cost=Money(amount_cents=250_000),
+        key_version=1,
+        service_kind=ServiceKind.ADDITIONAL,
+        uses=1,
+        committed=Money(amount_cents=250_000),
     )
 
 
@@ -375,6 +383,102 @@ def _dead_letter() -> DeadLetter:
     )
 
 
+def _disclosure() -> DisclosureEvent:
+    profile = _profile()
+    return DisclosureEvent(
+        event_id=_event(11),
+        occurred_at=_at(3, 2, 9, 31),
+        source_partner=PartnerId("hub"),
+        client_pseudonym=_CLIENT,
+        recipient=_GEMEENTE.partner_id,
+        recipient_kind=PartnerKind.GEMEENTE,
+        purpose=Purpose.ARRANGEMENT,
+        data_categories=[
+            DataCategory.META,
+            DataCategory.PSEUDONYM,
+            DataCategory.IDENTITY,
+            DataCategory.CONTACT,
+            DataCategory.LABOUR_MARKET_PROFILE,
+            DataCategory.EDUCATION,
+        ],
+        fields=[
+            "event_id",
+            "occurred_at",
+            "source_partner",
+            "client_pseudonym",
+            "bsn",
+            "given_name",
+            "family_name_prefix",
+            "family_name",
+            "date_of_birth",
+            "contact",
+            "competences",
+            "sectors",
+            "work_history",
+            "education_level",
+            "starting_qualification",
+            "language_level",
+            "withheld_categories",
+        ],
+        withheld_categories=[DataCategory.BENEFIT_STATUS, DataCategory.DEBTS],
+        consent_ids=["cns-uwv-2021-004512"],
+        policy_version="2026.1",
+        source_event_id=profile.event_id,
+        publisher=_UWV.partner_id,
+        record_type=ClientProfile.avro_name,
+        inbox_topic="rmt.partner.gemeente-amsterdam.inbox",
+        payload_sha256=hashlib.sha256(codec.encode(profile)).hexdigest(),
+    )
+
+
+def _rejection() -> RejectionNotice:
+    return RejectionNotice(
+        event_id=_event(12),
+        occurred_at=_at(3, 2, 9, 31),
+        source_partner=PartnerId("hub"),
+        record_key=_CLIENT,
+        rejected_event_id=_event(10),
+        record_type=ClientProfile.avro_name,
+        source_topic="rmt.partner.uwv.outbox",
+        source_partition=2,
+        source_offset=1187,
+        reason=DeadLetterReason.BSN_INVALID,
+        message="bsn fails the eleven-test",
+        field="bsn",
+    )
+
+
+def _erasure() -> ErasureNotice:
+    return ErasureNotice(
+        event_id=_event(13),
+        occurred_at=_at(9, 1, 12),
+        source_partner=PartnerId("hub"),
+        client_pseudonym=_CLIENT,
+        consent_id=ConsentId("cns-uwv-2021-004512"),
+        change=ConsentChangeType.WITHDRAWN,
+        effective_at=_at(9, 1, 11, 58),
+        consent_event_id=_event(14),
+        still_covered=False,
+    )
+
+
+def _routing_state() -> RoutingState:
+    return RoutingState(
+        event_id=_event(15),
+        occurred_at=_at(3, 23, 11, 1),
+        source_partner=PartnerId("hub"),
+        client_pseudonym=_CLIENT,
+        source_event_id=_event(3),
+        job_seeker_category=JobSeekerCategory.WW_ENTRANT,
+        region=_REGION,
+        benefit_status=BenefitStatus.WW,
+        banenafspraak=False,
+        reduced_wage_value=False,
+        first_responsible=_UWV,
+        arrangements=[_arrangement()],
+    )
+
+
 _BUILDERS: dict[str, Callable[[], CanonicalRecord]] = {
     model.avro_name: build
     for model, build in (
@@ -388,6 +492,10 @@ _BUILDERS: dict[str, Callable[[], CanonicalRecord]] = {
         (ConsentChange, _consent),
         (MonitorEvent, _monitor),
         (DeadLetter, _dead_letter),
+        (DisclosureEvent, _disclosure),
+        (RejectionNotice, _rejection),
+        (ErasureNotice, _erasure),
+        (RoutingState, _routing_state),
     )
 }
 

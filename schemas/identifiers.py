@@ -5,7 +5,7 @@ Plain functions, no I/O. Error messages never quote the value (it is personal da
 
 from __future__ import annotations
 
-__all__ = ["BSN_DIGITS", "is_valid_bsn", "normalise_bsn"]
+__all__ = ["BSN_DIGITS", "bsn_digits", "is_valid_bsn", "normalise_bsn"]
 
 BSN_DIGITS = 9
 
@@ -19,14 +19,26 @@ def is_valid_bsn(value: str) -> bool:
     return total % 11 == 0
 
 
+def bsn_digits(value: str) -> str:
+    """Nine digits: spaces and dots removed, an 8-digit number padded with a leading 0.
+
+    Checks the form only (not the eleven-test); ValueError when it is not 8 or 9 digits.
+    """
+    digits = value.strip().replace(" ", "").replace(".", "")
+    if not digits.isascii() or not digits.isdigit() or len(digits) not in (8, 9):
+        raise ValueError("a BSN has 8 or 9 digits")
+    return digits.zfill(BSN_DIGITS)
+
+
 def normalise_bsn(value: str) -> str:
     """The BSN as nine digits (spaces and dots removed, an 8-digit one zero-padded).
 
     Raises ValueError (without quoting the value) when it is not a valid BSN.
     """
-    digits = value.replace(" ", "").replace(".", "")
-    if digits.isdigit() and len(digits) == BSN_DIGITS - 1:
-        digits = "0" + digits
+    try:
+        digits = bsn_digits(value)
+    except ValueError:
+        digits = ""
     if not is_valid_bsn(digits):
         raise ValueError("not a valid BSN (nine digits passing the eleven-test)")
     return digits

@@ -24,6 +24,7 @@ from topics.partners import PartnerDirectory, load_partners
 
 __all__ = [
     "HUB_PRINCIPAL",
+    "INBOX_NOTICES",
     "MONITOR_PRINCIPAL",
     "PERSON_RECORDS",
     "CleanupPolicy",
@@ -56,6 +57,12 @@ VACANCY = f"{NAMESPACE}.Vacancy"
 CONSENT_CHANGE = f"{NAMESPACE}.ConsentChange"
 MONITOR_EVENT = f"{NAMESPACE}.MonitorEvent"
 DEAD_LETTER = f"{NAMESPACE}.DeadLetter"
+DISCLOSURE_EVENT = f"{NAMESPACE}.DisclosureEvent"
+REJECTION_NOTICE = f"{NAMESPACE}.RejectionNotice"
+ERASURE_NOTICE = f"{NAMESPACE}.ErasureNotice"
+ROUTING_STATE = f"{NAMESPACE}.RoutingState"
+INBOX_NOTICES: tuple[str, ...] = (REJECTION_NOTICE, ERASURE_NOTICE)
+"""What the hub writes to a partner's inbox besides the records it may receive."""
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
@@ -150,6 +157,24 @@ class TopicCatalogue(BaseModel):
         return self.get(f"{self.prefix}.consent.changes")
 
     @property
+    def disclosures(self) -> TopicSpec:
+        """The audit topic: one DisclosureEvent per delivered record."""
+        return self.get(f"{self.prefix}.audit.disclosures")
+
+    @property
+    def routing_state(self) -> TopicSpec:
+        """The router's per-subject state (validation across records)."""
+        return self.get(f"{self.prefix}.hub.routing-state")
+
+    def outboxes(self) -> list[TopicSpec]:
+        """Every partner outbox, in directory order."""
+        return [t for t in self.topics if t.name.endswith(".outbox")]
+
+    def inboxes(self) -> list[TopicSpec]:
+        """Every partner inbox, in directory order."""
+        return [t for t in self.topics if t.name.endswith(".inbox")]
+
+    @property
     def monitor_events(self) -> TopicSpec:
         return self.get(f"{self.prefix}.monitor.events")
 
@@ -219,13 +244,15 @@ def build_catalogue(
         topics.append(
             TopicSpec(
                 name=f"{prefix}.partner.{partner.id}.inbox",
-                description=f"What {partner.name} may receive under its consents, and "
-                "notices about its own records (rejections, erasure).",
+                description=f"What {partner.name} may receive under its consents (only the "
+                "consented fields), notices about its own records (rejections) and erasure "
+                "notices with a tombstone per subject when a consent ends. Compacted on Apache "
+                "Kafka so a tombstone removes the subject's earlier records.",
                 partitions=n,
                 replication_factor=rf,
                 key=KeyKind.CLIENT_PSEUDONYM,
-                value_schemas=(*PERSON_RECORDS, VACANCY),
-                cleanup_policy=CleanupPolicy.DELETE,
+                value_schemas=(*PERSON_RECORDS, VACANCY, *INBOX_NOTICES),
+                cleanup_policy=CleanupPolicy.COMPACT_DELETE,
                 retention_ms=30 * DAY_MS,
                 owner=HUB_PRINCIPAL,
                 writers=(HUB_PRINCIPAL,),
@@ -242,6 +269,35 @@ def build_catalogue(
             key=KeyKind.CLIENT_PSEUDONYM,
             value_schemas=(CONSENT_CHANGE,),
             cleanup_policy=CleanupPolicy.DELETE,
+            retention_ms=FOREVER,
+            owner=HUB_PRINCIPAL,
+            writers=(HUB_PRINCIPAL,),
+            readers=(HUB_PRINCIPAL,),
+        ),
+        TopicSpec(
+            name=f"{prefix}.audit.disclosures",
+            description="The audit trail: one DisclosureEvent per record the router delivered "
+            "(recipient, purpose, categories and fields, consents, payload hash); the "
+            "consent service's subject access report reads it.",
+            partitions=n,
+            replication_factor=rf,
+            key=KeyKind.CLIENT_PSEUDONYM,
+            value_schemas=(DISCLOSURE_EVENT,),
+            cleanup_policy=CleanupPolicy.DELETE,
+            retention_ms=FOREVER,
+            owner=HUB_PRINCIPAL,
+            writers=(HUB_PRINCIPAL,),
+            readers=(HUB_PRINCIPAL,),
+        ),
+        TopicSpec(
+            name=f"{prefix}.hub.routing-state",
+            description="The router's state per subject (residence, benefit, first-responsible "
+            "party, latest arrangements), rebuilt by a router worker on every assignment.",
+            partitions=n,
+            replication_factor=rf,
+            key=KeyKind.CLIENT_PSEUDONYM,
+            value_schemas=(ROUTING_STATE,),
+            cleanup_policy=CleanupPolicy.COMPACT,
             retention_ms=FOREVER,
             owner=HUB_PRINCIPAL,
             writers=(HUB_PRINCIPAL,),
@@ -279,7 +335,16 @@ def build_catalogue(
             partitions=1,
             replication_factor=rf,
             key=KeyKind.EVENT_ID,
-            value_schemas=(*PERSON_RECORDS, VACANCY, CONSENT_CHANGE, MONITOR_EVENT, DEAD_LETTER),
+            value_schemas=(
+                *PERSON_RECORDS,
+                VACANCY,
+                CONSENT_CHANGE,
+                MONITOR_EVENT,
+                DEAD_LETTER,
+                DISCLOSURE_EVENT,
+                *INBOX_NOTICES,
+                ROUTING_STATE,
+            ),
             cleanup_policy=CleanupPolicy.DELETE,
             retention_ms=HOUR_MS,
             owner=HUB_PRINCIPAL,

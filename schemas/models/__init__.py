@@ -13,14 +13,17 @@ from schemas.models.arrangement import (
     Referral,
     ResponsibilityTransfer,
 )
+from schemas.models.audit import DisclosureEvent
 from schemas.models.base import CanonicalRecord
 from schemas.models.common import Competence, Envelope, Money, PartyRef, PersonRecord
 from schemas.models.consent import ConsentChange, Recipient
 from schemas.models.dead_letter import DeadLetter
 from schemas.models.intake import CriterionAssessment, IntakeDecision
 from schemas.models.monitor import MonitorEvent, two_month_period
+from schemas.models.notice import ErasureNotice, RejectionNotice
 from schemas.models.outcome import PlacementOutcome
 from schemas.models.profile import ClientProfile, Contact, WorkHistoryEntry
+from schemas.models.routing import RoutingState
 from schemas.models.vacancy import Employer, Vacancy
 
 __all__ = [
@@ -33,7 +36,9 @@ __all__ = [
     "Contact",
     "CriterionAssessment",
     "DeadLetter",
+    "DisclosureEvent",
     "Employer",
+    "ErasureNotice",
     "Envelope",
     "IntakeDecision",
     "Money",
@@ -44,7 +49,9 @@ __all__ = [
     "PlacementOutcome",
     "Recipient",
     "Referral",
+    "RejectionNotice",
     "ResponsibilityTransfer",
+    "RoutingState",
     "Vacancy",
     "WorkHistoryEntry",
     "two_month_period",
@@ -62,6 +69,10 @@ RECORD_MODELS: tuple[type[CanonicalRecord], ...] = (
     ConsentChange,
     MonitorEvent,
     DeadLetter,
+    DisclosureEvent,
+    RejectionNotice,
+    ErasureNotice,
+    RoutingState,
     # helper records
     Money,
     PartyRef,

@@ -18,7 +18,7 @@ from schemas.models.enums import (
     TransferReason,
 )
 from schemas.regions import Region
-from schemas.vocabulary import BenefitStatus
+from schemas.vocabulary import BenefitStatus, DataCategory
 
 __all__ = ["ArrangementService", "PersonalArrangement", "Referral", "ResponsibilityTransfer"]
 
@@ -46,15 +46,16 @@ class PersonalArrangement(PersonRecord):
 
     avro_name: ClassVar[str] = "nl.rmt.hub.PersonalArrangement"
 
-    arrangement_id: str
-    revision: AvroInt
-    composed_by: PartyRef
-    region: Region
-    status: ArrangementStatus
-    agreed_with_client: bool
-    services: list[ArrangementService] = Field(default_factory=list)
-    valid_from: date
+    arrangement_id: str | None = None
+    revision: AvroInt | None = None
+    composed_by: PartyRef | None = None
+    region: Region | None = None
+    status: ArrangementStatus | None = None
+    agreed_with_client: bool | None = None
+    services: list[ArrangementService] | None = None
+    valid_from: date | None = None
     valid_until: date | None = None
+    withheld_categories: list[DataCategory] = Field(default_factory=list)
 
 
 class Referral(PersonRecord):
@@ -62,15 +63,16 @@ class Referral(PersonRecord):
 
     avro_name: ClassVar[str] = "nl.rmt.hub.Referral"
 
-    referral_id: str
+    referral_id: str | None = None
     arrangement_id: str | None = None
-    from_party: PartyRef
-    to_party: PartyRef
+    from_party: PartyRef | None = None
+    to_party: PartyRef | None = None
     desk: str | None = None
     instrument: Instrument | None = None
     service_id: str | None = None
-    reason: str
-    warm_handover: bool = True
+    reason: str | None = None
+    warm_handover: bool | None = None
+    withheld_categories: list[DataCategory] = Field(default_factory=list)
 
 
 class ResponsibilityTransfer(PersonRecord):
@@ -78,10 +80,11 @@ class ResponsibilityTransfer(PersonRecord):
 
     avro_name: ClassVar[str] = "nl.rmt.hub.ResponsibilityTransfer"
 
-    transfer_id: str
-    arrangement_id: str
-    from_party: PartyRef
-    to_party: PartyRef
-    reason: TransferReason
+    transfer_id: str | None = None
+    arrangement_id: str | None = None
+    from_party: PartyRef | None = None
+    to_party: PartyRef | None = None
+    reason: TransferReason | None = None
     new_benefit_status: BenefitStatus | None = None
-    effective_date: date
+    effective_date: date | None = None
+    withheld_categories: list[DataCategory] = Field(default_factory=list)

@@ -166,3 +166,7 @@ class DeadLetterReason(StrEnum):
     REPLAYED = "REPLAYED"
     DECODE_ERROR = "DECODE_ERROR"
     OTHER = "OTHER"
+    KEY_MISMATCH = "KEY_MISMATCH"  # record key is not the record's pseudonym / vacancy id
+    PARTITION_MISMATCH = "PARTITION_MISMATCH"  # not in the partition its key hashes to
+    REGION_MISMATCH = "REGION_MISMATCH"  # a region that contradicts the residence
+    ARRANGEMENT_UNKNOWN = "ARRANGEMENT_UNKNOWN"  # a transfer of an arrangement never accepted

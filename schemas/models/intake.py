@@ -10,7 +10,7 @@ from pydantic import Field
 from schemas.models.base import CanonicalRecord
 from schemas.models.common import PartyRef, PersonRecord
 from schemas.models.enums import SelectionCriterion
-from schemas.vocabulary import JobSeekerCategory
+from schemas.vocabulary import DataCategory, JobSeekerCategory
 
 __all__ = ["CriterionAssessment", "IntakeDecision"]
 
@@ -30,11 +30,12 @@ class IntakeDecision(PersonRecord):
 
     avro_name: ClassVar[str] = "nl.rmt.hub.IntakeDecision"
 
-    intake_id: str
-    intake_date: date
-    job_seeker_category: JobSeekerCategory
-    first_responsible: PartyRef
-    selected: bool
-    criteria: list[CriterionAssessment] = Field(default_factory=list)
-    banenafspraak_eligible: bool = False
-    reasons: list[str] = Field(default_factory=list)
+    intake_id: str | None = None
+    intake_date: date | None = None
+    job_seeker_category: JobSeekerCategory | None = None
+    first_responsible: PartyRef | None = None
+    selected: bool | None = None
+    criteria: list[CriterionAssessment] | None = None
+    banenafspraak_eligible: bool | None = None
+    reasons: list[str] | None = None
+    withheld_categories: list[DataCategory] = Field(default_factory=list)

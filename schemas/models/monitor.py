@@ -6,8 +6,15 @@ from datetime import date
 from typing import ClassVar
 
 from schemas.menu_card import Instrument
+from schemas.models.base import AvroInt
 from schemas.models.common import Envelope, Money
-from schemas.models.enums import AgeBand, EducationBand, MonitorEventType
+from schemas.models.enums import (
+    AgeBand,
+    EducationBand,
+    MonitorEventType,
+    OutcomeType,
+    ServiceKind,
+)
 from schemas.regions import Region
 from schemas.vocabulary import JobSeekerCategory, PartnerKind, Sector
 
@@ -21,7 +28,13 @@ def two_month_period(day: date) -> str:
 
 
 class MonitorEvent(Envelope):
-    """A pseudonymised event for the national monitor: no direct identifiers."""
+    """A pseudonymised event for the national monitor: no direct identifiers.
+
+    ``monitor_pseudonym`` and ``event_id`` are keyed hashes made with the monitor key of
+    version ``key_version`` (:mod:`hub.monitor.pseudonym`). For ``INSTRUMENT_USED``:
+    ``uses`` is 1 on the first event of a service and 0 on its later budget movements;
+    ``committed`` is the signed change of the region's commitments, ``paid`` a payment.
+    """
 
     avro_name: ClassVar[str] = "nl.rmt.hub.MonitorEvent"
 
@@ -30,7 +43,7 @@ class MonitorEvent(Envelope):
     region: Region
     period: str
     partner_kind: PartnerKind
-    age_band: AgeBand
+    age_band: AgeBand | None = None
     sector: Sector | None = None
     education_band: EducationBand | None = None
     job_seeker_category: JobSeekerCategory | None = None
@@ -38,3 +51,9 @@ class MonitorEvent(Envelope):
     shrinking_sector: bool = False
     instrument: Instrument | None = None
     cost: Money | None = None
+    key_version: AvroInt = 1
+    service_kind: ServiceKind | None = None
+    uses: AvroInt = 1
+    committed: Money | None = None
+    paid: Money | None = None
+    outcome: OutcomeType | None = None

@@ -13,6 +13,7 @@ from schemas.models.enums import HealthNeed
 from schemas.regions import Region
 from schemas.vocabulary import (
     BenefitStatus,
+    DataCategory,
     EducationLevel,
     JobSeekerCategory,
     LanguageLevel,
@@ -53,28 +54,33 @@ class ClientProfile(PersonRecord):
     ``reduced_wage_value`` has category ``health`` (it follows from a medical assessment
     of the work limitation); ``job_seeker_category`` has ``benefit_status`` (it reveals
     WW or bijstand).
+
+    Every field but the envelope and the pseudonym is nullable, so the hub can deliver
+    the record without the categories a recipient may not see (``withheld_categories``
+    names them). What a publisher must fill in is checked by the router's validation.
     """
 
     avro_name: ClassVar[str] = "nl.rmt.hub.ClientProfile"
 
-    bsn: str
-    given_name: str
+    bsn: str | None = None
+    given_name: str | None = None
     family_name_prefix: str | None = None
-    family_name: str
-    date_of_birth: date
+    family_name: str | None = None
+    date_of_birth: date | None = None
     contact: Contact | None = None
-    municipality_code: str
-    region: Region
-    job_seeker_category: JobSeekerCategory
-    competences: list[Competence] = Field(default_factory=list)
-    sectors: list[Sector] = Field(default_factory=list)
-    work_history: list[WorkHistoryEntry] = Field(default_factory=list)
-    education_level: EducationLevel
-    starting_qualification: bool
+    municipality_code: str | None = None
+    region: Region | None = None
+    job_seeker_category: JobSeekerCategory | None = None
+    competences: list[Competence] | None = None
+    sectors: list[Sector] | None = None
+    work_history: list[WorkHistoryEntry] | None = None
+    education_level: EducationLevel | None = None
+    starting_qualification: bool | None = None
     language_level: LanguageLevel | None = None
-    benefit_status: BenefitStatus
-    reduced_wage_value: bool = False
-    work_limitation: bool = False
-    banenafspraak: bool = False
-    health_needs: list[HealthNeed] = Field(default_factory=list)
+    benefit_status: BenefitStatus | None = None
+    reduced_wage_value: bool | None = None
+    work_limitation: bool | None = None
+    banenafspraak: bool | None = None
+    health_needs: list[HealthNeed] | None = None
     has_debts: bool | None = None
+    withheld_categories: list[DataCategory] = Field(default_factory=list)

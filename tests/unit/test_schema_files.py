@@ -23,6 +23,21 @@ MESSAGES = {
         "ConsentChange",
         "MonitorEvent",
         "DeadLetter",
+        "DisclosureEvent",
+        "RejectionNotice",
+        "ErasureNotice",
+        "RoutingState",
+    )
+}
+PERSON_RECORDS = {
+    f"{NAMESPACE}.{name}"
+    for name in (
+        "ClientProfile",
+        "IntakeDecision",
+        "PersonalArrangement",
+        "Referral",
+        "PlacementOutcome",
+        "ResponsibilityTransfer",
     )
 }
 ENVELOPE = ("event_id", "occurred_at", "source_partner")
@@ -47,7 +62,7 @@ def test_every_avsc_file_is_one_parsed_schema(schemas: SchemaSet) -> None:
         assert schemas.parsed(name)["name"] == name
 
 
-def test_message_records_are_exactly_the_ten_of_the_brief(schemas: SchemaSet) -> None:
+def test_message_records_are_the_brief_and_the_router_ones(schemas: SchemaSet) -> None:
     assert set(schemas.messages()) == MESSAGES
     for name in schemas.records():
         if name not in MESSAGES:
@@ -149,7 +164,11 @@ def test_person_records_carry_the_client_pseudonym_and_vacancy_does_not(
 ) -> None:
     for name in MESSAGES:
         short = name.rsplit(".", 1)[1]
-        person = short not in {"Vacancy", "ConsentChange", "MonitorEvent", "DeadLetter"}
+        person = name in PERSON_RECORDS or short in {
+            "DisclosureEvent",
+            "ErasureNotice",
+            "RoutingState",
+        }
         assert ("client_pseudonym" in _fields(schemas, name)) is person, short
     vacancy = schemas.field_categories("Vacancy")
     assert set(vacancy.values()) == {DataCategory.META, DataCategory.BUSINESS}
@@ -157,7 +176,7 @@ def test_person_records_carry_the_client_pseudonym_and_vacancy_does_not(
 
 def test_logical_types(schemas: SchemaSet) -> None:
     profile = _fields(schemas, "ClientProfile")
-    assert profile["date_of_birth"]["type"] == {"type": "int", "logicalType": "date"}
+    assert profile["date_of_birth"]["type"] == ["null", {"type": "int", "logicalType": "date"}]
     consent = _fields(schemas, "ConsentChange")
     assert consent["valid_until"]["type"] == [
         "null",
@@ -189,6 +208,10 @@ def test_dead_letter_reasons_and_monitor_event_types_are_those_of_the_brief(
         "REPLAYED",
         "DECODE_ERROR",
         "OTHER",
+        "KEY_MISMATCH",
+        "PARTITION_MISMATCH",
+        "REGION_MISMATCH",
+        "ARRANGEMENT_UNKNOWN",
     ]
     assert schemas.raw("MonitorEventType")["symbols"] == [
         "INTAKE",
@@ -204,3 +227,26 @@ def test_dead_letter_reasons_and_monitor_event_types_are_those_of_the_brief(
     ]
     assert schemas.raw("ConsentChangeType")["symbols"] == ["GIVEN", "WITHDRAWN", "EXPIRED"]
     assert schemas.raw("ServicePackage")["symbols"] == ["I", "II", "III"]
+
+
+def test_person_records_can_withhold_every_category(schemas: SchemaSet) -> None:
+    """Everything but envelope and pseudonym is nullable; withheld_categories says what."""
+    for name in PERSON_RECORDS:
+        fields = _fields(schemas, name)
+        withheld = fields["withheld_categories"]
+        assert withheld["type"] == {"type": "array", "items": "DataCategory"}, name
+        assert withheld["default"] == []
+        assert withheld["category"] == "meta"
+        for fname, spec in fields.items():
+            if spec["category"] in {"meta", "pseudonym"}:
+                continue
+            assert isinstance(spec["type"], list), f"{name}.{fname}"
+            assert spec["type"][0] == "null", f"{name}.{fname}"
+            assert spec["default"] is None, f"{name}.{fname}"
+
+
+def test_router_records_hold_no_record_content(schemas: SchemaSet) -> None:
+    """Audit and notices name categories and fields, never the personal data itself."""
+    for short in ("DisclosureEvent", "RejectionNotice", "ErasureNotice"):
+        categories = set(schemas.field_categories(short).values())
+        assert categories <= {DataCategory.META, DataCategory.PSEUDONYM, DataCategory.CONSENT}
