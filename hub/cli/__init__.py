@@ -39,7 +39,17 @@ def _root(
 
 def _register() -> None:
     # Imported here so `import hub.cli` stays cheap and free of side effects.
-    from hub.cli import broker, docs, registry, schema_gate, topics, up  # noqa: PLC0415
+    from hub.cli import (  # noqa: PLC0415
+        broker,
+        connect,
+        consent,
+        demo,
+        docs,
+        registry,
+        schema_gate,
+        topics,
+        up,
+    )
     from hub.cli import schemas as schemas_cli  # noqa: PLC0415
 
     schemas_cli.app.command("check")(schema_gate.check)
@@ -51,6 +61,9 @@ def _register() -> None:
     app.command("registry")(registry.registry)
     app.add_typer(topics.app, name="topics")
     app.add_typer(schemas_cli.app, name="schemas")
+    app.add_typer(consent.app, name="consent")
+    app.add_typer(connect.app, name="connect")
+    app.add_typer(demo.app, name="demo")
     app.add_typer(docs.app, name="docs")
 
 

@@ -1,0 +1,54 @@
+"""The consent service's HTTP API (FastAPI; OpenAPI at ``/openapi.json``, docs at ``/docs``).
+
+router (:mod:`consent.api.routes`) -> controller (:mod:`consent.api.controller`, roles
+and response bodies) -> service (:mod:`consent.service`, use cases); errors become HTTP
+statuses in one place (:mod:`consent.api.errors`).
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from consent.api.auth import API_KEY_HEADER, Principal, authenticate, hash_key, issue_key
+from consent.api.controller import ConsentController
+from consent.api.errors import install_error_handlers
+from consent.api.routes import build_router
+from consent.service import ConsentService
+from hub import __version__
+
+__all__ = [
+    "API_KEY_HEADER",
+    "ConsentController",
+    "Principal",
+    "authenticate",
+    "create_app",
+    "hash_key",
+    "issue_key",
+]
+
+_DESCRIPTION = """
+The consent register of the regional mobility teams: privacy officers record and
+withdraw what a job seeker agreed to (which partner may see which data, for which
+purpose, until when); partner systems ask decisions; the hub enforces them.
+
+Send an API key in the `X-API-Key` header. Roles: **privacy_officer** (read/write),
+**partner** (decisions about itself, and the subjects it is party to), **monitor**
+(aggregates only).
+"""
+
+
+def create_app(service: ConsentService) -> FastAPI:
+    """The ASGI app over ``service``."""
+    app = FastAPI(
+        title="rmt-hub consent service",
+        version=__version__,
+        description=_DESCRIPTION,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+        redoc_url=None,
+    )
+    install_error_handlers(app)
+    controller = ConsentController(service)
+    app.state.consent_controller = controller
+    app.include_router(build_router(controller))
+    return app

@@ -1,0 +1,133 @@
+"""Between the routes and the service: who may do what, and the response bodies.
+
+* privacy officer: everything personal - record and withdraw, read any subject, look a
+  subject up by BSN, ask any decision, the subject access report;
+* partner system: decisions about itself only, and the consents of subjects it is party
+  to (controller or recipient of one of their consents);
+* monitor: the policy matrix and aggregate figures; nothing personal.
+"""
+
+from __future__ import annotations
+
+from consent.api.auth import Principal
+from consent.api.dto import (
+    BsnLookupRequest,
+    BsnLookupResponse,
+    ConsentView,
+    DecisionRequest,
+    DecisionView,
+    EventView,
+    GrantRequest,
+    PolicyView,
+    StatsView,
+    SubjectConsents,
+    WithdrawRequest,
+)
+from consent.errors import Forbidden
+from consent.model import ConsentRecord, Role
+from consent.report import AccessReport, build_access_report, render_html
+from consent.service import ConsentService
+from hub.ids import ClientPseudonym, ConsentId
+
+__all__ = ["ConsentController"]
+
+_OFFICER = Role.PRIVACY_OFFICER
+_PARTNER = Role.PARTNER
+_MONITOR = Role.MONITOR
+
+
+class ConsentController:
+    def __init__(self, service: ConsentService) -> None:
+        self.service = service
+
+    def _view(self, record: ConsentRecord) -> ConsentView:
+        return ConsentView.of(record, self.service.clock())
+
+    def _readable(self, principal: Principal, record: ConsentRecord) -> None:
+        principal.require(_OFFICER, _PARTNER)
+        if principal.role is _PARTNER and not (
+            principal.partner_id and self.service.involves(principal.partner_id, record)
+        ):
+            raise Forbidden(f"partner '{principal.partner_id}' is not party to this consent")
+
+    def _subject_readable(self, principal: Principal, subject: ClientPseudonym) -> None:
+        principal.require(_OFFICER, _PARTNER)
+        if principal.role is _PARTNER and not (
+            principal.partner_id and self.service.is_party_to(principal.partner_id, subject)
+        ):
+            raise Forbidden(f"partner '{principal.partner_id}' is not party to this subject")
+
+    # --- changes ---------------------------------------------------------------------------
+    def grant(self, principal: Principal, request: GrantRequest) -> ConsentView:
+        principal.require(_OFFICER)
+        record = self.service.grant(request.terms_only(), actor=principal.actor, bsn=request.bsn)
+        return self._view(record)
+
+    def withdraw(
+        self, principal: Principal, consent_id: ConsentId, request: WithdrawRequest | None
+    ) -> ConsentView:
+        principal.require(_OFFICER)
+        reason = request.reason if request else None
+        return self._view(self.service.withdraw(consent_id, actor=principal.actor, reason=reason))
+
+    # --- reading ---------------------------------------------------------------------------
+    def show(self, principal: Principal, consent_id: ConsentId) -> ConsentView:
+        principal.require(_OFFICER, _PARTNER)
+        record = self.service.get(consent_id)
+        self._readable(principal, record)
+        return self._view(record)
+
+    def history(self, principal: Principal, consent_id: ConsentId) -> list[EventView]:
+        principal.require(_OFFICER, _PARTNER)
+        self._readable(principal, self.service.get(consent_id))
+        return [EventView.of(e) for e in self.service.history(consent_id)]
+
+    def for_subject(self, principal: Principal, subject: ClientPseudonym) -> SubjectConsents:
+        self._subject_readable(principal, subject)
+        records = self.service.for_subject(subject)
+        if principal.role is _PARTNER and principal.partner_id:
+            records = [r for r in records if self.service.involves(principal.partner_id, r)]
+        officer = principal.role is _OFFICER
+        return SubjectConsents(
+            subject=subject,
+            bsn_on_file=self.service.bsn_on_file(subject) if officer else None,
+            consents=[self._view(r) for r in records],
+        )
+
+    def lookup(self, principal: Principal, request: BsnLookupRequest) -> BsnLookupResponse:
+        principal.require(_OFFICER)
+        return BsnLookupResponse(subjects=self.service.subjects_by_bsn(request.bsn))
+
+    def decide(self, principal: Principal, request: DecisionRequest) -> DecisionView:
+        principal.require(_OFFICER, _PARTNER)
+        if principal.role is _PARTNER and request.partner_id != principal.partner_id:
+            raise Forbidden(f"partner '{principal.partner_id}' may only ask decisions about itself")
+        decision = self.service.decide(
+            request.subject, request.partner_id, request.purpose, request.categories, request.at
+        )
+        return DecisionView.of(request, decision)
+
+    def access_report(self, principal: Principal, subject: ClientPseudonym) -> AccessReport:
+        principal.require(_OFFICER)
+        return build_access_report(self.service, subject)
+
+    def access_report_html(self, principal: Principal, subject: ClientPseudonym) -> str:
+        return render_html(self.access_report(principal, subject))
+
+    # --- not personal -------------------------------------------------------------------------
+    def policy(self, principal: Principal) -> PolicyView:
+        principal.require(_OFFICER, _PARTNER, _MONITOR)
+        policy = self.service.policy
+        return PolicyView(
+            version=policy.version,
+            implied_categories=sorted(policy.implied_categories),
+            matrix=policy.as_table(),
+        )
+
+    def stats(self, principal: Principal) -> StatsView:
+        principal.require(_OFFICER, _MONITOR)
+        return StatsView(
+            generated_at=self.service.clock(),
+            consents_by_status=self.service.status_counts(),
+            policy_version=self.service.policy.version,
+        )

@@ -1,0 +1,178 @@
+"""Request and response bodies of the HTTP API (what OpenAPI shows)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from consent.decision import Decision, Reason
+from consent.model import (
+    PARTNER_ID_PATTERN,
+    PSEUDONYM_PATTERN,
+    ConsentChangeType,
+    ConsentEvent,
+    ConsentRecord,
+    ConsentStatus,
+    ConsentTerms,
+    UtcDatetime,
+)
+from hub.ids import ClientPseudonym, ConsentId, EventId, PartnerId
+from schemas.identifiers import normalise_bsn
+from schemas.vocabulary import DataCategory, Purpose
+
+__all__ = [
+    "BsnLookupRequest",
+    "BsnLookupResponse",
+    "CategoryOutcomeView",
+    "ConsentView",
+    "DecisionRequest",
+    "DecisionView",
+    "EventView",
+    "GrantRequest",
+    "Health",
+    "PolicyView",
+    "StatsView",
+    "SubjectConsents",
+    "WithdrawRequest",
+]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _valid_bsn(value: SecretStr | None) -> SecretStr | None:
+    if value is None:
+        return None
+    return SecretStr(normalise_bsn(value.get_secret_value()))
+
+
+class GrantRequest(ConsentTerms):
+    """A consent to record. ``bsn`` is optional; it is stored only encrypted."""
+
+    bsn: SecretStr | None = Field(
+        default=None, description="Citizen service number (stored encrypted, never returned)."
+    )
+
+    _check_bsn = field_validator("bsn")(_valid_bsn)
+
+    def terms_only(self) -> ConsentTerms:
+        return ConsentTerms.model_validate(self.model_dump(exclude={"bsn"}))
+
+
+class WithdrawRequest(_Body):
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+class ConsentView(ConsentRecord):
+    """A consent with its status at the time of the answer."""
+
+    status_now: ConsentStatus
+
+    @classmethod
+    def of(cls, record: ConsentRecord, now: datetime) -> ConsentView:
+        return cls.model_validate({**record.model_dump(), "status_now": record.status_at(now)})
+
+
+class SubjectConsents(_Body):
+    subject: ClientPseudonym
+    bsn_on_file: bool | None = Field(description="Only shown to privacy officers.")
+    consents: list[ConsentView]
+
+
+class EventView(_Body):
+    seq: int
+    event_id: EventId
+    consent_id: ConsentId
+    change: ConsentChangeType
+    actor: str
+    occurred_at: datetime
+    recorded_at: datetime
+    reason: str | None
+    prev_hash: str | None
+    event_hash: str
+
+    @classmethod
+    def of(cls, event: ConsentEvent) -> EventView:
+        return cls.model_validate(event.model_dump(exclude={"subject", "record"}))
+
+
+class BsnLookupRequest(_Body):
+    bsn: SecretStr
+
+    _check_bsn = field_validator("bsn")(_valid_bsn)
+
+
+class BsnLookupResponse(_Body):
+    subjects: list[ClientPseudonym]
+
+
+class DecisionRequest(_Body):
+    """May ``partner_id`` receive ``categories`` of ``subject`` for ``purpose`` (at ``at``)?"""
+
+    subject: ClientPseudonym = Field(pattern=PSEUDONYM_PATTERN)
+    partner_id: PartnerId = Field(pattern=PARTNER_ID_PATTERN, max_length=60)
+    purpose: Purpose
+    categories: list[DataCategory] = Field(min_length=1)
+    at: UtcDatetime | None = Field(default=None, description="Default: now.")
+
+
+class CategoryOutcomeView(_Body):
+    category: DataCategory
+    allowed: bool
+    reason: Reason
+    consent_ids: list[ConsentId]
+
+
+class DecisionView(_Body):
+    allowed: bool
+    subject: ClientPseudonym
+    partner_id: PartnerId
+    purpose: Purpose
+    decided_at: datetime
+    policy_version: str
+    outcomes: list[CategoryOutcomeView]
+    reasons: list[str]
+    consent_ids: list[ConsentId]
+
+    @classmethod
+    def of(cls, request: DecisionRequest, decision: Decision) -> DecisionView:
+        return cls(
+            allowed=decision.allowed,
+            subject=request.subject,
+            partner_id=request.partner_id,
+            purpose=request.purpose,
+            decided_at=decision.decided_at,
+            policy_version=decision.policy_version,
+            outcomes=[
+                CategoryOutcomeView(
+                    category=o.category,
+                    allowed=o.allowed,
+                    reason=o.reason,
+                    consent_ids=list(o.consent_ids),
+                )
+                for o in decision.outcomes
+            ],
+            reasons=list(decision.reasons),
+            consent_ids=list(decision.consent_ids),
+        )
+
+
+class PolicyView(_Body):
+    version: str
+    implied_categories: list[DataCategory]
+    matrix: dict[str, dict[str, list[str]]]
+
+
+class StatsView(_Body):
+    """Aggregates only: nothing personal."""
+
+    generated_at: datetime
+    consents_by_status: dict[str, int]
+    policy_version: str
+
+
+class Health(_Body):
+    status: str
+    schema_version: int

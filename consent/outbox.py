@@ -1,0 +1,465 @@
+"""The change feed: a transactional outbox and the relay that publishes it.
+
+Design
+------
+*Nothing published that was not committed*: a consent change, its event and its
+outbox row are written in one database transaction (:meth:`StoreTransaction.append`);
+the relay only ever publishes committed outbox rows.
+
+*Nothing committed that is never published*: the relay publishes unpublished rows in
+commit order (``seq``), each with key = client pseudonym, to an explicit partition
+(murmur2 of the key, the Java client's default partitioner, so the partition of a row is
+known without asking the producer), through an idempotent kafka-python producer with
+``acks=all``; it waits for the acknowledgement and only then marks the row published,
+recording partition and offset. A crash anywhere leaves the row unpublished, so it is
+sent again: at least once.
+
+*Exactly once in effect*: every record carries the change's stable event id (header
+``event_id``, and the value's ``event_id``), so a consumer can drop duplicates. And the
+relay does not create them: the embedded broker's transactions are unreliable, so
+instead, whenever the relay (re)gains leadership or a send ended in doubt (timeout,
+broken connection, crash between the acknowledgement and the mark), it first
+**reconciles**: for each partition that unpublished rows map to, it reads the topic from
+just after the highest offset the outbox recorded for that partition up to the fetch
+high watermark (never ``end_offsets()``, which the embedded broker gets wrong), and
+marks every unpublished row whose event id it finds there as published at that offset.
+Only then does it send the rest. The rows sent before a crash are therefore found and
+not sent twice.
+
+*A topic that lost the feed is rebuilt*: on the same occasions the relay checks that the
+record at the last offset it recorded for each partition is still there and carries the
+same event id. If not (the topic was recreated, or the memory-only embedded broker
+restarted), every change of that partition is queued again and republished in register
+order, so the topic can always be rebuilt from the register, which is the source of truth.
+
+*One relay at a time*: relays (a ``serve`` process, a CLI command) coordinate through a
+lease row in the database (``consent_leases``), renewed on every cycle and before each
+send once a third of its time-to-live has passed. A holder on this host whose process is
+gone loses its lease at once (a restart after a crash publishes immediately); otherwise
+a lease expires after its TTL. A relay that is not the leader waits for the leader to
+mark the row it needs. Clock skew between hosts shortens or lengthens a lease;
+correctness still rests on the reconciliation, which every new leader runs first.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.partitioner.default import murmur2
+
+from consent.errors import ConsentStoreError, PublishTimeout
+from consent.faults import CRASH_AFTER_PUBLISH, crash_point
+from consent.model import ConsentChangeMessage, utc_now
+from consent.store import ConsentStore, OutboxRow
+from hub.config import HubSettings
+from hub.errors import BrokerError, HubError
+from hub.ids import EventId
+from hub.kafka import consumer, kafka_errors, producer
+
+__all__ = [
+    "CONSENT_ID_HEADER",
+    "EVENT_ID_HEADER",
+    "LEASE_NAME",
+    "ChangeEncoder",
+    "OutboxRelay",
+    "avro_encoder",
+    "json_encoder",
+    "partition_for",
+]
+
+_LOG = logging.getLogger(__name__)
+
+ChangeEncoder = Callable[[ConsentChangeMessage], bytes]
+"""Turns a change into the record value (swap in the Confluent wire-format serializer)."""
+
+EVENT_ID_HEADER = "event_id"
+CONSENT_ID_HEADER = "consent_id"
+LEASE_NAME = "consent-outbox-relay"
+_BATCH = 100
+
+
+def avro_encoder(message: ConsentChangeMessage) -> bytes:
+    """Bare Avro binary of ``nl.rmt.hub.ConsentChange`` (schemas.codec, no framing)."""
+    from schemas import codec  # noqa: PLC0415 - loads the schema set on first use
+    from schemas.models.consent import ConsentChange  # noqa: PLC0415
+
+    return codec.encode(ConsentChange.model_validate(message.model_dump()))
+
+
+def json_encoder(message: ConsentChangeMessage) -> bytes:
+    """The change as JSON (for debugging and tools without Avro)."""
+    return message.model_dump_json().encode()
+
+
+def partition_for(key: bytes, partitions: int) -> int:
+    """The partition the Java client's default partitioner picks for ``key``."""
+    hashed: int = murmur2(key)
+    return (hashed & 0x7FFFFFFF) % partitions
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class OutboxRelay:
+    """Publishes the outbox to ``topic``; see the module docstring for the guarantees."""
+
+    def __init__(
+        self,
+        store: ConsentStore,
+        settings: HubSettings,
+        topic: str,
+        *,
+        encoder: ChangeEncoder = avro_encoder,
+        clock: Callable[[], datetime] = utc_now,
+        lease_ttl_s: float = 5.0,
+        ack_timeout_s: float = 10.0,
+        interval_s: float = 0.5,
+        scan_timeout_s: float = 30.0,
+        periodic: Callable[[], object] | None = None,
+    ) -> None:
+        self._store = store
+        self._settings = settings
+        self.topic = topic
+        self._encoder = encoder
+        self._clock = clock
+        self._lease_ttl_s = lease_ttl_s
+        self._ack_timeout_s = ack_timeout_s
+        self._interval_s = interval_s
+        self._scan_timeout_s = scan_timeout_s
+        self._periodic = periodic
+        self._host = socket.gethostname()
+        self.holder = f"{self._host}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        self._lock = threading.RLock()
+        self._producer: KafkaProducer | None = None
+        self._partitions: int | None = None
+        self._leader = False
+        self._in_doubt = True  # reconcile before the first send
+        self._renewed_at = 0.0
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._marked = threading.Condition()
+        self.published = 0
+        self.reconciled = 0
+        self.requeued = 0
+        self.last_error: HubError | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------
+    def set_periodic(self, periodic: Callable[[], object] | None) -> None:
+        """Something to run after every background cycle (the service's expiry sweep)."""
+        self._periodic = periodic
+
+    def start(self) -> None:
+        """Publish in the background every ``interval_s`` (and whenever notified)."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="consent-outbox", daemon=True)
+        self._thread.start()
+
+    def notify(self) -> None:
+        """Wake the background loop (a change was committed)."""
+        self._wake.set()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop the loop, give up the lease, close the producer; idempotent."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+        if not self._lock.acquire(timeout=timeout_s):
+            _LOG.warning("outbox relay still busy after %.0fs; its lease will expire", timeout_s)
+            return
+        try:
+            if self._leader:
+                try:
+                    self._store.release_lease(LEASE_NAME, self.holder)
+                except HubError as exc:
+                    _LOG.warning("could not release the outbox lease: %s", exc)
+                self._leader = False
+            if self._producer is not None:
+                self._producer.close(timeout=5)
+                self._producer = None
+        finally:
+            self._lock.release()
+
+    def _loop(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+                if self._periodic is not None:
+                    self._periodic()
+                failures = 0
+                self.last_error = None
+            except Exception as exc:  # the loop must survive and retry
+                failures += 1
+                self.last_error = exc if isinstance(exc, HubError) else HubError(repr(exc))
+                log = _LOG.warning if failures in (1, 10) or failures % 100 == 0 else _LOG.debug
+                log("consent outbox relay: %s (attempt %d, retrying)", exc, failures)
+            self._wake.wait(self._interval_s if failures == 0 else min(5.0, 0.2 * failures))
+            self._wake.clear()
+
+    # --- leadership --------------------------------------------------------------------------
+    def _dead_holder(self) -> str | None:
+        holder = self._store.lease_holder(LEASE_NAME)
+        if holder is None or holder == self.holder:
+            return None
+        host, _, rest = holder.partition(":")
+        pid, _, _ = rest.partition(":")
+        if host == self._host and pid.isdigit() and not _pid_alive(int(pid)):
+            return holder
+        return None
+
+    def _lead(self) -> bool:
+        """Take or renew the lease; on a new term, distrust what the last holder did."""
+        now = self._clock()
+        acquired = self._store.acquire_lease(LEASE_NAME, self.holder, now, self._lease_ttl_s)
+        if not acquired:
+            dead = self._dead_holder()
+            if dead is not None:
+                _LOG.info("taking the outbox lease over from %s (its process is gone)", dead)
+                acquired = self._store.acquire_lease(
+                    LEASE_NAME, self.holder, now, self._lease_ttl_s, steal_from=dead
+                )
+        if acquired and not self._leader:
+            self._in_doubt = True
+        self._leader = acquired
+        self._renewed_at = time.monotonic()
+        return acquired
+
+    def _still_leading(self) -> bool:
+        if time.monotonic() - self._renewed_at < self._lease_ttl_s / 3:
+            return True
+        return self._lead()
+
+    # --- publishing --------------------------------------------------------------------------
+    def _get_producer(self) -> KafkaProducer:
+        if self._producer is None:
+            self._producer = producer(
+                self._settings,
+                enable_idempotence=True,
+                linger_ms=0,
+                max_block_ms=int(self._ack_timeout_s * 1000),
+                bootstrap_timeout_ms=int(self._ack_timeout_s * 1000),
+            )
+        return self._producer
+
+    def _partition_count(self) -> int:
+        if self._partitions is None:
+            with kafka_errors(f"reading the partitions of {self.topic}"):
+                parts = self._get_producer().partitions_for(self.topic)
+            if not parts:
+                raise BrokerError(f"topic {self.topic} has no partitions (does it exist?)")
+            self._partitions = len(parts)
+        return self._partitions
+
+    def run_once(self) -> int:
+        """If leader: reconcile when in doubt, then publish every pending row. Returns sent."""
+        with self._lock:
+            if not self._lead():
+                return 0
+            if self._in_doubt:
+                self.reconcile()
+            sent = 0
+            while True:
+                rows = self._store.pending_outbox(_BATCH)
+                if not rows:
+                    return sent
+                for row in rows:
+                    if not self._still_leading():
+                        return sent
+                    self._publish(row)
+                    sent += 1
+
+    def _publish(self, row: OutboxRow) -> None:
+        key = row.key.encode()
+        value = self._encoder(row.message)
+        partition = partition_for(key, self._partition_count())
+        headers = [
+            (EVENT_ID_HEADER, row.event_id.encode()),
+            (CONSENT_ID_HEADER, row.message.consent_id.encode()),
+        ]
+        self._in_doubt = True  # until the ack is in and the row is marked
+        try:
+            with kafka_errors(f"publishing consent change {row.event_id}"):
+                future = self._get_producer().send(
+                    self.topic, key=key, value=value, headers=headers, partition=partition
+                )
+                metadata = future.get(timeout=self._ack_timeout_s)
+        except BrokerError:
+            self._partitions = None  # re-read the metadata next time
+            raise
+        crash_point(CRASH_AFTER_PUBLISH)
+        self._store.mark_published(
+            row.event_id, self.topic, metadata.partition, metadata.offset, self._clock()
+        )
+        self._in_doubt = False
+        self.published += 1
+        with self._marked:
+            self._marked.notify_all()
+        _LOG.debug("published %s at %s/%d@%d", row.event_id, self.topic, partition, metadata.offset)
+
+    # --- reconciliation --------------------------------------------------------------------------
+    def reconcile(self) -> int:
+        """Bring the outbox in line with the topic; return how many rows were found there.
+
+        First, for every partition the outbox has published to, the record at the last
+        recorded offset must still be there with the same event id; if the topic lost it
+        (recreated, or a memory-only broker restarted) every row of that partition is
+        queued again, so the feed is rebuilt from the register. Then pending rows that
+        already reached the topic are marked published.
+        """
+        with self._lock:
+            count = self._partition_count()
+            for partition in range(count):
+                last = self._store.last_published_offset(self.topic, partition)
+                if last is not None and not self._still_there(partition, last):
+                    requeued = self._store.requeue(self.topic, partition)
+                    self.requeued += requeued
+                    _LOG.warning(
+                        "%s/%d lost what the outbox published there; republishing %d change(s)",
+                        self.topic,
+                        partition,
+                        requeued,
+                    )
+            pending = self._store.pending_outbox(10_000)
+            wanted: dict[int, set[str]] = {}
+            for row in pending:
+                wanted.setdefault(partition_for(row.key.encode(), count), set()).add(row.event_id)
+            marked = 0
+            for partition, event_ids in sorted(wanted.items()):
+                last = self._store.last_published_offset(self.topic, partition)
+                start = 0 if last is None else last + 1
+                for event_id, offset in self._scan(partition, start, event_ids).items():
+                    if self._store.mark_published(
+                        EventId(event_id), self.topic, partition, offset, self._clock()
+                    ):
+                        marked += 1
+            if marked:
+                _LOG.info(
+                    "outbox reconciliation: %d change(s) were already on %s", marked, self.topic
+                )
+            self.reconciled += marked
+            self._in_doubt = False
+            return marked
+
+    def _reader(self) -> KafkaConsumer:
+        return consumer(
+            self._settings,
+            group_id=None,
+            fetch_max_wait_ms=100,
+            bootstrap_timeout_ms=int(self._ack_timeout_s * 1000),
+        )
+
+    def _still_there(self, partition: int, offset: int) -> bool:
+        """Whether the topic still holds, at ``offset``, the event the outbox put there."""
+        expected = self._store.event_at(self.topic, partition, offset)
+        tp = TopicPartition(self.topic, partition)
+        reader = self._reader()
+        try:
+            with kafka_errors(f"checking {self.topic}/{partition}"):
+                reader.assign([tp])
+                reader.seek(tp, offset)
+                deadline = time.monotonic() + self._scan_timeout_s
+                while True:
+                    records = reader.poll(timeout_ms=200, max_records=1).get(tp, [])
+                    if records:
+                        first = records[0]
+                        if first.offset < offset:  # reset to the start: offset is gone
+                            return False
+                        if first.offset > offset:  # the log starts later (retention)
+                            return True
+                        ids = [v for k, v in first.headers or [] if k == EVENT_ID_HEADER]
+                        return bool(ids) and ids[0].decode("utf-8", "replace") == expected
+                    high = reader.highwater(tp)
+                    if high is not None and high <= offset:
+                        return False
+                    if time.monotonic() > deadline:
+                        raise BrokerError(f"could not read {self.topic}/{partition}@{offset}")
+        finally:
+            reader.close()
+
+    def _scan(self, partition: int, start: int, wanted: set[str]) -> dict[str, int]:
+        """Event ids in ``wanted`` found from ``start`` up to the high watermark -> offset."""
+        tp = TopicPartition(self.topic, partition)
+        found: dict[str, int] = {}
+        reader = self._reader()
+        try:
+            with kafka_errors(f"reading {self.topic}/{partition} to reconcile the outbox"):
+                reader.assign([tp])
+                reader.seek(tp, start)
+                deadline = time.monotonic() + self._scan_timeout_s
+                while True:
+                    batch: dict[Any, list[Any]] = reader.poll(timeout_ms=200, max_records=500)
+                    for record in batch.get(tp, []):
+                        for name, raw in record.headers or []:
+                            if name == EVENT_ID_HEADER and raw is not None:
+                                event_id = raw.decode("utf-8", "replace")
+                                if event_id in wanted:
+                                    found.setdefault(event_id, record.offset)
+                    high = reader.highwater(tp)
+                    if high is not None and reader.position(tp) >= high:
+                        return found
+                    if time.monotonic() > deadline:
+                        raise BrokerError(
+                            f"could not read {self.topic}/{partition} up to its high watermark "
+                            f"within {self._scan_timeout_s:.0f}s"
+                        )
+        finally:
+            reader.close()
+
+    # --- waiting for a change -------------------------------------------------------------------
+    def ensure_published(self, event_id: EventId, timeout_s: float) -> OutboxRow:
+        """Return once the change is on the topic; PublishTimeout after ``timeout_s``.
+
+        With the background loop running, the caller only wakes it and waits (so a
+        request never blocks on the broker longer than ``timeout_s``); without it, the
+        caller publishes itself when this relay can lead.
+        """
+        deadline = time.monotonic() + timeout_s
+        background = self._thread is not None and self._thread.is_alive()
+        last_error: HubError | None = None
+        while True:
+            row = self._store.outbox_row(event_id)
+            if row is None:
+                raise ConsentStoreError(f"no outbox row for event {event_id}")
+            if row.published_at is not None:
+                return row
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                error = last_error or self.last_error
+                why = f" (last error: {error})" if error else ""
+                raise PublishTimeout(
+                    f"change {event_id} is stored but not yet published to {self.topic}{why}; "
+                    "the relay keeps trying, repeating the request is safe"
+                )
+            if background:
+                self.notify()
+                with self._marked:
+                    self._marked.wait(min(0.05, remaining))
+                continue
+            try:
+                self.run_once()
+                if not self._leader:
+                    time.sleep(min(0.05, remaining))
+            except HubError as exc:
+                last_error = exc
+                time.sleep(min(0.2, max(remaining, 0)))

@@ -1,0 +1,137 @@
+"""Wiring: settings -> store, BSN vault, topic, outbox relay, service, HTTP app.
+
+``ConsentRuntime(settings)`` opens (and migrates) the store, makes sure the consent
+changes topic (and the router's disclosure audit topic, when the catalogue has it)
+exists, and builds the relay, the disclosure ingester, the service and the FastAPI app.
+``start`` runs the relay (it first reconciles, then publishes anything a crash left
+behind) and the ingester in the background; ``stop`` stops them and closes the store.
+The HTTP server is the caller's (``rmt-hub consent serve`` runs it with
+:class:`hub.http.HttpServer`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from datetime import datetime
+from types import TracebackType
+
+from fastapi import FastAPI
+
+from consent.api import create_app
+from consent.crypto import BsnVault
+from consent.disclosures import DisclosureDecoder, DisclosureIngester, avro_disclosure_decoder
+from consent.model import utc_now
+from consent.outbox import ChangeEncoder, OutboxRelay, avro_encoder
+from consent.policy import PolicyMatrix, load_policy
+from consent.service import ConsentService
+from consent.store import ConsentStore, store_for
+from hub.config import HubSettings
+from hub.errors import TopicError
+from hub.kafka import admin_client
+from topics import apply_catalogue, build_catalogue
+from topics.partners import PartnerDirectory, load_partners
+
+__all__ = ["DISCLOSURE_TOPIC_SUFFIX", "ConsentRuntime", "ensure_consent_topic"]
+
+DISCLOSURE_TOPIC_SUFFIX = "audit.disclosures"
+"""The router's audit topic (``<prefix>.audit.disclosures``), read into the store."""
+
+
+def ensure_consent_topic(settings: HubSettings, partners: PartnerDirectory) -> str:
+    """Create the consent changes topic if it is missing; return its name."""
+    return _ensure_topics(settings, partners)[0]
+
+
+def _ensure_topics(settings: HubSettings, partners: PartnerDirectory) -> tuple[str, str | None]:
+    """Create the consent changes (and, when catalogued, the disclosure audit) topic."""
+    catalogue = build_catalogue(settings, partners)
+    specs = [catalogue.consent_changes]
+    with contextlib.suppress(TopicError):  # no audit topic catalogued: nothing to ingest
+        specs.append(catalogue.get(f"{settings.topic_prefix}.{DISCLOSURE_TOPIC_SUFFIX}"))
+    admin = admin_client(settings)
+    try:
+        apply_catalogue(admin, catalogue.model_copy(update={"topics": tuple(specs)}))
+    finally:
+        admin.close()
+    return specs[0].name, (specs[1].name if len(specs) > 1 else None)
+
+
+class ConsentRuntime:
+    """Everything the consent service runs on, built from settings."""
+
+    def __init__(
+        self,
+        settings: HubSettings,
+        *,
+        encoder: ChangeEncoder = avro_encoder,
+        policy: PolicyMatrix | None = None,
+        partners: PartnerDirectory | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        publish_timeout_s: float = 10.0,
+        relay_interval_s: float = 0.5,
+        store: ConsentStore | None = None,
+        disclosure_decoder: DisclosureDecoder = avro_disclosure_decoder,
+    ) -> None:
+        self.settings = settings
+        self.partners = partners if partners is not None else load_partners(settings.partners_file)
+        self.store = store if store is not None else store_for(settings)
+        try:
+            self.topic, audit_topic = _ensure_topics(settings, self.partners)
+            vault = BsnVault.from_settings(settings)
+            self.relay = OutboxRelay(
+                self.store,
+                settings,
+                self.topic,
+                encoder=encoder,
+                clock=clock,
+                interval_s=relay_interval_s,
+            )
+            self.service = ConsentService(
+                self.store,
+                self.relay,
+                policy=policy or load_policy(),
+                partners=self.partners,
+                vault=vault,
+                clock=clock,
+                publish_timeout_s=publish_timeout_s,
+            )
+        except BaseException:
+            self.store.close()
+            raise
+        self.relay.set_periodic(self.service.sweep_expired)
+        self.ingester = (
+            DisclosureIngester(self.store, settings, audit_topic, decoder=disclosure_decoder)
+            if audit_topic
+            else None
+        )
+        self._app: FastAPI | None = None
+
+    @property
+    def app(self) -> FastAPI:
+        if self._app is None:
+            self._app = create_app(self.service)
+        return self._app
+
+    def start(self) -> ConsentRuntime:
+        self.relay.start()
+        if self.ingester is not None:
+            self.ingester.start()
+        return self
+
+    def stop(self) -> None:
+        if self.ingester is not None:
+            self.ingester.stop()
+        self.relay.stop()
+        self.store.close()
+
+    def __enter__(self) -> ConsentRuntime:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

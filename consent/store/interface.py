@@ -1,0 +1,218 @@
+"""What the consent service needs from a store, whatever the database.
+
+The register is event-sourced: every change is a row appended to ``consent_events``
+(never updated or deleted; the database refuses it with a trigger) together with the
+projection row in ``consent_records`` (the current state, rebuildable from the events)
+and a row in ``consent_outbox`` - all in one transaction, so nothing is published that
+was not committed and nothing committed is lost to the feed.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+
+from consent.model import (
+    ConsentChangeMessage,
+    ConsentEvent,
+    ConsentRecord,
+    DisclosureRecord,
+    Role,
+)
+from hub.ids import ClientPseudonym, ConsentId, EventId, PartnerId
+
+__all__ = ["ApiKeyRecord", "ConsentStore", "OutboxRow", "StoreTransaction", "SubjectIdentity"]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """One change waiting for (or done with) the change feed."""
+
+    seq: int
+    event_id: EventId
+    key: ClientPseudonym
+    message: ConsentChangeMessage
+    created_at: datetime
+    published_at: datetime | None = None
+    topic: str | None = None
+    partition: int | None = None
+    offset: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRecord:
+    """An API key's identity (the secret itself is stored only as a SHA-256)."""
+
+    key_id: str
+    name: str
+    role: Role
+    partner_id: PartnerId | None
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectIdentity:
+    """The encrypted BSN of a subject and its lookup hash."""
+
+    subject: ClientPseudonym
+    bsn_ciphertext: bytes
+    bsn_lookup: str
+    recorded_at: datetime
+    recorded_by: str
+
+
+class StoreTransaction(ABC):
+    """Reads and writes inside one database transaction (a unit of work)."""
+
+    @abstractmethod
+    def get(self, consent_id: ConsentId, *, for_update: bool = False) -> ConsentRecord | None:
+        """The current state; ``for_update`` locks the row until the end of the transaction."""
+
+    @abstractmethod
+    def last_event_hash(self, consent_id: ConsentId) -> str | None:
+        """Hash of the consent's latest event (the next one chains to it)."""
+
+    @abstractmethod
+    def append(self, event: ConsentEvent, message: ConsentChangeMessage) -> int:
+        """Append the event, update the projection, queue the feed message; return its seq."""
+
+    @abstractmethod
+    def identity(self, subject: ClientPseudonym) -> SubjectIdentity | None: ...
+
+    @abstractmethod
+    def put_identity(self, identity: SubjectIdentity) -> None: ...
+
+
+class ConsentStore(ABC):
+    """The consent register, the outbox, disclosures and API keys."""
+
+    dialect: str
+    """``sqlite`` or ``postgresql``."""
+
+    @abstractmethod
+    def migrate(self) -> list[int]:
+        """Apply the migrations not applied yet, in order; return their versions."""
+
+    @abstractmethod
+    def schema_version(self) -> int: ...
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[StoreTransaction]:
+        """A write transaction: committed on normal exit, rolled back on an exception."""
+
+    # --- the register ---------------------------------------------------------------------
+    @abstractmethod
+    def get(self, consent_id: ConsentId) -> ConsentRecord | None: ...
+
+    @abstractmethod
+    def for_subject(self, subject: ClientPseudonym) -> list[ConsentRecord]:
+        """Every consent of the subject, oldest first (whatever its status)."""
+
+    @abstractmethod
+    def events(
+        self, *, consent_id: ConsentId | None = None, subject: ClientPseudonym | None = None
+    ) -> list[ConsentEvent]:
+        """The history, in register order, of one consent, one subject, or (neither) all."""
+
+    @abstractmethod
+    def iter_records(self, batch: int = 1000) -> Iterator[ConsentRecord]:
+        """Every consent in the projection (for statistics and rebuilding tables)."""
+
+    @abstractmethod
+    def due_expiries(self, now: datetime, limit: int = 100) -> list[ConsentId]:
+        """GIVEN consents whose ``valid_until`` has passed but whose expiry is not recorded."""
+
+    @abstractmethod
+    def status_counts(self, now: datetime) -> dict[str, int]:
+        """Number of consents per status at ``now`` (aggregates only, for the monitor)."""
+
+    @abstractmethod
+    def subjects_by_bsn(self, bsn_lookup: str) -> list[ClientPseudonym]: ...
+
+    @abstractmethod
+    def identity(self, subject: ClientPseudonym) -> SubjectIdentity | None: ...
+
+    # --- the outbox -----------------------------------------------------------------------
+    @abstractmethod
+    def pending_outbox(self, limit: int = 100) -> list[OutboxRow]:
+        """Unpublished rows, oldest first."""
+
+    @abstractmethod
+    def outbox_row(self, event_id: EventId) -> OutboxRow | None: ...
+
+    @abstractmethod
+    def mark_published(
+        self, event_id: EventId, topic: str, partition: int, offset: int, at: datetime
+    ) -> bool:
+        """Record where the row landed; False when it was marked already."""
+
+    @abstractmethod
+    def last_published_offset(self, topic: str, partition: int) -> int | None:
+        """The highest offset the outbox recorded on ``topic``/``partition``."""
+
+    @abstractmethod
+    def event_at(self, topic: str, partition: int, offset: int) -> EventId | None:
+        """The event the outbox recorded at this position of the topic."""
+
+    @abstractmethod
+    def requeue(self, topic: str, partition: int) -> int:
+        """Mark every row published to ``topic``/``partition`` unpublished again (the topic
+        lost them); return how many."""
+
+    @abstractmethod
+    def acquire_lease(
+        self, name: str, holder: str, now: datetime, ttl_s: float, *, steal_from: str | None = None
+    ) -> bool:
+        """Take or renew the named lease for ``holder``; False while another holds it.
+
+        ``steal_from`` names a holder known to be dead: its lease is taken at once.
+        """
+
+    @abstractmethod
+    def lease_holder(self, name: str) -> str | None: ...
+
+    @abstractmethod
+    def release_lease(self, name: str, holder: str) -> None: ...
+
+    # --- disclosures ----------------------------------------------------------------------
+    def add_disclosure(self, disclosure: DisclosureRecord) -> bool:
+        """Store it; False when its id was stored already (idempotent)."""
+        return self.add_disclosures([disclosure]) == 1
+
+    @abstractmethod
+    def add_disclosures(
+        self,
+        disclosures: list[DisclosureRecord],
+        *,
+        topic: str | None = None,
+        offsets: dict[int, int] | None = None,
+    ) -> int:
+        """Store the new ones and (in the same transaction) the next offsets read from
+        ``topic``; return how many were new."""
+
+    @abstractmethod
+    def ingest_offsets(self, topic: str) -> dict[int, int]:
+        """partition -> next offset to read from ``topic`` (what was stored so far)."""
+
+    @abstractmethod
+    def disclosures_for(self, subject: ClientPseudonym) -> list[DisclosureRecord]: ...
+
+    # --- API keys -------------------------------------------------------------------------
+    @abstractmethod
+    def add_api_key(self, record: ApiKeyRecord, key_hash: str) -> None: ...
+
+    @abstractmethod
+    def api_key_by_hash(self, key_hash: str) -> ApiKeyRecord | None: ...
+
+    @abstractmethod
+    def revoke_api_key(self, key_id: str, at: datetime) -> bool: ...
+
+    @abstractmethod
+    def list_api_keys(self) -> list[ApiKeyRecord]: ...
+
+    @abstractmethod
+    def close(self) -> None: ...

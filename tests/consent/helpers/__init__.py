@@ -1,0 +1,1 @@
+"""Small programs the consent tests run in processes of their own."""
