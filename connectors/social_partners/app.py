@@ -1,0 +1,193 @@
+"""The social partners' webhook: JSON notices over HTTP, published as canonical records.
+
+::
+
+    POST /v1/threatened-employees   {"melddatum": ..., "werknemers": [...]}
+    POST /v1/staff-surplus          {"melddatum": ..., "werkgever": {...}, "sector": ...,
+                                     "boventallig": 40, "werknemers": [...]}
+    POST /v1/vacancies              {"melddatum": ..., "vacatures": [...]}
+    GET  /healthz
+
+Answers:
+
+* ``202`` every item was published (or was already): ``{"items", "published",
+  "duplicates", "rejected": 0, "errors": []}``;
+* ``422`` some items (or the notice itself) are invalid: the same body, with one error
+  per problem ``{"item": 3, "field": "werknemers[3].bsn", "reason": "..."}``. The valid
+  items *were* published; sending the corrected notice again is safe (event ids are
+  deterministic, so what is already there is not published twice);
+* ``400`` the body is not JSON (line and column in the reason) or not an object;
+* ``413`` the body is larger than the limit.
+
+Bad items also go to the hub's dead-letter topic, like bad rows of a file. A response
+comes only after the broker acknowledged the published records.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from connectors.common import (
+    FieldProblem,
+    Fields,
+    ImportReport,
+    Mapper,
+    SourceRow,
+    import_rows,
+)
+from connectors.common.vocab import SECTORS
+from connectors.social_partners.mapping import Notice, employee_mapper, vacancy_mapper
+from hub.sdk import PartnerClient
+
+__all__ = ["MAX_BODY_BYTES", "create_app"]
+
+MAX_BODY_BYTES = 10 * 1024 * 1024
+
+
+def _error(item: int | None, field: str | None, reason: str) -> dict[str, Any]:
+    return {"item": item, "field": field, "reason": reason}
+
+
+def _row(index: int, item: Any) -> SourceRow:
+    """Item ``index`` as a row numbered from 1; an item that is no object is a bad row."""
+    raw = json.dumps(item, ensure_ascii=False)
+    if isinstance(item, dict):
+        return SourceRow(index + 1, item, raw)
+    problem = FieldProblem(None, f"an item must be a JSON object, not {type(item).__name__}")
+    return SourceRow(index + 1, {}, raw, problem)
+
+
+def _bad_request(status: int, reason: str, field: str | None = None) -> JSONResponse:
+    return JSONResponse(
+        {
+            "items": 0,
+            "published": 0,
+            "duplicates": 0,
+            "rejected": 0,
+            "errors": [_error(None, field, reason)],
+        },
+        status_code=status,
+    )
+
+
+def _answer(report: ImportReport, list_field: str) -> JSONResponse:
+    errors = [
+        _error(
+            e.line - 1,
+            f"{list_field}[{e.line - 1}]" + (f".{e.field}" if e.field else ""),
+            e.reason,
+        )
+        for e in report.errors
+    ]
+    body = {
+        "items": report.rows,
+        "published": report.published,
+        "duplicates": report.duplicates,
+        "rejected": report.rejected_rows,
+        "errors": errors,
+    }
+    return JSONResponse(body, status_code=422 if errors else 202)
+
+
+async def _json_body(request: Request) -> dict[str, Any] | JSONResponse:
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        return _bad_request(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError as exc:
+        return _bad_request(
+            400, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        )
+    except UnicodeDecodeError:
+        return _bad_request(400, "the body is not UTF-8")
+    if not isinstance(data, dict):
+        return _bad_request(400, f"the body must be a JSON object, not {type(data).__name__}")
+    return data
+
+
+def create_app(client: PartnerClient) -> FastAPI:
+    """The webhook app, publishing as ``client``'s partner (a social partner)."""
+    app = FastAPI(
+        title=f"rmt-hub webhook for {client.partner_id}",
+        description="Notices of threatened employees, staff surpluses and vacancies.",
+        version="1",
+    )
+
+    def publish(
+        path: str, items: list[Any], list_field: str, mapper: Mapper, record_type: str
+    ) -> ImportReport:
+        return import_rows(
+            client,
+            (_row(index, item) for index, item in enumerate(items)),
+            mapper,
+            source=f"http:{path}",
+            label=f"POST {path}",
+            record_type=record_type,
+        )
+
+    async def handle(
+        request: Request,
+        list_field: str,
+        make_mapper: Callable[[Notice], Mapper],
+        record_type: str,
+        *,
+        company: bool = False,
+    ) -> JSONResponse:
+        body = await _json_body(request)
+        if isinstance(body, JSONResponse):
+            return body
+        f = Fields(body)
+        reported_on = f.date("melddatum", required=True)
+        sector = f.choice("sector", SECTORS) if company else None
+        items = f.items(list_field)
+        if f.raw(list_field) is None:
+            f.fail(list_field, "is required (a list)")
+        elif not items and not f.problems:
+            f.fail(list_field, "is empty")
+        if f.problems:
+            return JSONResponse(
+                {
+                    "items": 0,
+                    "published": 0,
+                    "duplicates": 0,
+                    "rejected": 0,
+                    "errors": [_error(None, p.field, p.reason) for p in f.problems],
+                },
+                status_code=422,
+            )
+        assert reported_on is not None
+        notice = Notice(reported_on, sector=sector)
+        report = await run_in_threadpool(
+            publish, request.url.path, items, list_field, make_mapper(notice), record_type
+        )
+        return _answer(report, list_field)
+
+    @app.post("/v1/threatened-employees", status_code=202)
+    async def threatened_employees(request: Request) -> JSONResponse:
+        """Employees threatened with unemployment -> ClientProfile each."""
+        return await handle(request, "werknemers", employee_mapper, "nl.rmt.hub.ClientProfile")
+
+    @app.post("/v1/staff-surplus", status_code=202)
+    async def staff_surplus(request: Request) -> JSONResponse:
+        """A company with a staff surplus and the employees concerned -> ClientProfile each."""
+        return await handle(
+            request, "werknemers", employee_mapper, "nl.rmt.hub.ClientProfile", company=True
+        )
+
+    @app.post("/v1/vacancies", status_code=202)
+    async def vacancies(request: Request) -> JSONResponse:
+        """Vacancies of member companies (demand in view) -> Vacancy each."""
+        return await handle(request, "vacatures", vacancy_mapper, "nl.rmt.hub.Vacancy")
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "partner": client.partner_id}
+
+    return app

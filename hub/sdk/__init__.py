@@ -1,0 +1,51 @@
+"""The partner SDK: a hub client for one partner identity.
+
+:class:`PartnerClient` publishes canonical records to the partner's outbox and reads its
+inbox, in the Confluent wire format with CloudEvents headers, with deterministic event
+ids (:mod:`hub.sdk.event_ids`), de-duplication against the outbox
+(:mod:`hub.sdk.published`) and client pseudonyms derived from the BSN
+(:mod:`hub.sdk.pseudonym`). Partners that run Kafka themselves use it directly; the
+connectors (:mod:`connectors`) use it for partners that do not. Importing this package
+starts nothing.
+"""
+
+from __future__ import annotations
+
+from hub.sdk.client import PartnerClient, PublishOutcome, PublishResult
+from hub.sdk.errors import (
+    ForeignRecordError,
+    NotPublishableError,
+    PublishError,
+    SdkError,
+    UnknownPartnerError,
+)
+from hub.sdk.event_ids import EVENT_NAMESPACE, business_key, event_id_for, with_event_id
+from hub.sdk.inbox import InboxMessage, InboxReader
+from hub.sdk.pseudonym import Pseudonymiser, pseudonym_key
+from hub.sdk.published import published_event_ids, scan_topic
+from hub.sdk.writer import RecordWriter
+from hub.serde.canonical import CanonicalCodec, record_key
+
+__all__ = [
+    "EVENT_NAMESPACE",
+    "CanonicalCodec",
+    "ForeignRecordError",
+    "InboxMessage",
+    "InboxReader",
+    "NotPublishableError",
+    "PartnerClient",
+    "Pseudonymiser",
+    "PublishError",
+    "PublishOutcome",
+    "PublishResult",
+    "RecordWriter",
+    "SdkError",
+    "UnknownPartnerError",
+    "business_key",
+    "event_id_for",
+    "pseudonym_key",
+    "published_event_ids",
+    "record_key",
+    "scan_topic",
+    "with_event_id",
+]

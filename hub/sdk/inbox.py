@@ -1,0 +1,157 @@
+"""Reading a partner's inbox: decoded messages with their position, committed explicitly.
+
+:class:`InboxReader` is a consumer-group member on the inbox topic. Offsets are never
+committed automatically: the caller commits a message once it has dealt with it
+(:meth:`InboxReader.commit`), so after a restart reading resumes right after the last
+committed message of each partition, without gaps.
+
+A record that cannot be decoded does not stop the reader: it comes back as an
+:class:`InboxMessage` with ``error`` set and ``record`` None, so the caller can
+dead-letter it and move on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from contextlib import suppress
+from dataclasses import dataclass
+from typing import Any
+
+from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata
+
+from hub.config import HubSettings
+from hub.errors import HubError
+from hub.kafka import consumer, kafka_errors
+from hub.sdk.published import header_value
+from hub.serde import CloudEvent, SerializationContext
+from hub.serde.canonical import CanonicalCodec
+from schemas.models import CanonicalRecord
+
+__all__ = ["InboxMessage", "InboxReader"]
+
+
+@dataclass(frozen=True)
+class InboxMessage:
+    """One record of the inbox, decoded, with where it came from."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...]
+    record: CanonicalRecord | None
+    event: CloudEvent | None = None
+    error: HubError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.record is not None and self.error is None
+
+    @property
+    def event_id(self) -> str | None:
+        """The CloudEvents id, else the record's own ``event_id``."""
+        if self.event is not None:
+            return self.event.id
+        found = header_value(self.headers, "ce_id")
+        if found is not None:
+            return found
+        return getattr(self.record, "event_id", None)
+
+    @property
+    def subject(self) -> str:
+        """The record key as text (the client pseudonym for person records)."""
+        return self.key.decode("utf-8", "replace") if self.key is not None else ""
+
+
+class InboxReader:
+    """A consumer-group member reading ``topic`` and decoding canonical records."""
+
+    def __init__(
+        self, settings: HubSettings, topic: str, codec: CanonicalCodec, *, group_id: str
+    ) -> None:
+        self.topic = topic
+        self.group_id = group_id
+        self._codec = codec
+        self._consumer: KafkaConsumer = consumer(
+            settings,
+            group_id=group_id,
+            enable_auto_commit=False,
+            client_id=f"{settings.client_id}-inbox",
+        )
+        with kafka_errors(f"subscribing to {topic}"):
+            self._consumer.subscribe([topic])
+
+    def _decode(self, raw: Any) -> InboxMessage:
+        headers = tuple((str(k), bytes(v or b"")) for k, v in raw.headers or ())
+        base: dict[str, Any] = {
+            "topic": raw.topic,
+            "partition": raw.partition,
+            "offset": raw.offset,
+            "key": raw.key,
+            "value": raw.value,
+            "headers": headers,
+        }
+        ctx = SerializationContext(
+            raw.topic, headers=headers, partition=raw.partition, offset=raw.offset
+        )
+        try:
+            event = CloudEvent.from_headers(headers)
+        except HubError:
+            event = None
+        if raw.value is None:
+            return InboxMessage(**base, record=None, event=event, error=None)
+        try:
+            record = self._codec.decode(raw.value, ctx)
+        except HubError as exc:
+            return InboxMessage(**base, record=None, event=event, error=exc)
+        return InboxMessage(**base, record=record, event=event)
+
+    def poll(self, timeout_s: float = 1.0, max_records: int = 500) -> list[InboxMessage]:
+        """The next messages, in offset order per partition (may be empty)."""
+        with kafka_errors(f"polling {self.topic}"):
+            batches = self._consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records)
+        messages: list[InboxMessage] = []
+        for tp in sorted(batches, key=lambda t: t.partition):
+            messages.extend(self._decode(raw) for raw in batches[tp])
+        return messages
+
+    @property
+    def assigned(self) -> bool:
+        """True once the group gave this member partitions (the join can take seconds)."""
+        return bool(self._consumer.assignment())
+
+    def caught_up(self) -> bool:
+        """True when every assigned partition is read up to its fetch high watermark."""
+        with kafka_errors(f"reading positions on {self.topic}"):
+            assigned = self._consumer.assignment()
+            if not assigned:
+                return False
+            for tp in assigned:
+                high = self._consumer.highwater(tp)
+                if high is None or self._consumer.position(tp) < high:
+                    return False
+        return True
+
+    def commit(self, messages: Iterable[InboxMessage]) -> None:
+        """Commit past each given message (the highest offset per partition wins)."""
+        offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+        for message in messages:
+            tp = TopicPartition(message.topic, message.partition)
+            current = offsets.get(tp)
+            if current is None or current.offset <= message.offset:
+                offsets[tp] = OffsetAndMetadata(message.offset + 1, "", -1)
+        if offsets:
+            with kafka_errors(f"committing offsets on {self.topic}"):
+                self._consumer.commit(offsets)
+
+    def seek_back(self, message: InboxMessage) -> None:
+        """Read ``message`` again on the next poll (its partition rewinds to it)."""
+        with kafka_errors(f"seeking on {self.topic}"):
+            self._consumer.seek(TopicPartition(message.topic, message.partition), message.offset)
+
+    def close(self) -> None:
+        with suppress(KafkaError, OSError):  # closing is best effort
+            self._consumer.close()
