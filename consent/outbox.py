@@ -64,6 +64,8 @@ from hub.config import HubSettings
 from hub.errors import BrokerError, HubError
 from hub.ids import EventId
 from hub.kafka import consumer, kafka_errors, producer
+from hub.serde.canonical import CanonicalCodec, cloud_event_headers
+from schemas.models.consent import ConsentChange
 
 __all__ = [
     "CONSENT_ID_HEADER",
@@ -74,6 +76,7 @@ __all__ = [
     "avro_encoder",
     "json_encoder",
     "partition_for",
+    "wire_encoder",
 ]
 
 _LOG = logging.getLogger(__name__)
@@ -90,9 +93,21 @@ _BATCH = 100
 def avro_encoder(message: ConsentChangeMessage) -> bytes:
     """Bare Avro binary of ``nl.rmt.hub.ConsentChange`` (schemas.codec, no framing)."""
     from schemas import codec  # noqa: PLC0415 - loads the schema set on first use
-    from schemas.models.consent import ConsentChange  # noqa: PLC0415
 
-    return codec.encode(ConsentChange.model_validate(message.model_dump()))
+    return codec.encode(_as_record(message))
+
+
+def wire_encoder(codec: CanonicalCodec, topic: str) -> ChangeEncoder:
+    """Encodes changes in the Confluent wire format through ``codec``'s registry."""
+
+    def encode(message: ConsentChangeMessage) -> bytes:
+        return codec.encode(_as_record(message), topic)
+
+    return encode
+
+
+def _as_record(message: ConsentChangeMessage) -> ConsentChange:
+    return ConsentChange.model_validate(message.model_dump())
 
 
 def json_encoder(message: ConsentChangeMessage) -> bytes:
@@ -296,6 +311,7 @@ class OutboxRelay:
         headers = [
             (EVENT_ID_HEADER, row.event_id.encode()),
             (CONSENT_ID_HEADER, row.message.consent_id.encode()),
+            *cloud_event_headers(_as_record(row.message)),
         ]
         self._in_doubt = True  # until the ack is in and the row is marked
         try:

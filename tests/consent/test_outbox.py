@@ -19,6 +19,7 @@ from consent.store import ConsentStore
 from hub.config import HubSettings
 from hub.errors import HubError
 from hub.kafka import producer
+from hub.serde import CloudEvent
 from schemas import codec
 from schemas.models.consent import ConsentChange
 from tests.consent.conftest import consent_settings, delete_topic
@@ -71,6 +72,8 @@ def test_changes_are_published_in_order_keyed_by_subject(
         assert isinstance(change, ConsentChange)
         assert record.key.decode() == change.subject_pseudonym
         assert dict(record.headers)["event_id"].decode() == change.event_id
+        cloud_event = CloudEvent.from_headers(record.headers)
+        assert (cloud_event.id, cloud_event.type) == (change.event_id, ConsentChange.avro_name)
     same_subject = [r for r in records if r.key == b"client-feed-1"]
     changes = [codec.decode("nl.rmt.hub.ConsentChange", r.value) for r in same_subject]
     assert [c.change for c in changes] == ["GIVEN", "WITHDRAWN"]  # type: ignore[attr-defined]
