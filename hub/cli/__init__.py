@@ -40,11 +40,14 @@ def _root(
 def _register() -> None:
     # Imported here so `import hub.cli` stays cheap and free of side effects.
     from hub.cli import (  # noqa: PLC0415
+        acls,
+        audit,
         broker,
         connect,
         consent,
         demo,
         docs,
+        keys,
         registry,
         schema_gate,
         topics,
@@ -64,6 +67,9 @@ def _register() -> None:
     app.add_typer(consent.app, name="consent")
     app.add_typer(connect.app, name="connect")
     app.add_typer(demo.app, name="demo")
+    app.add_typer(keys.app, name="keys")
+    app.add_typer(audit.app, name="audit")
+    app.add_typer(acls.app, name="acls")
     app.add_typer(docs.app, name="docs")
 
 

@@ -1,0 +1,208 @@
+"""Kafka ACLs for production, derived from the topic catalogue.
+
+Each principal is ``User:<name>``: a partner id, ``hub`` or ``monitor`` (the SASL/SCRAM
+user name, or the CN of an mTLS client certificate mapped by
+``ssl.principal.mapping.rules``). From every :class:`~topics.catalogue.TopicSpec`:
+
+* each reader gets READ + DESCRIBE on the topic, each writer WRITE + DESCRIBE (literal
+  names, so a partner reaches its own inbox and outbox and nothing else);
+* each partner gets its consumer groups: ``<prefix>.sdk.<id>`` (literal) and the
+  prefixes ``<prefix>.sdk.<id>.`` and ``<prefix>.deliver.<id>.`` (the SDK's and the
+  delivery connectors' groups; the trailing dot keeps ``gemeente-a`` out of
+  ``gemeente-ab``'s groups); the monitor ``<prefix>.monitor`` and ``<prefix>.monitor.``;
+* the hub additionally gets CREATE / DESCRIBE_CONFIGS / ALTER_CONFIGS on topics with
+  the prefix ``<prefix>.`` and on the registry topic (``topics apply``), READ on its
+  groups (``<prefix>-router`` and the prefix ``<prefix>.hub.``) and WRITE + DESCRIBE on
+  transactional ids with the prefix ``<prefix>-hub``.
+
+Nothing is granted to ``User:*`` and nothing is a wildcard: with
+``allow.everyone.if.no.acl.found=false`` (the default) anything not listed is denied.
+The brokers' own principals and the admin that applies these ACLs are super users.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+
+from hub.security.errors import AclError
+from topics.catalogue import HUB_PRINCIPAL, MONITOR_PRINCIPAL, TopicCatalogue
+
+__all__ = [
+    "AclBinding",
+    "Operation",
+    "PatternType",
+    "ResourceType",
+    "principal",
+    "principals",
+    "render_acls",
+    "to_json",
+    "to_kafka_acls_script",
+    "topic_grants",
+]
+
+
+class ResourceType(StrEnum):
+    TOPIC = "Topic"
+    GROUP = "Group"
+    CLUSTER = "Cluster"
+    TRANSACTIONAL_ID = "TransactionalId"
+
+
+class PatternType(StrEnum):
+    LITERAL = "literal"
+    PREFIXED = "prefixed"
+
+
+class Operation(StrEnum):
+    READ = "Read"
+    WRITE = "Write"
+    DESCRIBE = "Describe"
+    CREATE = "Create"
+    DESCRIBE_CONFIGS = "DescribeConfigs"
+    ALTER_CONFIGS = "AlterConfigs"
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class AclBinding:
+    """One ALLOW rule."""
+
+    principal: str
+    resource_type: ResourceType
+    pattern_type: PatternType
+    resource_name: str
+    operation: Operation
+    permission: str = "Allow"
+    host: str = "*"
+
+
+def principal(name: str) -> str:
+    return f"User:{name}"
+
+
+def _grant(  # noqa: PLR0917 - reads as a table of grants
+    out: set[AclBinding],
+    who: str,
+    resource: ResourceType,
+    name: str,
+    operations: Iterable[Operation],
+    pattern: PatternType = PatternType.LITERAL,
+) -> None:
+    if not name:
+        raise AclError(f"empty {resource.value} name for {who}")
+    for operation in operations:
+        out.add(AclBinding(principal(who), resource, pattern, name, operation))
+
+
+def render_acls(catalogue: TopicCatalogue) -> list[AclBinding]:
+    """Every ALLOW rule the catalogue implies, sorted."""
+    out: set[AclBinding] = set()
+    prefix = catalogue.prefix
+    names: set[str] = set()
+    for topic in catalogue:
+        for reader in topic.readers:
+            _grant(
+                out, reader, ResourceType.TOPIC, topic.name, (Operation.READ, Operation.DESCRIBE)
+            )
+            names.add(reader)
+        for writer in topic.writers:
+            _grant(
+                out, writer, ResourceType.TOPIC, topic.name, (Operation.WRITE, Operation.DESCRIBE)
+            )
+            names.add(writer)
+    read = (Operation.READ,)
+    for name in sorted(names - {HUB_PRINCIPAL}):
+        if name == MONITOR_PRINCIPAL:
+            _grant(out, name, ResourceType.GROUP, f"{prefix}.monitor", read)
+            _grant(out, name, ResourceType.GROUP, f"{prefix}.monitor.", read, PatternType.PREFIXED)
+            continue
+        _grant(out, name, ResourceType.GROUP, f"{prefix}.sdk.{name}", read)
+        _grant(out, name, ResourceType.GROUP, f"{prefix}.sdk.{name}.", read, PatternType.PREFIXED)
+        _grant(
+            out, name, ResourceType.GROUP, f"{prefix}.deliver.{name}.", read, PatternType.PREFIXED
+        )
+    admin = (Operation.CREATE, Operation.DESCRIBE_CONFIGS, Operation.ALTER_CONFIGS)
+    _grant(out, HUB_PRINCIPAL, ResourceType.TOPIC, f"{prefix}.", admin, PatternType.PREFIXED)
+    for topic in catalogue:
+        if not topic.name.startswith(f"{prefix}."):
+            _grant(out, HUB_PRINCIPAL, ResourceType.TOPIC, topic.name, admin)
+    _grant(out, HUB_PRINCIPAL, ResourceType.GROUP, f"{prefix}-router", read)
+    _grant(out, HUB_PRINCIPAL, ResourceType.GROUP, f"{prefix}.hub.", read, PatternType.PREFIXED)
+    _grant(
+        out,
+        HUB_PRINCIPAL,
+        ResourceType.TRANSACTIONAL_ID,
+        f"{prefix}-hub",
+        (Operation.WRITE, Operation.DESCRIBE),
+        PatternType.PREFIXED,
+    )
+    return sorted(out)
+
+
+def principals(bindings: Iterable[AclBinding]) -> list[str]:
+    """The user names (without ``User:``) the bindings mention."""
+    return sorted({b.principal.removeprefix("User:") for b in bindings})
+
+
+def topic_grants(bindings: Iterable[AclBinding], who: str) -> dict[str, set[Operation]]:
+    """Literal topic name -> operations granted to user ``who``."""
+    grants: dict[str, set[Operation]] = defaultdict(set)
+    for binding in bindings:
+        if (
+            binding.principal == principal(who)
+            and binding.resource_type is ResourceType.TOPIC
+            and binding.pattern_type is PatternType.LITERAL
+        ):
+            grants[binding.resource_name].add(binding.operation)
+    return dict(grants)
+
+
+def to_json(bindings: Iterable[AclBinding]) -> str:
+    return json.dumps([asdict(b) for b in bindings], indent=2) + "\n"
+
+
+_RESOURCE_FLAG = {
+    ResourceType.TOPIC: "--topic",
+    ResourceType.GROUP: "--group",
+    ResourceType.TRANSACTIONAL_ID: "--transactional-id",
+}
+
+
+def to_kafka_acls_script(bindings: Iterable[AclBinding]) -> str:
+    """A POSIX sh script of ``kafka-acls.sh --add`` commands (one per resource).
+
+    It reads ``BOOTSTRAP`` and ``COMMAND_CONFIG`` (an admin client config) from the
+    environment, and ``KAFKA_ACLS`` (default ``kafka-acls.sh``). Adding an existing
+    ACL is a no-op in Kafka, so the script can run on every deployment.
+    """
+    grouped: dict[tuple[str, ResourceType, PatternType, str], list[Operation]] = defaultdict(list)
+    for b in bindings:
+        grouped[(b.principal, b.resource_type, b.pattern_type, b.resource_name)].append(b.operation)
+    lines = [
+        "#!/bin/sh",
+        "# Generated by `rmt-hub acls render --format sh` from the topic catalogue.",
+        "set -eu",
+        ': "${BOOTSTRAP:?set BOOTSTRAP to the brokers (host:port,...)}"',
+        ': "${COMMAND_CONFIG:?set COMMAND_CONFIG to the admin client properties file}"',
+        'KAFKA_ACLS="${KAFKA_ACLS:-kafka-acls.sh}"',
+        "",
+    ]
+    for (who, resource, pattern, name), operations in sorted(grouped.items()):
+        parts = [
+            '"$KAFKA_ACLS" --bootstrap-server "$BOOTSTRAP" --command-config "$COMMAND_CONFIG"',
+            "--add",
+            f"--allow-principal {shlex.quote(who)}",
+            "--allow-host '*'",
+        ]
+        parts += [f"--operation {op.value}" for op in sorted(operations)]
+        if resource is ResourceType.CLUSTER:
+            parts.append("--cluster")
+        else:
+            parts.append(f"{_RESOURCE_FLAG[resource]} {shlex.quote(name)}")
+        parts.append(f"--resource-pattern-type {pattern.value}")
+        lines.append(" ".join(parts))
+    return "\n".join(lines) + "\n"

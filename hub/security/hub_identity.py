@@ -1,0 +1,65 @@
+"""Where this process's key store and subject keys live, and the hub's own identity.
+
+* key store: ``settings.keys_dir``, or ``data_dir/keys`` when unset;
+* the hub's identity: partner id ``hub`` (:data:`topics.catalogue.HUB_PRINCIPAL`) in that
+  key store; it signs what the router delivers, the audit chain, and is the identity
+  partners verify inbox records against;
+* subject keys (crypto-shredding): ``data_dir/subject-keys.sqlite``, wrapped under the
+  master key ``<keys dir>/subject-keys.key`` (0600, generated once).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from hub.config import HubSettings
+from hub.keyfile import load_or_create_key
+from hub.security.errors import KeyNotFound
+from hub.security.keys import DEFAULT_VALIDITY, KeyStore, PartnerKeys
+from hub.security.shredding import SubjectKeyStore
+from topics.catalogue import HUB_PRINCIPAL
+
+__all__ = [
+    "HUB_ID",
+    "SUBJECT_KEYS_DB",
+    "SUBJECT_MASTER_KEY_FILE",
+    "ensure_hub_identity",
+    "key_store",
+    "keys_dir",
+    "subject_key_store",
+]
+
+HUB_ID = HUB_PRINCIPAL
+SUBJECT_KEYS_DB = "subject-keys.sqlite"
+SUBJECT_MASTER_KEY_FILE = "subject-keys.key"
+
+
+def keys_dir(settings: HubSettings) -> Path:
+    return settings.keys_dir if settings.keys_dir is not None else settings.data_dir / "keys"
+
+
+def key_store(settings: HubSettings, *, passphrase: SecretStr | None = None) -> KeyStore:
+    return KeyStore(keys_dir(settings), passphrase=passphrase)
+
+
+def ensure_hub_identity(store: KeyStore, *, valid_for: timedelta = DEFAULT_VALIDITY) -> PartnerKeys:
+    """The hub's current private keys, generated into ``store`` on first use."""
+    try:
+        return store.private(HUB_ID)
+    except KeyNotFound:
+        store.new(HUB_ID, valid_for=valid_for)
+        return store.private(HUB_ID)
+
+
+def subject_key_store(settings: HubSettings, *, cache_ttl_s: float = 30.0) -> SubjectKeyStore:
+    """The hub's subject key store (SQLite in data_dir, master key in the keys dir)."""
+    master = load_or_create_key(
+        None,
+        keys_dir(settings) / SUBJECT_MASTER_KEY_FILE,
+        label="subject key store master key",
+        env="(key file)",
+    )
+    return SubjectKeyStore(settings.data_dir / SUBJECT_KEYS_DB, master, cache_ttl_s=cache_ttl_s)

@@ -1,0 +1,619 @@
+"""Partner and hub identities: key pairs, key ids, validity, the key store on disk.
+
+Every identity (a partner, or the hub itself) holds **one key pair per key generation**:
+an Ed25519 key that signs what it publishes and an X25519 key that data keys are wrapped
+for. The **key id** is a fingerprint of both public keys::
+
+    key_id = hex(SHA-256("rmt-hub/key-id/v1" | signing public key | encryption public key)[:16])
+
+so a key id names exactly one pair and cannot be claimed for another.
+
+The **public directory** (:class:`PublicDirectory`, ``directory.json``) is what the hub
+and the partners share: per key id the partner id, kind, region, both public keys
+(base64 of the 32 raw bytes), ``not_before``/``not_after`` (UTC) and a status
+(``active``, ``retired`` after a rotation, ``revoked``). Verifiers and encryptors only
+ever need it.
+
+The **key store** (:class:`KeyStore`) keeps the directory and, for the identities
+generated on this machine, the private keys::
+
+    <keys_dir>/directory.json                    public, 0644
+    <keys_dir>/private/                          0700
+    <keys_dir>/private/<key_id>.signing.pem      PKCS#8 Ed25519, 0600 (encrypted with a passphrase)
+    <keys_dir>/private/<key_id>.encryption.pem   PKCS#8 X25519, 0600
+
+A private file readable by group or others is refused. Private keys are only held by
+:class:`PartnerKeys`, whose ``repr``/``str`` mask them, which cannot be pickled, and
+which never appear in an error message; nothing here logs them.
+
+Rotation makes a new pair the active one and retires the old one with a short overlap
+(``not_after`` = now + overlap), so records in flight still verify and records already
+encrypted to the old key can still be decrypted by its owner.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import secrets
+import stat
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, NoReturn
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from hub.security.errors import KeyNotFound, KeyStoreError
+from schemas.regions import Region
+from schemas.vocabulary import PartnerKind
+
+__all__ = [
+    "DEFAULT_OVERLAP",
+    "DEFAULT_VALIDITY",
+    "KEY_ID_PATTERN",
+    "KeyStatus",
+    "KeyStore",
+    "PartnerKeys",
+    "PublicDirectory",
+    "PublicKeyRecord",
+    "key_id_of",
+]
+
+KEY_ID_PATTERN = r"^[0-9a-f]{32}$"
+DEFAULT_VALIDITY = timedelta(days=365)
+DEFAULT_OVERLAP = timedelta(days=7)
+_KEY_ID_LABEL = b"rmt-hub/key-id/v1"
+_RAW = 32
+_MASK = "**********"
+_DIRECTORY_VERSION = 1
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def key_id_of(signing_public: bytes, encryption_public: bytes) -> str:
+    """The key id (fingerprint) of a pair of raw 32-byte public keys."""
+    digest = hashlib.sha256(_KEY_ID_LABEL + signing_public + encryption_public).digest()
+    return digest[:16].hex()
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+def _unb64(text: str, what: str) -> bytes:
+    try:
+        raw = base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, ValueError, UnicodeEncodeError) as exc:
+        raise ValueError(f"{what} is not base64") from exc
+    if len(raw) != _RAW:
+        raise ValueError(f"{what} must be {_RAW} bytes, got {len(raw)}")
+    return raw
+
+
+class KeyStatus(StrEnum):
+    """Where a key generation is in its life."""
+
+    ACTIVE = "active"  # signs and receives new records
+    RETIRED = "retired"  # replaced by a rotation; verifies/decrypts until not_after
+    REVOKED = "revoked"  # compromised or withdrawn: refused at once
+
+
+class PublicKeyRecord(BaseModel):
+    """One key generation of one identity, as shared in the public directory."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    partner_id: str = Field(pattern=r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$", max_length=60)
+    kind: PartnerKind | None = Field(default=None, description="None for the hub itself.")
+    region: Region | None = None
+    key_id: str = Field(pattern=KEY_ID_PATTERN)
+    signing_public_key: str = Field(description="Ed25519, base64 of the 32 raw bytes.")
+    encryption_public_key: str = Field(description="X25519, base64 of the 32 raw bytes.")
+    not_before: datetime
+    not_after: datetime
+    status: KeyStatus = KeyStatus.ACTIVE
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PublicKeyRecord:
+        signing = _unb64(self.signing_public_key, "signing_public_key")
+        encryption = _unb64(self.encryption_public_key, "encryption_public_key")
+        if key_id_of(signing, encryption) != self.key_id:
+            raise ValueError("key_id is not the fingerprint of the two public keys")
+        if self.not_before.tzinfo is None or self.not_after.tzinfo is None:
+            raise ValueError("not_before and not_after must carry a time zone")
+        if self.not_after <= self.not_before:
+            raise ValueError("not_after must be later than not_before")
+        return self
+
+    def signing_public_bytes(self) -> bytes:
+        return base64.b64decode(self.signing_public_key)
+
+    def encryption_public_bytes(self) -> bytes:
+        return base64.b64decode(self.encryption_public_key)
+
+    def valid_at(self, moment: datetime) -> bool:
+        """Not revoked and ``moment`` within [not_before, not_after]."""
+        return self.status is not KeyStatus.REVOKED and (
+            self.not_before <= moment <= self.not_after
+        )
+
+
+class PublicDirectory:
+    """The public keys of every identity, by key id (immutable; ``with_record`` copies)."""
+
+    def __init__(self, records: Iterable[PublicKeyRecord] = ()) -> None:
+        self._records: dict[str, PublicKeyRecord] = {}
+        for record in records:
+            if record.key_id in self._records:
+                raise KeyStoreError(f"key id {record.key_id} appears twice in the directory")
+            self._records[record.key_id] = record
+        self._verifying: dict[str, Ed25519PublicKey] = {}
+        self._encrypting: dict[str, X25519PublicKey] = {}
+
+    def __iter__(self) -> Iterator[PublicKeyRecord]:
+        return iter(sorted(self._records.values(), key=lambda r: (r.partner_id, r.not_before)))
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __contains__(self, key_id: object) -> bool:
+        return key_id in self._records
+
+    def find(self, key_id: str) -> PublicKeyRecord | None:
+        return self._records.get(key_id)
+
+    def get(self, key_id: str) -> PublicKeyRecord:
+        record = self._records.get(key_id)
+        if record is None:
+            raise KeyNotFound(f"no key {key_id} in the public directory")
+        return record
+
+    def keys_of(self, partner_id: str) -> list[PublicKeyRecord]:
+        """Every key generation of ``partner_id``, oldest first."""
+        return sorted(
+            (r for r in self._records.values() if r.partner_id == partner_id),
+            key=lambda r: r.not_before,
+        )
+
+    def partners(self) -> list[str]:
+        return sorted({r.partner_id for r in self._records.values()})
+
+    def current(self, partner_id: str, at: datetime | None = None) -> PublicKeyRecord:
+        """The active key of ``partner_id`` valid at ``at`` (now); the newest if several."""
+        moment = at or _utcnow()
+        candidates = [
+            r
+            for r in self.keys_of(partner_id)
+            if r.status is KeyStatus.ACTIVE and r.valid_at(moment)
+        ]
+        if not candidates:
+            raise KeyNotFound(f"partner {partner_id} has no active key valid at {moment:%F %T}Z")
+        return candidates[-1]
+
+    def verifying_key(self, key_id: str) -> Ed25519PublicKey:
+        """The Ed25519 public key of ``key_id`` (parsed once)."""
+        key = self._verifying.get(key_id)
+        if key is None:
+            key = Ed25519PublicKey.from_public_bytes(self.get(key_id).signing_public_bytes())
+            self._verifying[key_id] = key
+        return key
+
+    def encryption_key(self, key_id: str) -> X25519PublicKey:
+        """The X25519 public key of ``key_id`` (parsed once)."""
+        key = self._encrypting.get(key_id)
+        if key is None:
+            key = X25519PublicKey.from_public_bytes(self.get(key_id).encryption_public_bytes())
+            self._encrypting[key_id] = key
+        return key
+
+    def with_record(self, record: PublicKeyRecord) -> PublicDirectory:
+        """A copy with ``record`` added or replacing the record of the same key id."""
+        records = dict(self._records)
+        records[record.key_id] = record
+        return PublicDirectory(records.values())
+
+    def to_json(self) -> str:
+        payload = {
+            "version": _DIRECTORY_VERSION,
+            "keys": [r.model_dump(mode="json") for r in self],
+        }
+        return json.dumps(payload, indent=2, sort_keys=False) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "public directory") -> PublicDirectory:
+        try:
+            payload = json.loads(text)
+            if not isinstance(payload, dict) or payload.get("version") != _DIRECTORY_VERSION:
+                raise ValueError(f"expected an object with version {_DIRECTORY_VERSION}")
+            keys = payload.get("keys")
+            if not isinstance(keys, list):
+                raise ValueError("'keys' must be a list")
+        except ValueError as exc:
+            raise KeyStoreError(f"{source}: {exc}") from exc
+        records = []
+        for index, entry in enumerate(keys):
+            try:
+                records.append(PublicKeyRecord.model_validate(entry))
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in ("keys", index, *first["loc"]))
+                raise KeyStoreError(f"{source}: {where}: {first['msg']}") from exc
+        return cls(records)
+
+    @classmethod
+    def load(cls, path: Path) -> PublicDirectory:
+        """Read a directory file (an empty directory when it does not exist)."""
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return cls()
+        except OSError as exc:
+            raise KeyStoreError(f"{path}: cannot read: {exc.strerror}") from exc
+        return cls.from_json(text, str(path))
+
+
+class PartnerKeys:
+    """The private keys of one key generation. Masked in reprs; never pickled or logged."""
+
+    __slots__ = ("_encryption", "_signing", "key_id", "partner_id")
+
+    def __init__(
+        self,
+        partner_id: str,
+        signing: Ed25519PrivateKey,
+        encryption: X25519PrivateKey,
+    ) -> None:
+        self.partner_id = partner_id
+        self._signing = signing
+        self._encryption = encryption
+        self.key_id = key_id_of(self.signing_public_bytes(), self.encryption_public_bytes())
+
+    @classmethod
+    def generate(cls, partner_id: str) -> PartnerKeys:
+        return cls(partner_id, Ed25519PrivateKey.generate(), X25519PrivateKey.generate())
+
+    @property
+    def signing_key(self) -> Ed25519PrivateKey:
+        return self._signing
+
+    @property
+    def encryption_key(self) -> X25519PrivateKey:
+        return self._encryption
+
+    def signing_public_bytes(self) -> bytes:
+        return self._signing.public_key().public_bytes_raw()
+
+    def encryption_public_bytes(self) -> bytes:
+        return self._encryption.public_key().public_bytes_raw()
+
+    def sign(self, data: bytes) -> bytes:
+        """Ed25519 signature over ``data``."""
+        return self._signing.sign(data)
+
+    def public_record(
+        self,
+        *,
+        not_before: datetime,
+        not_after: datetime,
+        kind: PartnerKind | None = None,
+        region: Region | None = None,
+        status: KeyStatus = KeyStatus.ACTIVE,
+    ) -> PublicKeyRecord:
+        """The directory entry of this key generation."""
+        return PublicKeyRecord(
+            partner_id=self.partner_id,
+            kind=kind,
+            region=region,
+            key_id=self.key_id,
+            signing_public_key=_b64(self.signing_public_bytes()),
+            encryption_public_key=_b64(self.encryption_public_bytes()),
+            not_before=not_before,
+            not_after=not_after,
+            status=status,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"PartnerKeys(partner_id={self.partner_id!r}, key_id={self.key_id!r}, private={_MASK})"
+        )
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError("private keys cannot be pickled")
+
+    def __copy__(self) -> NoReturn:
+        raise TypeError("private keys are not copied")
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> NoReturn:
+        raise TypeError("private keys are not copied")
+
+
+class KeyStore:
+    """The public directory and the private keys generated on this machine.
+
+    ``root`` is ``settings.keys_dir`` (or ``data_dir/keys``, see
+    :func:`hub.security.hub_identity.key_store`). ``passphrase`` encrypts private key
+    files written from now on and decrypts encrypted ones.
+    """
+
+    DIRECTORY = "directory.json"
+    PRIVATE = "private"
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        passphrase: SecretStr | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.root = root
+        self._passphrase = passphrase
+        self._clock = clock
+
+    def __repr__(self) -> str:
+        masked = _MASK if self._passphrase is not None else None
+        return f"KeyStore(root={str(self.root)!r}, passphrase={masked})"
+
+    # --- paths -------------------------------------------------------------------------------
+
+    @property
+    def directory_path(self) -> Path:
+        return self.root / self.DIRECTORY
+
+    @property
+    def private_dir(self) -> Path:
+        return self.root / self.PRIVATE
+
+    def _private_path(self, key_id: str, part: str) -> Path:
+        return self.private_dir / f"{key_id}.{part}.pem"
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise KeyStoreError(f"{self.root}: cannot open the key store: {exc.strerror}") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    # --- public directory ----------------------------------------------------------------------
+
+    def directory(self) -> PublicDirectory:
+        return PublicDirectory.load(self.directory_path)
+
+    def records(self) -> list[PublicKeyRecord]:
+        return list(self.directory())
+
+    def _save_directory(self, directory: PublicDirectory) -> None:
+        path = self.directory_path
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                os.write(fd, directory.to_json().encode("utf-8"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise KeyStoreError(f"{path}: cannot write: {exc.strerror}") from exc
+
+    def add_public(self, record: PublicKeyRecord) -> None:
+        """Add or update a public record (e.g. a partner's key generated elsewhere)."""
+        with self._locked():
+            self._save_directory(self.directory().with_record(record))
+
+    # --- private keys --------------------------------------------------------------------------
+
+    def _encryption_algorithm(self) -> serialization.KeySerializationEncryption:
+        if self._passphrase is None:
+            return serialization.NoEncryption()
+        return serialization.BestAvailableEncryption(
+            self._passphrase.get_secret_value().encode("utf-8")
+        )
+
+    def _write_private(self, keys: PartnerKeys) -> None:
+        try:
+            self.private_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(self.private_dir, 0o700)
+        except OSError as exc:
+            raise KeyStoreError(f"{self.private_dir}: cannot create: {exc.strerror}") from exc
+        algorithm = self._encryption_algorithm()
+        parts = {
+            "signing": keys.signing_key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, algorithm
+            ),
+            "encryption": keys.encryption_key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, algorithm
+            ),
+        }
+        for part, pem in parts.items():
+            path = self._private_path(keys.key_id, part)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                try:
+                    os.write(fd, pem)
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            except OSError as exc:
+                raise KeyStoreError(
+                    f"{path}: cannot write the private key: {exc.strerror}"
+                ) from exc
+
+    def _read_private(self, key_id: str, part: str) -> Any:
+        path = self._private_path(key_id, part)
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError as exc:
+            raise KeyNotFound(f"no private key for {key_id} in {self.private_dir}") from exc
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise KeyStoreError(
+                f"{path}: private key readable by others "
+                f"(mode {stat.S_IMODE(mode):o}); chmod 600 it"
+            )
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise KeyStoreError(f"{path}: cannot read: {exc.strerror}") from exc
+        password = self._passphrase.get_secret_value().encode("utf-8") if self._passphrase else None
+        try:
+            return serialization.load_pem_private_key(data, password=password)
+        except TypeError as exc:  # encrypted without a passphrase, or the reverse
+            raise KeyStoreError(
+                f"{path}: the key file is "
+                + ("encrypted: give the passphrase" if password is None else "not encrypted")
+            ) from exc
+        except ValueError as exc:  # wrong passphrase or not a key; never quote the data
+            raise KeyStoreError(f"{path}: cannot load the private key (wrong passphrase?)") from exc
+
+    def has_private(self, key_id: str) -> bool:
+        return self._private_path(key_id, "signing").exists()
+
+    def private_key(self, key_id: str) -> PartnerKeys:
+        """The private keys of generation ``key_id`` (KeyNotFound when not held here)."""
+        record = self.directory().get(key_id)
+        signing = self._read_private(key_id, "signing")
+        encryption = self._read_private(key_id, "encryption")
+        if not isinstance(signing, Ed25519PrivateKey) or not isinstance(
+            encryption, X25519PrivateKey
+        ):
+            raise KeyStoreError(f"{self.private_dir}: key files of {key_id} have the wrong type")
+        keys = PartnerKeys(record.partner_id, signing, encryption)
+        if keys.key_id != key_id:
+            raise KeyStoreError(f"{self.private_dir}: key files of {key_id} do not match its id")
+        return keys
+
+    def private(self, partner_id: str) -> PartnerKeys:
+        """The current (active, valid) private keys of ``partner_id``."""
+        return self.private_key(self.directory().current(partner_id, self._clock()).key_id)
+
+    def private_keys(self, partner_id: str) -> list[PartnerKeys]:
+        """Every non-revoked generation of ``partner_id`` held here, newest first.
+
+        Recipients decrypt with all of them: records encrypted before a rotation name
+        the old key id.
+        """
+        held = [
+            r
+            for r in self.directory().keys_of(partner_id)
+            if r.status is not KeyStatus.REVOKED and self.has_private(r.key_id)
+        ]
+        return [self.private_key(r.key_id) for r in reversed(held)]
+
+    # --- life cycle ------------------------------------------------------------------------------
+
+    def new(
+        self,
+        partner_id: str,
+        *,
+        kind: PartnerKind | None = None,
+        region: Region | None = None,
+        valid_for: timedelta = DEFAULT_VALIDITY,
+    ) -> PublicKeyRecord:
+        """Generate the first key generation of ``partner_id`` (use rotate afterwards)."""
+        with self._locked():
+            directory = self.directory()
+            now = self._clock()
+            if any(
+                r.status is KeyStatus.ACTIVE and r.not_after >= now
+                for r in directory.keys_of(partner_id)
+            ):
+                raise KeyStoreError(
+                    f"partner {partner_id} already has an active key: use `keys rotate`"
+                )
+            return self._generate(
+                directory, partner_id, kind=kind, region=region, now=now, valid_for=valid_for
+            )
+
+    def rotate(
+        self,
+        partner_id: str,
+        *,
+        overlap: timedelta = DEFAULT_OVERLAP,
+        valid_for: timedelta = DEFAULT_VALIDITY,
+    ) -> tuple[PublicKeyRecord, PublicKeyRecord]:
+        """A new active generation; the old active ones retire after ``overlap``.
+
+        Returns (newest retired, new). The new key inherits kind and region.
+        """
+        with self._locked():
+            directory = self.directory()
+            now = self._clock()
+            active = [r for r in directory.keys_of(partner_id) if r.status is KeyStatus.ACTIVE]
+            if not active:
+                raise KeyNotFound(
+                    f"partner {partner_id} has no active key to rotate: use `keys new`"
+                )
+            retired: list[PublicKeyRecord] = []
+            for record in active:
+                updated = record.model_copy(
+                    update={
+                        "status": KeyStatus.RETIRED,
+                        "not_after": max(
+                            record.not_before + timedelta(seconds=1),
+                            min(record.not_after, now + overlap),
+                        ),
+                    }
+                )
+                directory = directory.with_record(updated)
+                retired.append(updated)
+            latest = active[-1]
+            new = self._generate(
+                directory,
+                partner_id,
+                kind=latest.kind,
+                region=latest.region,
+                now=now,
+                valid_for=valid_for,
+            )
+            return retired[-1], new
+
+    def revoke(self, key_id: str) -> PublicKeyRecord:
+        """Mark ``key_id`` revoked: its signatures and envelopes are refused from now on."""
+        with self._locked():
+            directory = self.directory()
+            record = directory.get(key_id).model_copy(update={"status": KeyStatus.REVOKED})
+            self._save_directory(directory.with_record(record))
+            return record
+
+    def _generate(
+        self,
+        directory: PublicDirectory,
+        partner_id: str,
+        *,
+        kind: PartnerKind | None,
+        region: Region | None,
+        now: datetime,
+        valid_for: timedelta,
+    ) -> PublicKeyRecord:
+        keys = PartnerKeys.generate(partner_id)
+        try:
+            record = keys.public_record(
+                not_before=now, not_after=now + valid_for, kind=kind, region=region
+            )
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise KeyStoreError(f"cannot create a key for {partner_id!r}: {first['msg']}") from exc
+        self._write_private(keys)
+        self._save_directory(directory.with_record(record))
+        return record
