@@ -48,7 +48,9 @@ def _register() -> None:
         demo,
         docs,
         keys,
+        monitor,
         registry,
+        router,
         schema_gate,
         topics,
         up,
@@ -62,11 +64,13 @@ def _register() -> None:
     app.command("up")(up.up)
     app.command("broker")(broker.broker)
     app.command("registry")(registry.registry)
+    app.command("router")(router.router)
     app.add_typer(topics.app, name="topics")
     app.add_typer(schemas_cli.app, name="schemas")
     app.add_typer(consent.app, name="consent")
     app.add_typer(connect.app, name="connect")
     app.add_typer(demo.app, name="demo")
+    app.add_typer(monitor.app, name="monitor")
     app.add_typer(keys.app, name="keys")
     app.add_typer(audit.app, name="audit")
     app.add_typer(acls.app, name="acls")

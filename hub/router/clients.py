@@ -1,0 +1,105 @@
+"""aiokafka clients for the router, configured from :class:`~hub.config.HubSettings` only.
+
+The same security settings as :mod:`hub.kafka` (SASL, TLS) map onto aiokafka's and
+faust's options here, so the router never assumes the embedded broker. The producer is
+not idempotent: aiokafka's InitProducerId fails on the embedded broker (see the shared
+notes); de-duplication by deterministic ids does that job (:mod:`hub.router.ids`).
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from aiokafka.helpers import create_ssl_context
+
+from hub.config import HubSettings
+from hub.errors import BrokerError, ConfigError
+
+__all__ = [
+    "aiokafka_config",
+    "broker_url",
+    "kafka_errors",
+    "new_consumer",
+    "new_producer",
+    "ssl_context",
+]
+
+
+def ssl_context(settings: HubSettings) -> ssl.SSLContext | None:
+    """The TLS context of the settings (None for PLAINTEXT and SASL_PLAINTEXT)."""
+    if not settings.security_protocol.endswith("SSL"):
+        return None
+    context: ssl.SSLContext = create_ssl_context(
+        cafile=str(settings.ssl_cafile) if settings.ssl_cafile else None,
+        certfile=str(settings.ssl_certfile) if settings.ssl_certfile else None,
+        keyfile=str(settings.ssl_keyfile) if settings.ssl_keyfile else None,
+    )
+    return context
+
+
+def aiokafka_config(settings: HubSettings, client_suffix: str) -> dict[str, Any]:
+    """aiokafka options shared by the router's producer and consumers."""
+    if settings.bootstrap_servers is None:
+        raise ConfigError(
+            "no bootstrap servers: start the embedded broker first or set HUB_BOOTSTRAP_SERVERS"
+        )
+    config: dict[str, Any] = {
+        "bootstrap_servers": settings.bootstrap_servers.split(","),
+        "client_id": f"{settings.client_id}-router-{client_suffix}",
+        "request_timeout_ms": settings.request_timeout_ms,
+        "security_protocol": settings.security_protocol,
+    }
+    context = ssl_context(settings)
+    if context is not None:
+        config["ssl_context"] = context
+    if settings.security_protocol.startswith("SASL_"):
+        assert settings.sasl_password is not None  # checked by HubSettings
+        config |= {
+            "sasl_mechanism": settings.sasl_mechanism,
+            "sasl_plain_username": settings.sasl_username,
+            "sasl_plain_password": settings.sasl_password.get_secret_value(),
+        }
+    return config
+
+
+def broker_url(settings: HubSettings) -> str:
+    """The bootstrap servers as faust's ``broker`` URL list."""
+    if settings.bootstrap_servers is None:
+        raise ConfigError("no bootstrap servers for the router")
+    return ";".join(f"kafka://{server}" for server in settings.bootstrap_servers.split(","))
+
+
+def new_producer(settings: HubSettings, **overrides: Any) -> AIOKafkaProducer:
+    """A bytes producer: acks from all replicas, no idempotence (see the module docstring)."""
+    options: dict[str, Any] = {
+        "acks": "all",
+        "enable_idempotence": False,
+        "linger_ms": 0,
+        "max_batch_size": 256 * 1024,
+    }
+    return AIOKafkaProducer(**(aiokafka_config(settings, "writer") | options | overrides))
+
+
+def new_consumer(settings: HubSettings, suffix: str, **overrides: Any) -> AIOKafkaConsumer:
+    """A consumer outside any group (manual assignment, no commits), from the beginning."""
+    options: dict[str, Any] = {
+        "group_id": None,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "fetch_max_wait_ms": 50,
+    }
+    return AIOKafkaConsumer(**(aiokafka_config(settings, suffix) | options | overrides))
+
+
+@contextmanager
+def kafka_errors(action: str) -> Iterator[None]:
+    """Translate aiokafka errors raised inside the block into :class:`BrokerError`."""
+    try:
+        yield
+    except KafkaError as exc:
+        raise BrokerError(f"{action}: {type(exc).__name__}: {exc}") from exc

@@ -1,0 +1,374 @@
+"""The router engine: partitions, freshness, processing of batches, writing.
+
+The stream layer (:mod:`hub.router.app`) hands the engine the partitions it is assigned
+and revoked, and batches of outbox records; the engine acknowledges a batch (returns)
+only once everything it caused is written and acknowledged. Per batch:
+
+1. **Hold while loading.** Each partition of the batch must be loaded
+   (:class:`~hub.router.loader.PartitionLoader`): consents, subjects and the ids already
+   written, read from the topics up to their high watermark.
+2. **Fresh consent.** One ListOffsets request gives the latest offset of the consent
+   partition of every partition in the batch, and the engine waits until the loaders
+   have applied every consent change below it. The consent service acknowledges a
+   withdrawal only once it is on the topic, and publishes one change per produce request
+   (so ListOffsets is exact even on the embedded broker, which answers with the start of
+   the last batch + 1): a withdrawal reported done is applied before any record processed
+   afterwards is routed.
+3. **Route.** Pending erasure notices and recovered audit records of those partitions
+   first, then every record in offset order through :class:`~hub.router.processing.RouterCore`.
+4. **Write** (:class:`~hub.router.writer.BatchWriter`): inboxes, notices, dead letters
+   and state, then the audit. When a write fails, the partitions of the batch are loaded
+   again from the topics (which now say exactly what landed) and the batch is routed
+   again; deterministic ids make that exactly-once in effect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
+
+from consent.policy import PolicyMatrix, load_policy
+from hub.config import HubSettings
+from hub.errors import HubError, RecordError
+from hub.registry import RegistryClient
+from hub.registry.errors import RegistryError
+from hub.router.clients import new_consumer, new_producer
+from hub.router.codec import RouterCodec
+from hub.router.errors import RouterConfigError, WriteFailed
+from hub.router.loader import LoaderTopics, PartitionLoader
+from hub.router.processing import Inbound, RouterCore, Write
+from hub.router.validation import Rejection
+from hub.router.writer import BatchWriter
+from hub.serde import FrameError, SerializationContext
+from schemas import load_schemas
+from schemas.models import CanonicalRecord
+from schemas.models.enums import DeadLetterReason
+from topics.catalogue import TopicCatalogue
+from topics.partners import PartnerDirectory
+
+__all__ = ["RouterEngine"]
+
+_LOG = logging.getLogger(__name__)
+
+
+class RouterEngine:
+    """One worker's routing: owns its partitions' loaders, the writer and the codec."""
+
+    def __init__(
+        self,
+        settings: HubSettings,
+        *,
+        catalogue: TopicCatalogue,
+        directory: PartnerDirectory,
+        registry: RegistryClient,
+        policy: PolicyMatrix | None = None,
+        status_file: Path | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.settings = settings
+        self.catalogue = catalogue
+        self.partitions = settings.topic_partitions
+        schemas = load_schemas()
+        self.codec = RouterCodec(registry, schemas)
+        self.core = RouterCore(
+            catalogue=catalogue,
+            directory=directory,
+            policy=policy or load_policy(),
+            schemas=schemas,
+            partitions=self.partitions,
+            clock=clock,
+        )
+        self.topics = LoaderTopics(
+            consent=catalogue.consent_changes.name,
+            audit=catalogue.disclosures.name,
+            state=catalogue.routing_state.name,
+            dead_letter=catalogue.dead_letter.name,
+            inboxes=tuple(t.name for t in catalogue.inboxes()),
+        )
+        self.outboxes = tuple(t.name for t in catalogue.outboxes())
+        self._clock = clock
+        self._status_file = status_file
+        self._status_written = ""
+        self._loaders: dict[int, PartitionLoader] = {}
+        self._lock = asyncio.Lock()
+        self._producer: AIOKafkaProducer | None = None
+        self._offsets: AIOKafkaConsumer | None = None
+        self._writer: BatchWriter | None = None
+        self._starting: asyncio.Future[None] | None = None
+        self.stats: dict[str, int] = {"records": 0, "batches": 0, "retries": 0}
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect, check the topics, register the schemas the router writes; idempotent
+        (concurrent callers wait for the same start)."""
+        if self._starting is None:
+            self._starting = asyncio.ensure_future(self._start())
+        try:
+            await asyncio.shield(self._starting)
+        except BaseException:
+            if self._starting.done():
+                self._starting = None  # let the next caller try again
+            raise
+
+    async def _start(self) -> None:
+        written = [
+            *self.catalogue.inboxes()[0].value_schemas,
+            *self.catalogue.disclosures.value_schemas,
+            *self.catalogue.dead_letter.value_schemas,
+            *self.catalogue.routing_state.value_schemas,
+        ]
+        await asyncio.to_thread(self.codec.register, sorted(set(written)))
+        self._producer = new_producer(self.settings)
+        self._offsets = new_consumer(self.settings, "offsets")
+        try:
+            await self._producer.start()
+            await self._offsets.start()
+            await self._check_partitions()
+        except KafkaError as exc:
+            await self.stop()
+            raise RouterConfigError(f"cannot reach the cluster: {exc}") from exc
+        except BaseException:
+            await self.stop()
+            raise
+        self._writer = BatchWriter(
+            self._producer, self.codec, audit_topic=self.topics.audit, clock=self._clock
+        )
+
+    async def _check_partitions(self) -> None:
+        assert self._offsets is not None
+        await self._offsets.topics()  # a metadata request for every topic
+        wrong = []
+        for topic in (*self.outboxes, *self.topics.all()):
+            parts = self._offsets.partitions_for_topic(topic)
+            if parts is None or len(parts) != self.partitions:
+                wrong.append(f"{topic} ({len(parts) if parts else 'missing'})")
+        if wrong:
+            raise RouterConfigError(
+                f"these topics are missing or not co-partitioned ({self.partitions} partitions): "
+                + ", ".join(wrong)
+                + " - run `rmt-hub topics apply`"
+            )
+
+    async def stop(self) -> None:
+        for partition in list(self._loaders):
+            await self._loaders.pop(partition).stop()
+        for client in (self._offsets, self._producer):
+            if client is not None:
+                with contextlib.suppress(KafkaError, OSError):
+                    await client.stop()
+        self._offsets = self._producer = None
+        self._writer = None
+        self._starting = None
+
+    # --- partitions ---------------------------------------------------------------------------
+
+    async def assign(self, partitions: set[int]) -> None:
+        """Start loading newly assigned partitions (state is never kept across assignments)."""
+        for partition in sorted(partitions):
+            self._loader(partition)
+
+    async def revoke(self, partitions: set[int]) -> None:
+        """Forget revoked partitions; another worker (or this one, later) loads them afresh."""
+        async with self._lock:
+            for partition in sorted(partitions):
+                loader = self._loaders.pop(partition, None)
+                if loader is not None:
+                    await loader.stop()
+
+    def _loader(self, partition: int) -> PartitionLoader:
+        loader = self._loaders.get(partition)
+        if loader is None:
+            loader = PartitionLoader(
+                partition,
+                settings=self.settings,
+                topics=self.topics,
+                codec=self.codec,
+                core=self.core,
+            )
+            loader.start()
+            self._loaders[partition] = loader
+        return loader
+
+    async def _reload(self, partitions: set[int]) -> None:
+        for partition in partitions:
+            loader = self._loaders.pop(partition, None)
+            if loader is not None:
+                await loader.stop()
+                self._loader(partition)
+
+    @property
+    def assigned(self) -> list[int]:
+        return sorted(self._loaders)
+
+    # --- batches ------------------------------------------------------------------------------
+
+    async def process(self, batch: Sequence[Inbound]) -> None:
+        """Route a batch; returns once all its writes are acknowledged.
+
+        Never raises (but CancelledError): the stream layer may acknowledge the batch only
+        when it is done, so a failure is retried - after reloading the partitions from
+        the topics, which say exactly what landed - until it succeeds.
+        """
+        partitions = {message.partition for message in batch}
+        delay = 0.2
+        while True:
+            try:
+                await self.start()
+                await self._ready(partitions)
+                await self._fresh(partitions)
+                async with self._lock:
+                    loaders = [self._loaders.get(p) for p in partitions]
+                    if not all(loader and loader.ready.is_set() for loader in loaders):
+                        continue  # a loader started over meanwhile: wait for it again
+                    writes = self._drain(partitions)
+                    writes += self._route(batch)
+                    assert self._writer is not None
+                    await self._writer.write(writes)
+                self.stats["records"] += len(batch)
+                self.stats["batches"] += 1
+                return
+            except asyncio.CancelledError:
+                raise
+            except (WriteFailed, KafkaError, HubError) as exc:
+                _LOG.warning("batch of %d failed (%s): reloading and retrying", len(batch), exc)
+            except Exception:
+                _LOG.exception("batch of %d failed: reloading and retrying", len(batch))
+            self.stats["retries"] += 1
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+            await self._reload(partitions)
+
+    async def _ready(self, partitions: set[int]) -> None:
+        loaders = [self._loader(p) for p in sorted(partitions)]
+        await asyncio.gather(*(loader.ready.wait() for loader in loaders))
+
+    async def _fresh(self, partitions: set[int]) -> None:
+        """Wait until each partition's consent table has every change acknowledged so far."""
+        assert self._offsets is not None
+        tps = [TopicPartition(self.topics.consent, p) for p in sorted(partitions)]
+        latest = await self._offsets.end_offsets(tps)
+        await asyncio.gather(
+            *(self._loaders[tp.partition].caught_up(latest[tp]) for tp in tps),
+        )
+
+    def _drain(self, partitions: set[int]) -> list[Write]:
+        writes: list[Write] = []
+        for partition in sorted(partitions):
+            loader = self._loaders[partition]
+            if loader.recovery:
+                writes += loader.recovery
+                loader.recovery = []
+            writes += self.core.erasures(loader.state)
+        return writes
+
+    def _route(self, batch: Sequence[Inbound]) -> list[Write]:
+        writes: list[Write] = []
+        for message in batch:
+            state = self._loaders[message.partition].state
+            decoded, record_type = self._decode(message)
+            try:
+                writes += self.core.handle(state, message, decoded, record_type=record_type)
+            except (RegistryError, KafkaError):
+                raise  # the infrastructure, not the record: retry the batch
+            except Exception as exc:  # a bug must not stop every partner's traffic
+                _LOG.exception("routing %s/%d@%d failed", *_where(message))
+                rejection = Rejection(
+                    DeadLetterReason.OTHER, f"the hub failed to route it ({type(exc).__name__})"
+                )
+                publisher = self.core.publisher_of(message.topic)
+                writes += self.core.refuse(
+                    state, message, publisher, rejection, record=None, record_type=record_type
+                )
+        return writes
+
+    def _decode(self, message: Inbound) -> tuple[CanonicalRecord | Rejection, str | None]:
+        claimed = _header(message.headers, "ce_type")
+        if message.value is None:
+            return Rejection(
+                DeadLetterReason.SCHEMA_INVALID, "a tombstone (null value) is not a record"
+            ), claimed
+        ctx = SerializationContext(
+            message.topic,
+            headers=message.headers,
+            partition=message.partition,
+            offset=message.offset,
+        )
+        try:
+            record = self.codec.decode(message.value, ctx)
+        except FrameError as exc:
+            return Rejection(DeadLetterReason.DECODE_ERROR, exc.reason), claimed
+        except RecordError as exc:
+            field = exc.field if exc.record_type != "CloudEvent" else None
+            return Rejection(DeadLetterReason.SCHEMA_INVALID, str(exc), field), claimed
+        return record, record.avro_name
+
+    # --- background -------------------------------------------------------------------------
+
+    async def flush(self) -> None:
+        """Write pending erasure notices and recovered audits of ready partitions."""
+        if self._writer is None:
+            try:
+                await self.start()
+            except HubError as exc:
+                _LOG.warning("router not started yet: %s", exc)
+                return
+        assert self._writer is not None
+        ready = {p for p, loader in self._loaders.items() if loader.ready.is_set()}
+        try:
+            if ready:
+                async with self._lock:
+                    ready = {p for p in ready if p in self._loaders}
+                    ready = {p for p in ready if self._loaders[p].ready.is_set()}
+                    writes = self._drain(ready)
+                    await self._writer.write(writes)
+        except (WriteFailed, KafkaError) as exc:
+            _LOG.warning("writing erasure notices failed (%s): reloading", exc)
+            await self._reload(ready)
+        self._write_status()
+
+    def status(self) -> dict[str, Any]:
+        loaders = self._loaders
+        return {
+            "pid": os.getpid(),
+            "assigned": sorted(loaders),
+            "ready": sorted(p for p, loader in loaders.items() if loader.ready.is_set()),
+            "consents": {
+                str(p): loader.state.consents.snapshot()
+                for p, loader in sorted(loaders.items())
+                if loader.ready.is_set()
+            },
+            "stats": dict(self.stats) | {"skipped": self.core.skipped},
+        }
+
+    def _write_status(self) -> None:
+        if self._status_file is None:
+            return
+        text = json.dumps(self.status(), sort_keys=True)
+        if text == self._status_written:
+            return
+        tmp = self._status_file.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(self._status_file)
+        self._status_written = text
+
+
+def _header(headers: Sequence[tuple[str, bytes]], name: str) -> str | None:
+    for key, value in headers:
+        if key == name:
+            return value.decode("utf-8", "replace")
+    return None
+
+
+def _where(message: Inbound) -> tuple[str, int, int]:
+    return message.topic, message.partition, message.offset

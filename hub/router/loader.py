@@ -1,0 +1,275 @@
+"""Building a partition's state from the topics, then following its consent feed.
+
+When a worker is assigned partition *p* of the outboxes, a :class:`PartitionLoader`
+reads partition *p* of every co-partitioned topic the router depends on from the
+beginning up to its **fetch high watermark** (never ``end_offsets()``, which the embedded
+broker answers wrongly): the consent changes (the consent table), the routing state (the
+subjects), the audit topic, the dead letters and every partner inbox (the ids already
+written, and the disclosures an inbox holds). Until that is done the partition is not
+ready and its records are held, neither delivered nor dropped (fail closed while
+loading).
+
+Afterwards the loader keeps reading the consent partition and applies every change as it
+arrives; :meth:`PartitionLoader.caught_up` waits until it has applied everything below a
+given offset. A consent record that cannot be decoded blocks every delivery for its
+subject (fail closed): it might be a withdrawal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+
+from hub.config import HubSettings
+from hub.errors import HubError
+from hub.registry.errors import RegistryError
+from hub.router.clients import new_consumer
+from hub.router.codec import DISCLOSURE_HEADER, RouterCodec
+from hub.router.processing import RouterCore, Write
+from hub.router.state import PartitionState, SubjectState
+from hub.serde import SerializationContext
+from schemas.models import DisclosureEvent, RoutingState
+
+__all__ = ["CE_ID_HEADER", "LoaderTopics", "PartitionLoader", "header"]
+
+_LOG = logging.getLogger(__name__)
+
+CE_ID_HEADER = "ce_id"
+
+
+def header(headers: Iterable[tuple[str, bytes]] | None, name: str) -> bytes | None:
+    """The first header called ``name``, or None."""
+    for key, value in headers or ():
+        if key == name:
+            return value
+    return None
+
+
+@dataclass(frozen=True)
+class LoaderTopics:
+    """The co-partitioned topics a partition's state is built from."""
+
+    consent: str
+    audit: str
+    state: str
+    dead_letter: str
+    inboxes: tuple[str, ...]
+
+    def all(self) -> tuple[str, ...]:
+        return (self.consent, self.audit, self.state, self.dead_letter, *self.inboxes)
+
+
+@dataclass
+class _Warmup:
+    remaining: set[TopicPartition]
+    delivered: list[DisclosureEvent] = field(default_factory=list)
+    records: int = 0
+
+
+class PartitionLoader:
+    """Loads one partition's state, then follows its consent feed until stopped."""
+
+    def __init__(
+        self,
+        partition: int,
+        *,
+        settings: HubSettings,
+        topics: LoaderTopics,
+        codec: RouterCodec,
+        core: RouterCore,
+    ) -> None:
+        self.partition = partition
+        self.state = PartitionState(partition)
+        self.ready = asyncio.Event()
+        self.recovery: list[Write] = []
+        """Writes found missing while loading (audit records); the engine writes them."""
+        self.loaded_in_s: float | None = None
+        self._settings = settings
+        self._topics = topics
+        self._codec = codec
+        self._core = core
+        self._consent_tp = TopicPartition(topics.consent, partition)
+        self._position = 0
+        self._advanced = asyncio.Condition()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.failed: BaseException | None = None
+
+    @property
+    def consent_position(self) -> int:
+        """Offset after the last consent change applied."""
+        return self._position
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"router-loader-{self.partition}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+        await self._close()
+
+    async def _close(self) -> None:
+        if self._consumer is not None:
+            with contextlib.suppress(KafkaError, OSError, HubError):
+                await self._consumer.stop()
+            self._consumer = None
+
+    async def _run(self) -> None:
+        delay = 0.2
+        while True:
+            try:
+                await self._load_and_follow()
+            except asyncio.CancelledError:
+                raise
+            except (KafkaError, OSError, HubError) as exc:
+                # Start over from scratch: a half-loaded state must never be used.
+                self.failed = exc
+                self.ready.clear()
+                self.state = PartitionState(self.partition)
+                self._position = 0
+                _LOG.warning("partition %d: loading failed (%s), retrying", self.partition, exc)
+                await self._close()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _load_and_follow(self) -> None:
+        started = time.monotonic()
+        consumer = self._consumer = new_consumer(self._settings, f"loader-{self.partition}")
+        await consumer.start()
+        tps = {TopicPartition(topic, self.partition) for topic in self._topics.all()}
+        consumer.assign(list(tps))
+        await consumer.seek_to_beginning(*tps)
+        warmup = _Warmup(remaining=set(tps))
+        while warmup.remaining:
+            batch = await consumer.getmany(*warmup.remaining, timeout_ms=200, max_records=5000)
+            for tp, records in batch.items():
+                for record in records:
+                    self._load(tp.topic, record, warmup)
+            for tp in list(warmup.remaining):
+                high = consumer.highwater(tp)
+                if high is not None and await consumer.position(tp) >= high:
+                    warmup.remaining.discard(tp)
+                    if tp != self._consent_tp:
+                        consumer.pause(tp)
+        self.recovery = self._core.missing_audits(self.state, warmup.delivered)
+        self.state.pending_erasures.extend(self.state.consents.ended())
+        self.loaded_in_s = time.monotonic() - started
+        _LOG.info(
+            "partition %d loaded in %.2fs: %d records, %d consents, %d subjects, %d ids",
+            self.partition,
+            self.loaded_in_s,
+            warmup.records,
+            len(self.state.consents),
+            len(self.state.subjects),
+            len(self.state.written),
+        )
+        self.ready.set()
+        while True:
+            batch = await consumer.getmany(self._consent_tp, timeout_ms=500, max_records=1000)
+            for record in batch.get(self._consent_tp, []):
+                self._apply_consent(record, live=True)
+            if batch:
+                async with self._advanced:
+                    self._advanced.notify_all()
+
+    async def caught_up(self, target: int) -> None:
+        """Return once every consent change below offset ``target`` is applied."""
+        async with self._advanced:
+            await self._advanced.wait_for(lambda: self._position >= target)
+
+    # --- applying what was read ------------------------------------------------------------------
+
+    def _ctx(self, record: Any) -> SerializationContext:
+        return SerializationContext(
+            record.topic,
+            headers=tuple(record.headers or ()),
+            partition=record.partition,
+            offset=record.offset,
+        )
+
+    def _apply_consent(self, record: Any, *, live: bool) -> None:
+        self._position = record.offset + 1
+        if record.value is None:
+            return
+        try:
+            change = self._codec.decode_consent(record.value, self._ctx(record))
+        except RegistryError:
+            raise  # the registry, not the record: load again from scratch
+        except HubError as exc:
+            subject = (record.key or b"").decode("utf-8", "replace")
+            self.state.consents.block(subject)
+            _LOG.error(
+                "partition %d: consent change at offset %d cannot be read (%s); no deliveries "
+                "for its subject until it can",
+                self.partition,
+                record.offset,
+                exc,
+            )
+            return
+        ended = self.state.consents.apply(change)
+        if live and ended is not None:
+            self.state.pending_erasures.append(ended)
+
+    def _load(self, topic: str, record: Any, warmup: _Warmup) -> None:
+        warmup.records += 1
+        topics = self._topics
+        if topic == topics.consent:
+            self._apply_consent(record, live=False)
+            return
+        ce_id = header(record.headers, CE_ID_HEADER)
+        if topic == topics.audit:
+            self._load_audit(record)
+        elif topic == topics.state:
+            self._load_state(record)
+        elif ce_id is not None:  # the dead letters and the inboxes
+            self.state.written.add(ce_id.decode("utf-8", "replace"))
+            disclosure = header(record.headers, DISCLOSURE_HEADER)
+            if disclosure is not None:
+                try:
+                    warmup.delivered.append(self._codec.decode_disclosure(disclosure))
+                except HubError as exc:
+                    _LOG.warning("%s: unreadable disclosure header: %s", topic, exc)
+
+    def _load_audit(self, record: Any) -> None:
+        if record.value is None:
+            return
+        try:
+            event = self._codec.decode(record.value, self._ctx(record))
+        except RegistryError:
+            raise
+        except HubError as exc:
+            _LOG.warning("audit record at offset %d cannot be read: %s", record.offset, exc)
+            return
+        if isinstance(event, DisclosureEvent):
+            self.state.audited.add(event.event_id)
+            self.state.record_disclosure(
+                event.client_pseudonym, event.recipient, tuple(event.consent_ids)
+            )
+
+    def _load_state(self, record: Any) -> None:
+        if record.value is None:
+            return
+        try:
+            snapshot = self._codec.decode(record.value, self._ctx(record))
+        except RegistryError:
+            raise
+        except HubError as exc:
+            _LOG.warning("routing state at offset %d cannot be read: %s", record.offset, exc)
+            return
+        if isinstance(snapshot, RoutingState):
+            self.state.subjects[snapshot.client_pseudonym] = SubjectState.from_record(snapshot)
+            self.state.applied.add(snapshot.source_event_id)
+            self.state.written.add(snapshot.event_id)

@@ -1,0 +1,479 @@
+"""The router's core: one inbound record in, the records to write out.
+
+:class:`RouterCore` turns a record read from a partner's outbox into :class:`Write` s -
+the projected copies for every entitled recipient's inbox (each with the disclosure to
+audit), a routing-state snapshot when the record changes what the rules know about the
+subject, or a dead letter plus a rejection notice to the publisher when a rule refuses
+it - and turns ended consents into erasure notices and tombstones. It reads and updates
+a :class:`~hub.router.state.PartitionState`; it does no I/O. Every write carries a
+deterministic id (:mod:`hub.router.ids`) and is skipped when the state says the id is
+already on its topic, so handling a record twice writes nothing new.
+
+Plain Python: no Kafka, no faust.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from consent.policy import PolicyMatrix
+from hub.ids import ConsentId, EventId
+from hub.router.audit import Delivery
+from hub.router.entitlement import (
+    HANDOVER_PURPOSES,
+    Entitlement,
+    entitlement_for,
+    entitlements,
+    vacancy_recipients,
+)
+from hub.router.ids import (
+    dead_letter_id,
+    delivery_id,
+    erasure_id,
+    rejection_id,
+    state_id,
+    tombstone_id,
+)
+from hub.router.projection import carried_categories, project
+from hub.router.state import HUB_SOURCE, PartitionState, SubjectState, apply_accepted
+from hub.router.validation import Rejection, derive, validate
+from schemas.loader import SchemaSet
+from schemas.models import (
+    CanonicalRecord,
+    ClientProfile,
+    DeadLetter,
+    DisclosureEvent,
+    ErasureNotice,
+    IntakeDecision,
+    PersonalArrangement,
+    PersonRecord,
+    RejectionNotice,
+    ResponsibilityTransfer,
+    Vacancy,
+)
+from schemas.vocabulary import DataCategory
+from topics.catalogue import TopicCatalogue
+from topics.partners import Partner, PartnerDirectory
+
+__all__ = ["Inbound", "RouterCore", "Write"]
+
+_STATEFUL = (ClientProfile, IntakeDecision, PersonalArrangement, ResponsibilityTransfer)
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """A record as read from an outbox topic."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """One record to write; ``record`` None is a tombstone.
+
+    ``delivery`` is set for records delivered to an inbox: once the value is encoded, a
+    DisclosureEvent with its hash is written to the audit topic.
+    """
+
+    topic: str
+    partition: int
+    key: bytes | None
+    record: CanonicalRecord | None
+    event_id: str
+    delivery: Delivery | None = None
+    record_type: str | None = None
+    """CloudEvents type of a tombstone (records name their own)."""
+
+
+class RouterCore:
+    """Validation, entitlement, projection and the writes they lead to."""
+
+    def __init__(
+        self,
+        *,
+        catalogue: TopicCatalogue,
+        directory: PartnerDirectory,
+        policy: PolicyMatrix,
+        schemas: SchemaSet,
+        partitions: int,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.catalogue = catalogue
+        self.policy = policy
+        self.partitions = partitions
+        self.clock = clock
+        self.partners: dict[str, Partner] = {p.id: p for p in directory}
+        self._order: tuple[Partner, ...] = tuple(directory)
+        self._owner = {catalogue.outbox(p.id).name: p for p in directory}
+        self._inbox: dict[str, str] = {p.id: catalogue.inbox(p.id).name for p in directory}
+        self._fields: dict[str, dict[str, DataCategory]] = {
+            name: schemas.field_categories(name) for name in schemas.messages()
+        }
+        self.dead_letter_topic = catalogue.dead_letter.name
+        self.state_topic = catalogue.routing_state.name
+        self.audit_topic = catalogue.disclosures.name
+        self.skipped = 0
+        """Writes skipped because their id was already on the topic (replays, recovery)."""
+
+    def _claim(self, state: PartitionState, write_id: str) -> bool:
+        """True (and noted) when ``write_id`` is not on its topic yet; False counts a skip."""
+        if write_id in state.written:
+            self.skipped += 1
+            return False
+        state.written.add(write_id)
+        return True
+
+    # --- topics -----------------------------------------------------------------------------------
+
+    def publisher_of(self, topic: str) -> Partner:
+        """The partner owning the outbox ``topic`` (KeyError for other topics)."""
+        return self._owner[topic]
+
+    def inbox_of(self, partner_id: str) -> str:
+        return self._inbox[partner_id]
+
+    def field_categories(self, record_type: str) -> dict[str, DataCategory]:
+        return self._fields[record_type]
+
+    # --- one inbound record -----------------------------------------------------------------------
+
+    def handle(
+        self,
+        state: PartitionState,
+        message: Inbound,
+        decoded: CanonicalRecord | Rejection,
+        *,
+        record_type: str | None = None,
+    ) -> list[Write]:
+        """The writes for one outbox record (``decoded`` is a Rejection when undecodable)."""
+        publisher = self.publisher_of(message.topic)
+        if isinstance(decoded, Rejection):
+            return self.refuse(
+                state, message, publisher, decoded, record=None, record_type=record_type
+            )
+        record = decoded
+        pseudonym = record.client_pseudonym if isinstance(record, PersonRecord) else None
+        writes: list[Write] = []
+        if isinstance(record, PersonRecord) and record.event_id in state.applied:
+            accepted = derive(record)  # accepted before (e.g. before a crash): state has it
+        else:
+            subject = state.subjects.get(pseudonym) if pseudonym else None
+            rejection = validate(
+                record,
+                publisher=publisher,
+                key=message.key,
+                partition=message.partition,
+                partitions=self.partitions,
+                subject=subject or SubjectState(),
+                directory=self.partners,
+            )
+            if rejection is not None:
+                return self.refuse(
+                    state,
+                    message,
+                    publisher,
+                    rejection,
+                    record=record,
+                    record_type=record.avro_name,
+                )
+            accepted = derive(record)
+            if isinstance(accepted, _STATEFUL):
+                writes += self._apply_state(state, accepted, message)
+        if isinstance(accepted, Vacancy):
+            return writes + self._vacancy_writes(state, accepted, message, publisher)
+        if isinstance(accepted, PersonRecord):
+            writes += self._deliveries(state, accepted, message, publisher)
+            if isinstance(accepted, ResponsibilityTransfer):
+                writes += self._handover(state, accepted, message, publisher)
+        return writes
+
+    def _apply_state(
+        self, state: PartitionState, record: PersonRecord, message: Inbound
+    ) -> list[Write]:
+        subject = state.subject(record.client_pseudonym)
+        apply_accepted(subject, record)
+        state.applied.add(record.event_id)
+        snapshot_id = state_id(record.event_id)
+        if not self._claim(state, snapshot_id):
+            return []
+        snapshot = subject.to_record(
+            record.client_pseudonym,
+            event_id=snapshot_id,
+            source_event_id=record.event_id,
+            now=self.clock(),
+        )
+        return [Write(self.state_topic, message.partition, message.key, snapshot, snapshot_id)]
+
+    def _deliveries(
+        self,
+        state: PartitionState,
+        record: PersonRecord,
+        message: Inbound,
+        publisher: Partner,
+    ) -> list[Write]:
+        categories = self._fields[record.avro_name]
+        consents = state.consents.consents_of(record.client_pseudonym)
+        if not consents:
+            return []  # fail closed: no consent known for this subject
+        excluded: frozenset[str] = frozenset()
+        if isinstance(record, PersonalArrangement):
+            subject = state.subjects.get(record.client_pseudonym)
+            if subject is not None:
+                excluded = frozenset(subject.former_responsible)
+        found = entitlements(
+            record.avro_name,
+            carried_categories(record, categories),
+            consents,
+            self._order,
+            publisher=publisher.id,
+            excluded=excluded,
+            now=self.clock(),
+            policy=self.policy,
+        )
+        return [
+            w
+            for e in found
+            if (
+                w := self._deliver(
+                    state,
+                    record=record,
+                    entitled=e,
+                    partition=message.partition,
+                    key=message.key,
+                    publisher=publisher,
+                )
+            )
+        ]
+
+    def _deliver(
+        self,
+        state: PartitionState,
+        *,
+        record: PersonRecord,
+        entitled: Entitlement,
+        partition: int,
+        key: bytes | None,
+        publisher: Partner,
+    ) -> Write | None:
+        recipient = entitled.recipient
+        write_id = delivery_id(record.event_id, recipient.id)
+        if not self._claim(state, write_id):
+            return None
+        projection = project(record, entitled.allowed, self._fields[record.avro_name])
+        delivery = Delivery(
+            subject=record.client_pseudonym,
+            recipient=recipient,
+            purpose=entitled.purpose,
+            projection=projection,
+            consent_ids=entitled.consent_ids,
+            policy_version=entitled.policy_version,
+            source_event_id=record.event_id,
+            publisher=record.source_partner or publisher.id,
+        )
+        state.record_disclosure(record.client_pseudonym, recipient.id, entitled.consent_ids)
+        return Write(
+            self._inbox[recipient.id], partition, key, projection.record, write_id, delivery
+        )
+
+    def _handover(
+        self,
+        state: PartitionState,
+        transfer: ResponsibilityTransfer,
+        message: Inbound,
+        publisher: Partner,
+    ) -> list[Write]:
+        """The new first-responsible party receives the arrangement (as consented)."""
+        subject = state.subjects.get(transfer.client_pseudonym)
+        assert transfer.to_party is not None
+        receiver = self.partners.get(transfer.to_party.partner_id)
+        if subject is None or receiver is None:
+            return []
+        arrangement = subject.arrangements.get(transfer.arrangement_id or "")
+        if arrangement is None:
+            return []
+        consents = state.consents.consents_of(transfer.client_pseudonym)
+        entitled = entitlement_for(
+            receiver,
+            HANDOVER_PURPOSES,
+            carried_categories(arrangement, self._fields[arrangement.avro_name]),
+            consents,
+            now=self.clock(),
+            policy=self.policy,
+        )
+        if entitled is None:
+            return []
+        composer = self.partners.get(arrangement.source_partner, publisher)
+        write = self._deliver(
+            state,
+            record=arrangement,
+            entitled=entitled,
+            partition=message.partition,
+            key=message.key,
+            publisher=composer,
+        )
+        return [write] if write is not None else []
+
+    def _vacancy_writes(
+        self, state: PartitionState, vacancy: Vacancy, message: Inbound, publisher: Partner
+    ) -> list[Write]:
+        writes = []
+        for recipient in vacancy_recipients(vacancy.region, self._order, publisher=publisher.id):
+            write_id = delivery_id(vacancy.event_id, recipient.id)
+            if not self._claim(state, write_id):
+                continue
+            writes.append(
+                Write(self._inbox[recipient.id], message.partition, message.key, vacancy, write_id)
+            )
+        return writes
+
+    # --- refusals ---------------------------------------------------------------------------------
+
+    def refuse(
+        self,
+        state: PartitionState,
+        message: Inbound,
+        publisher: Partner,
+        rejection: Rejection,
+        *,
+        record: CanonicalRecord | None,
+        record_type: str | None,
+    ) -> list[Write]:
+        """A dead letter and a rejection notice to the publisher's own inbox."""
+        now = self.clock()
+        event_id = getattr(record, "event_id", None) or _header(message.headers, "ce_id")
+        writes: list[Write] = []
+        dead_id = dead_letter_id(message.topic, message.partition, message.offset)
+        if self._claim(state, dead_id):
+            dead = DeadLetter(
+                source_topic=message.topic,
+                source_partition=message.partition,
+                source_offset=message.offset,
+                source_partner=publisher.id,
+                record_type=record_type,
+                original_key=message.key,
+                original_value=message.value,
+                reason=rejection.reason,
+                message=rejection.message,
+                field=rejection.field,
+                event_id=event_id,
+                failed_at=now,
+            )
+            writes.append(
+                Write(self.dead_letter_topic, message.partition, message.key, dead, dead_id)
+            )
+        notice_id = rejection_id(message.topic, message.partition, message.offset)
+        if self._claim(state, notice_id):
+            notice = RejectionNotice(
+                event_id=EventId(notice_id),
+                occurred_at=now,
+                source_partner=HUB_SOURCE,
+                record_key=message.key.decode("utf-8", "replace") if message.key else None,
+                rejected_event_id=event_id,
+                record_type=record_type,
+                source_topic=message.topic,
+                source_partition=message.partition,
+                source_offset=message.offset,
+                reason=rejection.reason,
+                message=rejection.message,
+                field=rejection.field,
+            )
+            # A compacted topic refuses records without a key: give the notice its id.
+            key = message.key if message.key is not None else notice_id.encode()
+            writes.append(
+                Write(self._inbox[publisher.id], message.partition, key, notice, notice_id)
+            )
+        return writes
+
+    # --- ended consents ---------------------------------------------------------------------------
+
+    def erasures(self, state: PartitionState) -> list[Write]:
+        """Erasure notices (and tombstones) for consents that ended, to whoever received
+        data under them; each at most once."""
+        if not state.pending_erasures:
+            return []
+        pending, state.pending_erasures = state.pending_erasures, []
+        now = self.clock()
+        writes: list[Write] = []
+        for ended in pending:
+            received = state.disclosed.get(ended.subject, {})
+            key = ended.subject.encode("utf-8")
+            for recipient_id in sorted(received):
+                if ended.consent_id not in received[recipient_id]:
+                    continue
+                partner = self.partners.get(recipient_id)
+                if partner is None:
+                    continue
+                covered = state.consents.covers(
+                    ended.subject, partner.id, partner.kind, partner.region, now
+                )
+                inbox = self._inbox[recipient_id]
+                notice_id = erasure_id(ended.event_id, recipient_id)
+                if self._claim(state, notice_id):
+                    notice = ErasureNotice(
+                        event_id=EventId(notice_id),
+                        occurred_at=now,
+                        source_partner=HUB_SOURCE,
+                        client_pseudonym=ended.subject,
+                        consent_id=ended.consent_id,
+                        change=ended.change,
+                        effective_at=ended.effective_at,
+                        consent_event_id=ended.event_id,
+                        still_covered=covered,
+                    )
+                    writes.append(Write(inbox, state.partition, key, notice, notice_id))
+                grave_id = tombstone_id(ended.event_id, recipient_id)
+                if not covered and self._claim(state, grave_id):
+                    writes.append(
+                        Write(
+                            inbox,
+                            state.partition,
+                            key,
+                            None,
+                            grave_id,
+                            record_type="nl.rmt.hub.Tombstone",
+                        )
+                    )
+        return writes
+
+    # --- recovery ---------------------------------------------------------------------------------
+
+    def missing_audits(
+        self, state: PartitionState, delivered: Iterable[DisclosureEvent]
+    ) -> list[Write]:
+        """Audit records of deliveries found in inboxes but not on the audit topic (a crash
+        between the two writes)."""
+        writes = []
+        for event in delivered:
+            state.record_disclosure(
+                event.client_pseudonym,
+                event.recipient,
+                tuple(ConsentId(c) for c in event.consent_ids),
+            )
+            if event.event_id in state.audited:
+                continue
+            state.audited.add(event.event_id)
+            writes.append(
+                Write(
+                    self.audit_topic,
+                    state.partition,
+                    event.client_pseudonym.encode("utf-8"),
+                    event,
+                    event.event_id,
+                )
+            )
+        return writes
+
+
+def _header(headers: tuple[tuple[str, bytes], ...], name: str) -> EventId | None:
+    """A header as text (the CloudEvents id of a record that could not be decoded)."""
+    for key, value in headers:
+        if key == name:
+            return EventId(value.decode("utf-8", "replace"))
+    return None

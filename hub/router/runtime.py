@@ -1,0 +1,187 @@
+"""Running router workers: in this process (:func:`run_worker`), or as subprocesses
+(:func:`run_router`, :class:`RouterProcess`) for ``rmt-hub up``, tests and benchmarks.
+
+A worker needs the cluster (``HUB_BOOTSTRAP_SERVERS``) with the catalogue's topics, and a
+schema registry: ``HUB_SCHEMA_REGISTRY_URL``, or, when that is unset, an embedded
+registry this process serves on a free port over the shared ``_schemas`` topic (every
+registry process on that topic hands out the same ids). Subprocesses get the settings
+through the ``HUB_*`` environment and the :class:`RouterOptions` as JSON in
+``HUB_ROUTER_OPTIONS``; they die with their parent (``PR_SET_PDEATHSIG`` on Linux).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from hub.broker._process import parent_death_preexec
+from hub.config import HubSettings
+from hub.errors import HubError
+from hub.registry import client_for
+from hub.router.errors import RouterError
+from hub.router.options import OPTIONS_ENV, RouterOptions
+from topics.catalogue import build_catalogue
+from topics.partners import load_partners
+
+__all__ = ["RouterProcess", "run_router", "run_worker", "settings_env"]
+
+
+def settings_env(settings: HubSettings) -> dict[str, str]:
+    """The ``HUB_*`` environment that reproduces ``settings`` in a child process."""
+    env: dict[str, str] = {}
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        env[f"HUB_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+    return env
+
+
+@contextmanager
+def _registry_url(settings: HubSettings) -> Iterator[str]:
+    if settings.schema_registry_url:
+        yield settings.schema_registry_url
+        return
+    from hub.registry.embedded import EmbeddedRegistry  # noqa: PLC0415 - FastAPI only if needed
+
+    with EmbeddedRegistry(settings, port=0) as registry:
+        yield registry.url
+
+
+def run_worker(settings: HubSettings, options: RouterOptions | None = None) -> None:
+    """Run one router worker in this process until SIGINT/SIGTERM (blocks; exits the process)."""
+    from hub.router.app import build_app, run_app  # noqa: PLC0415 - faust only when running
+    from hub.router.engine import RouterEngine  # noqa: PLC0415
+
+    options = options or RouterOptions()
+    if settings.embedded:
+        raise RouterError("the router needs a running cluster: set HUB_BOOTSTRAP_SERVERS")
+    with _registry_url(settings) as url:
+        registry = client_for(settings, url)
+        engine = RouterEngine(
+            settings,
+            catalogue=build_catalogue(settings),
+            directory=load_partners(settings.partners_file),
+            registry=registry,
+            status_file=options.status_file,
+        )
+        run_app(build_app(settings, engine, options), options.log_level)
+
+
+class RouterProcess:
+    """A router worker in a subprocess (``python -m hub.router``)."""
+
+    def __init__(
+        self,
+        settings: HubSettings,
+        options: RouterOptions | None = None,
+        *,
+        log_file: Path | None = None,
+    ) -> None:
+        self.settings = settings
+        self.options = options or RouterOptions()
+        self.log_file = log_file
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log: Any = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def start(self) -> RouterProcess:
+        env = os.environ | settings_env(self.settings)
+        env[OPTIONS_ENV] = self.options.model_dump_json()
+        self._log = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "hub.router"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=parent_death_preexec(),  # noqa: PLW1509 - only sets the death signal
+        )
+        return self
+
+    def status(self) -> dict[str, Any] | None:
+        """The worker's last status report (needs ``options.status_file``)."""
+        path = self.options.status_file
+        if path is None or not path.exists():
+            return None
+        try:
+            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return data if data.get("pid") == self.pid else None
+
+    def wait_ready(self, timeout_s: float = 60.0, *, partitions: int | None = None) -> None:
+        """Block until the worker has loaded at least one partition (or ``partitions``)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if not self.running:
+                raise RouterError(f"router worker exited with code {self.returncode}")
+            status = self.status()
+            loaded = bool(status and status["ready"] and status["ready"] == status["assigned"])
+            if status and loaded and (partitions is None or len(status["ready"]) >= partitions):
+                return
+            time.sleep(0.1)
+        raise RouterError(f"router worker not ready within {timeout_s:.0f}s")
+
+    @property
+    def returncode(self) -> int | None:
+        return self._proc.poll() if self._proc is not None else None
+
+    def kill(self) -> None:
+        """SIGKILL: the worker dies without leaving its group or committing."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGKILL)
+            self._proc.wait(10)
+        self._close_log()
+
+    def stop(self, timeout_s: float = 15.0) -> None:
+        """SIGTERM, then SIGKILL if it does not exit in time; idempotent."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGTERM)
+            try:
+                self._proc.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait(10)
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log not in (None, subprocess.DEVNULL):
+            self._log.close()
+        self._log = None
+
+
+@contextmanager
+def run_router(
+    settings: HubSettings,
+    options: RouterOptions | None = None,
+    *,
+    log_file: Path | None = None,
+) -> Iterator[RouterProcess]:
+    """A router worker subprocess for the duration of the block (``rmt-hub up`` uses this)."""
+    worker = RouterProcess(settings, options, log_file=log_file).start()
+    try:
+        yield worker
+    except HubError:
+        raise
+    finally:
+        worker.stop()

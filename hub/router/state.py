@@ -1,0 +1,333 @@
+"""What a router worker keeps per partition: consents, subjects, what it already wrote.
+
+All of it is rebuilt from topics whenever the worker is assigned a partition (see
+:mod:`hub.router.loader`), never trusted across a rebalance:
+
+* :class:`ConsentTable`, from the consent change feed (same partition number: the feed
+  is keyed and partitioned like the outboxes). Changes apply idempotently: a change
+  seen before (same event id) is ignored, the latest change of a consent wins, and a
+  withdrawal or expiry is final - a late copy of the GIVEN event never revives it.
+* :class:`SubjectState` per client pseudonym, from the router's own routing-state topic
+  (the latest snapshot per subject wins): residence, benefit, banenafspraak, the
+  first-responsible party and the latest version of each arrangement.
+* The ids already on the co-partitioned output topics (inboxes, audit, dead letters,
+  routing state), so nothing is written twice; who received what under which consent
+  (for erasure notices); and erasures still to announce.
+
+Plain Python: no Kafka, no faust.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pydantic import ValidationError
+
+from consent.decision import CompiledConsent
+from consent.model import ConsentStatus, Recipient
+from hub.ids import ClientPseudonym, ConsentId, EventId, PartnerId
+from schemas.models import (
+    ClientProfile,
+    ConsentChange,
+    IntakeDecision,
+    PartyRef,
+    PersonalArrangement,
+    ResponsibilityTransfer,
+    RoutingState,
+)
+from schemas.models.base import CanonicalRecord
+from schemas.models.enums import ConsentChangeType
+from schemas.regions import Region
+from schemas.vocabulary import BenefitStatus, JobSeekerCategory, PartnerKind
+
+__all__ = [
+    "HUB_SOURCE",
+    "ConsentEnded",
+    "ConsentTable",
+    "PartitionState",
+    "SubjectState",
+    "apply_accepted",
+    "compile_change",
+]
+
+HUB_SOURCE = PartnerId("hub")
+"""``source_partner`` (and CloudEvents source) of everything the router writes itself."""
+
+_STATUS = {
+    ConsentChangeType.GIVEN: ConsentStatus.GIVEN,
+    ConsentChangeType.WITHDRAWN: ConsentStatus.WITHDRAWN,
+    ConsentChangeType.EXPIRED: ConsentStatus.EXPIRED,
+}
+
+
+def compile_change(change: ConsentChange) -> CompiledConsent:
+    """The decision function's view of the consent as this change leaves it.
+
+    A recipient that names neither a partner nor a kind (or both) is dropped: it can
+    match nobody, so the consent covers less, never more (fail closed).
+    """
+    recipients: list[Recipient] = []
+    for entry in change.recipients:
+        try:
+            recipients.append(
+                Recipient(
+                    partner_id=entry.partner_id,
+                    partner_kind=entry.partner_kind,
+                    region=entry.region,
+                )
+            )
+        except ValidationError:
+            continue
+    return CompiledConsent(
+        id=change.consent_id,
+        status=_STATUS[change.change],
+        valid_from=change.valid_from,
+        valid_until=change.valid_until,
+        recipients=tuple(recipients),
+        purposes=frozenset(change.purposes),
+        categories=frozenset(change.data_categories),
+        legal_basis=change.legal_basis,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentEnded:
+    """A consent was withdrawn or expired: recipients under it get an erasure notice."""
+
+    subject: ClientPseudonym
+    consent_id: ConsentId
+    change: ConsentChangeType
+    effective_at: datetime
+    event_id: EventId
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    consent: CompiledConsent
+    event_id: EventId
+    change: ConsentChangeType
+    occurred_at: datetime
+    recorded_at: datetime
+
+
+class ConsentTable:
+    """The consents of every subject of one partition, from the change feed."""
+
+    def __init__(self) -> None:
+        self._by_subject: dict[str, dict[str, _Entry]] = {}
+        self._events: set[str] = set()
+        self._blocked: set[str] = set()
+        self.applied = 0
+
+    def block(self, subject: str) -> None:
+        """A change of ``subject`` could not be read: deliver nothing about it (fail closed)."""
+        self._blocked.add(subject)
+
+    def apply(self, change: ConsentChange) -> ConsentEnded | None:
+        """Apply one change; returns the end of a consent when this change ended it."""
+        if change.event_id in self._events:
+            return None
+        self._events.add(change.event_id)
+        entries = self._by_subject.setdefault(change.subject_pseudonym, {})
+        current = entries.get(change.consent_id)
+        if current is not None:
+            if current.consent.status is not ConsentStatus.GIVEN:
+                return None  # ended is final
+            if (
+                change.change is ConsentChangeType.GIVEN
+                and change.recorded_at < current.recorded_at
+            ):
+                return None  # an older copy of the terms
+        entries[change.consent_id] = _Entry(
+            compile_change(change),
+            change.event_id,
+            change.change,
+            change.occurred_at,
+            change.recorded_at,
+        )
+        self.applied += 1
+        if change.change is ConsentChangeType.GIVEN:
+            return None
+        return ConsentEnded(
+            subject=change.subject_pseudonym,
+            consent_id=change.consent_id,
+            change=change.change,
+            effective_at=change.occurred_at,
+            event_id=change.event_id,
+        )
+
+    def consents_of(self, subject: str) -> tuple[CompiledConsent, ...]:
+        """The subject's consents, any status (none at all for a blocked subject)."""
+        if subject in self._blocked:
+            return ()
+        entries = self._by_subject.get(subject)
+        if not entries:
+            return ()
+        return tuple(entry.consent for entry in entries.values())
+
+    def ended(self) -> Iterator[ConsentEnded]:
+        """Every consent that is withdrawn or expired, as the change that ended it."""
+        for subject, entries in self._by_subject.items():
+            for consent_id, entry in entries.items():
+                if entry.change is not ConsentChangeType.GIVEN:
+                    yield ConsentEnded(
+                        ClientPseudonym(subject),
+                        ConsentId(consent_id),
+                        entry.change,
+                        entry.occurred_at,
+                        entry.event_id,
+                    )
+
+    def covers(
+        self,
+        subject: str,
+        partner: str,
+        kind: PartnerKind,
+        region: Region | None,
+        now: datetime,
+    ) -> bool:
+        """Whether an active consent of ``subject`` names this partner among its recipients."""
+        for consent in self.consents_of(subject):
+            if consent.status is not ConsentStatus.GIVEN or now < consent.valid_from:
+                continue
+            if consent.valid_until is not None and now >= consent.valid_until:
+                continue
+            if any(r.matches(partner, kind, region) for r in consent.recipients):
+                return True
+        return False
+
+    def snapshot(self) -> dict[str, dict[str, str]]:
+        """subject -> consent id -> status and a hash of its terms (to compare states)."""
+        out: dict[str, dict[str, str]] = {}
+        for subject in sorted(self._by_subject):
+            for consent_id, entry in sorted(self._by_subject[subject].items()):
+                consent = entry.consent
+                terms = json.dumps(
+                    [
+                        consent.status,
+                        consent.valid_from.isoformat(),
+                        consent.valid_until.isoformat() if consent.valid_until else None,
+                        sorted(r.model_dump_json() for r in consent.recipients),
+                        sorted(consent.purposes),
+                        sorted(consent.categories),
+                        consent.legal_basis,
+                        entry.event_id,
+                    ]
+                )
+                digest = hashlib.sha256(terms.encode()).hexdigest()[:16]
+                out.setdefault(subject, {})[consent_id] = f"{consent.status}:{digest}"
+        return out
+
+    def __len__(self) -> int:
+        return sum(len(entries) for entries in self._by_subject.values())
+
+
+@dataclass
+class SubjectState:
+    """What the validation rules need to know about a subject across records."""
+
+    job_seeker_category: JobSeekerCategory | None = None
+    region: Region | None = None
+    benefit_status: BenefitStatus | None = None
+    banenafspraak: bool | None = None
+    reduced_wage_value: bool | None = None
+    first_responsible: PartyRef | None = None
+    former_responsible: set[str] = field(default_factory=set)
+    arrangements: dict[str, PersonalArrangement] = field(default_factory=dict)
+
+    @classmethod
+    def from_record(cls, record: RoutingState) -> SubjectState:
+        return cls(
+            job_seeker_category=record.job_seeker_category,
+            region=record.region,
+            benefit_status=record.benefit_status,
+            banenafspraak=record.banenafspraak,
+            reduced_wage_value=record.reduced_wage_value,
+            first_responsible=record.first_responsible,
+            former_responsible=set(record.former_responsible),
+            arrangements={a.arrangement_id or "": a for a in record.arrangements},
+        )
+
+    def to_record(
+        self, subject: ClientPseudonym, *, event_id: str, source_event_id: str, now: datetime
+    ) -> RoutingState:
+        return RoutingState(
+            event_id=EventId(event_id),
+            occurred_at=now,
+            source_partner=HUB_SOURCE,
+            client_pseudonym=subject,
+            source_event_id=EventId(source_event_id),
+            job_seeker_category=self.job_seeker_category,
+            region=self.region,
+            benefit_status=self.benefit_status,
+            banenafspraak=self.banenafspraak,
+            reduced_wage_value=self.reduced_wage_value,
+            first_responsible=self.first_responsible,
+            former_responsible=sorted(self.former_responsible),
+            arrangements=[self.arrangements[k] for k in sorted(self.arrangements)],
+        )
+
+
+def apply_accepted(state: SubjectState, record: CanonicalRecord) -> bool:
+    """Fold an accepted record into the subject's state; True when it changed anything."""
+    if isinstance(record, ClientProfile):
+        state.job_seeker_category = record.job_seeker_category
+        state.region = record.region
+        state.benefit_status = record.benefit_status
+        state.banenafspraak = bool(record.banenafspraak)
+        state.reduced_wage_value = bool(record.reduced_wage_value)
+        return True
+    if isinstance(record, IntakeDecision):
+        state.job_seeker_category = record.job_seeker_category
+        if state.first_responsible is None:
+            state.first_responsible = record.first_responsible
+        return True
+    if isinstance(record, PersonalArrangement):
+        key = record.arrangement_id or ""
+        current = state.arrangements.get(key)
+        if current is None or (record.revision or 0) >= (current.revision or 0):
+            state.arrangements[key] = record
+        if state.first_responsible is None:
+            state.first_responsible = record.composed_by
+        return True
+    if isinstance(record, ResponsibilityTransfer):
+        assert record.from_party is not None
+        assert record.to_party is not None
+        state.former_responsible.add(record.from_party.partner_id)
+        state.former_responsible.discard(record.to_party.partner_id)
+        state.first_responsible = record.to_party
+        if record.new_benefit_status is not None:
+            state.benefit_status = record.new_benefit_status
+        return True
+    return False
+
+
+@dataclass
+class PartitionState:
+    """Everything one worker knows about one partition number of the co-partitioned topics."""
+
+    partition: int
+    consents: ConsentTable = field(default_factory=ConsentTable)
+    subjects: dict[str, SubjectState] = field(default_factory=dict)
+    written: set[str] = field(default_factory=set)
+    """ce ids already on the inboxes, the dead-letter and the routing-state topic."""
+    audited: set[str] = field(default_factory=set)
+    """Ids of the disclosure events already on the audit topic."""
+    applied: set[str] = field(default_factory=set)
+    """Source event ids whose effect on the subject state is in the routing-state topic."""
+    disclosed: dict[str, dict[str, set[str]]] = field(default_factory=dict)
+    """subject -> recipient -> consent ids it received data under."""
+    pending_erasures: list[ConsentEnded] = field(default_factory=list)
+
+    def subject(self, pseudonym: str) -> SubjectState:
+        found = self.subjects.get(pseudonym)
+        if found is None:
+            found = self.subjects[pseudonym] = SubjectState()
+        return found
+
+    def record_disclosure(self, subject: str, recipient: str, consent_ids: tuple[str, ...]) -> None:
+        self.disclosed.setdefault(subject, {}).setdefault(recipient, set()).update(consent_ids)

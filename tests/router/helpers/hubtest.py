@@ -1,0 +1,307 @@
+"""A hub for router tests: its own topic prefix on the session broker, publishing as
+partners and as the consent service do, and reading what the router wrote."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaProducer, TopicPartition
+
+from consent.model import ConsentChangeMessage, Recipient
+from consent.outbox import (
+    CONSENT_ID_HEADER,
+    EVENT_ID_HEADER,
+    avro_encoder,
+    partition_for,
+    wire_encoder,
+)
+from hub.config import HubSettings
+from hub.ids import ClientPseudonym, ConsentId, EventId, PartnerId
+from hub.kafka import admin_client, consumer, producer
+from hub.registry import client_for
+from hub.router.codec import RouterCodec
+from hub.router.options import RouterOptions
+from hub.router.runtime import RouterProcess
+from hub.serde import SerializationContext, ce_headers
+from hub.serde.canonical import cloud_event_headers
+from schemas.models import CanonicalRecord, ConsentChange, PersonRecord, Vacancy
+from schemas.models.enums import ConsentChangeType, LegalBasis
+from schemas.vocabulary import SPECIAL_CATEGORIES, DataCategory, PartnerKind, Purpose
+from topics import apply_catalogue, build_catalogue
+from topics.catalogue import TopicCatalogue
+
+__all__ = ["Hub", "Received", "delivered_ids", "new_id"]
+
+
+def new_id() -> EventId:
+    return EventId(str(uuid.uuid4()))
+
+
+@dataclass(frozen=True)
+class Received:
+    """A record read back from a topic, decoded."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: dict[str, bytes]
+    record: CanonicalRecord | None
+
+    @property
+    def ce_id(self) -> str:
+        return self.headers["ce_id"].decode()
+
+
+@dataclass
+class Hub:
+    """Topics under a unique prefix, and helpers to act as partners and consent service."""
+
+    settings: HubSettings
+    tmp: Path
+    catalogue: TopicCatalogue = field(init=False)
+    codec: RouterCodec = field(init=False)
+    workers: list[RouterProcess] = field(default_factory=list)
+    consent_encoding: str = "wire"
+    """How consent changes are encoded: "wire" (Confluent) or "bare" (bare Avro)."""
+    _producer: KafkaProducer | None = None
+    _consent_producer: KafkaProducer | None = None
+
+    def __post_init__(self) -> None:
+        self.catalogue = build_catalogue(self.settings)
+        self.codec = RouterCodec(client_for(self.settings))
+        admin = admin_client(self.settings)
+        try:
+            apply_catalogue(admin, self.catalogue)
+        finally:
+            admin.close()
+
+    # --- workers ----------------------------------------------------------------------------------
+
+    def worker(self, name: str = "w1", **options: Any) -> RouterProcess:
+        """A started router worker subprocess (stopped by :meth:`close`)."""
+        opts = RouterOptions.for_embedded_broker(
+            status_file=self.tmp / f"{name}.status.json", log_level="INFO", **options
+        )
+        process = RouterProcess(self.settings, opts, log_file=self.tmp / f"{name}.log")
+        self.workers.append(process.start())
+        return process
+
+    def close(self) -> None:
+        for process in self.workers:
+            process.stop()
+        for prod in (self._producer, self._consent_producer):
+            if prod is not None:
+                prod.close(timeout=5)
+        self.codec.registry.close()
+        admin = admin_client(self.settings)
+        try:
+            admin.delete_topics(self.catalogue.names())
+        except Exception:
+            pass
+        finally:
+            admin.close()
+
+    # --- partners ---------------------------------------------------------------------------------
+
+    def publish(
+        self,
+        record: CanonicalRecord,
+        *,
+        partner: str | None = None,
+        key: bytes | str | None = "natural",
+        partition: int | None = None,
+        value: bytes | None = None,
+    ) -> None:
+        """Publish ``record`` to the outbox of ``partner`` (default: its source_partner)
+        like the SDK: wire format, CloudEvents headers, murmur2 partitioner; waits for the ack."""
+        if self._producer is None:
+            self._producer = producer(self.settings, linger_ms=0)
+        source = partner or str(getattr(record, "source_partner", ""))
+        topic = self.catalogue.outbox(source).name
+        if key == "natural":
+            if isinstance(record, PersonRecord):
+                key = record.client_pseudonym.encode()
+            elif isinstance(record, Vacancy):
+                key = record.vacancy_id.encode()
+            else:
+                key = None
+        assert not isinstance(key, str)
+        data = value if value is not None else self.codec.encode(record, topic)
+        headers = ce_headers(
+            event_id=str(getattr(record, "event_id", new_id())),
+            source=source,
+            record_type=record.avro_name,
+            time=datetime.now(UTC),
+        )
+        self._producer.send(topic, key=key, value=data, headers=headers, partition=partition).get(
+            timeout=15
+        )
+
+    # --- the consent service ----------------------------------------------------------------------
+
+    def _send_change(self, message: ConsentChangeMessage) -> None:
+        """Exactly as consent.outbox.OutboxRelay publishes: explicit murmur2 partition, one
+        record per request, idempotent producer, wait for the acknowledgement."""
+        if self._consent_producer is None:
+            self._consent_producer = producer(self.settings, enable_idempotence=True, linger_ms=0)
+        topic = self.catalogue.consent_changes.name
+        key = message.subject_pseudonym.encode()
+        encode = (
+            avro_encoder if self.consent_encoding == "bare" else wire_encoder(self.codec, topic)
+        )
+        self._consent_producer.send(
+            topic,
+            key=key,
+            value=encode(message),
+            headers=[
+                (EVENT_ID_HEADER, message.event_id.encode()),
+                (CONSENT_ID_HEADER, message.consent_id.encode()),
+                *cloud_event_headers(ConsentChange.model_validate(message.model_dump())),
+            ],
+            partition=partition_for(key, self.settings.topic_partitions),
+        ).get(timeout=15)
+
+    def grant(
+        self,
+        subject: str,
+        *,
+        to: Iterable[str | PartnerKind],
+        purposes: Iterable[Purpose],
+        categories: Iterable[DataCategory],
+        controller: str = "uwv",
+        valid_days: int = 365,
+    ) -> ConsentChangeMessage:
+        now = datetime.now(UTC)
+        cats = tuple(categories)
+        recipients = tuple(
+            Recipient(partner_kind=r) if isinstance(r, PartnerKind) else Recipient(partner_id=r)
+            for r in to
+        )
+        message = ConsentChangeMessage(
+            event_id=new_id(),
+            occurred_at=now,
+            source_partner="hub",
+            consent_id=ConsentId(f"cns-{uuid.uuid4().hex[:12]}"),
+            subject_pseudonym=ClientPseudonym(subject),
+            change=ConsentChangeType.GIVEN,
+            controller=PartnerId(controller),
+            recipients=recipients,
+            purposes=tuple(purposes),
+            data_categories=cats,
+            legal_basis=(
+                LegalBasis.EXPLICIT_CONSENT
+                if SPECIAL_CATEGORIES.intersection(cats)
+                else LegalBasis.CONSENT
+            ),
+            valid_from=now - timedelta(minutes=1),
+            valid_until=now + timedelta(days=valid_days),
+            actor="test",
+            recorded_at=now,
+            record_hash="0" * 64,
+        )
+        self._send_change(message)
+        return message
+
+    def withdraw(self, given: ConsentChangeMessage) -> ConsentChangeMessage:
+        """Withdraw; returns once the change is acknowledged (= reported done)."""
+        now = datetime.now(UTC)
+        message = given.model_copy(
+            update={
+                "event_id": new_id(),
+                "change": ConsentChangeType.WITHDRAWN,
+                "occurred_at": now,
+                "recorded_at": now,
+            }
+        )
+        self._send_change(message)
+        return message
+
+    # --- reading back -----------------------------------------------------------------------------
+
+    def read(self, topic: str, *, decode: bool = True) -> list[Received]:
+        """Every record of ``topic``, all partitions, up to the fetch high watermark."""
+        reader = consumer(self.settings, group_id=None, fetch_max_wait_ms=50)
+        try:
+            parts = reader.partitions_for_topic(topic) or set()
+            tps = [TopicPartition(topic, p) for p in sorted(parts)]
+            reader.assign(tps)
+            reader.seek_to_beginning(*tps)
+            out: list[Received] = []
+            remaining = set(tps)
+            deadline = time.monotonic() + 20
+            while remaining and time.monotonic() < deadline:
+                for batch in reader.poll(timeout_ms=100).values():
+                    for r in batch:
+                        out.append(self._received(r, decode))
+                for tp in list(remaining):
+                    high = reader.highwater(tp)
+                    if high is not None and reader.position(tp) >= high:
+                        remaining.discard(tp)
+            return sorted(out, key=lambda r: (r.partition, r.offset))
+        finally:
+            reader.close()
+
+    def _received(self, raw: Any, decode: bool) -> Received:
+        headers = {k: bytes(v) for k, v in raw.headers or ()}
+        record = None
+        if decode and raw.value is not None:
+            ctx = SerializationContext(raw.topic, partition=raw.partition, offset=raw.offset)
+            record = self.codec.decode(raw.value, ctx)
+        return Received(raw.topic, raw.partition, raw.offset, raw.key, raw.value, headers, record)
+
+    def inbox(self, partner: str) -> list[Received]:
+        return self.read(self.catalogue.inbox(partner).name)
+
+    def dead_letters(self) -> list[Received]:
+        return self.read(self.catalogue.dead_letter.name)
+
+    def audit(self) -> list[Received]:
+        return self.read(self.catalogue.disclosures.name)
+
+    def wait_for(
+        self,
+        read: Callable[[], list[Received]],
+        predicate: Callable[[list[Received]], bool],
+        *,
+        timeout_s: float = 30.0,
+        what: str = "records",
+    ) -> list[Received]:
+        deadline = time.monotonic() + timeout_s
+        found: list[Received] = []
+        while time.monotonic() < deadline:
+            found = read()
+            if predicate(found):
+                return found
+            for process in self.workers:
+                if process.pid is not None and process.returncode not in (None, -9):
+                    log = process.log_file.read_text() if process.log_file else ""
+                    raise AssertionError(f"router worker died:\n{log[-3000:]}")
+            time.sleep(0.2)
+        logs = "\n".join(
+            p.log_file.read_text()[-2000:]
+            for p in self.workers
+            if p.log_file and p.log_file.exists()
+        )
+        raise AssertionError(f"timed out waiting for {what}; last read {len(found)}\n{logs}")
+
+    def wait_dead_letter(self, event_id: str, timeout_s: float = 30.0) -> Received:
+        found = self.wait_for(
+            self.dead_letters,
+            lambda rs: any(getattr(r.record, "event_id", None) == event_id for r in rs),
+            timeout_s=timeout_s,
+            what=f"dead letter of {event_id}",
+        )
+        return next(r for r in found if getattr(r.record, "event_id", None) == event_id)
+
+
+def delivered_ids(records: Iterable[Received]) -> list[str]:
+    """Source event ids of the person records in an inbox (duplicates kept)."""
+    return [str(r.record.event_id) for r in records if isinstance(r.record, PersonRecord | Vacancy)]

@@ -1,0 +1,329 @@
+"""Every validation rule over the real broker: one bad record among good ones goes to the
+dead letters with its reason code (and a rejection notice to its publisher), the good
+ones around it are delivered."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from hub.config import HubSettings
+from hub.router.validation import partition_of
+from schemas.menu_card import Instrument
+from schemas.models import CanonicalRecord, DeadLetter, RejectionNotice
+from schemas.models.enums import DeadLetterReason
+from schemas.regions import Region
+from schemas.vocabulary import BenefitStatus, DataCategory, Purpose
+from tests.router.conftest import make_hub
+from tests.router.helpers import records
+from tests.router.helpers.hubtest import Hub, delivered_ids
+
+pytestmark = pytest.mark.integration
+
+ALL_BUT_HEALTH = (
+    DataCategory.IDENTITY,
+    DataCategory.CONTACT,
+    DataCategory.RESIDENCE,
+    DataCategory.LABOUR_MARKET_PROFILE,
+    DataCategory.EDUCATION,
+    DataCategory.BENEFIT_STATUS,
+    DataCategory.INTAKE,
+    DataCategory.ARRANGEMENT,
+    DataCategory.OUTCOME,
+)
+GEMEENTE = "gemeente-amsterdam"
+
+
+@pytest.fixture(scope="module")
+def shared(
+    hub_settings: HubSettings,
+    registry_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Hub]:
+    """One hub and one worker for the module (each test uses its own subjects)."""
+    made = make_hub(hub_settings, registry_url, Path(tmp_path_factory.mktemp("rules")))
+    try:
+        made.worker().wait_ready(60)
+        yield made
+    finally:
+        made.close()
+
+
+def consented(hub: Hub, **profile_changes: object) -> str:
+    """A subject with a consent for the gemeente and an accepted profile (published)."""
+    who = records.subject()
+    hub.grant(
+        who,
+        to=[GEMEENTE],
+        purposes=[Purpose.ARRANGEMENT, Purpose.WARM_HANDOVER, Purpose.MATCHING_PLACEMENT],
+        categories=ALL_BUT_HEALTH,
+    )
+    hub.publish(records.profile(who, **profile_changes))
+    return who
+
+
+def check(
+    hub: Hub,
+    good_before: list[CanonicalRecord],
+    bad: CanonicalRecord,
+    good_after: list[CanonicalRecord],
+    reason: DeadLetterReason,
+    *,
+    field: str | None = None,
+    publish_bad: Callable[[], None] | None = None,
+    publisher: str | None = None,
+) -> DeadLetter:
+    for record in good_before:
+        hub.publish(record)
+    (publish_bad or (lambda: hub.publish(bad)))()
+    for record in good_after:
+        hub.publish(record)
+    dead = hub.wait_dead_letter(str(getattr(bad, "event_id", "")))
+    letter = dead.record
+    assert isinstance(letter, DeadLetter)
+    assert letter.reason is reason, letter.message
+    if field is not None:
+        assert letter.field == field
+    assert letter.message
+    assert letter.original_value is not None
+    good = [str(getattr(r, "event_id", "")) for r in (*good_before, *good_after)]
+    inbox = hub.wait_for(
+        lambda: hub.inbox(GEMEENTE),
+        lambda rs: set(good) <= set(delivered_ids(rs)),
+        what="the good records",
+    )
+    assert str(getattr(bad, "event_id", "")) not in delivered_ids(inbox)
+    publisher = publisher or str(getattr(bad, "source_partner", "uwv"))
+    notices = [
+        r.record
+        for r in hub.inbox(publisher)
+        if isinstance(r.record, RejectionNotice)
+        and r.record.rejected_event_id == getattr(bad, "event_id", None)
+    ]
+    assert len(notices) == 1
+    assert notices[0].reason is reason
+    assert notices[0].source_offset == letter.source_offset
+    return letter
+
+
+def test_schema_invalid_missing_required_field(shared: Hub) -> None:
+    who = consented(shared)
+    bad = records.profile(who, family_name=None)
+    check(
+        shared,
+        [records.referral(who)],
+        bad,
+        [records.referral(who)],
+        DeadLetterReason.SCHEMA_INVALID,
+        field="family_name",
+    )
+
+
+def test_withheld_categories_are_for_the_hub_to_fill_in(shared: Hub) -> None:
+    who = consented(shared)
+    bad = records.referral(who, withheld_categories=[DataCategory.HEALTH])
+    check(
+        shared,
+        [records.referral(who)],
+        bad,
+        [],
+        DeadLetterReason.SCHEMA_INVALID,
+        field="withheld_categories",
+    )
+
+
+def test_undecodable_frame_is_a_decode_error(shared: Hub) -> None:
+    who = consented(shared)
+    bad = records.referral(who)
+    letter = check(
+        shared,
+        [records.referral(who)],
+        bad,
+        [records.referral(who)],
+        DeadLetterReason.DECODE_ERROR,
+        publish_bad=lambda: shared.publish(bad, value=b"\x00\x00\x00\x7f\xffgarbage"),
+    )
+    assert letter.original_value == b"\x00\x00\x00\x7f\xffgarbage"
+
+
+def test_bsn_must_pass_the_eleven_test(shared: Hub) -> None:
+    who = consented(shared)
+    check(
+        shared,
+        [records.referral(who)],
+        records.profile(who, bsn="123456789"),
+        [records.profile(who)],
+        DeadLetterReason.BSN_INVALID,
+        field="bsn",
+    )
+
+
+def test_municipality_must_be_known(shared: Hub) -> None:
+    who = consented(shared)
+    check(
+        shared,
+        [records.referral(who)],
+        records.profile(who, municipality_code="9999"),
+        [records.profile(who)],
+        DeadLetterReason.MUNICIPALITY_UNKNOWN,
+        field="municipality_code",
+    )
+
+
+def test_region_is_derived_from_the_municipality(shared: Hub) -> None:
+    who = consented(shared)
+    derived = records.profile(who, region=None)
+    check(
+        shared,
+        [derived],
+        records.profile(who, region=Region.ZEELAND),
+        [records.profile(who)],
+        DeadLetterReason.REGION_MISMATCH,
+        field="region",
+    )
+    (got,) = [r.record for r in shared.inbox(GEMEENTE) if r.record.event_id == derived.event_id]  # type: ignore[union-attr]
+    assert got.region is Region.GROOT_AMSTERDAM  # type: ignore[union-attr]
+
+
+def test_only_the_first_responsible_party_composes_the_arrangement(shared: Hub) -> None:
+    who = consented(shared)  # a WW entrant: UWV is first responsible
+    wrong = records.arrangement(
+        who, source_partner="gemeente-amsterdam", composed_by=records.GEMEENTE
+    )
+    check(
+        shared,
+        [records.arrangement(who)],
+        wrong,
+        [records.referral(who)],
+        DeadLetterReason.PUBLISHER_NOT_ALLOWED,
+    )
+
+
+def test_source_partner_must_own_the_outbox(shared: Hub) -> None:
+    who = consented(shared)
+    bad = records.referral(who, source_partner="uwv")
+    check(
+        shared,
+        [],
+        bad,
+        [records.referral(who)],
+        DeadLetterReason.PUBLISHER_NOT_ALLOWED,
+        field="source_partner",
+        publish_bad=lambda: shared.publish(bad, partner="sbb"),
+        publisher="sbb",
+    )
+
+
+def test_key_must_be_the_client_pseudonym(shared: Hub) -> None:
+    who = consented(shared)
+    bad = records.referral(who)
+    check(
+        shared,
+        [records.referral(who)],
+        bad,
+        [records.referral(who)],
+        DeadLetterReason.KEY_MISMATCH,
+        publish_bad=lambda: shared.publish(
+            bad,
+            key=b"someone-else",
+            partition=partition_of(who.encode(), shared.settings.topic_partitions),
+        ),
+    )
+
+
+def test_records_must_be_in_the_partition_of_their_key(shared: Hub) -> None:
+    who = consented(shared)
+    bad = records.referral(who)
+    right = partition_of(who.encode(), shared.settings.topic_partitions)
+    wrong = (right + 1) % shared.settings.topic_partitions
+    check(
+        shared,
+        [records.referral(who)],
+        bad,
+        [],
+        DeadLetterReason.PARTITION_MISMATCH,
+        publish_bad=lambda: shared.publish(bad, partition=wrong),
+    )
+
+
+def test_additional_services_are_instruments_of_the_menu_card(shared: Hub) -> None:
+    who = consented(shared)
+    check(
+        shared,
+        [records.arrangement(who, records.service(Instrument.JOB_COACH))],
+        records.arrangement(who, records.service(None)),
+        [records.referral(who)],
+        DeadLetterReason.INSTRUMENT_NOT_ON_MENU,
+        field="services.0.instrument",
+    )
+
+
+def test_banenafspraak_instruments_only_for_the_target_group(shared: Hub) -> None:
+    who = consented(shared, banenafspraak=False)
+    check(
+        shared,
+        [records.arrangement(who, records.service(Instrument.SCHOOLING))],
+        records.arrangement(who, records.service(Instrument.NO_RISK_POLICY)),
+        [records.referral(who)],
+        DeadLetterReason.BANENAFSPRAAK_ONLY,
+        field="services.0.instrument",
+    )
+
+
+def test_wage_dispensation_only_for_wajong_with_reduced_wage_value(shared: Hub) -> None:
+    who = consented(shared, banenafspraak=True, benefit_status=BenefitStatus.WW)
+    check(
+        shared,
+        [records.arrangement(who, records.service(Instrument.NO_RISK_POLICY))],
+        records.arrangement(who, records.service(Instrument.WAGE_DISPENSATION)),
+        [records.referral(who)],
+        DeadLetterReason.WAGE_DISPENSATION_NOT_ALLOWED,
+        field="services.0.instrument",
+    )
+    allowed = records.profile(
+        who, banenafspraak=True, benefit_status=BenefitStatus.WAJONG, reduced_wage_value=True
+    )
+    ok = records.arrangement(who, records.service(Instrument.WAGE_DISPENSATION))
+    shared.publish(allowed)
+    shared.publish(ok)
+    shared.wait_for(
+        lambda: shared.inbox(GEMEENTE),
+        lambda rs: ok.event_id in delivered_ids(rs),
+        what="wage dispensation for Wajong with reduced wage value",
+    )
+
+
+def test_tailored_budget_is_capped_per_person_over_all_arrangements(shared: Hub) -> None:
+    who = consented(shared)
+    first = records.arrangement(who, records.service(Instrument.TAILORED_BUDGET, 60_000))
+    revised = first.model_copy(
+        update={
+            "event_id": records.arrangement(who).event_id,
+            "revision": 2,
+            "services": [records.service(Instrument.TAILORED_BUDGET, 70_000)],
+        }
+    )
+    over = records.arrangement(who, records.service(Instrument.TAILORED_BUDGET, 40_000))
+    letter = check(
+        shared,
+        [first, revised],  # a new revision replaces the old one: 700, not 1300
+        over,  # 700 + 400 > 1000
+        [records.arrangement(who, records.service(Instrument.TAILORED_BUDGET, 30_000))],
+        DeadLetterReason.TAILORED_BUDGET_EXCEEDED,
+    )
+    assert "1100.00 EUR" in letter.message
+
+
+def test_a_transfer_names_an_accepted_arrangement(shared: Hub) -> None:
+    who = consented(shared)
+    known = records.arrangement(who)
+    check(
+        shared,
+        [known],
+        records.transfer(who, "arr-never-published"),
+        [records.referral(who)],
+        DeadLetterReason.ARRANGEMENT_UNKNOWN,
+        field="arrangement_id",
+    )

@@ -1,0 +1,352 @@
+"""Every validation rule, without a broker: a record that breaks it is refused with its
+reason code and field, one that keeps it passes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from hub.ids import PartnerId
+from hub.router.state import SubjectState
+from hub.router.validation import (
+    Rejection,
+    bsn_valid,
+    check_bsn,
+    check_municipality,
+    derive,
+    partition_of,
+    responsible_kinds,
+    tailored_budget_cents,
+    validate,
+)
+from schemas.menu_card import Instrument
+from schemas.models import CanonicalRecord, ClientProfile, PartyRef
+from schemas.models.enums import DeadLetterReason, ServiceStatus
+from schemas.regions import Region
+from schemas.vocabulary import BenefitStatus, JobSeekerCategory, PartnerKind
+from tests.router.helpers import records
+from topics.partners import load_partners
+
+DIRECTORY = {p.id: p for p in load_partners()}
+UWV = DIRECTORY["uwv"]
+GEMEENTE = DIRECTORY["gemeente-amsterdam"]
+SBB = DIRECTORY["sbb"]
+PARTITIONS = 4
+WHO = "psn-validation-1"
+
+
+def known(**changes: Any) -> SubjectState:
+    """A WW entrant in Groot Amsterdam whose profile UWV published."""
+    base: dict[str, Any] = {
+        "job_seeker_category": JobSeekerCategory.WW_ENTRANT,
+        "region": Region.GROOT_AMSTERDAM,
+        "benefit_status": BenefitStatus.WW,
+        "banenafspraak": False,
+        "reduced_wage_value": False,
+    }
+    return SubjectState(**(base | changes))
+
+
+def run(
+    record: CanonicalRecord,
+    *,
+    publisher: str = "uwv",
+    subject: SubjectState | None = None,
+    key: bytes | str | None = "natural",
+    partition: int | None = None,
+) -> Rejection | None:
+    natural = getattr(record, "client_pseudonym", None) or getattr(record, "vacancy_id", "")
+    key_bytes = natural.encode() if key == "natural" else key
+    assert not isinstance(key_bytes, str)
+    if partition is None:
+        partition = partition_of(key_bytes, PARTITIONS) if key_bytes is not None else 0
+    return validate(
+        record,
+        publisher=DIRECTORY[publisher],
+        key=key_bytes,
+        partition=partition,
+        partitions=PARTITIONS,
+        subject=subject if subject is not None else SubjectState(),
+        directory=DIRECTORY,
+    )
+
+
+def refused(found: Rejection | None, reason: DeadLetterReason, field: str | None = None) -> None:
+    assert found is not None, f"expected {reason}"
+    assert found.reason is reason, found
+    if field is not None:
+        assert found.field == field
+    assert found.message
+
+
+# --- the BSN --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bsn", ["123456782", "111222333", "999999990"])
+def test_valid_bsns_pass_the_eleven_test(bsn: str) -> None:
+    assert bsn_valid(bsn)
+
+
+@pytest.mark.parametrize(
+    "bsn", ["123456789", "12345678", "1234567820", "12345678a", "000000000", "１２３４５６７８２"]
+)
+def test_invalid_bsns_fail_the_eleven_test(bsn: str) -> None:
+    assert not bsn_valid(bsn)
+
+
+def test_a_profile_with_a_bad_bsn_is_refused_without_naming_the_value() -> None:
+    found = run(records.profile(WHO, bsn="123456789"))
+    refused(found, DeadLetterReason.BSN_INVALID, "bsn")
+    assert found is not None
+    assert "123456789" not in found.message
+    assert check_bsn(records.profile(WHO)) is None
+
+
+# --- schema and routing ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("field", ["bsn", "family_name", "municipality_code", "benefit_status"])
+def test_required_fields_of_a_profile(field: str) -> None:
+    refused(run(records.profile(WHO, **{field: None})), DeadLetterReason.SCHEMA_INVALID, field)
+
+
+def test_required_fields_of_every_other_type() -> None:
+    cases: list[tuple[CanonicalRecord, str]] = [
+        (records.intake(WHO, selected=None), "selected"),
+        (records.arrangement(WHO, composed_by=None), "composed_by"),
+        (records.referral(WHO, reason=None), "reason"),
+        (records.outcome(WHO, outcome=None), "outcome"),
+        (records.transfer(WHO, "arr-1", to_party=None), "to_party"),
+    ]
+    for record, field in cases:
+        refused(run(record, subject=known()), DeadLetterReason.SCHEMA_INVALID, field)
+
+
+def test_withheld_categories_are_not_for_publishers() -> None:
+    from schemas.vocabulary import DataCategory  # noqa: PLC0415
+
+    record = records.referral(WHO, withheld_categories=[DataCategory.HEALTH])
+    refused(run(record), DeadLetterReason.SCHEMA_INVALID, "withheld_categories")
+
+
+def test_only_outbox_record_types_are_accepted() -> None:
+    from schemas.examples import example  # noqa: PLC0415
+
+    refused(run(example("ConsentChange")), DeadLetterReason.SCHEMA_INVALID)
+
+
+def test_source_partner_must_be_the_outbox_owner() -> None:
+    found = run(records.referral(WHO), publisher="sbb")
+    refused(found, DeadLetterReason.PUBLISHER_NOT_ALLOWED, "source_partner")
+
+
+def test_key_must_be_the_pseudonym_or_vacancy_id() -> None:
+    refused(run(records.referral(WHO), key=b"other"), DeadLetterReason.KEY_MISMATCH)
+    refused(run(records.referral(WHO), key=None), DeadLetterReason.KEY_MISMATCH)
+    job = records.vacancy(source_partner="sp-werkgevers")
+    refused(run(job, publisher="sp-werkgevers", key=b"x"), DeadLetterReason.KEY_MISMATCH)
+    assert run(job, publisher="sp-werkgevers") is None
+
+
+def test_record_must_be_in_the_partition_of_its_key() -> None:
+    right = partition_of(WHO.encode(), PARTITIONS)
+    found = run(records.referral(WHO), partition=(right + 1) % PARTITIONS)
+    refused(found, DeadLetterReason.PARTITION_MISMATCH)
+    assert run(records.referral(WHO), partition=right) is None
+
+
+def test_partition_of_is_the_java_clients_murmur2() -> None:
+    from consent.outbox import partition_for  # noqa: PLC0415
+
+    for n in range(50):
+        key = f"psn-{n}".encode()
+        assert partition_of(key, 4) == partition_for(key, 4)
+
+
+# --- residence ------------------------------------------------------------------------------------
+
+
+def test_municipality_must_be_a_known_cbs_code() -> None:
+    refused(
+        run(records.profile(WHO, municipality_code="9999")),
+        DeadLetterReason.MUNICIPALITY_UNKNOWN,
+        "municipality_code",
+    )
+    assert check_municipality(records.profile(WHO, municipality_code="0599")) is not None
+
+
+def test_region_is_derived_and_never_contradicts_the_municipality() -> None:
+    refused(
+        run(records.profile(WHO, region=Region.ZEELAND)),
+        DeadLetterReason.REGION_MISMATCH,
+        "region",
+    )
+    open_region = records.profile(WHO, region=None)
+    assert run(open_region) is None
+    derived = derive(open_region)
+    assert isinstance(derived, ClientProfile)
+    assert derived.region is Region.GROOT_AMSTERDAM
+
+
+def test_an_arrangement_is_for_the_region_of_residence() -> None:
+    record = records.arrangement(WHO, region=Region.RIJNMOND)
+    refused(run(record, subject=known()), DeadLetterReason.REGION_MISMATCH, "region")
+
+
+# --- who may publish ------------------------------------------------------------------------------
+
+
+def test_first_responsible_kinds() -> None:
+    assert responsible_kinds(JobSeekerCategory.WW_ENTRANT) == {PartnerKind.UWV}
+    assert responsible_kinds(JobSeekerCategory.YOUNG_PERSON) == {PartnerKind.GEMEENTE}
+    assert responsible_kinds(JobSeekerCategory.THREATENED_EMPLOYEE) == {
+        PartnerKind.SOCIAL_PARTNER,
+        PartnerKind.UWV,
+    }
+
+
+def test_a_profile_comes_from_the_party_its_category_makes_responsible() -> None:
+    gemeente_profile = records.profile(WHO, source_partner="gemeente-amsterdam")
+    refused(
+        run(gemeente_profile, publisher="gemeente-amsterdam"),
+        DeadLetterReason.PUBLISHER_NOT_ALLOWED,
+    )
+    bijstand = records.profile(
+        WHO,
+        source_partner="gemeente-amsterdam",
+        job_seeker_category=JobSeekerCategory.BIJSTAND_APPLICANT,
+    )
+    assert run(bijstand, publisher="gemeente-amsterdam") is None
+
+
+def test_an_arrangement_needs_a_known_first_responsible_party() -> None:
+    refused(run(records.arrangement(WHO)), DeadLetterReason.PUBLISHER_NOT_ALLOWED)
+    assert run(records.arrangement(WHO), subject=known()) is None
+    other = records.arrangement(
+        WHO, source_partner="gemeente-amsterdam", composed_by=records.GEMEENTE
+    )
+    refused(
+        run(other, publisher="gemeente-amsterdam", subject=known()),
+        DeadLetterReason.PUBLISHER_NOT_ALLOWED,
+    )
+    mismatch = records.arrangement(WHO, composed_by=records.GEMEENTE)
+    refused(run(mismatch, subject=known()), DeadLetterReason.PUBLISHER_NOT_ALLOWED, "composed_by")
+
+
+def test_after_a_transfer_only_the_new_party_composes() -> None:
+    moved = known(first_responsible=records.GEMEENTE, former_responsible={"uwv"})
+    refused(run(records.arrangement(WHO), subject=moved), DeadLetterReason.PUBLISHER_NOT_ALLOWED)
+    theirs = records.arrangement(
+        WHO, source_partner="gemeente-amsterdam", composed_by=records.GEMEENTE
+    )
+    assert run(theirs, publisher="gemeente-amsterdam", subject=moved) is None
+
+
+def test_intake_is_by_the_first_responsible_party_itself() -> None:
+    wrong = records.intake(WHO, first_responsible=records.GEMEENTE)
+    refused(run(wrong), DeadLetterReason.PUBLISHER_NOT_ALLOWED, "first_responsible")
+    assert run(records.intake(WHO)) is None
+
+
+def test_a_referral_comes_from_its_referring_party_to_a_known_one() -> None:
+    assert run(records.referral(WHO)) is None
+    stranger = PartyRef(partner_id=PartnerId("nobody"), kind=PartnerKind.GEMEENTE)
+    refused(
+        run(records.referral(WHO, to_party=stranger)),
+        DeadLetterReason.PUBLISHER_NOT_ALLOWED,
+        "to_party",
+    )
+    refused(
+        run(records.referral(WHO, from_party=records.GEMEENTE)),
+        DeadLetterReason.PUBLISHER_NOT_ALLOWED,
+        "from_party",
+    )
+
+
+def test_transfer_rules() -> None:
+    arrangement = records.arrangement(WHO)
+    assert arrangement.arrangement_id is not None
+    state = known(
+        first_responsible=records.UWV, arrangements={arrangement.arrangement_id: arrangement}
+    )
+    assert run(records.transfer(WHO, arrangement.arrangement_id), subject=state) is None
+    refused(
+        run(records.transfer(WHO, "arr-unknown"), subject=state),
+        DeadLetterReason.ARRANGEMENT_UNKNOWN,
+        "arrangement_id",
+    )
+    sbb = PartyRef(partner_id=PartnerId("sbb"), kind=PartnerKind.SBB)
+    refused(
+        run(records.transfer(WHO, arrangement.arrangement_id, to_party=sbb), subject=state),
+        DeadLetterReason.PUBLISHER_NOT_ALLOWED,
+        "to_party",
+    )
+    not_theirs = known(first_responsible=records.GEMEENTE, arrangements=state.arrangements)
+    refused(
+        run(records.transfer(WHO, arrangement.arrangement_id), subject=not_theirs),
+        DeadLetterReason.PUBLISHER_NOT_ALLOWED,
+        "from_party",
+    )
+
+
+# --- the menu card --------------------------------------------------------------------------------
+
+
+def test_additional_services_need_a_menu_card_instrument() -> None:
+    record = records.arrangement(WHO, records.service(Instrument.JOB_COACH), records.service(None))
+    refused(
+        run(record, subject=known()),
+        DeadLetterReason.INSTRUMENT_NOT_ON_MENU,
+        "services.1.instrument",
+    )
+
+
+@pytest.mark.parametrize(
+    "instrument",
+    [
+        Instrument.NO_RISK_POLICY,
+        Instrument.WAGE_COST_SUBSIDY,
+        Instrument.SOCIAL_WORK_COMPANY,
+        Instrument.WAGE_DISPENSATION,
+    ],
+)
+def test_banenafspraak_instruments_only_for_the_target_group(instrument: Instrument) -> None:
+    record = records.arrangement(WHO, records.service(instrument))
+    refused(run(record, subject=known()), DeadLetterReason.BANENAFSPRAAK_ONLY)
+    refused(run(record, subject=known(banenafspraak=None)), DeadLetterReason.BANENAFSPRAAK_ONLY)
+    target_group = known(
+        banenafspraak=True, benefit_status=BenefitStatus.WAJONG, reduced_wage_value=True
+    )
+    assert run(record, subject=target_group) is None
+
+
+@pytest.mark.parametrize(
+    ("benefit", "reduced"),
+    [(BenefitStatus.WW, True), (BenefitStatus.WAJONG, False), (BenefitStatus.WIA, True)],
+)
+def test_wage_dispensation_only_for_wajong_with_reduced_wage_value(
+    benefit: BenefitStatus, reduced: bool
+) -> None:
+    record = records.arrangement(WHO, records.service(Instrument.WAGE_DISPENSATION))
+    state = known(banenafspraak=True, benefit_status=benefit, reduced_wage_value=reduced)
+    refused(run(record, subject=state), DeadLetterReason.WAGE_DISPENSATION_NOT_ALLOWED)
+
+
+def test_tailored_budget_cap_over_all_arrangements() -> None:
+    earlier = records.arrangement(WHO, records.service(Instrument.TAILORED_BUDGET, 70_000))
+    assert earlier.arrangement_id is not None
+    state = known(arrangements={earlier.arrangement_id: earlier})
+    over = records.arrangement(WHO, records.service(Instrument.TAILORED_BUDGET, 30_001))
+    refused(run(over, subject=state), DeadLetterReason.TAILORED_BUDGET_EXCEEDED, "services")
+    exact = records.arrangement(WHO, records.service(Instrument.TAILORED_BUDGET, 30_000))
+    assert run(exact, subject=state) is None
+    # a new version of the same arrangement replaces its old budget
+    revised = earlier.model_copy(
+        update={"revision": 2, "services": [records.service(Instrument.TAILORED_BUDGET, 100_000)]}
+    )
+    assert run(revised, subject=state) is None
+    # cancelled services do not count
+    cancelled = records.service(Instrument.TAILORED_BUDGET, 90_000, status=ServiceStatus.CANCELLED)
+    assert tailored_budget_cents(records.arrangement(WHO, cancelled)) == 0
+    assert run(records.arrangement(WHO, cancelled), subject=state) is None
