@@ -341,12 +341,14 @@ def _consent() -> ConsentChange:
 
 
 def _monitor() -> MonitorEvent:
-    pseudonym = hmac.new(b"example-monitor-key", _CLIENT.encode(), hashlib.sha256)
+    digest = hmac.new(b"example-monitor-key", EXAMPLE_BSN.encode(), hashlib.sha256).digest()
+    modhex = "cbdefghijklnrtuv"  # hub.monitor.pseudonym: ModHex, no digits
+    pseudonym = "m1-" + "".join(modhex[b >> 4] + modhex[b & 15] for b in digest[:16])
     return MonitorEvent(
         event_id=_event(9),
         occurred_at=_at(4, 12, 8),
         source_partner=_UWV.partner_id,
-        monitor_pseudonym=pseudonym.hexdigest(),
+        monitor_pseudonym=pseudonym,
         event_type=MonitorEventType.INSTRUMENT_USED,
         region=_REGION,
         period=two_month_period(date(2021, 4, 12)),
