@@ -1,47 +1,80 @@
-"""``rmt-hub up``: run the hub (for now: broker, topics, self-check) until Ctrl-C."""
+"""``rmt-hub up``: the whole hub in one supervised process tree, until Ctrl-C.
+
+Broker (embedded unless HUB_BOOTSTRAP_SERVERS is set), topics, schema registry
+(embedded unless HUB_SCHEMA_REGISTRY_URL is set), a self-check of every schema over
+the wire, the consent service (API, console, change-feed relay), a router worker
+(subprocess) and, with ``--demo N``, synthetic partner files fed through the
+connectors. A live terminal view shows records per partner and the router's lag.
+"""
 
 from __future__ import annotations
 
 import signal
 import threading
+import time
+from contextlib import ExitStack
 from types import FrameType
+from typing import Annotated
 
 import typer
+from rich.live import Live
 from rich.table import Table
 
+from consent.api.auth import issue_key
+from consent.model import Role
+from consent.outbox import wire_encoder
+from consent.runtime import ConsentRuntime
 from hub.broker import broker_for
 from hub.cli._common import BootstrapOption, console, handle_errors, settings_for
 from hub.cli.topics import print_report
+from hub.config import HubSettings
 from hub.errors import HubError
+from hub.http import HttpServer
 from hub.kafka import admin_client
 from hub.logging import configure_logging
 from hub.registry.client import client_for
 from hub.registry.embedded import registry_for
+from hub.router.options import RouterOptions
+from hub.router.runtime import RouterProcess, run_router
 from hub.selfcheck import RoundTrip, run_selfcheck
-from hub.serde.canonical import CanonicalCodec
+from hub.serde.canonical import CanonicalCodec, typed_decoder
+from hub.traffic import TrafficCounter, TrafficSnapshot
 from schemas import load_schemas
-from topics import apply_catalogue, build_catalogue
+from schemas.models import DisclosureEvent
+from topics import apply_catalogue, build_catalogue, load_partners
+from topics.catalogue import TopicCatalogue
 
 __all__ = ["up", "wait_for_shutdown"]
 
 
+class _Shutdown:
+    """SIGINT/SIGTERM set an event instead of raising, while installed."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.signal_name = ""
+        self._previous: dict[int, object] = {}
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        self.signal_name = signal.Signals(signum).name
+        self.event.set()
+
+    def __enter__(self) -> _Shutdown:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._previous[sig] = signal.signal(sig, self._on_signal)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+
+
 def wait_for_shutdown() -> str:
     """Block until SIGINT or SIGTERM; return the signal's name."""
-    stop = threading.Event()
-    received: list[str] = []
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        received.append(signal.Signals(signum).name)
-        stop.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        while not stop.wait(0.5):
+    with _Shutdown() as shutdown:
+        while not shutdown.event.wait(0.5):
             pass
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    return received[0]
+        return shutdown.signal_name
 
 
 def _selfcheck_table(results: list[RoundTrip]) -> Table:
@@ -56,41 +89,162 @@ def _selfcheck_table(results: list[RoundTrip]) -> Table:
     return table
 
 
+def _traffic_table(snapshot: TrafficSnapshot, started: float) -> Table:
+    lag = "?" if snapshot.router_lag is None else str(snapshot.router_lag)
+    table = Table(
+        title=f"Traffic per partner ({time.monotonic() - started:.0f} s; router lag: {lag})",
+        caption="Ctrl-C stops everything",
+    )
+    table.add_column("partner", style="bold")
+    for column in ("published", "delivered", "notices", "dead-lettered"):
+        table.add_column(column, justify="right")
+    for row in snapshot.partners:
+        table.add_row(
+            row.partner,
+            str(row.published),
+            str(row.delivered),
+            str(row.notices),
+            f"[red]{row.dead_lettered}[/]" if row.dead_lettered else "0",
+        )
+    t = snapshot.totals
+    table.add_section()
+    table.add_row(
+        "total",
+        str(t.get("published", 0)),
+        str(t.get("delivered", 0)),
+        str(t.get("notices", 0)),
+        str(t.get("dead_lettered", 0)),
+        style="bold",
+    )
+    return table
+
+
+def _apply_topics(running: HubSettings, catalogue: TopicCatalogue) -> None:
+    admin = admin_client(running)
+    try:
+        print_report(apply_catalogue(admin, catalogue))
+    finally:
+        admin.close()
+
+
+def _selfcheck(running: HubSettings, catalogue: TopicCatalogue, codec: CanonicalCodec) -> None:
+    results = run_selfcheck(running, catalogue.selfcheck.name, codec)
+    console.print(_selfcheck_table(results))
+    passed = sum(r.ok for r in results)
+    console.print(f"self-check: {passed}/{len(results)} schemas round-tripped exactly")
+    if passed != len(results):
+        raise HubError("self-check failed")
+
+
+def _start_router(stack: ExitStack, running: HubSettings, registry_url: str) -> RouterProcess:
+    data_dir = running.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    status = data_dir / "router-status.json"
+    options = (
+        RouterOptions.for_embedded_broker(status_file=status)
+        if running.bootstrap_servers and running.embedded_host in running.bootstrap_servers
+        else RouterOptions(status_file=status)
+    )
+    router_settings = running.model_copy(update={"schema_registry_url": registry_url})
+    worker = stack.enter_context(
+        run_router(router_settings, options, log_file=data_dir / "router.log")
+    )
+    worker.wait_ready(timeout_s=90)
+    return worker
+
+
+def _feed_demo(running: HubSettings, registry_url: str, people: int, seed: int) -> None:
+    from connectors.demo import feed_demo, generate  # noqa: PLC0415 - only with --demo
+
+    directory = running.data_dir / "demo"
+    generate(directory, people=people, seed=seed, partners=load_partners(running.partners_file))
+    summary = feed_demo(running, directory, registry_url=registry_url, console=console)
+    console.print(summary.table())
+    console.print(summary.summary())
+
+
+def _watch(counter: TrafficCounter, *, once: bool, settle_s: float = 60.0) -> None:
+    started = time.monotonic()
+    with _Shutdown() as shutdown, Live(console=console, refresh_per_second=2) as live:
+        while not shutdown.event.is_set():
+            snapshot = counter.snapshot()
+            live.update(_traffic_table(snapshot, started))
+            if once and (snapshot.router_lag == 0 or time.monotonic() - started > settle_s):
+                return
+            shutdown.event.wait(1.0)
+        console.print(f"{shutdown.signal_name} received, stopping.")
+
+
 @handle_errors
 def up(
     bootstrap_servers: str | None = BootstrapOption,
-    once: bool = typer.Option(
-        False, "--once", help="Exit after the self-check instead of running until Ctrl-C."
-    ),
+    once: Annotated[
+        bool,
+        typer.Option(
+            "--once", help="Exit when the self-check (and the demo) is done, not on Ctrl-C."
+        ),
+    ] = False,
+    demo: Annotated[
+        int,
+        typer.Option(
+            "--demo", metavar="PEOPLE", help="Generate and feed demo data for this many people."
+        ),
+    ] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the demo data.")] = 2021,
+    selfcheck_only: Annotated[
+        bool,
+        typer.Option(
+            "--selfcheck-only", help="Broker, topics, registry and self-check; no services."
+        ),
+    ] = False,
 ) -> None:
-    """Run the hub: embedded broker (unless HUB_BOOTSTRAP_SERVERS is set), topics, self-check."""
+    """Run the whole hub: broker, topics, registry, consent service, router, demo feed."""
     settings = settings_for(bootstrap_servers)
     configure_logging(settings)
     flavour = "embedded Tansu, memory-only" if settings.embedded else "external cluster"
-    with broker_for(settings) as running:
+    with ExitStack() as stack:
+        running = stack.enter_context(broker_for(settings))
         console.print(f"[bold]bootstrap servers:[/] {running.bootstrap_servers}  ({flavour})")
         catalogue = build_catalogue(running)
-        admin = admin_client(running)
-        try:
-            print_report(apply_catalogue(admin, catalogue))
-        finally:
-            admin.close()
-        with registry_for(running) as registry_url:
-            kind = "external" if running.schema_registry_url else "embedded"
-            console.print(f"[bold]schema registry:[/] {registry_url}  ({kind})")
-            codec = CanonicalCodec(client_for(running, registry_url))
-            ids = codec.register(load_schemas().messages())
-            console.print(f"registered {len(ids)} message schemas (RecordNameStrategy)")
-            results = run_selfcheck(running, catalogue.selfcheck.name, codec)
-            console.print(_selfcheck_table(results))
-            passed = sum(r.ok for r in results)
-            console.print(f"self-check: {passed}/{len(results)} schemas round-tripped exactly")
-            if passed != len(results):
-                raise HubError("self-check failed")
-            if once:
-                return
-            console.print(
-                f"[bold green]hub is up[/] on {running.bootstrap_servers}. Press Ctrl-C to stop."
+        _apply_topics(running, catalogue)
+        registry_url = stack.enter_context(registry_for(running))
+        kind = "external" if running.schema_registry_url else "embedded"
+        console.print(f"[bold]schema registry:[/] {registry_url}  ({kind})")
+        codec = CanonicalCodec(client_for(running, registry_url))
+        ids = codec.register(load_schemas().messages())
+        console.print(f"registered {len(ids)} message schemas (RecordNameStrategy)")
+        _selfcheck(running, catalogue, codec)
+        if selfcheck_only:
+            return
+
+        audit_topic = f"{running.topic_prefix}.audit.disclosures"
+        consent = stack.enter_context(
+            ConsentRuntime(
+                running,
+                encoder=wire_encoder(codec, catalogue.consent_changes.name),
+                disclosure_decoder=typed_decoder(codec, audit_topic, DisclosureEvent),
             )
-            name = wait_for_shutdown()
-            console.print(f"{name} received, stopping.")
+        )
+        server = HttpServer(
+            consent.app, host=running.consent_host, port=running.consent_port, name="consent"
+        )
+        consent_url = server.start()
+        stack.callback(server.stop)
+        _, officer_key = issue_key(consent.store, Role.PRIVACY_OFFICER, "rmt-hub-up", None)
+        worker = _start_router(stack, running, registry_url)
+        console.print(f"[bold]router:[/] worker pid {worker.pid} (log: {worker.log_file})")
+        console.print(f"[bold]consent API:[/] {consent_url}/docs")
+        console.print(f"[bold]privacy officer console:[/] {consent_url}/console")
+        console.print(f"[bold]privacy officer API key[/] (this run only): {officer_key}")
+        console.print(
+            "[bold]monitor report:[/] rmt-hub monitor report --period 2021-03/04 --format html"
+        )
+
+        partners: list[str] = [str(p.id) for p in load_partners(running.partners_file)]
+        counter = TrafficCounter(running, catalogue, codec, partners).start()
+        stack.callback(counter.stop)
+        if demo:
+            _feed_demo(running, registry_url, demo, seed)
+        if once and not demo:
+            return
+        _watch(counter, once=once)

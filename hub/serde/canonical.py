@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from hub.errors import RecordError
 from hub.registry.client import RegistryClient
@@ -32,7 +32,7 @@ from schemas.models import (
     Vacancy,
 )
 
-__all__ = ["HUB_SOURCE", "CanonicalCodec", "cloud_event_headers", "record_key"]
+__all__ = ["HUB_SOURCE", "CanonicalCodec", "cloud_event_headers", "record_key", "typed_decoder"]
 
 HUB_SOURCE = "hub"
 """CloudEvents source of what the hub itself originates (dead letters)."""
@@ -127,3 +127,18 @@ class CanonicalCodec:
         if decoded.record_type is None:
             raise RecordError("record", f"{ctx.where()}: the writer schema is not a named record")
         return codec.from_avro(decoded.record_type, decoded.value)
+
+
+_R = TypeVar("_R", bound=CanonicalRecord)
+
+
+def typed_decoder(codec: CanonicalCodec, topic: str, model: type[_R]) -> Callable[[bytes], _R]:
+    """``bytes -> model`` for a topic that carries one record type in the wire format."""
+
+    def decode(data: bytes) -> _R:
+        record = codec.decode(data, SerializationContext(topic))
+        if not isinstance(record, model):
+            raise RecordError(model.avro_name, f"{topic} carried a {record.avro_name}")
+        return record
+
+    return decode

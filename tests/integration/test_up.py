@@ -33,6 +33,7 @@ def test_up_on_embedded_defaults_prints_bootstrap_and_round_trips_every_schema(
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
     env["HUB_DATA_DIR"] = str(tmp_path)
     env["HUB_REGISTRY_PORT"] = "0"
+    env["HUB_CONSENT_PORT"] = "0"
     result = _up(env)
     assert result.returncode == 0, result.stdout + result.stderr
     match = re.search(r"bootstrap servers: (127\.0\.0\.1:\d+)\s+\(embedded", result.stdout)
@@ -44,6 +45,8 @@ def test_up_on_embedded_defaults_prints_bootstrap_and_round_trips_every_schema(
     assert f"self-check: {len(messages)}/{len(messages)} schemas" in result.stdout
     assert re.search(r"schema registry: http://127\.0\.0\.1:\d+\s+\(embedded", result.stdout)
     assert "FAILED" not in result.stdout
+    assert re.search(r"privacy officer console: http://127\.0\.0\.1:\d+/console", result.stdout)
+    assert re.search(r"router: worker pid \d+", result.stdout)
 
 
 def test_up_against_an_external_cluster_does_not_start_a_broker(
@@ -54,7 +57,22 @@ def test_up_against_an_external_cluster_does_not_start_a_broker(
         **os.environ,
         "HUB_BOOTSTRAP_SERVERS": hub_settings.bootstrap_servers,
         "HUB_REGISTRY_PORT": "0",
+        "HUB_CONSENT_PORT": "0",
     }
-    result = _up(env)
+    result = _up(env, "--selfcheck-only")
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"bootstrap servers: {hub_settings.bootstrap_servers}  (external" in result.stdout
+
+
+def test_up_demo_feeds_partner_files_and_records_flow(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    env |= {"HUB_DATA_DIR": str(tmp_path), "HUB_REGISTRY_PORT": "0", "HUB_CONSENT_PORT": "0"}
+    result = _up(env, "--demo", "60")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "demo feed:" in result.stdout
+    total = re.findall(r"total\s*│\s*(\d+)\s*│\s*(\d+)\s*│\s*(\d+)\s*│\s*(\d+)", result.stdout)
+    assert total, result.stdout
+    published, delivered, _notices, dead_lettered = map(int, total[-1])
+    assert published > 0
+    assert delivered > 0
+    assert dead_lettered > 0  # the demo spoils a few rows on purpose
