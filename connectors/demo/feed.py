@@ -5,6 +5,10 @@
 gemeente and SBB files through their file connectors, the social partners' notices as
 real HTTP POSTs to their webhook (served on a free loopback port for the duration).
 Running it twice publishes nothing new the second time.
+
+Given a consent service, it first grants the demo consents (``consents.jsonl``, see
+:mod:`connectors.demo.consents`): the router delivers only what arrives after a
+consent, so they go in before any record.
 """
 
 from __future__ import annotations
@@ -13,12 +17,14 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 from rich.console import Console
 from rich.table import Table
 
 from connectors.common import ConnectorError, ImportReport, RowError
+from connectors.demo.consents import grant_demo_consents
 from connectors.demo.generator import DemoFile, DemoManifest
 from connectors.gemeente import import_gemeente
 from connectors.sbb import import_sbb
@@ -29,6 +35,9 @@ from hub.http import HttpServer
 from hub.registry import RegistryClient, client_for
 from hub.sdk import PartnerClient
 from schemas.models.enums import DeadLetterReason
+
+if TYPE_CHECKING:
+    from consent.service import ConsentService
 
 __all__ = ["FeedItem", "FeedSummary", "feed_demo"]
 
@@ -46,6 +55,7 @@ class FeedSummary:
     """What :func:`feed_demo` did, per file and in total."""
 
     items: list[FeedItem] = field(default_factory=list)
+    consents_granted: int = 0
 
     @property
     def rows(self) -> int:
@@ -65,8 +75,9 @@ class FeedSummary:
 
     def summary(self) -> str:
         return (
-            f"demo feed: {len(self.items)} inputs, {self.rows} rows, {self.published} records "
-            f"published, {self.duplicates} already there, {self.rejected} rows rejected"
+            f"demo feed: {self.consents_granted} consents granted, {len(self.items)} inputs, "
+            f"{self.rows} rows, {self.published} records published, {self.duplicates} already "
+            f"there, {self.rejected} rows rejected"
         )
 
     def table(self) -> Table:
@@ -135,14 +146,19 @@ def feed_demo(
     *,
     registry_url: str | None = None,
     console: Console | None = None,
+    consent_service: ConsentService | None = None,
 ) -> FeedSummary:
     """Import every file of a generated demo directory as its partner.
 
-    The registry is ``registry_url``, else ``HUB_SCHEMA_REGISTRY_URL``, else an embedded
-    one started (on a free port) for the duration. Topics must exist (``topics apply``).
+    With ``consent_service``, the demo consents are granted first (those already given
+    are skipped), so the router delivers the records that follow. The registry is
+    ``registry_url``, else ``HUB_SCHEMA_REGISTRY_URL``, else an embedded one started (on a
+    free port) for the duration. Topics must exist (``topics apply``).
     """
     manifest = DemoManifest.load(directory)
     summary = FeedSummary()
+    if consent_service is not None:
+        summary.consents_granted = grant_demo_consents(settings, directory, consent_service)
     out = console or Console(stderr=True)
     with _registry(settings, registry_url) as registry, ExitStack() as stack:
         clients: dict[str, PartnerClient] = {}

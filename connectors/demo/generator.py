@@ -10,6 +10,8 @@ Writes, under the output directory, what each partner in the directory would exp
   as a company's staff surplus, and one notice of vacancies per partner;
 * ``sbb/<sbb>-leerbanen.csv`` (learning jobs and vacancies) and
   ``sbb/<sbb>-praktijkleren.jsonl`` (practical-learning enrolments, 10%);
+* ``consents.jsonl``: who of these people consented to what (about 80%; see
+  :mod:`connectors.demo.consents`), naming each person by file and row, never by BSN;
 * ``manifest.json``: every file with its kind, partner, row count and the line numbers
   of the deliberately invalid rows (about 1 in 100, at least one per file: a BSN failing
   the eleven-test, an unknown CBS code, an impossible date, an unknown word, a broken
@@ -33,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.common.vocab import INSTRUMENTS
+from connectors.demo.consents import CONSENT_SHARE, generate_consents
 from connectors.demo.people import Faker
 from connectors.gemeente.mapping import COLUMNS as GEMEENTE_COLUMNS
 from connectors.sbb.mapping import COLUMNS as SBB_COLUMNS
@@ -88,6 +91,7 @@ class DemoManifest:
     people: int
     as_of: str
     files: tuple[DemoFile, ...] = field(default_factory=tuple)
+    consents: int = 0  # lines of consents.jsonl
 
     def save(self, directory: Path) -> Path:
         path = directory / MANIFEST
@@ -101,7 +105,13 @@ class DemoManifest:
             DemoFile(**{**f, "invalid_lines": tuple(f.get("invalid_lines", ()))})
             for f in data["files"]
         )
-        return cls(seed=data["seed"], people=data["people"], as_of=data["as_of"], files=files)
+        return cls(
+            seed=data["seed"],
+            people=data["people"],
+            as_of=data["as_of"],
+            files=files,
+            consents=int(data.get("consents", 0)),
+        )
 
 
 def _split(total: int, parts: int) -> list[int]:
@@ -494,8 +504,15 @@ def generate(
     seed: int = 2021,
     partners: PartnerDirectory | None = None,
     as_of: date = DEMO_DATE,
+    consent_share: float = CONSENT_SHARE,
+    pseudonymise: Callable[[str], str] | None = None,
 ) -> DemoManifest:
-    """Write every partner kind's input files for ``people`` people under ``out``."""
+    """Write every partner kind's input files for ``people`` people under ``out``.
+
+    Also writes ``consents.jsonl``: which of the people consented to what (about
+    ``consent_share`` of them; see :mod:`connectors.demo.consents`). No BSN goes into it;
+    ``pseudonymise`` (e.g. ``Pseudonymiser(pseudonym_key(settings))``) adds the pseudonyms.
+    """
     directory = partners if partners is not None else load_partners()
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)  # noqa: S311 - synthetic data, not secrets
@@ -548,6 +565,16 @@ def generate(
             as_of=as_of,
         )
 
-    manifest = DemoManifest(seed=seed, people=people, as_of=as_of.isoformat(), files=tuple(files))
+    consents = generate_consents(
+        out,
+        tuple(files),
+        seed=seed,
+        partners=directory,
+        pseudonymise=pseudonymise,
+        share=consent_share,
+    )
+    manifest = DemoManifest(
+        seed=seed, people=people, as_of=as_of.isoformat(), files=tuple(files), consents=consents
+    )
     manifest.save(out)
     return manifest

@@ -153,12 +153,21 @@ def _start_router(stack: ExitStack, running: HubSettings, registry_url: str) -> 
     return worker
 
 
-def _feed_demo(running: HubSettings, registry_url: str, people: int, seed: int) -> None:
+def _feed_demo(
+    running: HubSettings, registry_url: str, consent: ConsentRuntime, people: int, seed: int
+) -> None:
+    """Generate exports and consents for ``people``; grant the consents, then feed the files."""
     from connectors.demo import feed_demo, generate  # noqa: PLC0415 - only with --demo
 
     directory = running.data_dir / "demo"
     generate(directory, people=people, seed=seed, partners=load_partners(running.partners_file))
-    summary = feed_demo(running, directory, registry_url=registry_url, console=console)
+    summary = feed_demo(
+        running,
+        directory,
+        registry_url=registry_url,
+        console=console,
+        consent_service=consent.service,
+    )
     console.print(summary.table())
     console.print(summary.summary())
 
@@ -244,7 +253,7 @@ def up(
         counter = TrafficCounter(running, catalogue, codec, partners).start()
         stack.callback(counter.stop)
         if demo:
-            _feed_demo(running, registry_url, demo, seed)
+            _feed_demo(running, registry_url, consent, demo, seed)
         if once and not demo:
             return
         _watch(counter, once=once)
