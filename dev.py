@@ -42,6 +42,7 @@ def _run(cmd: Sequence[str | os.PathLike[str]]) -> None:
 # Debian packages the test suite needs, each with a file that shows it is installed.
 SYSTEM_PACKAGES: dict[str, str] = {
     "postgresql": "/usr/lib/postgresql/*/bin/initdb",  # consent store tests on PostgreSQL
+    "chromium": "/usr/bin/chromium",  # browser tests (tests/e2e), driven by Playwright
 }
 
 

@@ -12,7 +12,8 @@ Around it: :mod:`consent.store` (SQLite / PostgreSQL, migrations, append-only ev
 projection, outbox), :mod:`consent.outbox` (the relay to the change-feed topic),
 :mod:`consent.disclosures` (the router's audit topic into the store),
 :mod:`consent.service` (use cases), :mod:`consent.report` (subject access report),
-:mod:`consent.api` (FastAPI) and :mod:`consent.runtime` (wiring). The command line is
+:mod:`consent.api` (FastAPI), :mod:`consent.console` (the privacy officer console, HTML
+under ``/console``) and :mod:`consent.runtime` (wiring). The command line is
 ``rmt-hub consent`` (:mod:`hub.cli.consent`). Importing this package starts nothing and
 imports none of them.
 """

@@ -28,9 +28,12 @@ from hub.config import HubSettings
 from hub.errors import BrokerError, HubError
 from hub.ids import ConsentId, EventId
 from hub.kafka import consumer, kafka_errors
+from hub.metrics import HubMetrics
 from schemas.models.audit import DisclosureEvent
 
 __all__ = [
+    "METRICS_GROUP",
+    "METRICS_PARTNER",
     "DisclosureDecoder",
     "DisclosureIngester",
     "avro_disclosure_decoder",
@@ -38,6 +41,11 @@ __all__ = [
 ]
 
 _LOG = logging.getLogger(__name__)
+
+METRICS_PARTNER = "hub"
+"""The ``partner`` label of the audit topic's metrics (the hub's router writes it)."""
+METRICS_GROUP = "consent-disclosures"
+"""The ``group`` label of the ingester's lag (it reads without a consumer group)."""
 
 DisclosureDecoder = Callable[[bytes], DisclosureEvent]
 
@@ -80,8 +88,10 @@ class DisclosureIngester:
         *,
         decoder: DisclosureDecoder = avro_disclosure_decoder,
         interval_s: float = 1.0,
+        metrics: HubMetrics | None = None,
     ) -> None:
         self._store = store
+        self._metrics = metrics
         self._settings = settings
         self.topic = topic
         self._decoder = decoder
@@ -124,25 +134,44 @@ class DisclosureIngester:
                 batches: dict[Any, list[Any]] = reader.poll(timeout_ms=timeout_ms)
             records: list[DisclosureRecord] = []
             offsets: dict[int, int] = {}
+            read = 0
             for tp, batch in batches.items():
                 for message in batch:
+                    read += 1
                     offsets[tp.partition] = message.offset + 1
                     try:
                         records.append(disclosure_from_event(self._decoder(message.value)))
                     except (HubError, ValueError) as exc:
                         self.undecodable += 1
-                        _LOG.warning(
-                            "skipping undecodable record %s/%d@%d: %s",
+                        if self._metrics is not None:
+                            self._metrics.dead_letter(self.topic, METRICS_PARTNER, "undecodable")
+                        _LOG.warning(  # the error's class only: its text may quote values
+                            "skipping undecodable record %s/%d@%d (%s)",
                             self.topic,
                             tp.partition,
                             message.offset,
-                            exc,
+                            type(exc).__name__,
                         )
             if not offsets:
+                self._note_lag(reader)
                 return 0
             added = self._store.add_disclosures(records, topic=self.topic, offsets=offsets)
             self.ingested += added
+            if self._metrics is not None:
+                self._metrics.record_in(self.topic, METRICS_PARTNER, read)
+            self._note_lag(reader)
             return added
+
+    def _note_lag(self, reader: KafkaConsumer) -> None:
+        """The lag of every partition (high watermark - position), when known."""
+        if self._metrics is None:
+            return
+        with kafka_errors(f"reading {self.topic}"):
+            for tp in self._partitions:
+                highwater = reader.highwater(tp)
+                if highwater is not None:
+                    lag = highwater - reader.position(tp)
+                    self._metrics.set_lag(self.topic, tp.partition, METRICS_GROUP, lag)
 
     def start(self) -> None:
         if self._thread is None:

@@ -64,6 +64,7 @@ from hub.config import HubSettings
 from hub.errors import BrokerError, HubError
 from hub.ids import EventId
 from hub.kafka import consumer, kafka_errors, producer
+from hub.metrics import HubMetrics
 from hub.serde.canonical import CanonicalCodec, cloud_event_headers
 from schemas.models.consent import ConsentChange
 
@@ -71,6 +72,7 @@ __all__ = [
     "CONSENT_ID_HEADER",
     "EVENT_ID_HEADER",
     "LEASE_NAME",
+    "METRICS_PARTNER",
     "ChangeEncoder",
     "OutboxRelay",
     "avro_encoder",
@@ -80,6 +82,9 @@ __all__ = [
 ]
 
 _LOG = logging.getLogger(__name__)
+
+METRICS_PARTNER = "hub"
+"""The ``partner`` label of the change feed's metrics: the hub's own topic."""
 
 ChangeEncoder = Callable[[ConsentChangeMessage], bytes]
 """Turns a change into the record value (swap in the Confluent wire-format serializer)."""
@@ -147,8 +152,10 @@ class OutboxRelay:
         interval_s: float = 0.5,
         scan_timeout_s: float = 30.0,
         periodic: Callable[[], object] | None = None,
+        metrics: HubMetrics | None = None,
     ) -> None:
         self._store = store
+        self._metrics = metrics
         self._settings = settings
         self.topic = topic
         self._encoder = encoder
@@ -323,6 +330,8 @@ class OutboxRelay:
         except BrokerError:
             self._partitions = None  # re-read the metadata next time
             raise
+        if self._metrics is not None:  # on the topic now, whatever happens next
+            self._metrics.record_out(self.topic, METRICS_PARTNER)
         crash_point(CRASH_AFTER_PUBLISH)
         self._store.mark_published(
             row.event_id, self.topic, metadata.partition, metadata.offset, self._clock()

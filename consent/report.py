@@ -27,6 +27,8 @@ __all__ = [
     "ReportEvent",
     "build_access_report",
     "render_html",
+    "render_meta",
+    "render_sections",
 ]
 
 
@@ -170,7 +172,7 @@ def _cells(*values: object) -> str:
 def _table(headers: tuple[str, ...], rows: list[str], empty: str) -> str:
     if not rows:
         return f'<p class="empty">{escape(empty)}</p>'
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    head = "".join(f'<th scope="col">{escape(h)}</th>' for h in headers)
     body = "".join(f"<tr>{row}</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -185,8 +187,9 @@ th{background:#f2f2f2}.empty{color:#666;font-style:italic}
 """
 
 
-def render_html(report: AccessReport) -> str:
-    """A self-contained HTML page of the report (every value escaped)."""
+def render_sections(report: AccessReport) -> str:
+    """The report's sections (``<h2>`` and a table each; every value escaped), for the
+    stand-alone page and the privacy officer console."""
     disclosures = [
         _cells(
             _ts(d.disclosed_at),
@@ -219,16 +222,7 @@ def render_html(report: AccessReport) -> str:
         for c in report.consents
     ]
     history = [_cells(_ts(e.recorded_at), e.change, e.consent_id, e.actor) for e in report.history]
-    subject = escape(report.subject)
     return (
-        "<!DOCTYPE html>\n"
-        f'<html lang="en"><head><meta charset="utf-8"><title>Access report {subject}</title>'
-        f"<style>{_STYLE}</style></head><body>"
-        f"<h1>Who received what about you: subject {subject}</h1>"
-        f'<p class="meta">Generated {_ts(report.generated_at)} by the consent register of the '
-        f"regional mobility teams; policy matrix {escape(report.policy_version)}. "
-        f"Citizen service number on file: {'yes (encrypted)' if report.bsn_on_file else 'no'}."
-        "</p>"
         "<h2>Data disclosed to partners</h2>"
         + _table(
             ("when", "recipient", "purpose", "data", "basis"),
@@ -253,5 +247,25 @@ def render_html(report: AccessReport) -> str:
         )
         + "<h2>History of your consents</h2>"
         + _table(("when", "change", "consent", "by"), history, "No changes recorded.")
-        + "</body></html>\n"
+    )
+
+
+def render_meta(report: AccessReport) -> str:
+    """The line under the title: when, by whom, which matrix, whether a BSN is on file."""
+    return (
+        f"Generated {_ts(report.generated_at)} by the consent register of the regional "
+        f"mobility teams; policy matrix {escape(report.policy_version)}. Citizen service "
+        f"number on file: {'yes (encrypted)' if report.bsn_on_file else 'no'}."
+    )
+
+
+def render_html(report: AccessReport) -> str:
+    """A self-contained HTML page of the report (every value escaped)."""
+    subject = escape(report.subject)
+    return (
+        "<!DOCTYPE html>\n"
+        f'<html lang="en"><head><meta charset="utf-8"><title>Access report {subject}</title>'
+        f"<style>{_STYLE}</style></head><body>"
+        f"<h1>Who received what about you: subject {subject}</h1>"
+        f'<p class="meta">{render_meta(report)}</p>' + render_sections(report) + "</body></html>\n"
     )

@@ -2,7 +2,9 @@
 
 ``ConsentRuntime(settings)`` opens (and migrates) the store, makes sure the consent
 changes topic (and the router's disclosure audit topic, when the catalogue has it)
-exists, and builds the relay, the disclosure ingester, the service and the FastAPI app.
+exists, and builds the relay, the disclosure ingester, the service and the FastAPI app
+(the API, the privacy officer console and ``/metrics``, ``/healthz``, ``/readyz``; the
+metrics go to the process's :class:`hub.metrics.HubMetrics` unless ``metrics`` is given).
 ``start`` runs the relay (it first reconciles, then publishes anything a crash left
 behind) and the ingester in the background; ``stop`` stops them and closes the store.
 The HTTP server is the caller's (``rmt-hub consent serve`` runs it with
@@ -19,6 +21,7 @@ from types import TracebackType
 from fastapi import FastAPI
 
 from consent.api import create_app
+from consent.console import session_secret
 from consent.crypto import BsnVault
 from consent.disclosures import DisclosureDecoder, DisclosureIngester, avro_disclosure_decoder
 from consent.model import utc_now
@@ -29,6 +32,8 @@ from consent.store import ConsentStore, store_for
 from hub.config import HubSettings
 from hub.errors import TopicError
 from hub.kafka import admin_client
+from hub.metrics import HubMetrics, process_metrics
+from hub.observability import broker_check
 from topics import apply_catalogue, build_catalogue
 from topics.partners import PartnerDirectory, load_partners
 
@@ -72,8 +77,10 @@ class ConsentRuntime:
         relay_interval_s: float = 0.5,
         store: ConsentStore | None = None,
         disclosure_decoder: DisclosureDecoder = avro_disclosure_decoder,
+        metrics: HubMetrics | None = None,
     ) -> None:
         self.settings = settings
+        self.metrics = metrics if metrics is not None else process_metrics()
         self.partners = partners if partners is not None else load_partners(settings.partners_file)
         self.store = store if store is not None else store_for(settings)
         try:
@@ -86,6 +93,7 @@ class ConsentRuntime:
                 encoder=encoder,
                 clock=clock,
                 interval_s=relay_interval_s,
+                metrics=self.metrics,
             )
             self.service = ConsentService(
                 self.store,
@@ -95,13 +103,17 @@ class ConsentRuntime:
                 vault=vault,
                 clock=clock,
                 publish_timeout_s=publish_timeout_s,
+                metrics=self.metrics,
             )
+            self._console_secret = session_secret(settings)
         except BaseException:
             self.store.close()
             raise
         self.relay.set_periodic(self.service.sweep_expired)
         self.ingester = (
-            DisclosureIngester(self.store, settings, audit_topic, decoder=disclosure_decoder)
+            DisclosureIngester(
+                self.store, settings, audit_topic, decoder=disclosure_decoder, metrics=self.metrics
+            )
             if audit_topic
             else None
         )
@@ -110,7 +122,15 @@ class ConsentRuntime:
     @property
     def app(self) -> FastAPI:
         if self._app is None:
-            self._app = create_app(self.service)
+            self._app = create_app(
+                self.service,
+                metrics=self.metrics,
+                readiness={
+                    "store": self.store.schema_version,
+                    "broker": broker_check(self.settings),
+                },
+                console_secret=self._console_secret,
+            )
         return self._app
 
     def start(self) -> ConsentRuntime:

@@ -43,6 +43,7 @@ from consent.model import (
 from consent.policy import PolicyMatrix
 from consent.store import ConsentStore, OutboxRow, StoreTransaction, SubjectIdentity
 from hub.ids import ClientPseudonym, ConsentId, EventId, PartnerId
+from hub.metrics import HubMetrics
 from schemas.identifiers import normalise_bsn
 from schemas.vocabulary import DataCategory, JobSeekerCategory, PartnerKind, Purpose
 from topics.partners import Partner, PartnerDirectory
@@ -62,6 +63,11 @@ class ChangePublisher(Protocol):
     def notify(self) -> None: ...
 
     def ensure_published(self, event_id: EventId, timeout_s: float) -> OutboxRow: ...
+
+
+def _role(actor: str) -> str:
+    """``privacy_officer`` of ``privacy_officer:<name>``: what logs may say of an actor."""
+    return actor.partition(":")[0] or "caller"
 
 
 def _event(
@@ -104,8 +110,10 @@ class ConsentService:
         vault: BsnVault,
         clock: Callable[[], datetime] = utc_now,
         publish_timeout_s: float = 10.0,
+        metrics: HubMetrics | None = None,
     ) -> None:
         self.store = store
+        self.metrics = metrics
         self.publisher = publisher
         self.policy = policy
         self.partners = partners
@@ -219,7 +227,9 @@ class ConsentService:
             return record, event
 
         self._commit(write)
-        _LOG.info("consent %s given by %s", record.id, actor, extra={"event_id": event.event_id})
+        _LOG.info(  # the actor's role only: its name is a person's (it is in the register)
+            "consent %s given by a %s", record.id, _role(actor), extra={"event_id": event.event_id}
+        )
         try:
             self._published(event.event_id)
         except PublishTimeout as exc:  # say which consent is stored: a retry would add one
@@ -273,7 +283,12 @@ class ConsentService:
 
         record, event = self._commit(write)
         if event is not None:
-            _LOG.info("consent %s withdrawn by %s", consent_id, actor)
+            _LOG.info(
+                "consent %s withdrawn by a %s",
+                consent_id,
+                _role(actor),
+                extra={"event_id": event.event_id},
+            )
             self._published(event.event_id)
         elif record.status is ConsentStatus.WITHDRAWN:
             # A repeated withdrawal also returns only once the first one is published.
@@ -374,7 +389,7 @@ class ConsentService:
         """May ``partner_id`` receive ``categories`` of ``subject`` for ``purpose`` at ``at``?"""
         partner = self.partner(partner_id)
         consents = [compile_consent(r) for r in self.store.for_subject(subject)]
-        return decide(
+        decision = decide(
             consents,
             partner=partner_id,
             partner_kind=partner.kind if partner else None,
@@ -384,6 +399,9 @@ class ConsentService:
             now=at or self.clock(),
             policy=self.policy,
         )
+        if self.metrics is not None:
+            self.metrics.consent_decision("allowed" if decision.allowed else "denied")
+        return decision
 
     # --- disclosures ------------------------------------------------------------------------------
     def record_disclosure(self, disclosure: DisclosureRecord) -> bool:

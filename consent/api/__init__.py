@@ -7,14 +7,20 @@ statuses in one place (:mod:`consent.api.errors`).
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Mapping
+
 from fastapi import FastAPI
 
 from consent.api.auth import API_KEY_HEADER, Principal, authenticate, hash_key, issue_key
 from consent.api.controller import ConsentController
 from consent.api.errors import install_error_handlers
 from consent.api.routes import build_router
+from consent.console import SessionSigner, build_console_router
 from consent.service import ConsentService
 from hub import __version__
+from hub.metrics import HubMetrics
+from hub.observability import ReadinessCheck, observability_router
 
 __all__ = [
     "API_KEY_HEADER",
@@ -34,11 +40,26 @@ purpose, until when); partner systems ask decisions; the hub enforces them.
 Send an API key in the `X-API-Key` header. Roles: **privacy_officer** (read/write),
 **partner** (decisions about itself, and the subjects it is party to), **monitor**
 (aggregates only).
+
+Privacy officers also have a web console at `/console` (sign in with the key). Without a
+key: `/metrics` (Prometheus), `/healthz` (alive) and `/readyz` (store and broker ready).
 """
 
 
-def create_app(service: ConsentService) -> FastAPI:
-    """The ASGI app over ``service``."""
+def create_app(
+    service: ConsentService,
+    *,
+    metrics: HubMetrics | None = None,
+    readiness: Mapping[str, ReadinessCheck] | None = None,
+    console_secret: bytes | None = None,
+) -> FastAPI:
+    """The ASGI app over ``service``: the API, the privacy officer console (``/console``),
+    and ``/metrics``, ``/healthz``, ``/readyz`` (:mod:`hub.observability`).
+
+    ``metrics`` defaults to the process's; ``readiness`` defaults to the store answering.
+    ``console_secret`` signs console sessions (:func:`consent.console.session_secret`; a
+    random one when None, so sessions then last only as long as this process).
+    """
     app = FastAPI(
         title="rmt-hub consent service",
         version=__version__,
@@ -51,4 +72,8 @@ def create_app(service: ConsentService) -> FastAPI:
     controller = ConsentController(service)
     app.state.consent_controller = controller
     app.include_router(build_router(controller))
+    checks = readiness if readiness is not None else {"store": service.store.schema_version}
+    app.include_router(observability_router(metrics, checks))
+    signer = SessionSigner(console_secret or secrets.token_bytes(32))
+    app.include_router(build_console_router(controller, signer))
     return app

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -38,6 +39,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub.errors import HubError
+from hub.metrics import HubMetrics
+from hub.observability import ReadinessCheck, observability_router
 from hub.registry.errors import RegistryError, http_status
 from hub.registry.schema import AVRO, SchemaReference
 from hub.registry.service import RegistryService, SchemaInput
@@ -335,8 +338,16 @@ def _router(ctl: RegistryController) -> APIRouter:
     return r
 
 
-def create_app(service: RegistryService) -> FastAPI:
-    """The registry as an ASGI app over ``service`` (serve it with hub.http.HttpServer)."""
+def create_app(
+    service: RegistryService,
+    *,
+    metrics: HubMetrics | None = None,
+    readiness: Mapping[str, ReadinessCheck] | None = None,
+) -> FastAPI:
+    """The registry as an ASGI app over ``service`` (serve it with hub.http.HttpServer),
+    with ``/metrics``, ``/healthz`` and ``/readyz`` (:mod:`hub.observability`; the
+    process's metrics unless ``metrics`` is given, ``readiness`` checks the store serving
+    by default)."""
     app = FastAPI(
         title="rmt-hub schema registry",
         description="Confluent-compatible schema registry of the rmt-hub (embedded mode).",
@@ -344,6 +355,8 @@ def create_app(service: RegistryService) -> FastAPI:
         default_response_class=RegistryJSONResponse,
     )
     app.include_router(_router(RegistryController(service)))
+    checks = readiness if readiness is not None else {"store": service.subjects}
+    app.include_router(observability_router(metrics, checks))
     for exc_type in (RegistryError, HubError, RequestValidationError, StarletteHTTPException):
         app.add_exception_handler(exc_type, _handle)
     app.add_exception_handler(Exception, _handle)

@@ -12,6 +12,7 @@ from types import TracebackType
 
 from hub.config import HubSettings
 from hub.http import HttpServer
+from hub.observability import broker_check
 from hub.registry.api import create_app
 from hub.registry.compatibility import DEFAULT_LEVEL, CompatibilityLevel
 from hub.registry.service import RegistryService
@@ -35,7 +36,10 @@ class EmbeddedRegistry:
         self.store = KafkaSchemaStore(settings, topic)
         self.service = RegistryService(self.store, default_level=default_level)
         self._server = HttpServer(
-            create_app(self.service),
+            create_app(
+                self.service,
+                readiness={"broker": broker_check(settings), "store": self.service.subjects},
+            ),
             host=settings.registry_host if host is None else host,
             port=settings.registry_port if port is None else port,
             name="schema-registry",

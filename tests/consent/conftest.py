@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -231,6 +232,31 @@ class ConsentApi:
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
 
+@contextmanager
+def running_consent_api(settings: HubSettings, database: str) -> Iterator[ConsentApi]:
+    """The consent service on ``settings`` over HTTP (port 0), with a key per kind of caller;
+    stopped, and its change topic deleted, on exit."""
+    runtime = ConsentRuntime(settings)
+    keys = {
+        "officer": issue_key(runtime.store, Role.PRIVACY_OFFICER, "officer-1")[1],
+        "uwv": issue_key(runtime.store, Role.PARTNER, "uwv-system", "uwv")[1],
+        "amsterdam": issue_key(runtime.store, Role.PARTNER, "adam", "gemeente-amsterdam")[1],
+        "sbb": issue_key(runtime.store, Role.PARTNER, "sbb-system", "sbb")[1],
+        "monitor": issue_key(runtime.store, Role.MONITOR, "monitor-1")[1],
+    }
+    runtime.start()
+    http = HttpServer(runtime.app, name="consent-test")
+    try:
+        base = http.start()
+        yield ConsentApi(runtime, base, keys, database)
+    finally:
+        http.stop()
+        runtime.stop()
+        delete_topic(settings, runtime.topic)
+        if runtime.ingester is not None:
+            delete_topic(settings, runtime.ingester.topic)
+
+
 @pytest.fixture(scope="module", params=DATABASES)
 def consent_api(
     request: pytest.FixtureRequest,
@@ -245,26 +271,25 @@ def consent_api(
     else:
         server = request.getfixturevalue("postgres_server")
         url = server.create_database()
-    settings = consent_settings(hub_settings, url, data_dir)
-    runtime = ConsentRuntime(settings)
-    keys = {
-        "officer": issue_key(runtime.store, Role.PRIVACY_OFFICER, "officer-1")[1],
-        "uwv": issue_key(runtime.store, Role.PARTNER, "uwv-system", "uwv")[1],
-        "amsterdam": issue_key(runtime.store, Role.PARTNER, "adam", "gemeente-amsterdam")[1],
-        "sbb": issue_key(runtime.store, Role.PARTNER, "sbb-system", "sbb")[1],
-        "monitor": issue_key(runtime.store, Role.MONITOR, "monitor-1")[1],
-    }
-    runtime.start()
-    http = HttpServer(runtime.app, name="consent-test")
     try:
-        base = http.start()
-        yield ConsentApi(runtime, base, keys, request.param)
+        with running_consent_api(
+            consent_settings(hub_settings, url, data_dir), request.param
+        ) as api:
+            yield api
     finally:
-        http.stop()
-        runtime.stop()
-        delete_topic(settings, runtime.topic)
         if server is not None:
             server.drop_database(url)
+
+
+@pytest.fixture(scope="module")
+def sqlite_consent_api(
+    hub_settings: HubSettings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ConsentApi]:
+    """The service over HTTP on SQLite only (for tests of what does not touch SQL)."""
+    data_dir = tmp_path_factory.mktemp("consent-api")
+    url = f"sqlite:///{data_dir / 'consent.db'}"
+    with running_consent_api(consent_settings(hub_settings, url, data_dir), "sqlite") as api:
+        yield api
 
 
 @pytest.fixture

@@ -1,0 +1,512 @@
+"""The console's pages as HTML strings: one layout, every value escaped, no scripts.
+
+Server-rendered, self-contained (inline CSS, no external assets, no JavaScript), so the
+Content-Security-Policy can forbid everything but this one stylesheet (by its hash).
+Accessible: a skip link, landmarks, one ``<h1>`` per page, a label for every control,
+``<fieldset>``/``<legend>`` around checkbox groups, an error summary with
+``role="alert"``, status messages with ``role="status"``, table headers with ``scope``,
+visible focus, and statuses spelled out in text (not only in colour).
+
+A BSN is never rendered: forms that take one are never refilled with it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from html import escape
+
+from consent.api.dto import PolicyView, SubjectConsents
+from consent.model import CollectionMethod, ConsentStatus, LegalBasis
+from consent.report import AccessReport, render_meta, render_sections
+from hub import __version__
+from schemas.regions import Region
+from schemas.vocabulary import DataCategory, JobSeekerCategory, PartnerKind, Purpose
+from topics.partners import Partner
+
+__all__ = [
+    "CSP",
+    "DEFAULT_NOTICE_VERSION",
+    "GrantFormValues",
+    "Layout",
+    "error_page",
+    "login_page",
+    "policy_page",
+    "report_page",
+    "search_page",
+    "subject_page",
+]
+
+DEFAULT_NOTICE_VERSION = "rmt-privacy-2026.1"
+
+_STYLE = """
+:root{--ink:#1b1b1b;--muted:#555;--line:#c8c8c8;--accent:#01689b;--bg:#f5f7f9}
+*{box-sizing:border-box}
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:var(--ink);
+line-height:1.45;background:#fff}
+a{color:var(--accent)}a:focus,button:focus,input:focus,select:focus,summary:focus{
+outline:3px solid #ffb612;outline-offset:2px}
+.skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;padding:.5rem}
+header{background:var(--accent);color:#fff;padding:.75rem 2rem;display:flex;flex-wrap:wrap;
+gap:1rem;align-items:center;justify-content:space-between}
+header a{color:#fff}header .brand{font-weight:600;font-size:1.05rem}
+header nav ul{list-style:none;margin:0;padding:0;display:flex;gap:1.25rem;align-items:center}
+header form{margin:0}header button{background:#fff;color:var(--accent);border:0}
+main{padding:1.5rem 2rem;max-width:90rem}
+h1{font-size:1.5rem;margin:.25rem 0 1rem}h2{font-size:1.15rem;margin-top:2rem}
+table{border-collapse:collapse;width:100%;font-size:.9rem;margin:.5rem 0}
+th,td{border:1px solid var(--line);padding:.4rem .5rem;text-align:left;vertical-align:top}
+th{background:#eef1f4}.empty{color:var(--muted);font-style:italic}
+.meta,.hint{color:var(--muted);font-size:.85rem}
+.badge{display:inline-block;padding:.05rem .45rem;border-radius:.25rem;font-weight:600;
+font-size:.8rem;border:1px solid}
+.GIVEN{background:#e3f4e8;color:#14532d;border-color:#14532d}
+.WITHDRAWN{background:#eee;color:#333;border-color:#333}
+.EXPIRED{background:#fff3d6;color:#6b4500;border-color:#6b4500}
+form.card,section.card{background:var(--bg);border:1px solid var(--line);border-radius:.4rem;
+padding:1rem 1.25rem;margin:1rem 0}
+label{display:block;font-weight:600;margin:.6rem 0 .2rem}
+fieldset{border:1px solid var(--line);margin:.75rem 0;padding:.5rem .75rem}
+legend{font-weight:600;padding:0 .25rem}
+fieldset label{display:inline-block;font-weight:400;margin:.15rem 1.1rem .15rem 0}
+input[type=text],input[type=password],input[type=date],input[type=url],select{font:inherit;
+padding:.35rem .45rem;border:1px solid #767676;border-radius:.2rem;min-width:16rem;max-width:100%}
+button{font:inherit;padding:.4rem .9rem;border-radius:.25rem;border:1px solid var(--accent);
+background:var(--accent);color:#fff;cursor:pointer}
+button.secondary{background:#fff;color:var(--accent)}
+button.danger{background:#a4262c;border-color:#a4262c}
+.row{display:flex;flex-wrap:wrap;gap:0 2rem}
+.alert{border:2px solid #a4262c;background:#fdecea;padding:.75rem 1rem;margin:1rem 0}
+.status{border:2px solid #14532d;background:#e3f4e8;padding:.75rem 1rem;margin:1rem 0}
+.inline{display:flex;gap:.5rem;align-items:center;flex-wrap:wrap;margin:0}
+.inline label{display:inline;font-weight:400;margin:0}
+.inline input[type=text]{min-width:10rem}
+.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+footer{padding:1rem 2rem;color:var(--muted);font-size:.8rem}
+.scroll{overflow-x:auto}
+#policy-matrix{font-size:.8rem}#policy-matrix td{min-width:8rem}
+"""
+
+CSP = (
+    "default-src 'none'; "
+    f"style-src 'sha256-{base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()}'; "
+    "img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+"""The Content-Security-Policy of every console page: only its own inline stylesheet."""
+
+
+def _e(value: object) -> str:
+    return escape(str(value), quote=True)
+
+
+def _ts(value: datetime | None) -> str:
+    return "-" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """What every page around its content shows: the officer, and the CSRF token."""
+
+    officer: str | None = None
+    csrf: str | None = None
+
+
+def _page(title: str, body: str, layout: Layout) -> str:
+    nav = ""
+    if layout.officer is not None and layout.csrf is not None:
+        nav = (
+            '<nav aria-label="Console"><ul>'
+            '<li><a href="/console/subjects">Find a subject</a></li>'
+            '<li><a href="/console/policy">Policy matrix</a></li>'
+            f"<li>Signed in as {_e(layout.officer)}</li>"
+            '<li><form method="post" action="/console/logout">'
+            f"{_csrf_field(layout.csrf)}"
+            '<button type="submit" class="secondary">Sign out</button></form></li>'
+            "</ul></nav>"
+        )
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<link rel="icon" href="data:,">'
+        f"<title>{_e(title)} - rmt-hub consent console</title>"
+        f"<style>{_STYLE}</style></head><body>"
+        '<a class="skip" href="#main">Skip to content</a>'
+        '<header><span class="brand">Consent register &middot; privacy officer console</span>'
+        f"{nav}</header>"
+        f'<main id="main" tabindex="-1">{body}</main>'
+        f"<footer>rmt-hub {_e(__version__)} &middot; regional mobility teams</footer>"
+        "</body></html>\n"
+    )
+
+
+def _csrf_field(token: str) -> str:
+    return f'<input type="hidden" name="csrf" value="{_e(token)}">'
+
+
+def _errors(messages: Sequence[str]) -> str:
+    if not messages:
+        return ""
+    items = "".join(f"<li>{_e(m)}</li>" for m in messages)
+    return (
+        '<div class="alert" role="alert"><h2 id="problems">There is a problem</h2>'
+        f"<ul>{items}</ul></div>"
+    )
+
+
+def _status(message: str | None) -> str:
+    return f'<div class="status" role="status">{_e(message)}</div>' if message else ""
+
+
+def _table(caption: str, headers: Sequence[str], rows: Sequence[str], empty: str) -> str:
+    if not rows:
+        return f'<p class="empty">{_e(empty)}</p>'
+    head = "".join(f'<th scope="col">{_e(h)}</th>' for h in headers)
+    return (
+        f'<table><caption class="sr">{_e(caption)}</caption>'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+# --- login ------------------------------------------------------------------------------------
+def login_page(token: str, errors: Sequence[str] = (), message: str | None = None) -> str:
+    body = (
+        "<h1>Sign in</h1>"
+        + _status(message)
+        + _errors(errors)
+        + '<form class="card" method="post" action="/console/login" autocomplete="off">'
+        + _csrf_field(token)
+        + '<label for="api_key">API key (privacy officer)</label>'
+        '<input type="password" id="api_key" name="api_key" required autocomplete="off" '
+        'spellcheck="false" aria-describedby="api_key_hint">'
+        '<p class="hint" id="api_key_hint">The key issued with '
+        "<code>rmt-hub consent keys add --role privacy_officer</code>. It is checked once; the "
+        "browser keeps only a session cookie that holds no key.</p>"
+        '<button type="submit">Sign in</button></form>'
+    )
+    return _page("Sign in", body, Layout())
+
+
+# --- search -----------------------------------------------------------------------------------
+def search_page(
+    layout: Layout,
+    *,
+    errors: Sequence[str] = (),
+    message: str | None = None,
+    matches: Sequence[str] | None = None,
+) -> str:
+    assert layout.csrf is not None
+    found = ""
+    if matches is not None:
+        if matches:
+            links = "".join(
+                f'<li><a href="/console/subjects/{_e(s)}">{_e(s)}</a></li>' for s in matches
+            )
+            found = f"<h2>Subjects with this BSN on file</h2><ul>{links}</ul>"
+        else:
+            found = '<p class="empty" role="status">No subject has this BSN on file.</p>'
+    body = (
+        "<h1>Find a subject</h1>"
+        + _status(message)
+        + _errors(errors)
+        + '<form class="card" method="post" action="/console/search" autocomplete="off">'
+        + _csrf_field(layout.csrf)
+        + '<label for="query">Client pseudonym or citizen service number (BSN)</label>'
+        '<input type="text" id="query" name="query" required autocomplete="off" '
+        'spellcheck="false" aria-describedby="query_hint">'
+        '<p class="hint" id="query_hint">A BSN is looked up by its keyed hash and never shown '
+        "back; a pseudonym opens the subject (also when nothing is recorded yet).</p>"
+        '<button type="submit">Search</button></form>' + found
+    )
+    return _page("Find a subject", body, layout)
+
+
+# --- a subject --------------------------------------------------------------------------------
+@dataclass
+class GrantFormValues:
+    """What the grant form shows (defaults, or what was sent back with errors; no BSN)."""
+
+    controller: str = ""
+    job_seeker_category: str = ""
+    recipients: set[str] = field(default_factory=set)
+    recipient_region: str = ""
+    purposes: set[str] = field(default_factory=set)
+    categories: set[str] = field(default_factory=set)
+    legal_basis: str = LegalBasis.CONSENT.value
+    valid_from: str = ""
+    valid_until: str = ""
+    notice_version: str = DEFAULT_NOTICE_VERSION
+    notice_url: str = ""
+    collection_method: str = CollectionMethod.IN_PERSON_SIGNED.value
+
+
+def _options(choices: Iterable[tuple[str, str]], selected: str, blank: str | None = None) -> str:
+    out = [f'<option value="">{_e(blank)}</option>'] if blank is not None else []
+    for value, label in choices:
+        chosen = " selected" if value == selected else ""
+        out.append(f'<option value="{_e(value)}"{chosen}>{_e(label)}</option>')
+    return "".join(out)
+
+
+def _checkboxes(name: str, choices: Iterable[tuple[str, str]], checked: set[str]) -> str:
+    boxes = []
+    for index, (value, label) in enumerate(choices):
+        ident = f"{name}-{index}"
+        mark = " checked" if value in checked else ""
+        boxes.append(
+            f'<label for="{ident}"><input type="checkbox" id="{ident}" name="{_e(name)}" '
+            f'value="{_e(value)}"{mark}> {_e(label)}</label>'
+        )
+    return "".join(boxes)
+
+
+def _select(
+    name: str,
+    label: str,
+    choices: Iterable[tuple[str, str]],
+    selected: str,
+    blank: str | None = None,
+) -> str:
+    required = "" if blank is not None and not blank.startswith("- choose") else " required"
+    return (
+        f'<div><label for="{name}">{_e(label)}</label>'
+        f'<select id="{name}" name="{name}"{required}>'
+        f"{_options(choices, selected, blank)}</select></div>"
+    )
+
+
+def _input(name: str, label: str, value: str, kind: str = "text", extra: str = "") -> str:
+    return (
+        f'<div><label for="{name}">{_e(label)}</label>'
+        f'<input type="{kind}" id="{name}" name="{name}" value="{_e(value)}"{extra}></div>'
+    )
+
+
+def _group(legend: str, boxes: str, after: str = "") -> str:
+    return f"<fieldset><legend>{_e(legend)}</legend>{boxes}{after}</fieldset>"
+
+
+def _grant_form(
+    subject: str, layout: Layout, partners: Sequence[Partner], values: GrantFormValues
+) -> str:
+    assert layout.csrf is not None
+    partner_choices = [(p.id, f"{p.name} ({p.id})") for p in partners]
+    recipient_choices = [(f"partner:{p.id}", p.id) for p in partners] + [
+        (f"kind:{k.value}", f"every {k.value}") for k in PartnerKind
+    ]
+    parties = _select(
+        "controller",
+        "Controller (obtained the consent)",
+        partner_choices,
+        values.controller,
+        "- choose -",
+    ) + _select(
+        "job_seeker_category",
+        "Job seeker category",
+        [(c.value, c.value) for c in JobSeekerCategory],
+        values.job_seeker_category,
+        "- not given -",
+    )
+    recipients = _group(
+        "Recipients",
+        _checkboxes("recipient", recipient_choices, values.recipients),
+        _select(
+            "recipient_region",
+            'Limit "every ..." recipients to region',
+            [(r.value, r.value) for r in Region],
+            values.recipient_region,
+            "- any -",
+        ),
+    )
+    purposes = _group(
+        "Purposes", _checkboxes("purpose", [(p.value, p.value) for p in Purpose], values.purposes)
+    )
+    categories = _group(
+        "Data categories",
+        _checkboxes("category", [(c.value, c.value) for c in DataCategory], values.categories),
+        '<p class="hint">meta and pseudonym are implied by every consent; health needs the '
+        "legal basis EXPLICIT_CONSENT.</p>",
+    )
+    basis = _select(
+        "legal_basis", "Legal basis", [(b.value, b.value) for b in LegalBasis], values.legal_basis
+    ) + _select(
+        "collection_method",
+        "Collected",
+        [(m.value, m.value) for m in CollectionMethod],
+        values.collection_method,
+    )
+    validity = _input(
+        "valid_from", "Valid from (UTC date; empty: now)", values.valid_from, "date"
+    ) + _input(
+        "valid_until", "Valid until, last day included (empty: no end)", values.valid_until, "date"
+    )
+    notice = _input(
+        "notice_version",
+        "Privacy notice version",
+        values.notice_version,
+        extra=' required maxlength="64"',
+    ) + _input(
+        "notice_url", "Privacy notice URL (optional)", values.notice_url, "url", ' maxlength="500"'
+    )
+    bsn = (
+        '<label for="bsn">Citizen service number (optional)</label>'
+        '<input type="password" id="bsn" name="bsn" inputmode="numeric" autocomplete="off" '
+        'aria-describedby="bsn_hint">'
+        '<p class="hint" id="bsn_hint">Stored encrypted, so the subject can be found by it '
+        "later; never shown again.</p>"
+    )
+    return (
+        f'<form class="card" method="post" action="/console/subjects/{_e(subject)}/consents" '
+        'aria-labelledby="grant-heading" autocomplete="off">'
+        '<h2 id="grant-heading">Record a consent</h2>'
+        f"{_csrf_field(layout.csrf)}"
+        f'<div class="row">{parties}</div>{recipients}{purposes}{categories}'
+        f'<div class="row">{basis}</div><div class="row">{validity}</div>'
+        f'<div class="row">{notice}</div>{bsn}'
+        '<p><button type="submit">Record consent</button></p></form>'
+    )
+
+
+def _withdraw_form(subject: str, consent_id: str, csrf: str) -> str:
+    ident = f"reason-{consent_id}"
+    return (
+        '<form class="inline" method="post" '
+        f'action="/console/subjects/{_e(subject)}/consents/{_e(consent_id)}/withdraw">'
+        f"{_csrf_field(csrf)}"
+        f'<label for="{_e(ident)}">Reason</label>'
+        f'<input type="text" id="{_e(ident)}" name="reason" maxlength="1000">'
+        f'<button type="submit" class="danger" aria-label="Withdraw consent {_e(consent_id)}">'
+        "Withdraw</button></form>"
+    )
+
+
+def subject_page(
+    layout: Layout,
+    subject: str,
+    consents: SubjectConsents,
+    partners: Sequence[Partner],
+    *,
+    values: GrantFormValues | None = None,
+    errors: Sequence[str] = (),
+    message: str | None = None,
+) -> str:
+    assert layout.csrf is not None
+    rows = []
+    for c in consents.consents:
+        status = c.status_now.value
+        action = (
+            _withdraw_form(subject, c.id, layout.csrf)
+            if c.status_now is ConsentStatus.GIVEN
+            else (
+                f"withdrawn {_ts(c.withdrawal.withdrawn_at)}"
+                + (f": {_e(c.withdrawal.reason)}" if c.withdrawal.reason else "")
+                if c.withdrawal
+                else "-"
+            )
+        )
+        until = _ts(c.valid_until) if c.valid_until else "no end date"
+        rows.append(
+            f'<tr id="consent-{_e(c.id)}"><td><code>{_e(c.id)}</code></td>'
+            f'<td><span class="badge {_e(status)}">{_e(status)}</span></td>'
+            f"<td>{_e(c.controller)}</td>"
+            f"<td>{_e(', '.join(r.label() for r in c.recipients))}</td>"
+            f"<td>{_e(', '.join(c.purposes))}</td>"
+            f"<td>{_e(', '.join(c.data_categories))}</td>"
+            f"<td>{_e(c.legal_basis)}</td>"
+            f"<td>{_e(_ts(c.valid_from))} - {_e(until)}</td>"
+            f"<td>{_e(c.notice.version)}</td>"
+            f"<td>{action}</td></tr>"
+        )
+    on_file = "yes (encrypted)" if consents.bsn_on_file else "no"
+    body = (
+        f"<h1>Subject <code>{_e(subject)}</code></h1>"
+        + _status(message)
+        + _errors(errors)
+        + f'<p class="meta">Citizen service number on file: {on_file}. '
+        f'<a href="/console/subjects/{_e(subject)}/report">Subject access report</a> '
+        "(who received what, when, on which basis).</p>"
+        "<h2>Consents</h2>"
+        + _table(
+            "Consents of this subject",
+            (
+                "consent",
+                "status",
+                "controller",
+                "recipients",
+                "purposes",
+                "data",
+                "legal basis",
+                "valid",
+                "notice",
+                "action",
+            ),
+            rows,
+            "No consents are recorded for this subject.",
+        )
+        + _grant_form(subject, layout, partners, values or GrantFormValues())
+    )
+    return _page(f"Subject {subject}", body, layout)
+
+
+# --- the access report ------------------------------------------------------------------------
+def report_page(layout: Layout, report: AccessReport) -> str:
+    subject = _e(report.subject)
+    body = (
+        f"<h1>Subject access report: <code>{subject}</code></h1>"
+        f'<p class="meta">{render_meta(report)} '
+        f'<a href="/console/subjects/{subject}">Back to the subject</a>.</p>'
+        + render_sections(report)
+    )
+    return _page(f"Access report {report.subject}", body, layout)
+
+
+# --- the policy matrix ------------------------------------------------------------------------
+def policy_page(layout: Layout, policy: PolicyView, why: Mapping[tuple[str, str], str]) -> str:
+    purposes = [p.value for p in Purpose]
+    rows = []
+    for kind, cells in policy.matrix.items():
+        tds = []
+        for purpose in purposes:
+            categories = cells.get(purpose, [])
+            text = ", ".join(categories) if categories else "nothing"
+            note = why.get((kind, purpose), "")
+            hint = (
+                f'<details><summary class="hint">why</summary><span class="hint">{_e(note)}'
+                "</span></details>"
+                if note
+                else ""
+            )
+            tds.append(f"<td>{_e(text)}{hint}</td>")
+        rows.append(f'<tr><th scope="row">{_e(kind)}</th>{"".join(tds)}</tr>')
+    head = '<th scope="col">partner kind</th>' + "".join(
+        f'<th scope="col">{_e(p)}</th>' for p in purposes
+    )
+    body = (
+        "<h1>Policy matrix</h1>"
+        f'<p class="meta">Version {_e(policy.version)}: the data categories that may ever flow '
+        "to a partner of a kind for a purpose. A consent can only narrow this, never widen it. "
+        f"Implied by every consent: {_e(', '.join(policy.implied_categories))}.</p>"
+        '<div class="scroll" role="region" aria-label="Policy matrix" tabindex="0">'
+        '<table id="policy-matrix"><caption class="sr">Categories per partner kind and purpose'
+        f"</caption><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+    )
+    return _page("Policy matrix", body, layout)
+
+
+# --- errors -----------------------------------------------------------------------------------
+def error_page(layout: Layout, status: int, title: str, detail: str) -> str:
+    body = (
+        f"<h1>{_e(title)}</h1>"
+        f'<div class="alert" role="alert"><p>{_e(detail)}</p></div>'
+        f'<p class="meta">HTTP {status}. '
+        + (
+            '<a href="/console/subjects">Back to the search</a>.'
+            if layout.officer
+            else '<a href="/console/login">Sign in</a>.'
+        )
+        + "</p>"
+    )
+    return _page(title, body, layout)

@@ -1,0 +1,460 @@
+"""The console's routes under ``/console``: thin, over the API's controller.
+
+Every page and form goes through :class:`consent.api.controller.ConsentController`, so
+the roles are checked where the JSON API checks them. Errors become HTML pages with the
+status :func:`consent.api.errors.status_of` gives the JSON API. Forms are read in the
+event loop, the work (database, waiting for the change feed) runs in the thread pool.
+
+=======  ==============================================  ====================================
+method   path                                            what
+=======  ==============================================  ====================================
+GET      /console                                        to the search (or the sign-in)
+GET      /console/login                                  sign-in form
+POST     /console/login                                  sign in with an API key
+POST     /console/logout                                 sign out
+GET      /console/subjects                               search form
+POST     /console/search                                 by pseudonym, or BSN (kept out of URLs)
+GET      /console/subjects/{s}                           consents, withdraw buttons, grant form
+POST     /console/subjects/{s}/consents                  grant
+POST     /console/subjects/{s}/consents/{id}/withdraw    withdraw
+GET      /console/subjects/{s}/report                    the subject access report
+GET      /console/policy                                 the policy matrix
+=======  ==============================================  ====================================
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import SecretStr, ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from consent.api.auth import Principal, authenticate
+from consent.api.controller import ConsentController
+from consent.api.dto import BsnLookupRequest, WithdrawRequest
+from consent.api.errors import status_of
+from consent.console.forms import (
+    MAX_FORM_BYTES,
+    Form,
+    FormError,
+    grant_request,
+    grant_values,
+    messages_of,
+    parse_form,
+)
+from consent.console.pages import (
+    CSP,
+    Layout,
+    error_page,
+    login_page,
+    policy_page,
+    report_page,
+    search_page,
+    subject_page,
+)
+from consent.console.session import (
+    LOGIN_COOKIE,
+    LOGIN_TTL_S,
+    SESSION_COOKIE,
+    SESSION_TTL_S,
+    ConsoleSession,
+    SessionSigner,
+)
+from consent.errors import ConsentConflict, ConsentInvalid, PublishTimeout, Unauthenticated
+from consent.model import PSEUDONYM_PATTERN, Role
+from hub.errors import HubError
+from hub.ids import ClientPseudonym, ConsentId
+from schemas.vocabulary import PartnerKind, Purpose
+
+__all__ = ["build_console_router"]
+
+_LOG = logging.getLogger(__name__)
+
+_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+_SUBJECT = re.compile(PSEUDONYM_PATTERN)
+_BSN_LIKE = re.compile(r"^\d{8,9}$")
+
+
+def _html(content: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(content, status_code=status, headers=_HEADERS)
+
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303, headers=_HEADERS)
+
+
+def _secure(request: Request) -> bool:
+    return (
+        request.url.scheme == "https"
+        or request.headers.get("x-forwarded-proto", "").lower() == "https"
+    )
+
+
+async def _read_form(request: Request) -> Form:
+    size, chunks = 0, []
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_FORM_BYTES:
+            raise FormError("the form is too large")
+        chunks.append(chunk)
+    return parse_form(request.headers.get("content-type"), b"".join(chunks))
+
+
+@dataclass(frozen=True, slots=True)
+class _Caller:
+    principal: Principal
+    session: ConsoleSession
+    layout: Layout
+
+
+_FORM_REFUSED = (
+    "The form did not carry this session's security token (CSRF). Reload the page and send "
+    "it again."
+)
+_LOGIN_REFUSED = (
+    "The sign-in form expired or was not sent from this console. Open the sign-in page again."
+)
+_TITLES = {403: "Not allowed", 404: "Not found", 409: "Conflict", 503: "Try again"}
+
+
+class _Console:
+    """The handlers; :func:`build_console_router` binds them to paths."""
+
+    def __init__(self, controller: ConsentController, signer: SessionSigner) -> None:
+        self.controller = controller
+        self.service = controller.service
+        self.signer = signer
+
+    # --- who is calling ---------------------------------------------------------------------
+    def caller(self, request: Request) -> _Caller | Response:
+        """The signed-in officer, or the response to send instead (sign-in, 403)."""
+        session = self.signer.read(request.cookies.get(SESSION_COOKIE))
+        if session is None:
+            return _redirect("/console/login")
+        record = next(
+            (k for k in self.service.store.list_api_keys() if k.key_id == session.key_id), None
+        )
+        if record is None or record.revoked_at is not None:
+            response = _redirect("/console/login?ended=1")
+            response.delete_cookie(SESSION_COOKIE, path="/console")
+            return response
+        principal = Principal(record.key_id, record.name, record.role, record.partner_id)
+        if principal.role is not Role.PRIVACY_OFFICER:
+            detail = "The console is for privacy officers."
+            return _html(error_page(Layout(), 403, "Not for this key", detail), 403)
+        layout = Layout(officer=principal.name, csrf=self.signer.csrf_token(session))
+        return _Caller(principal, session, layout)
+
+    def checked(self, request: Request, form: Form) -> _Caller | Response:
+        """The caller of a form, once its CSRF token is right."""
+        who = self.caller(request)
+        if isinstance(who, _Caller) and not self.signer.csrf_ok(who.session, form.get("csrf")):
+            _LOG.warning("console: refused a form without a valid CSRF token")
+            return _html(error_page(who.layout, 403, "Form refused", _FORM_REFUSED), 403)
+        return who
+
+    @staticmethod
+    def guarded(who: _Caller, work: Callable[[], Response]) -> Response:
+        """``work()``, with the service's errors as HTML pages."""
+        try:
+            return work()
+        except Unauthenticated:
+            return _redirect("/console/login")
+        except HubError as exc:
+            status, _ = status_of(exc)
+            if status == 500:
+                _LOG.error("console error: %s", type(exc).__name__)
+            title = _TITLES.get(status, "Error")
+            return _html(error_page(who.layout, status, title, str(exc)), status)
+
+    @staticmethod
+    def not_found(who: _Caller) -> Response:
+        detail = "That is not a client pseudonym."
+        return _html(error_page(who.layout, 404, "Not found", detail), 404)
+
+    @staticmethod
+    async def form_of(request: Request) -> Form | Response:
+        try:
+            return await _read_form(request)
+        except FormError as exc:
+            return _html(error_page(Layout(), 400, "Bad form", str(exc)), 400)
+
+    def login_form(
+        self,
+        *,
+        secure: bool,
+        errors: tuple[str, ...] = (),
+        message: str | None = None,
+        status: int = 200,
+    ) -> Response:
+        token = self.signer.login_token()
+        response = _html(login_page(token, errors, message), status)
+        response.set_cookie(
+            LOGIN_COOKIE,
+            token,
+            max_age=LOGIN_TTL_S,
+            path="/console/login",
+            httponly=True,
+            samesite="strict",
+            secure=secure,
+        )
+        return response
+
+    # --- sign in and out --------------------------------------------------------------------
+    def index(self, request: Request) -> Response:
+        if self.signer.read(request.cookies.get(SESSION_COOKIE)) is None:
+            return _redirect("/console/login")
+        return _redirect("/console/subjects")
+
+    def login(
+        self,
+        request: Request,
+        ended: Annotated[str | None, Query(max_length=10)] = None,
+        signed_out: Annotated[str | None, Query(max_length=10)] = None,
+    ) -> Response:
+        if isinstance(self.caller(request), _Caller):
+            return _redirect("/console/subjects")
+        message = None
+        if signed_out:
+            message = "You are signed out."
+        elif ended:
+            message = "Your session ended (the key was revoked)."
+        return self.login_form(message=message, secure=_secure(request))
+
+    def do_login(self, request: Request, form: Form) -> Response:
+        if not self.signer.login_ok(request.cookies.get(LOGIN_COOKIE), form.get("csrf")):
+            _LOG.warning("console: refused a sign-in without a valid CSRF token")
+            return _html(error_page(Layout(), 403, "Form refused", _LOGIN_REFUSED), 403)
+        try:
+            principal = authenticate(self.service.store, form.get("api_key"))
+        except Unauthenticated:
+            _LOG.warning("console: sign-in refused (unknown or revoked key)")
+            return self.login_form(
+                errors=("API key: unknown or revoked.",), status=401, secure=_secure(request)
+            )
+        if principal.role is not Role.PRIVACY_OFFICER:
+            _LOG.warning(
+                "console: sign-in refused for key %s (role %s)", principal.key_id, principal.role
+            )
+            detail = (
+                "The console is for privacy officers; this key has the role "
+                f"{principal.role.value}."
+            )
+            return _html(error_page(Layout(), 403, "Not for this key", detail), 403)
+        cookie, _ = self.signer.issue(principal.key_id)
+        _LOG.info("console: signed in with key %s", principal.key_id)
+        response = _redirect("/console/subjects")
+        response.set_cookie(
+            SESSION_COOKIE,
+            cookie,
+            max_age=SESSION_TTL_S,
+            path="/console",
+            httponly=True,
+            samesite="strict",
+            secure=_secure(request),
+        )
+        response.delete_cookie(LOGIN_COOKIE, path="/console/login")
+        return response
+
+    def do_logout(self, request: Request, form: Form) -> Response:
+        who = self.checked(request, form)
+        if not isinstance(who, _Caller):
+            return who
+        _LOG.info("console: signed out key %s", who.principal.key_id)
+        response = _redirect("/console/login?signed_out=1")
+        response.delete_cookie(SESSION_COOKIE, path="/console")
+        return response
+
+    # --- search -----------------------------------------------------------------------------
+    def subjects(self, request: Request) -> Response:
+        who = self.caller(request)
+        if not isinstance(who, _Caller):
+            return who
+        return _html(search_page(who.layout))
+
+    def do_search(self, request: Request, form: Form) -> Response:
+        who = self.checked(request, form)
+        if not isinstance(who, _Caller):
+            return who
+        query = form.get("query")
+        compact = query.replace(" ", "").replace(".", "")
+
+        def work() -> Response:
+            if _BSN_LIKE.match(compact):
+                try:
+                    lookup = BsnLookupRequest(bsn=SecretStr(compact))
+                except ValidationError:
+                    problem = "Search: not a valid BSN (nine digits passing the eleven-test)."
+                    return _html(search_page(who.layout, errors=(problem,)), 422)
+                found = self.controller.lookup(who.principal, lookup).subjects
+                if len(found) == 1:
+                    return _redirect(f"/console/subjects/{found[0]}?found=bsn")
+                return _html(search_page(who.layout, matches=found))
+            if _SUBJECT.match(query):
+                return _redirect(f"/console/subjects/{query}")
+            problem = (
+                "Search: enter a client pseudonym (3-128 letters, digits and . _ : -) or a "
+                "citizen service number."
+            )
+            return _html(search_page(who.layout, errors=(problem,)), 422)
+
+        return self.guarded(who, work)
+
+    # --- a subject --------------------------------------------------------------------------
+    def subject(
+        self,
+        request: Request,
+        subject: str,
+        granted: Annotated[str | None, Query(max_length=100)] = None,
+        withdrawn: Annotated[str | None, Query(max_length=100)] = None,
+        found: Annotated[str | None, Query(max_length=10)] = None,
+    ) -> Response:
+        who = self.caller(request)
+        if not isinstance(who, _Caller):
+            return who
+        if not _SUBJECT.match(subject):
+            return self.not_found(who)
+
+        def work() -> Response:
+            consents = self.controller.for_subject(who.principal, ClientPseudonym(subject))
+            known = {c.id for c in consents.consents}
+            message = None
+            if granted in known:
+                message = f"Consent {granted} is recorded and published."
+            elif withdrawn in known:
+                message = f"Consent {withdrawn} is withdrawn; the hub no longer delivers on it."
+            elif found == "bsn":
+                message = "Found by the citizen service number."
+            partners = list(self.service.partners)
+            return _html(subject_page(who.layout, subject, consents, partners, message=message))
+
+        return self.guarded(who, work)
+
+    def do_grant(self, request: Request, form: Form, subject: str) -> Response:
+        who = self.checked(request, form)
+        if not isinstance(who, _Caller):
+            return who
+        if not _SUBJECT.match(subject):
+            return self.not_found(who)
+
+        def again(errors: list[str], status: int) -> Response:
+            consents = self.controller.for_subject(who.principal, ClientPseudonym(subject))
+            page = subject_page(
+                who.layout,
+                subject,
+                consents,
+                list(self.service.partners),
+                values=grant_values(form),
+                errors=errors,
+            )
+            return _html(page, status)
+
+        def work() -> Response:
+            try:
+                record = self.controller.grant(who.principal, grant_request(subject, form))
+            except (ValidationError, ConsentInvalid) as exc:
+                return again(messages_of(exc), 422)
+            except (ConsentConflict, PublishTimeout) as exc:
+                return again([str(exc)], status_of(exc)[0])
+            return _redirect(f"/console/subjects/{subject}?granted={record.id}")
+
+        return self.guarded(who, work)
+
+    def do_withdraw(self, request: Request, form: Form, subject: str, consent_id: str) -> Response:
+        who = self.checked(request, form)
+        if not isinstance(who, _Caller):
+            return who
+        if not _SUBJECT.match(subject):
+            return self.not_found(who)
+
+        def work() -> Response:
+            record = self.controller.show(who.principal, ConsentId(consent_id))
+            if record.subject != subject:
+                detail = "No such consent of this subject."
+                return _html(error_page(who.layout, 404, "Not found", detail), 404)
+            reason = WithdrawRequest(reason=form.get("reason") or None)
+            self.controller.withdraw(who.principal, ConsentId(consent_id), reason)
+            return _redirect(f"/console/subjects/{subject}?withdrawn={consent_id}")
+
+        return self.guarded(who, work)
+
+    def report(self, request: Request, subject: str) -> Response:
+        who = self.caller(request)
+        if not isinstance(who, _Caller):
+            return who
+        if not _SUBJECT.match(subject):
+            return self.not_found(who)
+        pseudonym = ClientPseudonym(subject)
+        return self.guarded(
+            who,
+            lambda: _html(
+                report_page(who.layout, self.controller.access_report(who.principal, pseudonym))
+            ),
+        )
+
+    # --- the policy matrix ------------------------------------------------------------------
+    def policy(self, request: Request) -> Response:
+        who = self.caller(request)
+        if not isinstance(who, _Caller):
+            return who
+        matrix = self.service.policy
+        why = {(k.value, p.value): matrix.why(k, p) for k in PartnerKind for p in Purpose}
+        return self.guarded(
+            who,
+            lambda: _html(policy_page(who.layout, self.controller.policy(who.principal), why)),
+        )
+
+
+_FormHandler = Callable[..., Response]
+
+
+def _posting(console: _Console, handler: _FormHandler) -> Callable[..., Awaitable[Response]]:
+    """An async route that reads the form in the loop, then runs ``handler`` in the pool."""
+
+    async def route(request: Request) -> Response:
+        form = await console.form_of(request)
+        if isinstance(form, Response):
+            return form
+        return await run_in_threadpool(handler, request, form, **request.path_params)
+
+    return route
+
+
+def build_console_router(controller: ConsentController, signer: SessionSigner) -> APIRouter:
+    """The console's routes over ``controller``, its sessions signed by ``signer``."""
+    console = _Console(controller, signer)
+    router = APIRouter(prefix="/console", include_in_schema=False)
+    pages: list[tuple[str, Callable[..., Response]]] = [
+        ("", console.index),
+        ("/login", console.login),
+        ("/subjects", console.subjects),
+        ("/subjects/{subject}", console.subject),
+        ("/subjects/{subject}/report", console.report),
+        ("/policy", console.policy),
+    ]
+    for path, page in pages:
+        router.add_api_route(path, page, methods=["GET"], response_class=HTMLResponse)
+    forms: list[tuple[str, _FormHandler]] = [
+        ("/login", console.do_login),
+        ("/logout", console.do_logout),
+        ("/search", console.do_search),
+        ("/subjects/{subject}/consents", console.do_grant),
+        ("/subjects/{subject}/consents/{consent_id}/withdraw", console.do_withdraw),
+    ]
+    for path, handler in forms:
+        router.add_api_route(
+            path, _posting(console, handler), methods=["POST"], response_class=HTMLResponse
+        )
+    return router
