@@ -90,12 +90,13 @@ def task_run(args: list[str]) -> None:
 
 
 def task_lint(_: list[str]) -> None:
-    """ruff (lint and format check), mypy --strict, and the schema rules"""
+    """ruff (lint and format check), mypy --strict, the schema rules and compatibility gate"""
     ensure_venv()
     _run([BIN / "ruff", "check", "."])
     _run([BIN / "ruff", "format", "--check", "."])
     _run([BIN / "mypy"])
     _run([BIN / "rmt-hub", "schemas", "validate"])
+    _run([BIN / "rmt-hub", "schemas", "check"])  # compatibility gate vs schemas/released
 
 
 def task_format(_: list[str]) -> None:

@@ -105,6 +105,14 @@ class HubSettings(BaseSettings):
     keys_dir: Path | None = Field(
         default=None, description="Partner and hub key store; data_dir/keys when unset."
     )
+    security_enabled: bool = Field(
+        default=True,
+        description="Sign and encrypt records (partners and router); false only for "
+        "benchmarks and migrations: it makes every record readable by whoever reads the topic.",
+    )
+    keys_passphrase: SecretStr | None = Field(
+        default=None, description="Encrypts (and opens) the private key files of the key store."
+    )
 
     # --- process -------------------------------------------------------------------------------
     data_dir: Path = Field(default=Path(".hub"), description="Local state of this process.")

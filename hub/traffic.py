@@ -26,6 +26,8 @@ from topics.catalogue import TopicCatalogue
 
 __all__ = ["PartnerTraffic", "TrafficCounter", "TrafficSnapshot"]
 
+_NOTICE_TYPES = frozenset({RejectionNotice.avro_name, ErasureNotice.avro_name})
+
 
 @dataclass(frozen=True)
 class PartnerTraffic:
@@ -113,7 +115,7 @@ class TrafficCounter:
             if topic in self._outbox:
                 updates[(self._outbox[topic], "published")] += 1
             elif topic in self._inbox and value is not None:
-                kind = self._inbox_kind(record, topic)
+                kind = self._inbox_kind(record)
                 updates[(self._inbox[topic], kind)] += 1
             elif topic == self._dead_letter and value is not None:
                 partner = self._dead_letter_partner(record, topic)
@@ -134,11 +136,12 @@ class TrafficCounter:
         except HubError:
             return None
 
-    def _inbox_kind(self, record: object, topic: str) -> str:
-        decoded = self._decode(record, topic)
-        if isinstance(decoded, RejectionNotice | ErasureNotice):
-            return "notices"
-        return "delivered"
+    @staticmethod
+    def _inbox_kind(record: object) -> str:
+        """Notice or delivery, from the CloudEvents type (inbox values are encrypted)."""
+        headers = dict(getattr(record, "headers", None) or [])
+        record_type = headers.get("ce_type", b"").decode("utf-8", "replace")
+        return "notices" if record_type in _NOTICE_TYPES else "delivered"
 
     def _dead_letter_partner(self, record: object, topic: str) -> str:
         decoded = self._decode(record, topic)

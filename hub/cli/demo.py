@@ -24,6 +24,7 @@ from hub.cli._common import (
     settings_for,
 )
 from hub.cli.connect import RegistryUrlOption
+from hub.security.config import ensure_keys, security_enabled
 from topics import load_partners
 
 __all__ = ["app"]
@@ -68,6 +69,8 @@ def feed(
 ) -> None:
     """Feed a generated directory through the connectors (a second run publishes nothing)."""
     settings = require_cluster(settings_for(bootstrap_servers))
+    if security_enabled(settings):  # the hub's key store: keys for partners that have none
+        ensure_keys(settings, load_partners(settings.partners_file))
     summary = feed_demo(settings, directory, registry_url=registry_url, console=err_console)
     console.print(summary.table())
     console.print(summary.summary())

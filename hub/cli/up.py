@@ -36,6 +36,7 @@ from hub.registry.client import client_for
 from hub.registry.embedded import registry_for
 from hub.router.options import RouterOptions
 from hub.router.runtime import RouterProcess, run_router
+from hub.security.config import ensure_keys, partner_key_store, security_enabled
 from hub.selfcheck import RoundTrip, run_selfcheck
 from hub.serde.canonical import CanonicalCodec, typed_decoder
 from hub.traffic import TrafficCounter, TrafficSnapshot
@@ -136,6 +137,16 @@ def _selfcheck(running: HubSettings, catalogue: TopicCatalogue, codec: Canonical
         raise HubError("self-check failed")
 
 
+def _ensure_keys(running: HubSettings) -> None:
+    """With record security on: keys for the hub and every partner that has none yet."""
+    if not security_enabled(running):
+        console.print("[bold yellow]record security is off[/] (HUB_SECURITY_ENABLED=false)")
+        return
+    created = ensure_keys(running, load_partners(running.partners_file))
+    where = partner_key_store(running).root
+    console.print(f"[bold]keys:[/] {where} ({len(created)} created; records signed and encrypted)")
+
+
 def _start_router(stack: ExitStack, running: HubSettings, registry_url: str) -> RouterProcess:
     data_dir = running.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -225,6 +236,7 @@ def up(
         _selfcheck(running, catalogue, codec)
         if selfcheck_only:
             return
+        _ensure_keys(running)
 
         audit_topic = f"{running.topic_prefix}.audit.disclosures"
         consent = stack.enter_context(

@@ -7,6 +7,7 @@ Layers (importing this package starts nothing and does not import faust):
   :mod:`~hub.router.entitlement` (who may receive what, for which purpose - through
   :func:`consent.decision.decide`), :mod:`~hub.router.state` (consents, subjects, ids
   already written), :mod:`~hub.router.processing` (one record in, the writes out),
+  :mod:`~hub.router.monitoring` (the national monitor's events of accepted records),
   :mod:`~hub.router.audit` (disclosure events), :mod:`~hub.router.ids`;
 * I/O: :mod:`~hub.router.codec` (wire format), :mod:`~hub.router.loader` (state from the
   topics, the consent feed), :mod:`~hub.router.writer`, :mod:`~hub.router.engine`;

@@ -20,6 +20,14 @@ only once everything it caused is written and acknowledged. Per batch:
    and state, then the audit. When a write fails, the partitions of the batch are loaded
    again from the topics (which now say exactly what landed) and the batch is routed
    again; deterministic ids make that exactly-once in effect.
+
+With record security on (the default; :mod:`hub.router.sealing`), every outbox record is
+verified against the signature of the outbox's owner, checked against the replay guard
+and decrypted before it is decoded - a refusal is dead-lettered with the verdict's
+reason - and everything written is sealed: deliveries encrypted per recipient and
+hub-signed, special-category fields sealed per subject, the audit hash-chained. When a
+consent that covered special-category data ends, the subject's key is destroyed before
+the erasure notices go out.
 """
 
 from __future__ import annotations
@@ -47,8 +55,12 @@ from hub.router.codec import RouterCodec
 from hub.router.errors import RouterConfigError, WriteFailed
 from hub.router.loader import LoaderTopics, PartitionLoader
 from hub.router.processing import Inbound, RouterCore, Write
+from hub.router.sealing import RouterSecurity, covers_special
+from hub.router.state import ConsentEnded, PartitionState
 from hub.router.validation import Rejection
 from hub.router.writer import BatchWriter
+from hub.security.config import security_enabled
+from hub.security.signing import Verdict
 from hub.serde import FrameError, SerializationContext
 from schemas import load_schemas
 from schemas.models import CanonicalRecord
@@ -74,7 +86,10 @@ class RouterEngine:
         policy: PolicyMatrix | None = None,
         status_file: Path | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        security: bool | None = None,
     ) -> None:
+        """``security``: sign, encrypt, seal and chain (default: the HUB_SECURITY_ENABLED
+        switch); RouterConfigError when on and a partner of the directory has no key."""
         self.settings = settings
         self.catalogue = catalogue
         self.partitions = settings.topic_partitions
@@ -88,14 +103,21 @@ class RouterEngine:
             partitions=self.partitions,
             clock=clock,
         )
+        self.security: RouterSecurity | None = None
+        if security_enabled(settings) if security is None else security:
+            self.security = RouterSecurity(
+                settings, catalogue=catalogue, directory=directory, schemas=schemas
+            )
+        self.outboxes = tuple(t.name for t in catalogue.outboxes())
         self.topics = LoaderTopics(
             consent=catalogue.consent_changes.name,
             audit=catalogue.disclosures.name,
             state=catalogue.routing_state.name,
             dead_letter=catalogue.dead_letter.name,
             inboxes=tuple(t.name for t in catalogue.inboxes()),
+            # the replay guard of a partition is rebuilt from its outbox partitions
+            outboxes=self.outboxes if self.security is not None else (),
         )
-        self.outboxes = tuple(t.name for t in catalogue.outboxes())
         self._clock = clock
         self._status_file = status_file
         self._status_written = ""
@@ -142,7 +164,11 @@ class RouterEngine:
             await self.stop()
             raise
         self._writer = BatchWriter(
-            self._producer, self.codec, audit_topic=self.topics.audit, clock=self._clock
+            self._producer,
+            self.codec,
+            audit_topic=self.topics.audit,
+            clock=self._clock,
+            security=self.security,
         )
 
     async def _check_partitions(self) -> None:
@@ -185,6 +211,8 @@ class RouterEngine:
                 loader = self._loaders.pop(partition, None)
                 if loader is not None:
                     await loader.stop()
+                if self.security is not None:
+                    self.security.forget(partition)
 
     def _loader(self, partition: int) -> PartitionLoader:
         loader = self._loaders.get(partition)
@@ -195,6 +223,7 @@ class RouterEngine:
                 topics=self.topics,
                 codec=self.codec,
                 core=self.core,
+                security=self.security,
             )
             loader.start()
             self._loaders[partition] = loader
@@ -232,9 +261,10 @@ class RouterEngine:
                     if not all(loader and loader.ready.is_set() for loader in loaders):
                         continue  # a loader started over meanwhile: wait for it again
                     writes = self._drain(partitions)
-                    writes += self._route(batch)
+                    verdicts: dict[str, Verdict] = {}
+                    writes += self._route(batch, verdicts)
                     assert self._writer is not None
-                    await self._writer.write(writes)
+                    await self._writer.write(writes, origins=verdicts)
                 self.stats["records"] += len(batch)
                 self.stats["batches"] += 1
                 return
@@ -269,14 +299,21 @@ class RouterEngine:
             if loader.recovery:
                 writes += loader.recovery
                 loader.recovery = []
+            ended = list(loader.state.pending_erasures)
             writes += self.core.erasures(loader.state)
+            if self.security is not None and ended:
+                self.security.shred(
+                    (e.subject, e.effective_at) for e in ended if _covered_special(loader.state, e)
+                )
         return writes
 
-    def _route(self, batch: Sequence[Inbound]) -> list[Write]:
+    def _route(self, batch: Sequence[Inbound], verdicts: dict[str, Verdict]) -> list[Write]:
+        """The writes of ``batch``; ``verdicts`` collects the accepted signatures by event id
+        (the origin of each delivery)."""
         writes: list[Write] = []
-        for message in batch:
-            state = self._loaders[message.partition].state
-            decoded, record_type = self._decode(message)
+        for read in batch:
+            state = self._loaders[read.partition].state
+            decoded, record_type, message = self._open_and_decode(read, verdicts)
             try:
                 writes += self.core.handle(state, message, decoded, record_type=record_type)
             except (RegistryError, KafkaError):
@@ -291,6 +328,20 @@ class RouterEngine:
                     state, message, publisher, rejection, record=None, record_type=record_type
                 )
         return writes
+
+    def _open_and_decode(
+        self, message: Inbound, verdicts: dict[str, Verdict]
+    ) -> tuple[CanonicalRecord | Rejection, str | None, Inbound]:
+        """Verify and decrypt (with security on), then decode; returns the message with its
+        plaintext value when it opened (a refused record keeps the value as read)."""
+        if self.security is not None:
+            message, verdict = self.security.open(message)
+            if isinstance(verdict, Rejection):
+                return verdict, _header(message.headers, "ce_type"), message
+            if verdict.event_id:
+                verdicts[verdict.event_id] = verdict
+        decoded, record_type = self._decode(message)
+        return decoded, record_type, message
 
     def _decode(self, message: Inbound) -> tuple[CanonicalRecord | Rejection, str | None]:
         claimed = _header(message.headers, "ce_type")
@@ -324,6 +375,8 @@ class RouterEngine:
                 _LOG.warning("router not started yet: %s", exc)
                 return
         assert self._writer is not None
+        if self.security is not None:
+            self.security.reload_if_changed()
         ready = {p for p, loader in self._loaders.items() if loader.ready.is_set()}
         try:
             if ready:
@@ -332,7 +385,8 @@ class RouterEngine:
                     ready = {p for p in ready if self._loaders[p].ready.is_set()}
                     writes = self._drain(ready)
                     await self._writer.write(writes)
-        except (WriteFailed, KafkaError) as exc:
+        except (WriteFailed, KafkaError, HubError) as exc:
+            # reloading also resumes the audit chains from what actually landed
             _LOG.warning("writing erasure notices failed (%s): reloading", exc)
             await self._reload(ready)
         self._write_status()
@@ -349,6 +403,11 @@ class RouterEngine:
                 if loader.ready.is_set()
             },
             "stats": dict(self.stats) | {"skipped": self.core.skipped},
+            "security": {
+                "enabled": self.security is not None,
+                "replay_guard": len(self.security.guard) if self.security else 0,
+                "subject_keys_destroyed": self.security.shredded if self.security else 0,
+            },
         }
 
     def _write_status(self) -> None:
@@ -361,6 +420,14 @@ class RouterEngine:
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(self._status_file)
         self._status_written = text
+
+
+def _covered_special(state: PartitionState, ended: ConsentEnded) -> bool:
+    """Whether the ended consent covered special-category data (unknown: assume so)."""
+    for consent in state.consents.consents_of(ended.subject):
+        if consent.id == ended.consent_id:
+            return covers_special(consent.categories)
+    return True
 
 
 def _header(headers: Sequence[tuple[str, bytes]], name: str) -> str | None:

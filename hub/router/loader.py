@@ -9,6 +9,12 @@ written, and the disclosures an inbox holds). Until that is done the partition i
 ready and its records are held, neither delivered nor dropped (fail closed while
 loading).
 
+With record security on, the loader also reads partition *p* of every outbox, to rebuild
+the replay guard of the partition (every record's signature is verified and accepted
+event ids are remembered at their offsets: re-reading them later is a redelivery, a
+copy elsewhere a replay), and resumes the audit chain of the partition after the last
+record of the audit topic.
+
 Afterwards the loader keeps reading the consent partition and applies every change as it
 arrives; :meth:`PartitionLoader.caught_up` waits until it has applied everything below a
 given offset. A consent record that cannot be decoded blocks every delivery for its
@@ -34,6 +40,7 @@ from hub.registry.errors import RegistryError
 from hub.router.clients import new_consumer
 from hub.router.codec import DISCLOSURE_HEADER, RouterCodec
 from hub.router.processing import RouterCore, Write
+from hub.router.sealing import RouterSecurity
 from hub.router.state import PartitionState, SubjectState
 from hub.serde import SerializationContext
 from schemas.models import DisclosureEvent, RoutingState
@@ -43,6 +50,10 @@ __all__ = ["CE_ID_HEADER", "LoaderTopics", "PartitionLoader", "header"]
 _LOG = logging.getLogger(__name__)
 
 CE_ID_HEADER = "ce_id"
+
+
+def _headers(raw: Iterable[tuple[str, bytes | None]] | None) -> tuple[tuple[str, bytes], ...]:
+    return tuple((str(k), bytes(v or b"")) for k, v in raw or ())
 
 
 def header(headers: Iterable[tuple[str, bytes]] | None, name: str) -> bytes | None:
@@ -62,9 +73,18 @@ class LoaderTopics:
     state: str
     dead_letter: str
     inboxes: tuple[str, ...]
+    outboxes: tuple[str, ...] = ()
+    """Read only to rebuild the replay guard (record security on)."""
 
     def all(self) -> tuple[str, ...]:
-        return (self.consent, self.audit, self.state, self.dead_letter, *self.inboxes)
+        return (
+            self.consent,
+            self.audit,
+            self.state,
+            self.dead_letter,
+            *self.inboxes,
+            *self.outboxes,
+        )
 
 
 @dataclass
@@ -72,6 +92,8 @@ class _Warmup:
     remaining: set[TopicPartition]
     delivered: list[DisclosureEvent] = field(default_factory=list)
     records: int = 0
+    audit_tail: tuple[tuple[str, bytes], ...] | None = None
+    """Headers of the last record of the audit partition (where its chain resumes)."""
 
 
 class PartitionLoader:
@@ -85,6 +107,7 @@ class PartitionLoader:
         topics: LoaderTopics,
         codec: RouterCodec,
         core: RouterCore,
+        security: RouterSecurity | None = None,
     ) -> None:
         self.partition = partition
         self.state = PartitionState(partition)
@@ -96,6 +119,8 @@ class PartitionLoader:
         self._topics = topics
         self._codec = codec
         self._core = core
+        self._security = security
+        self._outboxes = frozenset(topics.outboxes)
         self._consent_tp = TopicPartition(topics.consent, partition)
         self._position = 0
         self._advanced = asyncio.Condition()
@@ -147,6 +172,8 @@ class PartitionLoader:
 
     async def _load_and_follow(self) -> None:
         started = time.monotonic()
+        if self._security is not None:
+            self._security.forget(self.partition)
         consumer = self._consumer = new_consumer(self._settings, f"loader-{self.partition}")
         await consumer.start()
         tps = {TopicPartition(topic, self.partition) for topic in self._topics.all()}
@@ -164,6 +191,8 @@ class PartitionLoader:
                     warmup.remaining.discard(tp)
                     if tp != self._consent_tp:
                         consumer.pause(tp)
+        if self._security is not None:
+            self._security.resume_audit(self.partition, warmup.audit_tail)
         self.recovery = self._core.missing_audits(self.state, warmup.delivered)
         self.state.pending_erasures.extend(self.state.consents.ended())
         self.loaded_in_s = time.monotonic() - started
@@ -229,8 +258,20 @@ class PartitionLoader:
         if topic == topics.consent:
             self._apply_consent(record, live=False)
             return
+        if topic in self._outboxes:
+            if self._security is not None:
+                self._security.remember(
+                    topic=topic,
+                    partition=record.partition,
+                    offset=record.offset,
+                    key=record.key,
+                    value=record.value,
+                    headers=_headers(record.headers),
+                )
+            return
         ce_id = header(record.headers, CE_ID_HEADER)
         if topic == topics.audit:
+            warmup.audit_tail = _headers(record.headers)
             self._load_audit(record)
         elif topic == topics.state:
             self._load_state(record)

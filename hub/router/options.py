@@ -46,6 +46,11 @@ class RouterOptions(BaseModel):
         default=None, description="Where the worker writes its status (JSON) when it changes."
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    monitor_events: bool = Field(
+        default=True,
+        description="Write the national monitor's events of every accepted record "
+        "(hub.router.monitoring); needs the monitor key (HUB_MONITOR_KEY or the data dir).",
+    )
 
     @classmethod
     def for_embedded_broker(cls, **overrides: object) -> RouterOptions:

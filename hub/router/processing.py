@@ -3,11 +3,13 @@
 :class:`RouterCore` turns a record read from a partner's outbox into :class:`Write` s -
 the projected copies for every entitled recipient's inbox (each with the disclosure to
 audit), a routing-state snapshot when the record changes what the rules know about the
-subject, or a dead letter plus a rejection notice to the publisher when a rule refuses
-it - and turns ended consents into erasure notices and tombstones. It reads and updates
-a :class:`~hub.router.state.PartitionState`; it does no I/O. Every write carries a
-deterministic id (:mod:`hub.router.ids`) and is skipped when the state says the id is
-already on its topic, so handling a record twice writes nothing new.
+subject, the national monitor's events of an accepted record (when the core has a
+:class:`~hub.router.monitoring.MonitorFeed`), or a dead letter plus a rejection notice to
+the publisher when a rule refuses it - and turns ended consents into erasure notices and
+tombstones. It reads and updates a :class:`~hub.router.state.PartitionState`; it does no
+I/O. Every write carries a deterministic id (:mod:`hub.router.ids`) and is skipped when
+the state says the id is already on its topic, so handling a record twice writes nothing
+new.
 
 Plain Python: no Kafka, no faust.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from consent.policy import PolicyMatrix
 from hub.ids import ConsentId, EventId
@@ -56,6 +59,9 @@ from schemas.models import (
 from schemas.vocabulary import DataCategory
 from topics.catalogue import TopicCatalogue
 from topics.partners import Partner, PartnerDirectory
+
+if TYPE_CHECKING:
+    from hub.router.monitoring import MonitorFeed
 
 __all__ = ["Inbound", "RouterCore", "Write"]
 
@@ -104,8 +110,11 @@ class RouterCore:
         schemas: SchemaSet,
         partitions: int,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        monitor: MonitorFeed | None = None,
     ) -> None:
         self.catalogue = catalogue
+        self.monitor = monitor
+        """The national monitor's feed (:mod:`hub.router.monitoring`); None: no monitor events."""
         self.policy = policy
         self.partitions = partitions
         self.clock = clock
@@ -161,7 +170,8 @@ class RouterCore:
         record = decoded
         pseudonym = record.client_pseudonym if isinstance(record, PersonRecord) else None
         writes: list[Write] = []
-        if isinstance(record, PersonRecord) and record.event_id in state.applied:
+        replay = isinstance(record, PersonRecord) and record.event_id in state.applied
+        if replay:
             accepted = derive(record)  # accepted before (e.g. before a crash): state has it
         else:
             subject = state.subjects.get(pseudonym) if pseudonym else None
@@ -184,8 +194,13 @@ class RouterCore:
                     record_type=record.avro_name,
                 )
             accepted = derive(record)
-            if isinstance(accepted, _STATEFUL):
-                writes += self._apply_state(state, accepted, message)
+        if self.monitor is not None and isinstance(accepted, PersonRecord):
+            # before the state moves on: derive compares with the version it holds
+            writes += self.monitor.writes(
+                state, accepted, publisher, replay=replay, claim=self._claim
+            )
+        if not replay and isinstance(accepted, _STATEFUL):
+            writes += self._apply_state(state, accepted, message)
         if isinstance(accepted, Vacancy):
             return writes + self._vacancy_writes(state, accepted, message, publisher)
         if isinstance(accepted, PersonRecord):

@@ -64,19 +64,23 @@ def run_worker(settings: HubSettings, options: RouterOptions | None = None) -> N
     """Run one router worker in this process until SIGINT/SIGTERM (blocks; exits the process)."""
     from hub.router.app import build_app, run_app  # noqa: PLC0415 - faust only when running
     from hub.router.engine import RouterEngine  # noqa: PLC0415
+    from hub.router.monitoring import MonitorFeed  # noqa: PLC0415
 
     options = options or RouterOptions()
     if settings.embedded:
         raise RouterError("the router needs a running cluster: set HUB_BOOTSTRAP_SERVERS")
     with _registry_url(settings) as url:
         registry = client_for(settings, url)
+        catalogue = build_catalogue(settings)
         engine = RouterEngine(
             settings,
-            catalogue=build_catalogue(settings),
+            catalogue=catalogue,
             directory=load_partners(settings.partners_file),
             registry=registry,
             status_file=options.status_file,
         )
+        if options.monitor_events:
+            engine.core.monitor = MonitorFeed.from_settings(settings, catalogue)
         run_app(build_app(settings, engine, options), options.log_level)
 
 
@@ -89,10 +93,14 @@ class RouterProcess:
         options: RouterOptions | None = None,
         *,
         log_file: Path | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
+        """``env``: extra environment of the worker, over the settings' (e.g. a switch the
+        settings model does not have yet)."""
         self.settings = settings
         self.options = options or RouterOptions()
         self.log_file = log_file
+        self.env = dict(env or {})
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: Any = None
 
@@ -105,7 +113,7 @@ class RouterProcess:
         return self._proc is not None and self._proc.poll() is None
 
     def start(self) -> RouterProcess:
-        env = os.environ | settings_env(self.settings)
+        env = os.environ | settings_env(self.settings) | self.env
         env[OPTIONS_ENV] = self.options.model_dump_json()
         self._log = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
         self._proc = subprocess.Popen(

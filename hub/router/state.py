@@ -9,7 +9,9 @@ All of it is rebuilt from topics whenever the worker is assigned a partition (se
   withdrawal or expiry is final - a late copy of the GIVEN event never revives it.
 * :class:`SubjectState` per client pseudonym, from the router's own routing-state topic
   (the latest snapshot per subject wins): residence, benefit, banenafspraak, the
-  first-responsible party and the latest version of each arrangement.
+  first-responsible party and the latest version of each arrangement; for the monitor
+  feed (:mod:`hub.router.monitoring`) the person's :class:`MonitorSubject` and the
+  version before the latest of each arrangement.
 * The ids already on the co-partitioned output topics (inboxes, audit, dead letters,
   routing state), so nothing is written twice; who received what under which consent
   (for erasure notices); and erasures still to announce.
@@ -24,12 +26,14 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from pydantic import ValidationError
 
 from consent.decision import CompiledConsent
 from consent.model import ConsentStatus, Recipient
 from hub.ids import ClientPseudonym, ConsentId, EventId, PartnerId
+from hub.monitor.derive import MonitorSubject
 from schemas.models import (
     ClientProfile,
     ConsentChange,
@@ -52,6 +56,7 @@ __all__ = [
     "SubjectState",
     "apply_accepted",
     "compile_change",
+    "superseded",
 ]
 
 HUB_SOURCE = PartnerId("hub")
@@ -238,9 +243,25 @@ class SubjectState:
     first_responsible: PartyRef | None = None
     former_responsible: set[str] = field(default_factory=set)
     arrangements: dict[str, PersonalArrangement] = field(default_factory=dict)
+    monitor: MonitorSubject | None = None
+    """The person as the national monitor may know them (no direct identifier)."""
+    monitor_prior: dict[str, PersonalArrangement] = field(default_factory=dict)
+    """Per arrangement id, the accepted version the one in ``arrangements`` replaced."""
 
     @classmethod
     def from_record(cls, record: RoutingState) -> SubjectState:
+        monitor = None
+        if record.monitor_pseudonym is not None and record.monitor_key_version is not None:
+            monitor = MonitorSubject(
+                monitor_pseudonym=record.monitor_pseudonym,
+                key_version=record.monitor_key_version,
+                region=record.monitor_region,
+                age_band=record.monitor_age_band,
+                education_band=record.monitor_education_band,
+                sector=record.monitor_sector,
+                job_seeker_category=record.monitor_job_seeker_category,
+                banenafspraak=bool(record.monitor_banenafspraak),
+            )
         return cls(
             job_seeker_category=record.job_seeker_category,
             region=record.region,
@@ -250,6 +271,8 @@ class SubjectState:
             first_responsible=record.first_responsible,
             former_responsible=set(record.former_responsible),
             arrangements={a.arrangement_id or "": a for a in record.arrangements},
+            monitor=monitor,
+            monitor_prior={a.arrangement_id or "": a for a in record.monitor_prior},
         )
 
     def to_record(
@@ -269,7 +292,30 @@ class SubjectState:
             first_responsible=self.first_responsible,
             former_responsible=sorted(self.former_responsible),
             arrangements=[self.arrangements[k] for k in sorted(self.arrangements)],
+            monitor_prior=[self.monitor_prior[k] for k in sorted(self.monitor_prior)],
+            **_monitor_fields(self.monitor),
         )
+
+
+def _monitor_fields(subject: MonitorSubject | None) -> dict[str, Any]:
+    """The ``monitor_*`` fields of a RoutingState for ``subject`` (none when None)."""
+    if subject is None:
+        return {}
+    return {
+        "monitor_pseudonym": subject.monitor_pseudonym,
+        "monitor_key_version": subject.key_version,
+        "monitor_region": subject.region,
+        "monitor_age_band": subject.age_band,
+        "monitor_education_band": subject.education_band,
+        "monitor_sector": subject.sector,
+        "monitor_job_seeker_category": subject.job_seeker_category,
+        "monitor_banenafspraak": subject.banenafspraak,
+    }
+
+
+def superseded(record: PersonalArrangement, current: PersonalArrangement | None) -> bool:
+    """Whether ``record`` is older (a lower revision) than the version the state holds."""
+    return current is not None and (record.revision or 0) < (current.revision or 0)
 
 
 def apply_accepted(state: SubjectState, record: CanonicalRecord) -> bool:
@@ -289,8 +335,12 @@ def apply_accepted(state: SubjectState, record: CanonicalRecord) -> bool:
     if isinstance(record, PersonalArrangement):
         key = record.arrangement_id or ""
         current = state.arrangements.get(key)
-        if current is None or (record.revision or 0) >= (current.revision or 0):
+        if not superseded(record, current):
             state.arrangements[key] = record
+            if current is not None:
+                state.monitor_prior[key] = current
+            else:
+                state.monitor_prior.pop(key, None)
         if state.first_responsible is None:
             state.first_responsible = record.composed_by
         return True

@@ -11,12 +11,19 @@ committed) only after :meth:`BatchWriter.write` returns.
 
 Every write goes to an explicit partition, the partition of the record it came from:
 all these topics are co-partitioned by client pseudonym.
+
+With record security (:class:`~hub.router.sealing.RouterSecurity`), a record for an inbox
+has its special-category fields sealed before it is encoded, and its value encrypted to
+the recipient and hub-signed after (the DisclosureEvent hashes the plaintext value the
+recipient decrypts); records for the hub's own topics are hub-signed; audit records are
+hash-chained per partition (linked in the order they are sent, which is the order
+aiokafka keeps per partition).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from aiokafka import AIOKafkaProducer
@@ -26,7 +33,9 @@ from hub.router.audit import disclosure_event
 from hub.router.codec import DISCLOSURE_HEADER, SOURCE_EVENT_HEADER, RouterCodec
 from hub.router.errors import WriteFailed
 from hub.router.processing import Write
+from hub.router.sealing import RouterSecurity
 from hub.router.state import HUB_SOURCE
+from hub.security.signing import Verdict
 from hub.serde import CloudEvent
 
 __all__ = ["BatchWriter"]
@@ -43,7 +52,9 @@ class BatchWriter:
         audit_topic: str,
         clock: Callable[[], datetime],
         ack_timeout_s: float = 30.0,
+        security: RouterSecurity | None = None,
     ) -> None:
+        self._security = security
         self._producer = producer
         self._codec = codec
         self._audit_topic = audit_topic
@@ -52,7 +63,10 @@ class BatchWriter:
         self.written = 0
         self.audited = 0
 
-    async def write(self, writes: Sequence[Write]) -> None:
+    async def write(
+        self, writes: Sequence[Write], *, origins: Mapping[str, Verdict] | None = None
+    ) -> None:
+        """``origins``: the accepted verdict of each source event id (origin headers)."""
         if not writes:
             return
         now = self._clock()
@@ -60,6 +74,7 @@ class BatchWriter:
         futures = []
         for item in writes:
             value, headers = self._encode(item, now, audits)
+            value, headers = self._seal(item, value, headers, origins or {})
             futures.append(await self._send(item, value, headers))
         await self._await(futures)
         self.written += len(writes)
@@ -67,6 +82,7 @@ class BatchWriter:
             futures = []
             for item in audits:
                 value, headers = self._encode(item, now, [])
+                value, headers = self._seal(item, value, headers, {})
                 futures.append(await self._send(item, value, headers))
             await self._await(futures)
             self.audited += len(audits)
@@ -84,6 +100,8 @@ class BatchWriter:
                 datacontenttype=None,
             )
             return None, event.to_headers()
+        if self._security is not None:
+            record = self._security.seal_fields(record, item.topic)
         value = self._codec.encode(record, item.topic)
         event = CloudEvent(id=item.event_id, source=HUB_SOURCE, type=record.avro_name, time=now)
         headers = event.to_headers()
@@ -103,6 +121,21 @@ class BatchWriter:
                 )
             )
         return value, headers
+
+    def _seal(
+        self,
+        item: Write,
+        value: bytes | None,
+        headers: list[tuple[str, bytes]],
+        origins: Mapping[str, Verdict],
+    ) -> tuple[bytes | None, list[tuple[str, bytes]]]:
+        security = self._security
+        if security is None:
+            return value, headers
+        if item.topic == self._audit_topic:
+            return value, security.link_audit(item.partition, item.key, value, headers)
+        origin = origins.get(item.delivery.source_event_id) if item.delivery else None
+        return security.protect(item.topic, item.key, value, headers, origin)
 
     async def _send(
         self, item: Write, value: bytes | None, headers: list[tuple[str, bytes]]

@@ -3,10 +3,11 @@
 :class:`PartnerClient` publishes canonical records to the partner's outbox and reads its
 inbox, in the Confluent wire format with CloudEvents headers, with deterministic event
 ids (:mod:`hub.sdk.event_ids`), de-duplication against the outbox
-(:mod:`hub.sdk.published`) and client pseudonyms derived from the BSN
-(:mod:`hub.sdk.pseudonym`). Partners that run Kafka themselves use it directly; the
-connectors (:mod:`connectors`) use it for partners that do not. Importing this package
-starts nothing.
+(:mod:`hub.sdk.published`), client pseudonyms derived from the BSN
+(:mod:`hub.sdk.pseudonym`) and record security (:mod:`hub.sdk.security`: outbox records
+encrypted to the hub and signed, inbox records verified and decrypted). Partners that
+run Kafka themselves use it directly; the connectors (:mod:`connectors`) use it for
+partners that do not. Importing this package starts nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from hub.sdk.event_ids import EVENT_NAMESPACE, business_key, event_id_for, with_
 from hub.sdk.inbox import InboxMessage, InboxReader
 from hub.sdk.pseudonym import Pseudonymiser, pseudonym_key
 from hub.sdk.published import published_event_ids, scan_topic
+from hub.sdk.security import MissingKeyError, open_sealed_fields
 from hub.sdk.writer import RecordWriter
 from hub.serde.canonical import CanonicalCodec, record_key
 
@@ -32,6 +34,7 @@ __all__ = [
     "ForeignRecordError",
     "InboxMessage",
     "InboxReader",
+    "MissingKeyError",
     "NotPublishableError",
     "PartnerClient",
     "Pseudonymiser",
@@ -43,6 +46,7 @@ __all__ = [
     "UnknownPartnerError",
     "business_key",
     "event_id_for",
+    "open_sealed_fields",
     "pseudonym_key",
     "published_event_ids",
     "record_key",

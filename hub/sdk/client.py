@@ -20,8 +20,11 @@ the fetch high watermark, before its first publish, and never publishes an event
 is already there (or that it published itself since). Together with deterministic event
 ids (:mod:`hub.sdk.event_ids`) re-importing the same data publishes nothing new.
 
-Signing and payload encryption arrive with the security issue; they will hook into
-:meth:`PartnerClient.publish` and the inbox decoding without changing this API.
+Security (on by default, :mod:`hub.sdk.security`): what the client publishes to its
+outbox is encrypted to the hub's key and signed with the partner's key; inbox records
+are verified against the hub's signature and decrypted before decoding. The partner's
+keys come from the key store (``keys_dir``, else ``data_dir/keys``); ``subject_keys``
+lets the client open the special-category fields the hub sealed per subject.
 """
 
 from __future__ import annotations
@@ -42,7 +45,11 @@ from hub.sdk.event_ids import derive_event_id, event_id_for, with_event_id
 from hub.sdk.inbox import InboxMessage, InboxReader
 from hub.sdk.pseudonym import Pseudonymiser, pseudonym_key
 from hub.sdk.published import published_event_ids
+from hub.sdk.security import opener, partner_security, sealer, signer
 from hub.sdk.writer import RecordWriter
+from hub.security.config import security_enabled
+from hub.security.pipeline import PartnerSecurity
+from hub.security.shredding import FieldSealer, SubjectKeyProvider
 from hub.serde.canonical import CanonicalCodec, record_key
 from schemas.models import DeadLetter, Envelope
 from topics import Partner, PartnerDirectory, build_catalogue, load_partners
@@ -81,7 +88,11 @@ class PartnerClient:
         partners: PartnerDirectory | None = None,
         dedupe: bool = True,
         group_id: str | None = None,
+        security: bool | None = None,
+        subject_keys: SubjectKeyProvider | None = None,
     ) -> None:
+        """``security``: sign and encrypt (default: the ``HUB_SECURITY_ENABLED`` switch);
+        ``subject_keys``: open sealed special-category fields of inbox records with them."""
         directory = partners if partners is not None else load_partners(settings.partners_file)
         try:
             self.partner: Partner = directory.get(partner_id)
@@ -103,6 +114,10 @@ class PartnerClient:
         self.pseudonymise = Pseudonymiser(pseudonym_key(settings))
         self.dedupe = dedupe
         self.group_id = group_id or f"{settings.topic_prefix}.sdk.{partner_id}"
+        self.security: PartnerSecurity | None = None
+        if security_enabled(settings) if security is None else security:
+            self.security = partner_security(settings, partner_id)
+        self._fields = FieldSealer(subject_keys) if subject_keys is not None else None
         self._writer: RecordWriter | None = None
         self._reader: InboxReader | None = None
         self._lock = threading.RLock()
@@ -187,6 +202,7 @@ class PartnerClient:
                 event_id=record.event_id,
                 source=self.partner_id,
                 time=record.occurred_at,
+                protect=sealer(self.security) if self.security is not None else None,
             )
         except BaseException:
             with self._lock:
@@ -212,6 +228,7 @@ class PartnerClient:
             event_id=event_id,
             source=self.partner_id,
             time=dead_letter.failed_at,
+            protect=signer(self.security) if self.security is not None else None,
         )
         return PublishResult(event_id, PublishOutcome.PUBLISHED)
 
@@ -226,7 +243,12 @@ class PartnerClient:
         with self._lock:
             if self._reader is None:
                 self._reader = InboxReader(
-                    self.settings, self.inbox, self.codec, group_id=self.group_id
+                    self.settings,
+                    self.inbox,
+                    self.codec,
+                    group_id=self.group_id,
+                    opener=opener(self.security) if self.security is not None else None,
+                    fields=self._fields,
                 )
             return self._reader
 

@@ -7,12 +7,15 @@ committed message of each partition, without gaps.
 
 A record that cannot be decoded does not stop the reader: it comes back as an
 :class:`InboxMessage` with ``error`` set and ``record`` None, so the caller can
-dead-letter it and move on.
+dead-letter it and move on. With security on, the same holds for a record whose hub
+signature does not verify or that does not decrypt (``error`` is then a
+:class:`~hub.security.errors.SecurityError`). ``value`` is the plaintext once the record
+opened (what ``record`` was decoded from), else the value as it is on the topic.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +28,8 @@ from hub.config import HubSettings
 from hub.errors import HubError
 from hub.kafka import consumer, kafka_errors
 from hub.sdk.published import header_value
+from hub.sdk.security import open_sealed_fields
+from hub.security.shredding import FieldSealer
 from hub.serde import CloudEvent, SerializationContext
 from hub.serde.canonical import CanonicalCodec
 from schemas.models import CanonicalRecord
@@ -70,11 +75,22 @@ class InboxReader:
     """A consumer-group member reading ``topic`` and decoding canonical records."""
 
     def __init__(
-        self, settings: HubSettings, topic: str, codec: CanonicalCodec, *, group_id: str
+        self,
+        settings: HubSettings,
+        topic: str,
+        codec: CanonicalCodec,
+        *,
+        group_id: str,
+        opener: Callable[[Any], bytes | None] | None = None,
+        fields: FieldSealer | None = None,
     ) -> None:
+        """``opener``: verifies and decrypts a raw record's value (raises HubError);
+        ``fields``: opens sealed special-category fields of decoded records."""
         self.topic = topic
         self.group_id = group_id
         self._codec = codec
+        self._opener = opener
+        self._fields = fields
         self._consumer: KafkaConsumer = consumer(
             settings,
             group_id=group_id,
@@ -101,10 +117,18 @@ class InboxReader:
             event = CloudEvent.from_headers(headers)
         except HubError:
             event = None
-        if raw.value is None:
+        value: bytes | None = raw.value
+        if self._opener is not None:
+            try:
+                value = base["value"] = self._opener(raw)
+            except HubError as exc:
+                return InboxMessage(**base, record=None, event=event, error=exc)
+        if value is None:
             return InboxMessage(**base, record=None, event=event, error=None)
         try:
-            record = self._codec.decode(raw.value, ctx)
+            record = self._codec.decode(value, ctx)
+            if self._fields is not None:
+                record = open_sealed_fields(record, self._fields)
         except HubError as exc:
             return InboxMessage(**base, record=None, event=event, error=exc)
         return InboxMessage(**base, record=record, event=event)

@@ -7,6 +7,9 @@ waits for every record sent so far and raises :class:`PublishError` if any faile
 
 The producer is idempotent (``enable_idempotence``), which with at most five requests in
 flight keeps the order of records per partition, i.e. per subject, across retries.
+
+``protect`` (see :mod:`hub.sdk.security`) turns the encoded value and its CloudEvents
+headers into what is sent: encrypted to the hub and signed, or only signed.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from hub.config import HubSettings
 from hub.errors import HubError
 from hub.kafka import kafka_errors, producer
 from hub.sdk.errors import PublishError
+from hub.sdk.security import Protect
 from hub.serde import ce_headers
 from hub.serde.canonical import CanonicalCodec
 from schemas.models import CanonicalRecord
@@ -71,16 +75,19 @@ class RecordWriter:
         event_id: str,
         source: str,
         time: datetime,
+        protect: Protect | None = None,
     ) -> None:
         """Queue ``record`` for ``topic``; errors surface in :meth:`flush`.
 
-        Encoding problems raise at once (:class:`~hub.errors.RecordError`); nothing is
-        queued then.
+        Encoding and sealing problems raise at once (:class:`~hub.errors.RecordError`,
+        :class:`~hub.security.errors.SecurityError`); nothing is queued then.
         """
-        value = self.codec.encode(record, topic)
+        value: bytes | None = self.codec.encode(record, topic)
         headers = ce_headers(
             event_id=event_id, source=source, record_type=record.avro_name, time=time
         )
+        if protect is not None:
+            value, headers = protect(topic, key, value, headers)
         with kafka_errors(f"sending to {topic}"):
             future = self._producer.send(topic, value=value, key=key, headers=headers)
         future.add_callback(self._on_ack)

@@ -170,3 +170,8 @@ class DeadLetterReason(StrEnum):
     PARTITION_MISMATCH = "PARTITION_MISMATCH"  # not in the partition its key hashes to
     REGION_MISMATCH = "REGION_MISMATCH"  # a region that contradicts the residence
     ARRANGEMENT_UNKNOWN = "ARRANGEMENT_UNKNOWN"  # a transfer of an arrangement never accepted
+    UNSIGNED = "UNSIGNED"  # no record signature
+    KEY_UNKNOWN = "KEY_UNKNOWN"  # signed with a key not in the public directory
+    KEY_REVOKED = "KEY_REVOKED"  # signed with a revoked key
+    KEY_EXPIRED = "KEY_EXPIRED"  # signed outside the key's validity
+    SIGNER_MISMATCH = "SIGNER_MISMATCH"  # signed by another partner than the outbox owner

@@ -39,3 +39,4 @@ class IntakeDecision(PersonRecord):
     banenafspraak_eligible: bool | None = None
     reasons: list[str] | None = None
     withheld_categories: list[DataCategory] = Field(default_factory=list)
+    sealed_fields: dict[str, str] | None = None

@@ -84,3 +84,4 @@ class ClientProfile(PersonRecord):
     health_needs: list[HealthNeed] | None = None
     has_debts: bool | None = None
     withheld_categories: list[DataCategory] = Field(default_factory=list)
+    sealed_fields: dict[str, str] | None = None

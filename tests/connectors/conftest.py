@@ -2,7 +2,9 @@
 
 ``hub_env()`` gives settings with a topic prefix and a small partner directory of their
 own (one partner of every kind), the catalogue applied on the session's broker and the
-session's registry, so tests never share topics or consumer groups.
+session's registry, so tests never share topics or consumer groups. With record
+security on (the default) its key store holds the hub's and every partner's keys, as
+``rmt-hub up`` makes it.
 """
 
 from __future__ import annotations
@@ -22,9 +24,12 @@ from hub.kafka import admin_client
 from hub.registry import RegistryClient
 from hub.registry.embedded import EmbeddedRegistry
 from hub.sdk import CanonicalCodec, PartnerClient, scan_topic
+from hub.security.config import ensure_keys, partner_key_store, security_enabled
+from hub.security.envelope import EnvelopeDecryptor, is_encrypted
+from hub.security.headers import ENC_KEY
 from hub.serde import SerializationContext
 from schemas.models import CanonicalRecord
-from topics import apply_catalogue, build_catalogue
+from topics import apply_catalogue, build_catalogue, load_partners
 
 PARTNERS = [
     {"id": "uwv", "kind": "UWV", "name": "UWV", "region": None},
@@ -78,6 +83,8 @@ def hub_env(
         finally:
             admin.close()
         created.extend(catalogue.names())
+        if security_enabled(settings):
+            ensure_keys(settings, load_partners(partners))
         return settings
 
     yield make
@@ -97,7 +104,8 @@ def env(hub_env: Callable[[], HubSettings]) -> HubSettings:
 def read_records(
     settings: HubSettings, topic: str
 ) -> list[tuple[bytes | None, CanonicalRecord, dict[str, str]]]:
-    """Every record on ``topic`` (key, decoded record, headers), up to the high watermark."""
+    """Every record on ``topic`` (key, decoded record, headers), up to the high watermark;
+    encrypted values are decrypted with their recipient's key first."""
     found: list[tuple[bytes | None, CanonicalRecord, dict[str, str]]] = []
     assert settings.schema_registry_url is not None
     with RegistryClient(settings.schema_registry_url) as registry:
@@ -106,10 +114,22 @@ def read_records(
         def visit(record: Any) -> None:
             ctx = SerializationContext(topic, partition=record.partition, offset=record.offset)
             headers = {k: bytes(v).decode() for k, v in record.headers or ()}
-            found.append((record.key, codec.decode(record.value, ctx), headers))
+            found.append((record.key, codec.decode(plaintext(settings, record), ctx), headers))
 
         scan_topic(settings, topic, visit)
     return found
+
+
+def plaintext(settings: HubSettings, record: Any) -> bytes:
+    """The value of a kafka-python record, decrypted with its recipient's key if encrypted."""
+    headers = [(str(k), bytes(v or b"")) for k, v in record.headers or ()]
+    if not is_encrypted(headers):
+        return bytes(record.value)
+    store = partner_key_store(settings)
+    recipient = store.directory().get(dict(headers)[ENC_KEY].decode()).partner_id
+    return EnvelopeDecryptor(store.private_keys(recipient)).decrypt(
+        topic=record.topic, key=record.key, value=record.value, headers=headers
+    )
 
 
 def client_for(settings: HubSettings, partner_id: str, **kwargs: Any) -> PartnerClient:

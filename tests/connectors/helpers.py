@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,6 +17,10 @@ from hub.ids import ClientPseudonym, EventId, PartnerId
 from hub.registry import RegistryClient
 from hub.sdk import CanonicalCodec, RecordWriter, record_key
 from hub.sdk.event_ids import with_event_id
+from hub.sdk.security import Protect
+from hub.security.config import partner_key_store, security_enabled
+from hub.security.pipeline import HubSecurity
+from hub.serde import ce_headers
 from schemas.models import ClientProfile, Envelope, PlacementOutcome
 from schemas.models.enums import OutcomeType
 from schemas.regions import Region
@@ -56,10 +61,37 @@ def outcome(n: int, subject: str, *, source: str = "sbb") -> PlacementOutcome:
     return with_event_id(record, source)
 
 
+def as_hub(
+    settings: HubSettings, partner_id: str, topic: str, key: bytes, value: bytes | None
+) -> tuple[bytes | None, list[tuple[str, bytes]]]:
+    """Raw bytes for ``partner_id``'s inbox as the router writes them: CloudEvents
+    headers, encrypted and hub-signed when record security is on."""
+    headers = ce_headers(
+        event_id=str(uuid.uuid4()), source="hub", record_type="raw", time=datetime.now(UTC)
+    )
+    if not security_enabled(settings):
+        return value, headers
+    return HubSecurity.from_store(partner_key_store(settings)).seal_delivery(
+        recipient=partner_id, topic=topic, key=key, value=value, headers=headers
+    )
+
+
 def fill_inbox(settings: HubSettings, partner_id: str, records: list[Envelope]) -> None:
-    """Write ``records`` to the partner's inbox as the hub's router would (wire format)."""
+    """Write ``records`` to the partner's inbox as the hub's router would (wire format;
+    encrypted to the partner and hub-signed when record security is on)."""
     assert settings.schema_registry_url is not None
     topic = f"{settings.topic_prefix}.partner.{partner_id}.inbox"
+    protect: Protect | None = None
+    if security_enabled(settings):
+        hub = HubSecurity.from_store(partner_key_store(settings))
+
+        def protect(
+            topic: str, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]
+        ) -> tuple[bytes | None, list[tuple[str, bytes]]]:
+            return hub.seal_delivery(
+                recipient=partner_id, topic=topic, key=key, value=value, headers=headers
+            )
+
     with RegistryClient(settings.schema_registry_url) as registry:
         writer = RecordWriter(settings, CanonicalCodec(registry), client_id="test-router")
         try:
@@ -71,6 +103,7 @@ def fill_inbox(settings: HubSettings, partner_id: str, records: list[Envelope]) 
                     event_id=record.event_id,
                     source="hub",
                     time=record.occurred_at,
+                    protect=protect,
                 )
             writer.flush()
         finally:

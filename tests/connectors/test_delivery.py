@@ -25,7 +25,7 @@ from hub.kafka import consumer, producer
 from hub.sdk import PartnerClient
 from schemas.models import ClientProfile, DeadLetter, Envelope
 from tests.connectors.conftest import read_records
-from tests.connectors.helpers import fill_inbox, flaky_webhook, outcome, profile
+from tests.connectors.helpers import as_hub, fill_inbox, flaky_webhook, outcome, profile
 
 pytestmark = pytest.mark.integration
 
@@ -170,8 +170,9 @@ def test_tombstones_are_skipped_and_undecodable_records_dead_lettered(
     fill_inbox(env, PARTNER, [profile(1, subject=subject)])
     raw = producer(env)
     try:
-        raw.send(inbox, key=subject.encode(), value=None)  # a tombstone (erasure)
-        raw.send(inbox, key=subject.encode(), value=b'{"not": "avro"}')
+        for value in (None, b'{"not": "avro"}'):  # a tombstone (erasure), then no Avro
+            sealed, headers = as_hub(env, PARTNER, inbox, subject.encode(), value)
+            raw.send(inbox, key=subject.encode(), value=sealed, headers=headers)
         raw.flush()
     finally:
         raw.close()

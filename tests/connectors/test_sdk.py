@@ -17,7 +17,7 @@ from hub.sdk import (
 )
 from hub.sdk.pseudonym import Pseudonymiser
 from schemas.examples import example
-from tests.connectors.conftest import read_records
+from tests.connectors.conftest import plaintext, read_records
 from tests.connectors.helpers import fill_inbox, profile
 
 pytestmark = pytest.mark.integration
@@ -32,7 +32,7 @@ def test_publish_writes_the_wire_format_with_cloudevents_headers(env: HubSetting
     raw: list[object] = []
     scan_topic(env, f"{env.topic_prefix}.partner.uwv.outbox", raw.append)
     (message,) = raw
-    value = message.value  # type: ignore[attr-defined]
+    value = plaintext(env, message)  # encrypted to the hub when record security is on
     assert value[0] == 0  # Confluent magic byte, then the registry's schema id
     assert int.from_bytes(value[1:5], "big") > 0
     assert message.key == record.client_pseudonym.encode()  # type: ignore[attr-defined]

@@ -261,8 +261,11 @@ def _story(  # noqa: PLR0912 - one life in the programme, step by step
         ],
         education_level=level,
         starting_qualification=level.starting_qualification,
-        benefit_status=BenefitStatus.WW,
+        # the banenafspraak people are Wajong with a reduced wage value, so every
+        # instrument of their menu (wage dispensation too) passes the router's rules
+        benefit_status=BenefitStatus.WAJONG if banenafspraak else BenefitStatus.WW,
         banenafspraak=banenafspraak,
+        reduced_wage_value=banenafspraak,
         **common,
     )
     selected = rng.random() < 0.75
@@ -292,9 +295,14 @@ def _story(  # noqa: PLR0912 - one life in the programme, step by step
         return
     arrangement_id = ids.token("arr")
     menu = _INSTRUMENTS + (sorted(BANENAFSPRAAK_ONLY) if banenafspraak else [])
+    tailored = False  # one tailored budget per person at most: its cap is per person
     services: list[ArrangementService] = []
     for number in range(rng.randrange(1, 4)):
         instrument = rng.choice(menu)
+        if instrument is Instrument.TAILORED_BUDGET:
+            if tailored:
+                instrument = Instrument.CAREER_GUIDANCE
+            tailored = True
         additional = rng.random() < 0.7
         cost = None
         co_financing = None
@@ -378,44 +386,50 @@ def _story(  # noqa: PLR0912 - one life in the programme, step by step
             update["status"] = ServiceStatus.CANCELLED
         active.append(service.model_copy(update=update))
     yield version(revision, day, ArrangementStatus.ACTIVE, active)
-    if rng.random() < 0.1:
+    # Responsibility passes to the gemeente (bijstand) after everything the first party
+    # publishes: later versions by the first party would be refused by the router, and
+    # the new party's records would depend on the order of two partners' outboxes.
+    transfer = rng.random() < 0.1
+    last = day
+    if rng.random() >= 0.15:  # else still running at the end of the data
+        day += timedelta(days=rng.randrange(30, 160))
+        revision += 1
+        if rng.random() < 0.85:
+            done = [
+                s
+                if s.status is ServiceStatus.CANCELLED
+                else s.model_copy(update={"status": ServiceStatus.FINISHED})
+                for s in active
+            ]
+            yield version(revision, day, ArrangementStatus.FINISHED, done)
+        else:
+            yield version(revision, day, ArrangementStatus.CANCELLED, active)
+        last = day
+        if rng.random() < 0.7:
+            placed_on = day + timedelta(days=rng.randrange(0, 40))
+            outcome = rng.choices(list(OutcomeType), weights=[60, 15, 5, 10, 5, 5], k=1)[0]
+            yield PlacementOutcome(
+                event_id=ids.event(),
+                occurred_at=_at(placed_on, 16),
+                outcome_id=ids.token("out"),
+                arrangement_id=arrangement_id,
+                outcome=outcome,
+                started_on=placed_on,
+                sector=rng.choice(list(Sector)),
+                **common,
+            )
+            last = placed_on
+    if transfer:
         yield ResponsibilityTransfer(
             event_id=ids.event(),
-            occurred_at=_at(day + timedelta(days=3), 9),
+            occurred_at=_at(last + timedelta(days=3), 9),
             transfer_id=ids.token("trf"),
             arrangement_id=arrangement_id,
             from_party=owner,
             to_party=_party(PartnerKind.GEMEENTE),
             reason=TransferReason.BENEFIT_CHANGED,
             new_benefit_status=BenefitStatus.BIJSTAND,
-            effective_date=day + timedelta(days=10),
-            **common,
-        )
-    if rng.random() < 0.15:
-        return  # still running at the end of the data
-    day += timedelta(days=rng.randrange(30, 160))
-    revision += 1
-    if rng.random() < 0.85:
-        done = [
-            s
-            if s.status is ServiceStatus.CANCELLED
-            else s.model_copy(update={"status": ServiceStatus.FINISHED})
-            for s in active
-        ]
-        yield version(revision, day, ArrangementStatus.FINISHED, done)
-    else:
-        yield version(revision, day, ArrangementStatus.CANCELLED, active)
-    if rng.random() < 0.7:
-        placed_on = day + timedelta(days=rng.randrange(0, 40))
-        outcome = rng.choices(list(OutcomeType), weights=[60, 15, 5, 10, 5, 5], k=1)[0]
-        yield PlacementOutcome(
-            event_id=ids.event(),
-            occurred_at=_at(placed_on, 16),
-            outcome_id=ids.token("out"),
-            arrangement_id=arrangement_id,
-            outcome=outcome,
-            started_on=placed_on,
-            sector=rng.choice(list(Sector)),
+            effective_date=last + timedelta(days=10),
             **common,
         )
 

@@ -1,22 +1,31 @@
-"""A few thousand synthetic people through the monitor, over the session's real broker.
+"""Synthetic people through the monitor, over the session's real broker.
 
 What runs: synthetic partner input files (one JSON-lines file per partner, with BSNs,
-names, dates of birth, addresses, client pseudonyms) -> canonical records -> the router's
-part for the monitor (:class:`RouterStandIn`: subject per person, previous arrangement
-version, :func:`hub.monitor.derive.derive`) -> the monitor topic (Confluent wire format
-through the schema registry, keyed by monitor pseudonym) -> ``rmt-hub monitor report``
-(reads the topic to its high watermark, aggregates, suppresses, renders) -> compared with
-figures computed straight from the input files (:func:`tests.monitor.synthetic.reference`).
-The router, consent and connectors are not in the path yet: replace the stand-in with the
-router's engine to cover them.
+names, dates of birth, addresses, client pseudonyms) -> canonical records -> monitor
+events on the monitor topic (Confluent wire format through the schema registry, keyed by
+monitor pseudonym) -> ``rmt-hub monitor report`` (reads the topic to its high watermark,
+aggregates, suppresses, renders) -> compared with figures computed straight from the
+input files (:func:`tests.monitor.synthetic.reference`), in two variants:
+
+* ``router`` - the whole hub: each partner publishes its records with the partner SDK
+  (:class:`~hub.sdk.PartnerClient`: its outbox, record security as configured) and a
+  real router worker validates them and writes the monitor events
+  (:mod:`hub.router.monitoring`); no consent is given (none is needed for the monitor),
+  so no partner receives anything. The topic must hold exactly the events of the
+  stand-in below, and no record may be refused.
+* ``stand-in`` - many more people, without the router: :class:`RouterStandIn` (subject
+  per person, previous arrangement version, :func:`hub.monitor.derive.derive`) publishes
+  the events itself; it checks the monitor's figures at a larger scale in little time.
 """
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +33,7 @@ from pathlib import Path
 
 import pytest
 from kafka import TopicPartition
+from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from hub.cli.monitor import app as monitor_cli
@@ -35,12 +45,15 @@ from hub.monitor.pseudonym import MonitorKeyring, MonitorPseudonymiser
 from hub.monitor.report import build_report, render_csv, render_json
 from hub.monitor.suppression import TOTAL
 from hub.monitor.topic import MonitorCodec, publish_events, read_events
+from hub.sdk import PartnerClient
+from hub.security.headers import SECURITY_PREFIX, SIG_HEADERS
 from schemas.identifiers import is_valid_bsn
 from schemas.menu_card import InstrumentCluster
-from schemas.models import MonitorEvent
+from schemas.models import MonitorEvent, PersonRecord
 from schemas.regions import Region
 from tests.monitor.conftest import drop_topics, make_monitor_env
 from tests.monitor.synthetic import (
+    PARTNER_KINDS,
     Expected,
     Person,
     RouterStandIn,
@@ -50,15 +63,19 @@ from tests.monitor.synthetic import (
     reference,
     write_inputs,
 )
+from tests.router.helpers.hubtest import Hub
+from topics.partners import PartnerDirectory
 
 pytestmark = pytest.mark.integration
 
-PEOPLE = 3000
+PEOPLE = {"stand-in": 3000, "router": 600}
 KEY = b"\x2a" * 32
+ROUTED_WITHIN_S = 120.0
 
 
 @dataclass
 class Run:
+    variant: str
     settings: HubSettings
     world: World
     expected: Expected
@@ -80,22 +97,8 @@ def _cli(settings: HubSettings, *args: str) -> str:
     return result.output
 
 
-@pytest.fixture(scope="module")
-def run(
-    hub_settings: HubSettings,
-    monitor_registry_url: str,
-    monitor_codec: MonitorCodec,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Run]:
-    home = tmp_path_factory.mktemp("monitor-pipeline")
-    settings = make_monitor_env(hub_settings, monitor_registry_url, home)
-    world = generate(PEOPLE, seed=2021)
-    files = write_inputs(world, home / "inputs")
-    records = read_inputs(files)
-    keys = MonitorPseudonymiser(MonitorKeyring({1: KEY}))
-    events = list(RouterStandIn(keys).run(records))
-    topic = f"{settings.topic_prefix}.monitor.events"
-    assert publish_events(settings, topic, events, monitor_codec) == len(events)
+def _reports(settings: HubSettings, home: Path) -> dict[str, str]:
+    """The reports the tests look at, written by ``rmt-hub monitor report``."""
     reports: dict[str, str] = {}
     out = home / "reports"
     out.mkdir()
@@ -118,7 +121,126 @@ def run(
         "--format",
         "csv",
     )
-    yield Run(settings, world, reference(records), events, topic, reports)
+    return reports
+
+
+def _partners_file(path: Path) -> Path:
+    """A partner directory with the synthetic partners (national, one per kind)."""
+    partners = [
+        {"id": pid, "kind": kind.value, "name": f"synthetic {pid}", "region": None}
+        for pid, kind in PARTNER_KINDS.items()
+    ]
+    path.write_text(json.dumps({"partners": partners}), encoding="utf-8")
+    return path
+
+
+def _publish(hub: Hub, records: list[PersonRecord]) -> None:
+    """Every record to its publisher's outbox, with the partner SDK (order kept per partner)."""
+    directory = PartnerDirectory.model_validate_json(
+        (hub.settings.partners_file or Path()).read_text(encoding="utf-8")
+    )
+    clients = {
+        pid: PartnerClient(
+            hub.settings, pid, partners=directory, registry=hub.codec.registry, dedupe=False
+        )
+        for pid in PARTNER_KINDS
+    }
+    try:
+        for record in records:
+            clients[record.source_partner].publish(record)
+        for client in clients.values():
+            client.flush()
+    finally:
+        for client in clients.values():
+            client.close()
+
+
+def _routed(hub: Hub, count: int) -> None:
+    """Wait until the hub's router worker has routed ``count`` outbox records."""
+    (worker,) = hub.workers
+    deadline = time.monotonic() + ROUTED_WITHIN_S
+    routed = 0
+    while time.monotonic() < deadline:
+        status = worker.status()
+        routed = status["stats"]["records"] if status else 0
+        if routed >= count:
+            return
+        assert worker.running, "the router worker died"
+        time.sleep(0.2)
+    raise AssertionError(f"the router routed {routed} of {count} records in time")
+
+
+def _through_the_router(
+    hub_settings: HubSettings,
+    registry_url: str,
+    codec: MonitorCodec,
+    *,
+    home: Path,
+    records: list[PersonRecord],
+    keys: MonitorPseudonymiser,
+) -> tuple[Hub, list[MonitorEvent]]:
+    """The records through the partner SDK and a router worker; the hub and its events."""
+    prefix = f"mr{uuid.uuid4().hex[:10]}"
+    settings = hub_settings.model_copy(
+        update={
+            "topic_prefix": prefix,
+            "schema_registry_url": registry_url,
+            "data_dir": home / prefix,
+            "partners_file": _partners_file(home / "partners.json"),
+            "monitor_key": SecretStr(base64.urlsafe_b64encode(KEY).decode()),
+        }
+    )
+    hub = Hub(settings, home)  # every catalogue topic, and the partners' keys
+    try:
+        hub.worker("router").wait_ready(60, partitions=settings.topic_partitions)
+        _publish(hub, records)
+        _routed(hub, len(records))
+        assert hub.dead_letters() == []  # valid input: every record accepted
+        topic = hub.catalogue.monitor_events.name
+        events = list(read_events(settings, topic, codec))
+        # the router derives exactly what the stand-in does, each event once
+        assert len(events) == len({e.event_id for e in events})
+        assert {e.event_id: e for e in events} == {
+            e.event_id: e for e in RouterStandIn(keys).run(records)
+        }
+        for worker in hub.workers:
+            worker.stop()
+    except BaseException:
+        hub.close()
+        raise
+    return hub, events
+
+
+@pytest.fixture(scope="module", params=["router", "stand-in"])
+def run(
+    request: pytest.FixtureRequest,
+    hub_settings: HubSettings,
+    monitor_registry_url: str,
+    monitor_codec: MonitorCodec,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Run]:
+    variant: str = request.param
+    home = tmp_path_factory.mktemp(f"monitor-pipeline-{variant}")
+    world = generate(PEOPLE[variant], seed=2021)
+    files = write_inputs(world, home / "inputs")
+    records = read_inputs(files)
+    keys = MonitorPseudonymiser(MonitorKeyring({1: KEY}))
+    hub: Hub | None = None
+    if variant == "router":
+        hub, events = _through_the_router(
+            hub_settings, monitor_registry_url, monitor_codec, home=home, records=records, keys=keys
+        )
+        settings = hub.settings
+    else:
+        settings = make_monitor_env(hub_settings, monitor_registry_url, home)
+        events = list(RouterStandIn(keys).run(records))
+        topic = f"{settings.topic_prefix}.monitor.events"
+        assert publish_events(settings, topic, events, monitor_codec) == len(events)
+    topic = f"{settings.topic_prefix}.monitor.events"
+    reports = _reports(settings, home)
+    yield Run(variant, settings, world, reference(records), events, topic, reports)
+    if hub is not None:
+        hub.close()
     drop_topics(settings)
 
 
@@ -222,8 +344,10 @@ def test_the_cli_report_is_the_report_of_the_aggregate(
 _NINE_DIGITS = re.compile(r"(?<![0-9])[0-9]{9}(?![0-9])")
 
 
-def _raw_records(settings: HubSettings, topic: str) -> list[tuple[bytes, bytes, list[bytes]]]:
-    """Key, value and header values of every record on the topic, as stored."""
+def _raw_records(
+    settings: HubSettings, topic: str
+) -> list[tuple[bytes, bytes, list[tuple[str, bytes]]]]:
+    """Key, value and headers of every record on the topic, as stored."""
     reader = consumer(settings, group_id=None, consumer_timeout_ms=3000)
     try:
         parts = sorted(reader.partitions_for_topic(topic) or ())
@@ -231,7 +355,7 @@ def _raw_records(settings: HubSettings, topic: str) -> list[tuple[bytes, bytes, 
         reader.assign(tps)
         reader.seek_to_beginning(*tps)
         return [
-            (record.key or b"", record.value or b"", [v for _, v in record.headers or []])
+            (record.key or b"", record.value or b"", list(record.headers or []))
             for record in reader
         ]
     finally:
@@ -245,11 +369,18 @@ def test_no_identifier_on_the_monitor_topic_nor_in_the_reports(
     assert len(records) == len(run.events)
     for key, _, _ in records:  # the key is the monitor pseudonym, nothing else
         assert re.fullmatch(rb"m1-[cbdefghijklnrtuv]{32}", key)
-    blobs = [blob for key, value, headers in records for blob in (key, value, *headers)]
+    # the hub's signature (record security on) is key material, not scanned as text
+    security = {n for _, _, headers in records for n, _ in headers if n.startswith(SECURITY_PREFIX)}
+    assert security <= SIG_HEADERS, security
+    blobs = [
+        blob
+        for key, value, headers in records
+        for blob in (key, value, *(v for n, v in headers if not n.startswith(SECURITY_PREFIX)))
+    ]
     decoded = [e.model_dump_json() for e in read_events(run.settings, run.topic, monitor_codec)]
     assert len(decoded) == len(run.events)
     texts = [b.decode("latin-1") for b in blobs] + decoded + list(run.reports.values())
-    assert len(run.world.people) == PEOPLE
+    assert len(run.world.people) == PEOPLE[run.variant]
     assert leaks(texts, run.world.people) == []
 
 

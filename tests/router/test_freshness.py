@@ -12,6 +12,7 @@ from hub.registry import client_for
 from hub.router.engine import RouterEngine
 from hub.router.processing import Inbound
 from hub.router.validation import partition_of
+from hub.serde.canonical import cloud_event_headers
 from schemas.models import ClientProfile
 from schemas.vocabulary import DataCategory, Purpose
 from tests.router.helpers import records
@@ -24,10 +25,18 @@ ROUNDS = 12
 
 
 def inbound(hub: Hub, record: ClientProfile, offset: int) -> Inbound:
+    """The record as the engine reads it from UWV's outbox (sealed by UWV when record
+    security is on, as the SDK publishes it)."""
     key = record.client_pseudonym.encode()
     topic = hub.catalogue.outbox("uwv").name
-    value = hub.codec.encode(record, topic)
-    return Inbound(topic, partition_of(key, hub.settings.topic_partitions), offset, key, value)
+    value: bytes | None = hub.codec.encode(record, topic)
+    headers = cloud_event_headers(record)
+    if hub.security:
+        value, headers = hub.partner("uwv").seal_outbound(
+            topic=topic, key=key, value=value, headers=headers
+        )
+    partition = partition_of(key, hub.settings.topic_partitions)
+    return Inbound(topic, partition, offset, key, value, tuple(headers))
 
 
 def test_a_withdrawal_acknowledged_before_a_record_is_applied_before_it(hub: Hub) -> None:

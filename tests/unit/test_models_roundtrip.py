@@ -62,6 +62,10 @@ def _strategy(annotation: Any, metadata: list[Any]) -> st.SearchStrategy[Any]:
         return st.none() | _strategy(inner, metadata)
     if origin is list:
         return st.lists(_strategy(get_args(annotation)[0], []), max_size=3)
+    if origin is dict:
+        key, value = get_args(annotation)
+        assert key is str, "Avro map keys are strings"
+        return st.dictionaries(st.text(max_size=8), _strategy(value, []), max_size=3)
     return _leaf_strategy(getattr(annotation, "__supertype__", annotation), metadata)
 
 
@@ -108,6 +112,8 @@ def _avro_shape(type_: Any) -> Any:
             return type_["logicalType"]
         if type_["type"] == "array":
             return ("array", _avro_shape(type_["items"]))
+        if type_["type"] == "map":
+            return ("map", _avro_shape(type_["values"]))
         return _avro_shape(type_["type"])
     primitives = {"string", "int", "long", "boolean", "bytes"}
     return type_ if type_ in primitives else fullname_of(type_)
@@ -123,6 +129,10 @@ def _model_shape(annotation: Any, metadata: list[Any]) -> Any:
         return ("optional", _model_shape(inner, metadata))
     if origin is list:
         return ("array", _model_shape(get_args(annotation)[0], []))
+    if origin is dict:
+        key, value = get_args(annotation)
+        assert key is str, "Avro map keys are strings"
+        return ("map", _model_shape(value, []))
     return _leaf_shape(getattr(annotation, "__supertype__", annotation), metadata)
 
 

@@ -212,6 +212,11 @@ def test_dead_letter_reasons_and_monitor_event_types_are_those_of_the_brief(
         "PARTITION_MISMATCH",
         "REGION_MISMATCH",
         "ARRANGEMENT_UNKNOWN",
+        "UNSIGNED",
+        "KEY_UNKNOWN",
+        "KEY_REVOKED",
+        "KEY_EXPIRED",
+        "SIGNER_MISMATCH",
     ]
     assert schemas.raw("MonitorEventType")["symbols"] == [
         "INTAKE",

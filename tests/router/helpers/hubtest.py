@@ -1,5 +1,13 @@
 """A hub for router tests: its own topic prefix on the session broker, publishing as
-partners and as the consent service do, and reading what the router wrote."""
+partners and as the consent service do, and reading what the router wrote.
+
+With record security on (the default), the hub's key store holds a key for every
+partner of the directory (as ``rmt-hub up`` makes it): :meth:`Hub.publish` encrypts to
+the hub and signs as the outbox's owner, like the SDK, and :meth:`Hub.read` verifies,
+decrypts (with the key of the inbox's partner) and opens sealed special-category fields
+(with the hub's subject keys), so tests see plaintext records; ``Received.raw`` is the
+value as it is on the topic.
+"""
 
 from __future__ import annotations
 
@@ -28,12 +36,21 @@ from hub.registry import client_for
 from hub.router.codec import RouterCodec
 from hub.router.options import RouterOptions
 from hub.router.runtime import RouterProcess
+from hub.sdk.security import open_sealed_fields
+from hub.security.config import ensure_keys, partner_key_store, security_enabled
+from hub.security.envelope import EnvelopeDecryptor, is_encrypted
+from hub.security.errors import EnvelopeError
+from hub.security.headers import ENC_KEY
+from hub.security.hub_identity import subject_key_store
+from hub.security.keys import KeyStore
+from hub.security.pipeline import PartnerSecurity
+from hub.security.shredding import FieldSealer, SubjectKeyStore
 from hub.serde import SerializationContext, ce_headers
 from hub.serde.canonical import cloud_event_headers
 from schemas.models import CanonicalRecord, ConsentChange, PersonRecord, Vacancy
 from schemas.models.enums import ConsentChangeType, LegalBasis
 from schemas.vocabulary import SPECIAL_CATEGORIES, DataCategory, PartnerKind, Purpose
-from topics import apply_catalogue, build_catalogue
+from topics import apply_catalogue, build_catalogue, load_partners
 from topics.catalogue import TopicCatalogue
 
 __all__ = ["Hub", "Received", "delivered_ids", "new_id"]
@@ -54,6 +71,8 @@ class Received:
     value: bytes | None
     headers: dict[str, bytes]
     record: CanonicalRecord | None
+    raw: bytes | None = None
+    """The value as it is on the topic (ciphertext when encrypted)."""
 
     @property
     def ce_id(self) -> str:
@@ -73,10 +92,18 @@ class Hub:
     """How consent changes are encoded: "wire" (Confluent) or "bare" (bare Avro)."""
     _producer: KafkaProducer | None = None
     _consent_producer: KafkaProducer | None = None
+    security: bool = field(init=False)
+    keys: KeyStore = field(init=False)
+    _partners: dict[str, PartnerSecurity] = field(default_factory=dict)
+    _subject_keys: SubjectKeyStore | None = None
 
     def __post_init__(self) -> None:
         self.catalogue = build_catalogue(self.settings)
         self.codec = RouterCodec(client_for(self.settings))
+        self.security = security_enabled(self.settings)
+        self.keys = partner_key_store(self.settings)
+        if self.security:
+            ensure_keys(self.settings, load_partners(self.settings.partners_file))
         admin = admin_client(self.settings)
         try:
             apply_catalogue(admin, self.catalogue)
@@ -100,6 +127,8 @@ class Hub:
         for prod in (self._producer, self._consent_producer):
             if prod is not None:
                 prod.close(timeout=5)
+        if self._subject_keys is not None:
+            self._subject_keys.close()
         self.codec.registry.close()
         admin = admin_client(self.settings)
         try:
@@ -110,6 +139,29 @@ class Hub:
             admin.close()
 
     # --- partners ---------------------------------------------------------------------------------
+
+    def partner(self, partner_id: str) -> PartnerSecurity:
+        """``partner_id``'s side of record security (its keys from the hub's key store)."""
+        found = self._partners.get(partner_id)
+        if found is None:
+            found = self._partners[partner_id] = PartnerSecurity.from_store(self.keys, partner_id)
+        return found
+
+    def publish_raw(
+        self,
+        topic: str,
+        *,
+        key: bytes | None,
+        value: bytes | None,
+        headers: list[tuple[str, bytes]],
+        partition: int | None = None,
+    ) -> None:
+        """Produce exactly these bytes (no encoding, no sealing); waits for the ack."""
+        if self._producer is None:
+            self._producer = producer(self.settings, linger_ms=0)
+        self._producer.send(topic, key=key, value=value, headers=headers, partition=partition).get(
+            timeout=15
+        )
 
     def publish(
         self,
@@ -141,7 +193,12 @@ class Hub:
             record_type=record.avro_name,
             time=datetime.now(UTC),
         )
-        self._producer.send(topic, key=key, value=data, headers=headers, partition=partition).get(
+        sent: bytes | None = data
+        if self.security:
+            sent, headers = self.partner(source).seal_outbound(
+                topic=topic, key=key, value=data, headers=headers
+            )
+        self._producer.send(topic, key=key, value=sent, headers=headers, partition=partition).get(
             timeout=15
         )
 
@@ -251,11 +308,41 @@ class Hub:
 
     def _received(self, raw: Any, decode: bool) -> Received:
         headers = {k: bytes(v) for k, v in raw.headers or ()}
+        value = raw.value
+        if self.security and value is not None and is_encrypted(list(headers.items())):
+            value = self.open(raw)
         record = None
-        if decode and raw.value is not None:
+        if decode and value is not None:
             ctx = SerializationContext(raw.topic, partition=raw.partition, offset=raw.offset)
-            record = self.codec.decode(raw.value, ctx)
-        return Received(raw.topic, raw.partition, raw.offset, raw.key, raw.value, headers, record)
+            record = self.codec.decode(value, ctx)
+            if getattr(record, "sealed_fields", None):
+                record = open_sealed_fields(record, FieldSealer(self.subject_keys()))
+        return Received(
+            raw.topic, raw.partition, raw.offset, raw.key, value, headers, record, raw.value
+        )
+
+    def open(self, raw: Any) -> bytes | None:
+        """The plaintext of an encrypted record, decrypted with its recipient's key; on an
+        inbox the hub's signature must verify (InboundRejected otherwise)."""
+        headers = [(str(k), bytes(v)) for k, v in raw.headers or ()]
+        recipient = self.keys.directory().get(dict(headers)[ENC_KEY].decode()).partner_id
+        if recipient == "hub":  # an outbox record, read back by a test (None if tampered)
+            try:
+                return EnvelopeDecryptor(self.keys.private_keys(recipient)).decrypt(
+                    topic=raw.topic, key=raw.key, value=raw.value, headers=headers
+                )
+            except EnvelopeError:
+                return None
+        opened = self.partner(recipient).open_inbound(
+            topic=raw.topic, key=raw.key, value=raw.value, headers=headers
+        )
+        return opened.value
+
+    def subject_keys(self) -> SubjectKeyStore:
+        """The hub's subject key store (the router's, through the shared data dir)."""
+        if self._subject_keys is None:
+            self._subject_keys = subject_key_store(self.settings, cache_ttl_s=0.0)
+        return self._subject_keys
 
     def inbox(self, partner: str) -> list[Received]:
         return self.read(self.catalogue.inbox(partner).name)

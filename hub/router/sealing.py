@@ -1,0 +1,274 @@
+"""Record security in the router: verify and open what partners publish, seal what it writes.
+
+One :class:`RouterSecurity` per worker (when :func:`hub.security.config.security_enabled`)
+holds the hub's keys (:class:`~hub.security.pipeline.HubSecurity`), the replay guard, the
+subject key store and the audit chainer, and does, per record:
+
+* **inbound** (:meth:`RouterSecurity.open`): verify the signature against the *owner of
+  the outbox* the record was read from (a record signed by another partner is
+  SIGNER_MISMATCH, one without a signature UNSIGNED, ...), check the replay guard,
+  decrypt. A refusal becomes a :class:`~hub.router.validation.Rejection` with the
+  verdict's DeadLetterReason, dead-lettered like any other refused record.
+* **replay guard**: event ids per (outbox, partition). A partition's guard is rebuilt
+  when the partition is (re)loaded, from the outbox partition itself
+  (:meth:`RouterSecurity.remember`, called by the loader for every record up to the
+  high watermark): what the guard holds is a function of the log, so a restarted or
+  newly assigned worker refuses exactly the replays the previous one would have, and
+  re-reading records after the last commit is a redelivery, not a replay.
+* **deliveries** (:meth:`RouterSecurity.protect`): special-category fields of records for
+  an inbox are sealed with the subject's key (:meth:`seal_fields`, before encoding), the
+  value is encrypted to the recipient's current key and the record signed by the hub
+  (origin headers name the publisher); tombstones are signed. Records for the hub's own
+  topics (dead letters, routing state) are signed, not encrypted.
+* **audit** (:meth:`RouterSecurity.link_audit`): every audit record is hash-chained per
+  partition and the entry hash signed by the hub; the chain of a partition resumes from
+  the last record on the topic whenever the partition is loaded
+  (:meth:`resume_audit`).
+* **erasure** (:meth:`shred`): when a consent that covered special-category data ends
+  (withdrawn, expired), the subject's key is destroyed: every sealed field delivered
+  about the subject, in every inbox, becomes unreadable for everyone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+from hub.config import HubSettings
+from hub.router.errors import RouterConfigError
+from hub.router.processing import Inbound
+from hub.router.validation import Rejection
+from hub.sdk.security import seal_record_fields
+from hub.security.audit_chain import AuditChainer
+from hub.security.config import missing_keys, partner_key_store
+from hub.security.errors import AuditChainError, KeyStoreError
+from hub.security.headers import HeaderList
+from hub.security.hub_identity import HUB_ID, ensure_hub_identity, subject_key_store
+from hub.security.pipeline import HubSecurity
+from hub.security.replay import ReplayGuard
+from hub.security.shredding import SEALED_FIELD, FieldSealer, special_fields
+from hub.security.signing import Verdict
+from schemas.loader import SchemaSet
+from schemas.models import CanonicalRecord
+from schemas.models.enums import DeadLetterReason
+from schemas.vocabulary import SPECIAL_CATEGORIES
+from topics.catalogue import TopicCatalogue
+from topics.partners import PartnerDirectory
+
+__all__ = ["RouterSecurity", "covers_special"]
+
+_LOG = logging.getLogger(__name__)
+
+Headers = list[tuple[str, bytes]]
+
+
+class RouterSecurity:
+    """The hub's keys, replay guard, subject keys and audit chain, for one worker."""
+
+    def __init__(
+        self,
+        settings: HubSettings,
+        *,
+        catalogue: TopicCatalogue,
+        directory: PartnerDirectory,
+        schemas: SchemaSet,
+    ) -> None:
+        store = partner_key_store(settings)
+        try:
+            ensure_hub_identity(store)
+        except KeyStoreError:  # another worker made it at the same moment
+            store.private(HUB_ID)
+        partners = [p.id for p in directory]
+        missing = [p for p in missing_keys(store, partners) if p != HUB_ID]
+        if missing:
+            raise RouterConfigError(
+                f"security is on, but these partners have no active key in {store.root}: "
+                + ", ".join(missing)
+                + " - run `rmt-hub keys new --partner <id>` for each (rmt-hub up creates "
+                "them for every partner of the directory), or register their public keys"
+            )
+        self._store = store
+        self._directory_mtime = _mtime(store.directory_path)
+        self.guard = ReplayGuard()
+        self.hub = HubSecurity.from_store(store, replay_guard=self.guard)
+        self.chainer = AuditChainer(store.private(HUB_ID))
+        self.subject_keys = subject_key_store(settings)
+        self.fields = FieldSealer(self.subject_keys)
+        self._owner = {catalogue.outbox(p.id).name: p.id for p in directory}
+        self._recipient = {catalogue.inbox(p.id).name: p.id for p in directory}
+        self._special: dict[str, tuple[str, ...]] = {}
+        for name in schemas.messages():
+            categories = schemas.field_categories(name)
+            if SEALED_FIELD in categories:
+                self._special[name] = tuple(
+                    f for f in special_fields(categories) if f != SEALED_FIELD
+                )
+        self.shredded = 0
+
+    def close(self) -> None:
+        self.subject_keys.close()
+
+    # --- the public directory ---------------------------------------------------------------------
+
+    def reload_if_changed(self) -> bool:
+        """Read the key store again if its directory changed (a rotation or revocation).
+
+        The hub's own keys are read again too: after a rotation of the hub key, partners
+        encrypt to the new one at once, and the router must hold it (and keep the old
+        ones to decrypt what is still in flight).
+        """
+        mtime = _mtime(self._store.directory_path)
+        if mtime == self._directory_mtime:
+            return False
+        try:
+            hub = HubSecurity.from_store(self._store, replay_guard=self.guard)
+            signer = self._store.private(HUB_ID)
+        except KeyStoreError as exc:
+            _LOG.error("the key store cannot be read (%s): keeping the keys held", exc)
+            return False
+        self.hub = hub
+        self.chainer.signer = signer
+        self._directory_mtime = mtime
+        _LOG.info("key store reloaded (the public directory changed)")
+        return True
+
+    # --- inbound ----------------------------------------------------------------------------------
+
+    def publisher(self, topic: str) -> str:
+        return self._owner[topic]
+
+    def open(self, message: Inbound) -> tuple[Inbound, Verdict | Rejection]:
+        """(the message with its plaintext value, the verdict) or (message, Rejection)."""
+        opened = self.hub.open_inbound(
+            topic=message.topic,
+            key=message.key,
+            value=message.value,
+            headers=message.headers,
+            publisher=self._owner[message.topic],
+            partition=message.partition,
+            offset=message.offset,
+        )
+        verdict = opened.verdict
+        if not verdict.ok:
+            reason = DeadLetterReason(verdict.dead_letter_reason)
+            return message, Rejection(reason, f"{reason.value}: {verdict.detail}")
+        return replace(message, value=opened.value), verdict
+
+    def remember(
+        self,
+        *,
+        topic: str,
+        partition: int,
+        offset: int,
+        key: bytes | None,
+        value: bytes | None,
+        headers: HeaderList,
+    ) -> None:
+        """Feed one outbox record to the replay guard (rebuilding it while loading)."""
+        self.hub.verify_inbound(
+            topic=topic,
+            key=key,
+            value=value,
+            headers=headers,
+            publisher=self._owner[topic],
+            partition=partition,
+            offset=offset,
+        )
+
+    def forget(self, partition: int) -> None:
+        """Drop the replay guard of ``partition`` (revoked, or about to be rebuilt)."""
+        for topic in self._owner:
+            self.guard.forget_partition(topic, partition)
+
+    # --- outbound ---------------------------------------------------------------------------------
+
+    def recipient(self, topic: str) -> str | None:
+        """The partner whose inbox ``topic`` is (None for the hub's own topics)."""
+        return self._recipient.get(topic)
+
+    def seal_fields(self, record: CanonicalRecord, topic: str) -> CanonicalRecord:
+        """``record`` with its special-category fields sealed, when it goes to an inbox."""
+        names = self._special.get(record.avro_name)
+        if not names or topic not in self._recipient:
+            return record
+        return seal_record_fields(record, self.fields, names)
+
+    def protect(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Headers,
+        origin: Verdict | None = None,
+    ) -> tuple[bytes | None, Headers]:
+        """(value, headers) to write: encrypted and signed for an inbox, else signed."""
+        recipient = self._recipient.get(topic)
+        if recipient is None:
+            return value, self.hub.sign(topic=topic, key=key, value=value, headers=headers)
+        if origin is not None and (not origin.ok or origin.signer is None):
+            origin = None
+        return self.hub.seal_delivery(
+            recipient=recipient, topic=topic, key=key, value=value, headers=headers, origin=origin
+        )
+
+    # --- the audit chain --------------------------------------------------------------------------
+
+    def resume_audit(self, partition: int, last: HeaderList | None) -> None:
+        """Continue ``partition``'s chain after its last record on the topic (None: empty)."""
+        if last is None:
+            self.chainer.resume(partition, None)
+            return
+        try:
+            self.chainer.resume_from_headers(partition, last)
+        except AuditChainError:
+            _LOG.warning(
+                "partition %d: the last audit record is not chained (written before the "
+                "audit chain existed): a new chain starts after it",
+                partition,
+            )
+            self.chainer.resume(partition, None)
+
+    def link_audit(
+        self, partition: int, key: bytes | None, value: bytes | None, headers: Headers
+    ) -> Headers:
+        return self.chainer.link(partition, key=key, value=value, headers=headers)
+
+    # --- crypto-shredding -------------------------------------------------------------------------
+
+    def shred(self, ended: Iterable[tuple[str, datetime]]) -> int:
+        """Destroy the key of each (subject, end of consent); returns how many keys died.
+
+        Only a subject that still has a live key created at or before the consent ended
+        loses it: when a partition is loaded again every ended consent is seen again, and
+        a key made later (data delivered under a newer consent) must survive that.
+        """
+        latest: dict[str, datetime] = {}
+        for subject, at in ended:
+            latest[subject] = max(at, latest.get(subject, at))
+        destroyed = 0
+        for subject, at in sorted(latest.items()):
+            limit_ms = int(at.timestamp() * 1000)
+            live = [k for k in self.subject_keys.keys_of(subject) if not k.destroyed]
+            if not any(k.created_at_ms <= limit_ms for k in live):
+                continue
+            count = self.subject_keys.destroy(subject)
+            _LOG.info("subject %s: %d key(s) destroyed (consent ended)", subject, count)
+            destroyed += count
+        self.shredded += destroyed
+        return destroyed
+
+
+def covers_special(categories: Iterable[object]) -> bool:
+    """Whether consented ``categories`` include a special category (health)."""
+    special = {str(c) for c in SPECIAL_CATEGORIES}
+    return any(str(c) in special for c in categories)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
