@@ -29,13 +29,12 @@ heartbeat, explicit partition counts, a web port per worker, the leader topic of
 from __future__ import annotations
 
 import logging
-import ssl
 from typing import Any
 
 import faust
 
 from hub.config import HubSettings
-from hub.errors import ConfigError
+from hub.faust_support import broker_url, faust_credentials
 from hub.monitor.aggregate import Aggregator, CellKey
 from hub.monitor.errors import MonitorError, MonitorReadError
 from hub.monitor.ledger import Budgets
@@ -57,36 +56,6 @@ def table_key(key: CellKey) -> str:
     """The table key of a region x period: ``"GROOT_AMSTERDAM|2021-03/04"``."""
     region, period = key
     return f"{region.value}|{period}"
-
-
-def _broker_url(settings: HubSettings) -> str:
-    if settings.bootstrap_servers is None:
-        raise ConfigError("no bootstrap servers for the monitor worker")
-    return ";".join(f"kafka://{server}" for server in settings.bootstrap_servers.split(","))
-
-
-def _credentials(settings: HubSettings) -> Any:
-    if settings.security_protocol == "PLAINTEXT":
-        return None
-    context = None
-    if settings.security_protocol.endswith("SSL"):
-        context = ssl.create_default_context(
-            cafile=str(settings.ssl_cafile) if settings.ssl_cafile else None
-        )
-        if settings.ssl_certfile:
-            context.load_cert_chain(
-                str(settings.ssl_certfile),
-                str(settings.ssl_keyfile) if settings.ssl_keyfile else None,
-            )
-    if settings.security_protocol.startswith("SASL_"):
-        assert settings.sasl_password is not None  # checked by HubSettings
-        return faust.SASLCredentials(
-            username=settings.sasl_username,
-            password=settings.sasl_password.get_secret_value(),
-            mechanism=settings.sasl_mechanism,
-            ssl_context=context,
-        )
-    return faust.SSLCredentials(context)
 
 
 def rebuild(settings: HubSettings, topic: str, codec: MonitorCodec, aggregator: Aggregator) -> int:
@@ -117,8 +86,8 @@ def build_app(
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         app_id or f"{settings.topic_prefix}-monitor",
-        broker=_broker_url(settings),
-        broker_credentials=_credentials(settings),
+        broker=broker_url(settings),
+        broker_credentials=faust_credentials(settings),
         broker_client_id=f"{settings.client_id}-monitor",
         broker_session_timeout=3.0,
         broker_heartbeat_interval=0.5,

@@ -33,30 +33,14 @@ import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from hub.config import HubSettings
-from hub.router.clients import broker_url, ssl_context
+from hub.faust_support import broker_url, faust_credentials
 from hub.router.engine import RouterEngine
 from hub.router.options import RouterOptions
 from hub.router.processing import Inbound
 
-__all__ = ["build_app", "faust_credentials", "run_app"]
+__all__ = ["build_app", "run_app"]
 
 _LOG = logging.getLogger(__name__)
-
-
-def faust_credentials(settings: HubSettings) -> Any:
-    """faust's ``broker_credentials`` for the settings' security protocol (None: plaintext)."""
-    context = ssl_context(settings)
-    if settings.security_protocol.startswith("SASL_"):
-        assert settings.sasl_password is not None  # checked by HubSettings
-        return faust.SASLCredentials(
-            username=settings.sasl_username,
-            password=settings.sasl_password.get_secret_value(),
-            mechanism=settings.sasl_mechanism,
-            ssl_context=context,
-        )
-    if context is not None:
-        return faust.SSLCredentials(context)
-    return None
 
 
 def _transport(fetch_max_wait_ms: int) -> type[faust_aiokafka.Transport]:

@@ -8,38 +8,23 @@ notes); de-duplication by deterministic ids does that job (:mod:`hub.router.ids`
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import KafkaError
-from aiokafka.helpers import create_ssl_context
 
 from hub.config import HubSettings
 from hub.errors import BrokerError, ConfigError
+from hub.faust_support import ssl_context
 
 __all__ = [
     "aiokafka_config",
-    "broker_url",
     "kafka_errors",
     "new_consumer",
     "new_producer",
-    "ssl_context",
 ]
-
-
-def ssl_context(settings: HubSettings) -> ssl.SSLContext | None:
-    """The TLS context of the settings (None for PLAINTEXT and SASL_PLAINTEXT)."""
-    if not settings.security_protocol.endswith("SSL"):
-        return None
-    context: ssl.SSLContext = create_ssl_context(
-        cafile=str(settings.ssl_cafile) if settings.ssl_cafile else None,
-        certfile=str(settings.ssl_certfile) if settings.ssl_certfile else None,
-        keyfile=str(settings.ssl_keyfile) if settings.ssl_keyfile else None,
-    )
-    return context
 
 
 def aiokafka_config(settings: HubSettings, client_suffix: str) -> dict[str, Any]:
@@ -65,13 +50,6 @@ def aiokafka_config(settings: HubSettings, client_suffix: str) -> dict[str, Any]
             "sasl_plain_password": settings.sasl_password.get_secret_value(),
         }
     return config
-
-
-def broker_url(settings: HubSettings) -> str:
-    """The bootstrap servers as faust's ``broker`` URL list."""
-    if settings.bootstrap_servers is None:
-        raise ConfigError("no bootstrap servers for the router")
-    return ";".join(f"kafka://{server}" for server in settings.bootstrap_servers.split(","))
 
 
 def new_producer(settings: HubSettings, **overrides: Any) -> AIOKafkaProducer:
