@@ -33,9 +33,13 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """One headless Chromium for the session; closed at the end."""
+    """One headless Chromium per test module, closed after it.
+
+    Not per session: Playwright's sync API keeps an event loop running in the main
+    thread while it is open, and later tests that call ``asyncio.run`` would fail.
+    """
     try:
         from playwright.sync_api import sync_playwright  # noqa: PLC0415
     except ImportError:
