@@ -43,6 +43,17 @@ def router(
     log_level: Annotated[
         str, typer.Option("--log-level", help="DEBUG, INFO, WARNING or ERROR.")
     ] = "WARNING",
+    metrics_port: Annotated[
+        int,
+        typer.Option(
+            "--metrics-port",
+            help="Serve /metrics, /healthz and /readyz here (0: a free port; -1: not at all).",
+        ),
+    ] = 9102,
+    metrics_host: Annotated[
+        str,
+        typer.Option("--metrics-host", help="Interface of /metrics ('0.0.0.0' in a container)."),
+    ] = "127.0.0.1",
     bootstrap_servers: str | None = BootstrapOption,
 ) -> None:
     """Run a router worker: validate what partners publish, deliver what consents allow."""
@@ -55,6 +66,8 @@ def router(
             "batch_max": batch_max,
             "status_file": status_file,
             "log_level": log_level.upper(),
+            "metrics_port": metrics_port,
+            "metrics_host": metrics_host,
         }
     )
     console.print(

@@ -4,7 +4,8 @@ Broker (embedded unless HUB_BOOTSTRAP_SERVERS is set), topics, schema registry
 (embedded unless HUB_SCHEMA_REGISTRY_URL is set), a self-check of every schema over
 the wire, the consent service (API, console, change-feed relay), a router worker
 (subprocess) and, with ``--demo N``, synthetic partner files fed through the
-connectors. A live terminal view shows records per partner and the router's lag.
+connectors, and the monitor's aggregating worker (subprocess) whose HTML report is the
+monitor dashboard. A live terminal view shows records per partner and the router's lag.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import signal
 import threading
 import time
 from contextlib import ExitStack
+from datetime import timedelta
 from types import FrameType
 from typing import Annotated
 
@@ -32,6 +34,7 @@ from hub.errors import HubError
 from hub.http import HttpServer
 from hub.kafka import admin_client
 from hub.logging import configure_logging
+from hub.monitor.runtime import MonitorProcess, run_monitor
 from hub.registry.client import client_for
 from hub.registry.embedded import registry_for
 from hub.router.options import RouterOptions
@@ -41,11 +44,11 @@ from hub.selfcheck import RoundTrip, run_selfcheck
 from hub.serde.canonical import CanonicalCodec, typed_decoder
 from hub.traffic import TrafficCounter, TrafficSnapshot
 from schemas import load_schemas
-from schemas.models import DisclosureEvent
+from schemas.models import DisclosureEvent, two_month_period
 from topics import apply_catalogue, build_catalogue, load_partners
 from topics.catalogue import TopicCatalogue
 
-__all__ = ["up", "wait_for_shutdown"]
+__all__ = ["demo_period", "up", "wait_for_shutdown"]
 
 
 class _Shutdown:
@@ -164,6 +167,23 @@ def _start_router(stack: ExitStack, running: HubSettings, registry_url: str) -> 
     return worker
 
 
+def _start_monitor(stack: ExitStack, running: HubSettings, registry_url: str) -> MonitorProcess:
+    data_dir = running.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    monitor_settings = running.model_copy(update={"schema_registry_url": registry_url})
+    worker = stack.enter_context(run_monitor(monitor_settings, log_file=data_dir / "monitor.log"))
+    worker.wait_ready(timeout_s=90)
+    return worker
+
+
+def demo_period() -> str:
+    """The two-month period the demo's records fall in (most of their dates lie within
+    two months before ``DEMO_DATE``)."""
+    from connectors.demo.generator import DEMO_DATE  # noqa: PLC0415 - light, but demo only
+
+    return two_month_period(DEMO_DATE - timedelta(days=30))
+
+
 def _feed_demo(
     running: HubSettings, registry_url: str, consent: ConsentRuntime, people: int, seed: int
 ) -> None:
@@ -254,11 +274,24 @@ def up(
         _, officer_key = issue_key(consent.store, Role.PRIVACY_OFFICER, "rmt-hub-up", None)
         worker = _start_router(stack, running, registry_url)
         console.print(f"[bold]router:[/] worker pid {worker.pid} (log: {worker.log_file})")
+        metrics_port = (worker.status() or {}).get("metrics_port")
+        if metrics_port:
+            console.print(
+                f"[bold]router metrics:[/] http://{running.embedded_host}:{metrics_port}/metrics"
+            )
         console.print(f"[bold]consent API:[/] {consent_url}/docs")
         console.print(f"[bold]privacy officer console:[/] {consent_url}/console")
         console.print(f"[bold]privacy officer API key[/] (this run only): {officer_key}")
+        monitor = _start_monitor(stack, running, registry_url)
+        period = demo_period()
+        console.print(f"[bold]monitor:[/] worker pid {monitor.pid} (log: {monitor.log_file})")
         console.print(
-            "[bold]monitor report:[/] rmt-hub monitor report --period 2021-03/04 --format html"
+            f"[bold]monitor dashboard:[/] {monitor.report_url(period)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        console.print(
+            f"[bold]monitor report:[/] rmt-hub monitor report --period {period} --format html"
         )
 
         partners: list[str] = [str(p.id) for p in load_partners(running.partners_file)]

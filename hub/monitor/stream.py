@@ -6,7 +6,8 @@ an :class:`~hub.monitor.aggregate.Aggregator` (the same code as the report comma
 keeps the faust table ``figures`` - key ``"<REGION>|<period>"``, value
 :meth:`Cell.to_dict` - in step with it. It serves the figures, suppressed, over HTTP:
 ``GET /monitor/report?period=2021-03/04[&region=R][&format=json|csv|html]`` and
-``GET /monitor/status``.
+``GET /monitor/status``. The HTML report is the monitor dashboard: it gets a small form
+to pick another period or region (:func:`with_selector`).
 
 **Restoring state (a choice).** The monitor topic has infinite retention and is the
 source of truth, so the worker **rebuilds from it on start**: :func:`rebuild` reads the
@@ -28,6 +29,7 @@ heartbeat, explicit partition counts, a web port per worker, the leader topic of
 
 from __future__ import annotations
 
+import html
 import logging
 from typing import Any
 
@@ -44,7 +46,7 @@ from hub.monitor.topic import MonitorCodec, read_events
 from hub.serde import SerializationContext
 from schemas.regions import Region
 
-__all__ = ["TABLE", "build_app", "rebuild", "run_app", "table_key"]
+__all__ = ["TABLE", "build_app", "rebuild", "run_app", "table_key", "with_selector"]
 
 _LOG = logging.getLogger(__name__)
 
@@ -174,9 +176,37 @@ def build_app(
             )
         except (MonitorError, ValueError) as exc:
             return view.json({"error": str(exc)}, status=400)
-        return view.text(render(built, fmt), content_type=_CONTENT_TYPES[fmt])
+        text = render(built, fmt)
+        if fmt == "html":
+            text = with_selector(text, aggregator.periods(), built.period, region)
+        return view.text(text, content_type=_CONTENT_TYPES[fmt])
 
     return app
+
+
+def with_selector(page: str, periods: list[str], period: str, region: Region | None = None) -> str:
+    """The HTML report with a form to pick another period or region (GET, no script)."""
+    choices = sorted({*periods, period}, reverse=True)
+    period_options = "".join(
+        f'<option value="{html.escape(p)}"{" selected" if p == period else ""}>'
+        f"{html.escape(p)}</option>"
+        for p in choices
+    )
+    region_options = '<option value="">all regions</option>' + "".join(
+        f'<option value="{r.value}"{" selected" if r is region else ""}>'
+        f"{html.escape(r.cbs_name)}</option>"
+        for r in sorted(Region, key=lambda r: r.cbs_name)
+    )
+    form = (
+        '<form class="selector" method="get" action="/monitor/report" '
+        'style="margin:.8rem 0 1rem;display:flex;gap:1rem;align-items:end">'
+        '<label>Period<br><select name="period">' + period_options + "</select></label>"
+        '<label>Region<br><select name="region">' + region_options + "</select></label>"
+        '<input type="hidden" name="format" value="html">'
+        '<button type="submit">Show</button></form>'
+    )
+    anchor = "</h1>" if "</h1>" in page else "<body>"
+    return page.replace(anchor, anchor + form, 1)
 
 
 def run_app(app: faust.App, loglevel: str = "WARNING") -> None:

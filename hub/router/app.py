@@ -84,7 +84,23 @@ def _headers(raw: Any) -> tuple[tuple[str, bytes], ...]:
     return tuple((str(k), bytes(v or b"")) for k, v in items)
 
 
-def _inbound(events: Sequence[Any]) -> list[Inbound]:
+def _highwaters(consumer: Any, events: Sequence[Any]) -> dict[tuple[str, int], int | None]:
+    """The high watermark of each partition of the batch, as the consumer last fetched it
+    (local: no request to the broker); None when it is not known."""
+    found: dict[tuple[str, int], int | None] = {}
+    for e in events:
+        tp = e.message.tp
+        if (tp.topic, tp.partition) not in found:
+            try:
+                value = consumer.highwater(tp)
+            except Exception:  # the lag gauge is not worth failing a batch for
+                value = None
+            found[(tp.topic, tp.partition)] = value if isinstance(value, int) else None
+    return found
+
+
+def _inbound(events: Sequence[Any], consumer: Any = None) -> list[Inbound]:
+    highwaters = _highwaters(consumer, events) if consumer is not None else {}
     return [
         Inbound(
             topic=e.message.topic,
@@ -93,6 +109,8 @@ def _inbound(events: Sequence[Any]) -> list[Inbound]:
             key=e.message.key,
             value=e.message.value,
             headers=_headers(e.message.headers),
+            timestamp=e.message.timestamp or None,
+            highwater=highwaters.get((e.message.topic, e.message.partition)),
         )
         for e in events
     ]
@@ -101,8 +119,9 @@ def _inbound(events: Sequence[Any]) -> list[Inbound]:
 def build_app(settings: HubSettings, engine: RouterEngine, options: RouterOptions) -> faust.App:
     """The faust app of one router worker (nothing connects until a faust Worker runs it)."""
     outboxes = engine.outboxes
+    engine.group_id = options.group_id or f"{settings.topic_prefix}-router"
     app = _app_class(_transport(options.fetch_max_wait_ms))(
-        options.group_id or f"{settings.topic_prefix}-router",
+        engine.group_id,
         broker=broker_url(settings),
         broker_credentials=faust_credentials(settings),
         broker_client_id=f"{settings.client_id}-router",
@@ -133,7 +152,7 @@ def build_app(settings: HubSettings, engine: RouterEngine, options: RouterOption
     @app.agent(source, name="route")
     async def route(stream: Any) -> None:
         async for events in stream.noack_take(options.batch_max, within=options.batch_within_s):
-            await engine.process(_inbound(events))
+            await engine.process(_inbound(events, app.consumer))
             for event in events:
                 await stream.ack(event)
 

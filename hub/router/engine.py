@@ -37,6 +37,8 @@ import contextlib
 import json
 import logging
 import os
+import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,11 +50,12 @@ from aiokafka.errors import KafkaError
 from consent.policy import PolicyMatrix, load_policy
 from hub.config import HubSettings
 from hub.errors import HubError, RecordError
+from hub.metrics import HubMetrics, process_metrics
 from hub.registry import RegistryClient
 from hub.registry.errors import RegistryError
 from hub.router.clients import new_consumer, new_producer
 from hub.router.codec import RouterCodec
-from hub.router.errors import RouterConfigError, WriteFailed
+from hub.router.errors import RouterConfigError, RouterNotReady, WriteFailed
 from hub.router.loader import LoaderTopics, PartitionLoader
 from hub.router.processing import Inbound, RouterCore, Write
 from hub.router.sealing import RouterSecurity, covers_special
@@ -63,7 +66,7 @@ from hub.security.config import security_enabled
 from hub.security.signing import Verdict
 from hub.serde import FrameError, SerializationContext
 from schemas import load_schemas
-from schemas.models import CanonicalRecord
+from schemas.models import CanonicalRecord, DeadLetter, Vacancy
 from schemas.models.enums import DeadLetterReason
 from topics.catalogue import TopicCatalogue
 from topics.partners import PartnerDirectory
@@ -87,10 +90,15 @@ class RouterEngine:
         status_file: Path | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         security: bool | None = None,
+        metrics: HubMetrics | None = None,
     ) -> None:
         """``security``: sign, encrypt, seal and chain (default: the HUB_SECURITY_ENABLED
-        switch); RouterConfigError when on and a partner of the directory has no key."""
+        switch); RouterConfigError when on and a partner of the directory has no key.
+        ``metrics``: where the engine counts (default: the process's)."""
         self.settings = settings
+        self.metrics = metrics if metrics is not None else process_metrics()
+        self.metrics_port: int | None = None
+        """The port /metrics is served on (reported in the status), when it is."""
         self.catalogue = catalogue
         self.partitions = settings.topic_partitions
         schemas = load_schemas()
@@ -127,6 +135,10 @@ class RouterEngine:
         self._offsets: AIOKafkaConsumer | None = None
         self._writer: BatchWriter | None = None
         self._starting: asyncio.Future[None] | None = None
+        self._assignment_seen = False
+        self._inboxes = {catalogue.inbox(pid).name: pid for pid in self.core.partners}
+        self.group_id = f"{settings.topic_prefix}-router"
+        """The consumer group (the lag gauge's label); the stream layer sets its own."""
         self.stats: dict[str, int] = {"records": 0, "batches": 0, "retries": 0}
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -201,6 +213,7 @@ class RouterEngine:
 
     async def assign(self, partitions: set[int]) -> None:
         """Start loading newly assigned partitions (state is never kept across assignments)."""
+        self._assignment_seen = True
         for partition in sorted(partitions):
             self._loader(partition)
 
@@ -262,9 +275,15 @@ class RouterEngine:
                         continue  # a loader started over meanwhile: wait for it again
                     writes = self._drain(partitions)
                     verdicts: dict[str, Verdict] = {}
-                    writes += self._route(batch, verdicts)
+                    sources: list[float] = []
+                    self.core.decisions.clear()
+                    writes += self._route(batch, verdicts, sources)
                     assert self._writer is not None
                     await self._writer.write(writes, origins=verdicts)
+                    try:
+                        self._count(batch, writes, sources)
+                    except Exception:  # counting must never make an acknowledged batch retry
+                        _LOG.exception("counting the metrics of a batch failed")
                 self.stats["records"] += len(batch)
                 self.stats["batches"] += 1
                 return
@@ -307,15 +326,22 @@ class RouterEngine:
                 )
         return writes
 
-    def _route(self, batch: Sequence[Inbound], verdicts: dict[str, Verdict]) -> list[Write]:
+    def _route(
+        self, batch: Sequence[Inbound], verdicts: dict[str, Verdict], sources: list[float]
+    ) -> list[Write]:
         """The writes of ``batch``; ``verdicts`` collects the accepted signatures by event id
-        (the origin of each delivery)."""
+        (the origin of each delivery), ``sources`` the source time (epoch seconds) of each
+        inbox delivery (the latency histogram)."""
         writes: list[Write] = []
         for read in batch:
             state = self._loaders[read.partition].state
             decoded, record_type, message = self._open_and_decode(read, verdicts)
             try:
-                writes += self.core.handle(state, message, decoded, record_type=record_type)
+                made = self.core.handle(state, message, decoded, record_type=record_type)
+                writes += made
+                source = _source_time(decoded, read)
+                if source is not None:
+                    sources += [source for w in made if _delivered(w)]
             except (RegistryError, KafkaError):
                 raise  # the infrastructure, not the record: retry the batch
             except Exception as exc:  # a bug must not stop every partner's traffic
@@ -328,6 +354,56 @@ class RouterEngine:
                     state, message, publisher, rejection, record=None, record_type=record_type
                 )
         return writes
+
+    def _count(
+        self, batch: Sequence[Inbound], writes: Sequence[Write], sources: Sequence[float]
+    ) -> None:
+        """Count an acknowledged batch: records in and out, dead letters, consent decisions,
+        delivery latency and the lag of its partitions (a few local counter updates)."""
+        metrics = self.metrics
+        ins = Counter((m.topic, str(self.core.publisher_of(m.topic).id)) for m in batch)
+        for (topic, publisher), n in ins.items():
+            metrics.record_in(topic, publisher, n)
+        outs: Counter[tuple[str, str]] = Counter()
+        dead: Counter[tuple[str, str, str]] = Counter()
+        for write in writes:
+            recipient = self._inboxes.get(write.topic)
+            if recipient is not None:
+                outs[(write.topic, recipient)] += 1
+            elif isinstance(write.record, DeadLetter):
+                letter = write.record
+                reason = str(letter.reason.value).lower()
+                dead[(letter.source_topic, letter.source_partner or "unknown", reason)] += 1
+        for (topic, recipient_id), n in outs.items():
+            metrics.record_out(topic, recipient_id, n)
+        for (topic, source, code), n in dead.items():
+            metrics.dead_letter(topic, source, code, n)
+        for outcome, n in self.core.decisions.items():
+            metrics.consent_decision(outcome, n)
+        self.core.decisions.clear()
+        now = time.time()
+        for started in sources:
+            metrics.observe_latency(now - started)
+        positions: dict[tuple[str, int], int] = {}
+        highwaters: dict[tuple[str, int], int] = {}
+        for m in batch:
+            tp = (m.topic, m.partition)
+            positions[tp] = max(positions.get(tp, 0), m.offset + 1)
+            if m.highwater is not None:
+                highwaters[tp] = max(highwaters.get(tp, 0), m.highwater)
+        for (topic, partition), highwater in highwaters.items():
+            lag = highwater - positions[(topic, partition)]
+            metrics.set_lag(topic, partition, self.group_id, lag)
+
+    def check_loaded(self) -> None:
+        """Readiness: raises RouterNotReady until every assigned partition is loaded (safe
+        to call from another thread: it only reads)."""
+        loaders = list(self._loaders.items())
+        if not self._assignment_seen:
+            raise RouterNotReady("no partitions assigned yet")
+        loading = sorted(p for p, loader in loaders if not loader.ready.is_set())
+        if loading:
+            raise RouterNotReady(f"partitions still loading: {loading}")
 
     def _open_and_decode(
         self, message: Inbound, verdicts: dict[str, Verdict]
@@ -389,7 +465,7 @@ class RouterEngine:
             # reloading also resumes the audit chains from what actually landed
             _LOG.warning("writing erasure notices failed (%s): reloading", exc)
             await self._reload(ready)
-        self._write_status()
+        self.write_status()
 
     def status(self) -> dict[str, Any]:
         loaders = self._loaders
@@ -403,6 +479,7 @@ class RouterEngine:
                 if loader.ready.is_set()
             },
             "stats": dict(self.stats) | {"skipped": self.core.skipped},
+            "metrics_port": self.metrics_port,
             "security": {
                 "enabled": self.security is not None,
                 "replay_guard": len(self.security.guard) if self.security else 0,
@@ -410,7 +487,8 @@ class RouterEngine:
             },
         }
 
-    def _write_status(self) -> None:
+    def write_status(self) -> None:
+        """Write the status file (when there is one and the status changed)."""
         if self._status_file is None:
             return
         text = json.dumps(self.status(), sort_keys=True)
@@ -428,6 +506,22 @@ def _covered_special(state: PartitionState, ended: ConsentEnded) -> bool:
         if consent.id == ended.consent_id:
             return covers_special(consent.categories)
     return True
+
+
+def _delivered(write: Write) -> bool:
+    """A delivery to a recipient's inbox (not a notice, state or dead letter)."""
+    return write.delivery is not None or isinstance(write.record, Vacancy)
+
+
+def _source_time(decoded: CanonicalRecord | Rejection, read: Inbound) -> float | None:
+    """When the source event happened (epoch seconds): the record's ``occurred_at``, else
+    the outbox record's timestamp."""
+    occurred = getattr(decoded, "occurred_at", None)
+    if isinstance(occurred, datetime):
+        if occurred.tzinfo is None:
+            occurred = occurred.replace(tzinfo=UTC)
+        return occurred.timestamp()
+    return read.timestamp
 
 
 def _header(headers: Sequence[tuple[str, bytes]], name: str) -> str | None:

@@ -2,6 +2,7 @@
 
 RouterError
 ├── RouterConfigError   the cluster does not match what the router needs (topics, partitions)
+├── RouterNotReady      not every assigned partition is loaded yet (readiness)
 └── WriteFailed         a batch of inbox/audit/dead-letter writes was not acknowledged
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from hub.errors import HubError
 
-__all__ = ["RouterConfigError", "RouterError", "WriteFailed"]
+__all__ = ["RouterConfigError", "RouterError", "RouterNotReady", "WriteFailed"]
 
 
 class RouterError(HubError):
@@ -22,3 +23,7 @@ class RouterConfigError(RouterError):
 
 class WriteFailed(RouterError):
     """Writes of a batch were not acknowledged; the batch is processed again after a reload."""
+
+
+class RouterNotReady(RouterError):
+    """The worker has no assignment yet, or an assigned partition is still loading."""

@@ -52,6 +52,17 @@ class RouterOptions(BaseModel):
         "(hub.router.monitoring); needs the monitor key (HUB_MONITOR_KEY or the data dir).",
     )
 
+    metrics_port: int | None = Field(
+        default=9102,
+        description="Serve /metrics, /healthz and /readyz on this port (0: a free port, "
+        "reported in the status file as 'metrics_port'; None or negative: not served).",
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1",
+        description="The interface /metrics is served on ('0.0.0.0' in a container, so "
+        "Prometheus can scrape it).",
+    )
+
     @classmethod
     def for_embedded_broker(cls, **overrides: object) -> RouterOptions:
         """Timings that make group membership quick on the embedded broker (shared notes)."""

@@ -16,6 +16,7 @@ Plain Python: no Kafka, no faust.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,7 +40,7 @@ from hub.router.ids import (
     state_id,
     tombstone_id,
 )
-from hub.router.projection import carried_categories, project
+from hub.router.projection import ALWAYS, carried_categories, project
 from hub.router.state import HUB_SOURCE, PartitionState, SubjectState, apply_accepted
 from hub.router.validation import Rejection, derive, validate
 from schemas.loader import SchemaSet
@@ -78,6 +79,10 @@ class Inbound:
     key: bytes | None
     value: bytes | None
     headers: tuple[tuple[str, bytes], ...] = ()
+    timestamp: float | None = None
+    """The record's timestamp on the outbox (seconds since the epoch), when known."""
+    highwater: int | None = None
+    """The partition's high watermark as the consumer last saw it, when known (lag)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +135,9 @@ class RouterCore:
         self.audit_topic = catalogue.disclosures.name
         self.skipped = 0
         """Writes skipped because their id was already on the topic (replays, recovery)."""
+        self.decisions: Counter[str] = Counter()
+        """Consent decisions by outcome (``allowed``, ``partial``, ``denied``), one per
+        person record considered for delivery; the engine reads and clears it per batch."""
 
     def _claim(self, state: PartitionState, write_id: str) -> bool:
         """True (and noted) when ``write_id`` is not on its topic yet; False counts a skip."""
@@ -236,15 +244,17 @@ class RouterCore:
         categories = self._fields[record.avro_name]
         consents = state.consents.consents_of(record.client_pseudonym)
         if not consents:
+            self.decisions["denied"] += 1
             return []  # fail closed: no consent known for this subject
         excluded: frozenset[str] = frozenset()
         if isinstance(record, PersonalArrangement):
             subject = state.subjects.get(record.client_pseudonym)
             if subject is not None:
                 excluded = frozenset(subject.former_responsible)
+        carried = carried_categories(record, categories)
         found = entitlements(
             record.avro_name,
-            carried_categories(record, categories),
+            carried,
             consents,
             self._order,
             publisher=publisher.id,
@@ -252,6 +262,7 @@ class RouterCore:
             now=self.clock(),
             policy=self.policy,
         )
+        self.decisions[_outcome(found, carried)] += 1
         return [
             w
             for e in found
@@ -484,6 +495,16 @@ class RouterCore:
                 )
             )
         return writes
+
+
+def _outcome(found: Iterable[Entitlement], carried: frozenset[DataCategory]) -> str:
+    """``denied`` (nobody entitled), ``partial`` (some recipient gets some categories
+    withheld) or ``allowed``."""
+    granted = list(found)
+    if not granted:
+        return "denied"
+    wanted = carried - ALWAYS
+    return "allowed" if all(wanted <= e.allowed for e in granted) else "partial"
 
 
 def _header(headers: tuple[tuple[str, bytes], ...], name: str) -> EventId | None:

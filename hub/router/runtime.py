@@ -12,6 +12,7 @@ through the ``HUB_*`` environment and the :class:`RouterOptions` as JSON in
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -34,6 +35,8 @@ from topics.catalogue import build_catalogue
 from topics.partners import load_partners
 
 __all__ = ["RouterProcess", "run_router", "run_worker", "settings_env"]
+
+_LOG = logging.getLogger(__name__)
 
 
 def settings_env(settings: HubSettings) -> dict[str, str]:
@@ -81,7 +84,39 @@ def run_worker(settings: HubSettings, options: RouterOptions | None = None) -> N
         )
         if options.monitor_events:
             engine.core.monitor = MonitorFeed.from_settings(settings, catalogue)
-        run_app(build_app(settings, engine, options), options.log_level)
+        with _observability(engine, options):
+            run_app(build_app(settings, engine, options), options.log_level)
+
+
+@contextmanager
+def _observability(engine: Any, options: RouterOptions) -> Iterator[None]:
+    """``/metrics``, ``/healthz`` and ``/readyz`` (ready: every assigned partition loaded)
+    on ``options.metrics_port`` while the worker runs; the bound port goes into the status.
+    A port that cannot be bound is logged, not fatal: routing matters more than metrics."""
+    port = options.metrics_port
+    if port is None or port < 0:
+        yield
+        return
+    from fastapi import FastAPI  # noqa: PLC0415 - only when serving
+
+    from hub.http import HttpServer, HttpServerError  # noqa: PLC0415
+    from hub.observability import observability_router  # noqa: PLC0415
+
+    app = FastAPI(title="rmt-hub router", docs_url=None, redoc_url=None, openapi_url=None)
+    app.include_router(observability_router(engine.metrics, {"partitions": engine.check_loaded}))
+    server = HttpServer(app, host=options.metrics_host, port=port, name="router-metrics")
+    try:
+        server.start()
+    except HttpServerError as exc:
+        _LOG.error("router: /metrics not served: %s", exc)
+        yield
+        return
+    engine.metrics_port = server.port
+    engine.write_status()
+    try:
+        yield
+    finally:
+        server.stop()
 
 
 class RouterProcess:

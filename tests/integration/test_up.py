@@ -47,6 +47,11 @@ def test_up_on_embedded_defaults_prints_bootstrap_and_round_trips_every_schema(
     assert "FAILED" not in result.stdout
     assert re.search(r"privacy officer console: http://127\.0\.0\.1:\d+/console", result.stdout)
     assert re.search(r"router: worker pid \d+", result.stdout)
+    assert re.search(r"monitor: worker pid \d+", result.stdout)
+    assert re.search(
+        r"monitor dashboard: http://127\.0\.0\.1:\d+/monitor/report\?period=2026-09/10&format=html",
+        result.stdout,
+    ), result.stdout
 
 
 def test_up_against_an_external_cluster_does_not_start_a_broker(

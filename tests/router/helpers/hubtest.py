@@ -115,7 +115,9 @@ class Hub:
     def worker(self, name: str = "w1", **options: Any) -> RouterProcess:
         """A started router worker subprocess (stopped by :meth:`close`)."""
         opts = RouterOptions.for_embedded_broker(
-            status_file=self.tmp / f"{name}.status.json", log_level="INFO", **options
+            **{"metrics_port": 0}  # a free port: workers of a test never collide on 9102
+            | options
+            | {"status_file": self.tmp / f"{name}.status.json", "log_level": "INFO"}
         )
         process = RouterProcess(self.settings, opts, log_file=self.tmp / f"{name}.log")
         self.workers.append(process.start())

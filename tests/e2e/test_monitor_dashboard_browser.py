@@ -1,0 +1,132 @@
+"""The monitor dashboard in a real browser: the aggregating worker (a subprocess, as
+``rmt-hub up`` runs it) serves the bi-monthly report of synthetic monitor events; headless
+Chromium opens it and checks the region rows, the charts and the suppressed-cell marks.
+Screenshots go to ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from hub.config import HubSettings
+from hub.monitor.pseudonym import MonitorKeyring, MonitorPseudonymiser
+from hub.monitor.runtime import MonitorProcess, run_monitor
+from hub.monitor.topic import MonitorCodec, publish_events
+from hub.registry import RegistryClient
+from hub.registry.embedded import EmbeddedRegistry
+from tests.monitor.conftest import drop_topics, make_monitor_env
+from tests.monitor.synthetic import RouterStandIn, generate
+
+if TYPE_CHECKING:  # imported in the tests: a missing package fails there with a clear message
+    from playwright.sync_api import Browser, Page
+
+pytestmark = pytest.mark.integration
+
+
+class Dashboard:
+    def __init__(self, worker: MonitorProcess, period: str, events: int) -> None:
+        self.worker = worker
+        self.period = period
+        self.events = events
+
+    @property
+    def url(self) -> str:
+        return self.worker.report_url(self.period)
+
+
+@pytest.fixture(scope="module")
+def dashboard(
+    hub_settings: HubSettings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Dashboard]:
+    home = tmp_path_factory.mktemp("monitor-e2e")
+    schemas_topic = f"_schemas-dashboard-{uuid.uuid4().hex[:8]}"
+    registry_settings = hub_settings.model_copy(update={"schema_registry_topic": schemas_topic})
+    with EmbeddedRegistry(registry_settings, port=0) as registry:
+        settings = make_monitor_env(hub_settings, registry.url, home)
+        try:
+            topic = f"{settings.topic_prefix}.monitor.events"
+            keys = MonitorPseudonymiser(MonitorKeyring({1: b"\x22" * 32}))
+            events = list(RouterStandIn(keys).run(generate(300, seed=11).records))
+            period = Counter(e.period for e in events).most_common(1)[0][0]
+            chosen = [e for e in events if e.period == period]
+            assert len(chosen) >= 200, Counter(e.period for e in events)
+            with RegistryClient(registry.url) as client:
+                publish_events(settings, topic, chosen, MonitorCodec(client))
+            with run_monitor(settings, log_file=home / "monitor.log") as worker:
+                worker.wait_ready(until=lambda s: s["events"] >= len(chosen))
+                yield Dashboard(worker, period, len(chosen))
+        finally:
+            drop_topics(settings, schemas_topic)
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    opened = context.new_page()
+    opened.set_default_timeout(15_000)
+    try:
+        yield opened
+    finally:
+        context.close()
+
+
+def test_the_dashboard_shows_regions_charts_and_suppressed_cells(
+    dashboard: Dashboard, page: Page, artifacts: Path
+) -> None:
+    from playwright.sync_api import expect  # noqa: PLC0415
+
+    answer = page.goto(dashboard.url)
+    assert answer is not None
+    assert answer.status == 200
+    assert answer.headers["content-type"].startswith("text/html")
+    expect(page).to_have_title(f"National monitor {dashboard.period}")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("National monitor")
+    expect(page.locator(".lead")).to_contain_text(dashboard.period)
+
+    # region rows in the tables: every one of the 35 regions, then the national total
+    tables = page.locator("table")
+    assert tables.count() >= 5
+    first = tables.first
+    expect(first.locator("tbody tr", has_text="Groot Amsterdam")).to_have_count(1)
+    expect(first.locator("tbody tr", has_text="Rijnmond")).to_have_count(1)
+    expect(first.locator("tr.total")).to_contain_text("Netherlands")
+    assert first.locator("tbody tr").count() >= 36
+
+    # charts: inline SVG, with bars
+    charts = page.locator("svg")
+    assert charts.count() >= 1
+    expect(charts.first).to_be_visible()
+    assert page.locator("svg rect").count() > 0
+
+    # suppressed cells: marked, and the legend says what the mark means
+    marks = page.locator("td.sup")
+    assert marks.count() >= 1
+    expect(marks.first).to_have_text("•")
+    expect(marks.first).to_have_attribute("title", "suppressed")
+    expect(page.locator(".legend")).to_contain_text("suppressed")
+    page.screenshot(path=str(artifacts / "monitor-dashboard.png"), full_page=True)
+
+
+def test_the_selector_cuts_the_dashboard_to_one_region(
+    dashboard: Dashboard, page: Page, artifacts: Path
+) -> None:
+    from playwright.sync_api import expect  # noqa: PLC0415
+
+    page.goto(dashboard.url)
+    form = page.locator("form.selector")
+    expect(form.locator("select[name=period]")).to_have_value(dashboard.period)
+    form.locator("select[name=region]").select_option("RIJNMOND")
+    form.get_by_role("button", name="Show").click()
+    page.wait_for_url("**region=RIJNMOND**")
+    expect(page.locator(".lead")).to_contain_text("Rijnmond")
+    first = page.locator("table").first
+    expect(first.locator("tbody tr", has_text="Rijnmond")).to_have_count(1)
+    expect(first.locator("tbody tr", has_text="Groot Amsterdam")).to_have_count(0)
+    expect(form.locator("select[name=region]")).to_have_value("RIJNMOND")
+    page.screenshot(path=str(artifacts / "monitor-dashboard-region.png"), full_page=True)
