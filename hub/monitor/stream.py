@@ -37,6 +37,7 @@ import faust
 
 from hub.config import HubSettings
 from hub.faust_support import broker_url, faust_credentials
+from hub.metrics import CONTENT_TYPE, process_metrics
 from hub.monitor.aggregate import Aggregator, CellKey
 from hub.monitor.errors import MonitorError, MonitorReadError
 from hub.monitor.ledger import Budgets
@@ -66,6 +67,7 @@ def rebuild(settings: HubSettings, topic: str, codec: MonitorCodec, aggregator: 
     for event in read_events(settings, topic, codec):
         aggregator.apply(event)
         count += 1
+    process_metrics().record_in(topic, "monitor", count)
     return count
 
 
@@ -125,6 +127,7 @@ def build_app(
         use_partitioner=True,
     )
     stats = {"unreadable": 0}
+    metrics = process_metrics()
 
     @app.agent(source, name="aggregate")
     async def aggregate(stream: Any) -> None:
@@ -136,10 +139,15 @@ def build_app(
                 message.topic, partition=message.partition, offset=message.offset
             )
             try:
+                before = aggregator.applied
                 aggregator.apply(codec.deserialize(message.value, ctx))
             except MonitorReadError as exc:
                 stats["unreadable"] += 1
-                _LOG.error("monitor: skipped an unreadable record: %s", exc)
+                metrics.dead_letter(message.topic, "monitor", "unreadable")
+                _LOG.error("monitor: skipped an unreadable record: %s", type(exc).__name__)
+            else:
+                if aggregator.applied > before:  # duplicates (e.g. after the rebuild) not counted
+                    metrics.record_in(message.topic, "monitor")
 
     @app.timer(sync_interval_s)  # type: ignore[untyped-decorator]
     async def _sync() -> None:
@@ -150,6 +158,21 @@ def build_app(
             name = table_key(key)
             if table.get(name) != value:
                 table[name] = value
+
+    @app.page("/metrics")
+    async def prometheus(view: Any, request: Any) -> Any:
+        # aiohttp refuses a charset inside content_type; the exposition is UTF-8 text
+        return view.bytes(metrics.exposition(), content_type=CONTENT_TYPE.split("; charset=")[0])
+
+    @app.page("/healthz")
+    async def healthz(view: Any, request: Any) -> Any:
+        return view.json({"status": "ok"})
+
+    @app.page("/readyz")
+    async def readyz(view: Any, request: Any) -> Any:
+        if app.rebalancing:
+            return view.json({"status": "rebalancing"}, status=503)
+        return view.json({"status": "ok", "events": aggregator.applied})
 
     @app.page("/monitor/status")
     async def status(view: Any, request: Any) -> Any:

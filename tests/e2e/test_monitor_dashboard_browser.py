@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 
 from hub.config import HubSettings
@@ -130,3 +131,16 @@ def test_the_selector_cuts_the_dashboard_to_one_region(
     expect(first.locator("tbody tr", has_text="Groot Amsterdam")).to_have_count(0)
     expect(form.locator("select[name=region]")).to_have_value("RIJNMOND")
     page.screenshot(path=str(artifacts / "monitor-dashboard-region.png"), full_page=True)
+
+
+def test_the_monitor_worker_serves_metrics_health_and_readiness(dashboard: Dashboard) -> None:
+    base = dashboard.worker.report_url(dashboard.period).split("/monitor/")[0]
+    assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
+    assert httpx.get(f"{base}/readyz", timeout=5).status_code == 200
+    scraped = httpx.get(f"{base}/metrics", timeout=5).text
+    counted = [
+        float(line.rsplit(" ", 1)[1])
+        for line in scraped.splitlines()
+        if line.startswith("rmt_records_in_total{") and 'partner="monitor"' in line
+    ]
+    assert sum(counted) == dashboard.events, scraped[:1500]
