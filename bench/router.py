@@ -52,8 +52,9 @@ from hub.registry import client_for
 from hub.registry.embedded import EmbeddedRegistry
 from hub.router.clients import aiokafka_config
 from hub.router.options import RouterOptions
-from hub.router.runtime import RouterProcess, settings_env
+from hub.router.runtime import RouterProcess
 from hub.serde.canonical import CanonicalCodec, cloud_event_headers
+from hub.supervise import settings_env
 from schemas.examples import example
 from schemas.models import ClientProfile, ConsentChange
 from schemas.models.enums import ConsentChangeType, HealthNeed, LegalBasis

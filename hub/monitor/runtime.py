@@ -10,9 +10,6 @@ figures from the monitor topic before it serves anything.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -23,17 +20,17 @@ from urllib.parse import urlencode
 
 import httpx
 
-from hub.broker._process import parent_death_preexec, pick_free_port
+from hub.broker._process import pick_free_port
 from hub.config import HubSettings
 from hub.monitor.errors import MonitorError
-from hub.router.runtime import settings_env
+from hub.supervise import WorkerProcess
 
 __all__ = ["MonitorProcess", "run_monitor"]
 
 _HOST = "127.0.0.1"  # the worker serves on loopback only
 
 
-class MonitorProcess:
+class MonitorProcess(WorkerProcess):
     """A monitor aggregator worker in a subprocess, serving its figures on ``web_port``."""
 
     def __init__(
@@ -49,16 +46,12 @@ class MonitorProcess:
         env: dict[str, str] | None = None,
     ) -> None:
         """``web_port`` 0: a free port, picked now. ``env``: extra environment of the worker."""
-        self.settings = settings
+        super().__init__(settings, log_file=log_file, env=env)
         self.web_port = web_port or pick_free_port(_HOST)
         self.topic = topic
         self.app_id = app_id
         self.threshold = threshold
         self.loglevel = loglevel
-        self.log_file = log_file
-        self.env = dict(env or {})
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._log: Any = None
 
     @property
     def url(self) -> str:
@@ -70,18 +63,6 @@ class MonitorProcess:
         query = {"period": period} | ({"region": region} if region else {}) | {"format": fmt}
         return f"{self.url}/monitor/report?{urlencode(query, safe='/')}"
 
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
-
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    @property
-    def returncode(self) -> int | None:
-        return self._proc.poll() if self._proc is not None else None
-
     def command(self) -> list[str]:
         args = [sys.executable, "-m", "hub", "monitor", "aggregate"]
         args += ["--web-port", str(self.web_port), "--loglevel", self.loglevel]
@@ -92,19 +73,6 @@ class MonitorProcess:
         if self.threshold is not None:
             args += ["--threshold", str(self.threshold)]
         return args
-
-    def start(self) -> MonitorProcess:
-        env = os.environ | settings_env(self.settings) | self.env
-        self._log = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
-        self._proc = subprocess.Popen(
-            self.command(),
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            preexec_fn=parent_death_preexec(),  # noqa: PLW1509 - only sets the death signal
-        )
-        return self
 
     def status(self) -> dict[str, Any] | None:
         """``GET /monitor/status``, or None while the worker does not answer."""
@@ -137,29 +105,6 @@ class MonitorProcess:
                 return status
             time.sleep(0.2)
         raise MonitorError(f"monitor worker not ready within {timeout_s:.0f}s (status: {status})")
-
-    def kill(self) -> None:
-        """SIGKILL: the worker dies without leaving its group or committing."""
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.send_signal(signal.SIGKILL)
-            self._proc.wait(10)
-        self._close_log()
-
-    def stop(self, timeout_s: float = 15.0) -> None:
-        """SIGTERM, then SIGKILL if it does not exit in time; idempotent."""
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.send_signal(signal.SIGTERM)
-            try:
-                self._proc.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait(10)
-        self._close_log()
-
-    def _close_log(self) -> None:
-        if self._log not in (None, subprocess.DEVNULL):
-            self._log.close()
-        self._log = None
 
 
 @contextmanager

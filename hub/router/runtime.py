@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -23,33 +20,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
-
-from hub.broker._process import parent_death_preexec
 from hub.config import HubSettings
 from hub.errors import HubError
 from hub.registry import client_for
 from hub.router.errors import RouterError
 from hub.router.options import OPTIONS_ENV, RouterOptions
+from hub.supervise import WorkerProcess
 from topics.catalogue import build_catalogue
 from topics.partners import load_partners
 
-__all__ = ["RouterProcess", "run_router", "run_worker", "settings_env"]
+__all__ = ["RouterProcess", "run_router", "run_worker"]
 
 _LOG = logging.getLogger(__name__)
-
-
-def settings_env(settings: HubSettings) -> dict[str, str]:
-    """The ``HUB_*`` environment that reproduces ``settings`` in a child process."""
-    env: dict[str, str] = {}
-    for name in type(settings).model_fields:
-        value = getattr(settings, name)
-        if value is None:
-            continue
-        if isinstance(value, SecretStr):
-            value = value.get_secret_value()
-        env[f"HUB_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
-    return env
 
 
 @contextmanager
@@ -119,7 +101,7 @@ def _observability(engine: Any, options: RouterOptions) -> Iterator[None]:
         server.stop()
 
 
-class RouterProcess:
+class RouterProcess(WorkerProcess):
     """A router worker in a subprocess (``python -m hub.router``)."""
 
     def __init__(
@@ -130,36 +112,14 @@ class RouterProcess:
         log_file: Path | None = None,
         env: dict[str, str] | None = None,
     ) -> None:
-        """``env``: extra environment of the worker, over the settings' (e.g. a switch the
-        settings model does not have yet)."""
-        self.settings = settings
+        super().__init__(settings, log_file=log_file, env=env)
         self.options = options or RouterOptions()
-        self.log_file = log_file
-        self.env = dict(env or {})
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._log: Any = None
 
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "hub.router"]
 
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    def start(self) -> RouterProcess:
-        env = os.environ | settings_env(self.settings) | self.env
-        env[OPTIONS_ENV] = self.options.model_dump_json()
-        self._log = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "hub.router"],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            preexec_fn=parent_death_preexec(),  # noqa: PLW1509 - only sets the death signal
-        )
-        return self
+    def extra_env(self) -> dict[str, str]:
+        return {OPTIONS_ENV: self.options.model_dump_json()}
 
     def status(self) -> dict[str, Any] | None:
         """The worker's last status report (needs ``options.status_file``)."""
@@ -184,33 +144,6 @@ class RouterProcess:
                 return
             time.sleep(0.1)
         raise RouterError(f"router worker not ready within {timeout_s:.0f}s")
-
-    @property
-    def returncode(self) -> int | None:
-        return self._proc.poll() if self._proc is not None else None
-
-    def kill(self) -> None:
-        """SIGKILL: the worker dies without leaving its group or committing."""
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.send_signal(signal.SIGKILL)
-            self._proc.wait(10)
-        self._close_log()
-
-    def stop(self, timeout_s: float = 15.0) -> None:
-        """SIGTERM, then SIGKILL if it does not exit in time; idempotent."""
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.send_signal(signal.SIGTERM)
-            try:
-                self._proc.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait(10)
-        self._close_log()
-
-    def _close_log(self) -> None:
-        if self._log not in (None, subprocess.DEVNULL):
-            self._log.close()
-        self._log = None
 
 
 @contextmanager
