@@ -111,10 +111,15 @@ def test_sigkill_mid_stream_delivers_every_record_exactly_once(hub: Hub) -> None
     )
 
     wait_split(hub, second, restarted)
-    time.sleep(0.5)  # audit writes follow their deliveries
-    audit = hub.audit()
+    wanted = Counter({r.ce_id: 1 for r in inbox})
+    audit = hub.wait_for(  # audit writes follow their deliveries (after the acks)
+        hub.audit,
+        lambda rs: Counter(r.record.event_id for r in rs) == wanted,  # type: ignore[union-attr]
+        timeout_s=30,
+        what="one audit entry per delivery",
+    )
     audited = Counter(r.record.event_id for r in audit)  # type: ignore[union-attr]
-    assert audited == Counter({r.ce_id: 1 for r in inbox})
+    assert audited == wanted
     assert consent_state(second, restarted) == before
     skipped = sum((w.status() or {})["stats"]["skipped"] for w in (second, restarted))
     assert skipped >= DUPLICATES  # replays, and what the killed worker had routed
