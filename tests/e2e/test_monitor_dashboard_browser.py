@@ -6,6 +6,7 @@ Screenshots go to ``test-artifacts/``.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -136,7 +137,11 @@ def test_the_selector_cuts_the_dashboard_to_one_region(
 def test_the_monitor_worker_serves_metrics_health_and_readiness(dashboard: Dashboard) -> None:
     base = dashboard.worker.report_url(dashboard.period).split("/monitor/")[0]
     assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
-    assert httpx.get(f"{base}/readyz", timeout=5).status_code == 200
+    deadline = time.monotonic() + 30  # 503 while the consumer group rebalances
+    while (ready := httpx.get(f"{base}/readyz", timeout=5)).status_code != 200:
+        assert ready.status_code == 503, ready.text
+        assert time.monotonic() < deadline, f"not ready within 30 s: {ready.text}"
+        time.sleep(0.5)
     scraped = httpx.get(f"{base}/metrics", timeout=5).text
     counted = [
         float(line.rsplit(" ", 1)[1])
