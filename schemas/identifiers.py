@@ -12,7 +12,12 @@ BSN_DIGITS = 9
 
 def is_valid_bsn(value: str) -> bool:
     """Nine digits passing the BSN eleven-test (9*d1 + 8*d2 + ... + 2*d8 - d9 = 0 mod 11)."""
-    if len(value) != BSN_DIGITS or not value.isdigit() or value == "0" * BSN_DIGITS:
+    if (
+        len(value) != BSN_DIGITS
+        or not value.isascii()
+        or not value.isdigit()
+        or value == "0" * BSN_DIGITS
+    ):
         return False
     digits = [int(c) for c in value]
     total = sum(w * d for w, d in zip(range(9, 1, -1), digits[:8], strict=True)) - digits[8]

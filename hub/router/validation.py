@@ -46,6 +46,7 @@ from typing import Any
 from kafka.partitioner.default import murmur2
 
 from hub.router.state import SubjectState
+from schemas.identifiers import is_valid_bsn
 from schemas.menu_card import BANENAFSPRAAK_ONLY, TAILORED_BUDGET_CAP_CENTS, Instrument
 from schemas.models import (
     ArrangementService,
@@ -69,7 +70,6 @@ __all__ = [
     "OUTBOX_RECORDS",
     "REQUIRED_FIELDS",
     "Rejection",
-    "bsn_valid",
     "check_banenafspraak_only",
     "check_bsn",
     "check_instruments_on_menu",
@@ -143,7 +143,6 @@ REQUIRED_FIELDS: dict[type[CanonicalRecord], tuple[str, ...]] = {
 """Fields a publisher must fill in (null only ever means: withheld by the hub)."""
 
 _RESPONSIBLE_KINDS = frozenset({PartnerKind.UWV, PartnerKind.GEMEENTE, PartnerKind.SOCIAL_PARTNER})
-_BSN_WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2, -1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,14 +165,6 @@ def responsible_kinds(category: JobSeekerCategory) -> frozenset[PartnerKind]:
     if category is JobSeekerCategory.THREATENED_EMPLOYEE:
         return frozenset({PartnerKind.SOCIAL_PARTNER, PartnerKind.UWV})
     return frozenset({category.first_responsible})
-
-
-def bsn_valid(bsn: str) -> bool:
-    """The eleven-test (elfproef) of a citizen service number: 9 digits, weights
-    9..2 and -1, the sum divisible by 11 (and not all zeros)."""
-    if len(bsn) != 9 or not bsn.isascii() or not bsn.isdigit() or bsn == "000000000":
-        return False
-    return sum(int(d) * w for d, w in zip(bsn, _BSN_WEIGHTS, strict=True)) % 11 == 0
 
 
 # --- schema and routing ---------------------------------------------------------------------------
@@ -250,7 +241,7 @@ def check_partition(key: bytes | None, partition: int, partitions: int) -> Rejec
 
 
 def check_bsn(profile: ClientProfile) -> Rejection | None:
-    if profile.bsn is not None and not bsn_valid(profile.bsn):
+    if profile.bsn is not None and not is_valid_bsn(profile.bsn):
         return Rejection(
             DeadLetterReason.BSN_INVALID,
             "bsn is not 9 digits passing the eleven-test",

@@ -11,7 +11,6 @@ from hub.ids import PartnerId
 from hub.router.state import SubjectState
 from hub.router.validation import (
     Rejection,
-    bsn_valid,
     check_bsn,
     check_municipality,
     derive,
@@ -20,6 +19,7 @@ from hub.router.validation import (
     tailored_budget_cents,
     validate,
 )
+from schemas.identifiers import is_valid_bsn
 from schemas.menu_card import Instrument
 from schemas.models import CanonicalRecord, ClientProfile, PartyRef
 from schemas.models.enums import DeadLetterReason, ServiceStatus
@@ -85,14 +85,14 @@ def refused(found: Rejection | None, reason: DeadLetterReason, field: str | None
 
 @pytest.mark.parametrize("bsn", ["123456782", "111222333", "999999990"])
 def test_valid_bsns_pass_the_eleven_test(bsn: str) -> None:
-    assert bsn_valid(bsn)
+    assert is_valid_bsn(bsn)
 
 
 @pytest.mark.parametrize(
     "bsn", ["123456789", "12345678", "1234567820", "12345678a", "000000000", "１２３４５６７８２"]
 )
 def test_invalid_bsns_fail_the_eleven_test(bsn: str) -> None:
-    assert not bsn_valid(bsn)
+    assert not is_valid_bsn(bsn)
 
 
 def test_a_profile_with_a_bad_bsn_is_refused_without_naming_the_value() -> None:
