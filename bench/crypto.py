@@ -32,31 +32,27 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.router import Figures, measure, profiles
-from consent.model import ConsentChangeMessage, Recipient
-from consent.outbox import partition_for, wire_encoder
+from bench.router import BASE_CATEGORIES, Figures, grant_consents, measure, profiles
 from hub.broker import broker_for
 from hub.config import HubSettings, load_settings
-from hub.ids import ClientPseudonym, ConsentId, EventId, PartnerId
-from hub.kafka import admin_client, producer
+from hub.kafka import admin_client
 from hub.registry import client_for
 from hub.registry.embedded import EmbeddedRegistry
 from hub.router.options import RouterOptions
 from hub.router.runtime import RouterProcess
-from hub.security.config import SECURITY_ENABLED_ENV, ensure_keys, partner_key_store
+from hub.security.config import ensure_keys, partner_key_store
 from hub.security.envelope import EnvelopeDecryptor, EnvelopeEncryptor
 from hub.security.keys import KeyStore
 from hub.security.pipeline import HubSecurity, PartnerSecurity
-from hub.serde.canonical import CanonicalCodec, cloud_event_headers
+from hub.serde.canonical import CanonicalCodec
 from hub.serde.cloudevents import ce_headers
-from schemas.models import ConsentChange
-from schemas.models.enums import ConsentChangeType, LegalBasis
-from schemas.vocabulary import DataCategory, Purpose
+from schemas.models.enums import LegalBasis
+from schemas.vocabulary import DataCategory
 from topics import apply_catalogue, build_catalogue, load_partners
 
 PUBLISHER, RECIPIENT = "uwv", "gemeente-amsterdam"
@@ -86,50 +82,6 @@ class Side:
     inbox: str
 
 
-def grant_consents(settings: HubSettings, codec: CanonicalCodec, subjects: list[str]) -> None:
-    """One consent per subject for the municipality, health included (as the consent
-    service publishes it: one record per request, explicit partition)."""
-    topic = build_catalogue(settings).consent_changes.name
-    encode = wire_encoder(codec, topic)
-    out = producer(settings, enable_idempotence=True, linger_ms=0)
-    now = datetime.now(UTC)
-    try:
-        for who in subjects:
-            message = ConsentChangeMessage(
-                event_id=EventId(str(uuid.uuid4())),
-                occurred_at=now,
-                source_partner="hub",
-                consent_id=ConsentId(f"cns-{uuid.uuid4().hex[:12]}"),
-                subject_pseudonym=ClientPseudonym(who),
-                change=ConsentChangeType.GIVEN,
-                controller=PartnerId("uwv"),
-                recipients=(Recipient(partner_id=PartnerId(RECIPIENT)),),
-                purposes=(Purpose.ARRANGEMENT,),
-                data_categories=(
-                    DataCategory.IDENTITY,
-                    DataCategory.LABOUR_MARKET_PROFILE,
-                    DataCategory.EDUCATION,
-                    DataCategory.HEALTH,
-                ),
-                legal_basis=LegalBasis.EXPLICIT_CONSENT,
-                valid_from=now - timedelta(minutes=1),
-                valid_until=now + timedelta(days=30),
-                actor="bench",
-                recorded_at=now,
-                record_hash="0" * 64,
-            )
-            key = who.encode()
-            out.send(
-                topic,
-                key=key,
-                value=encode(message),
-                headers=cloud_event_headers(ConsentChange.model_validate(message.model_dump())),
-                partition=partition_for(key, settings.topic_partitions),
-            ).get(timeout=15)
-    finally:
-        out.close()
-
-
 def sealed(batch: Batch, security: PartnerSecurity, topic: str) -> Batch:
     """``batch`` encrypted to the hub and signed by the publisher (as the SDK does)."""
 
@@ -156,7 +108,13 @@ def start_side(mode: str, base: HubSettings, data_dir: Path, subjects: list[str]
     finally:
         admin.close()
     codec = CanonicalCodec(client_for(settings))
-    grant_consents(settings, codec, subjects)
+    grant_consents(
+        settings,
+        codec,
+        subjects,
+        categories=(*BASE_CATEGORIES, DataCategory.HEALTH),
+        legal_basis=LegalBasis.EXPLICIT_CONSENT,
+    )
     outbox, inbox = catalogue.outbox(PUBLISHER).name, catalogue.inbox(RECIPIENT).name
     batch = profiles(codec, outbox, subjects)
     if mode == "on":
@@ -168,7 +126,7 @@ def start_side(mode: str, base: HubSettings, data_dir: Path, subjects: list[str]
         settings,
         options,
         log_file=data_dir / f"router-{mode}.log",
-        env={SECURITY_ENABLED_ENV: "true" if mode == "on" else "false"},
+        env={"HUB_SECURITY_ENABLED": "true" if mode == "on" else "false"},
     ).start()
     return Side(mode, settings, worker, batch, outbox, inbox)
 

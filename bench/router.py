@@ -160,8 +160,23 @@ def measure(
 # --- the records ----------------------------------------------------------------------------------
 
 
-def grant_consents(settings: HubSettings, codec: CanonicalCodec, subjects: list[str]) -> None:
-    """One consent per subject for the municipality, published as the consent service does."""
+BASE_CATEGORIES = (
+    DataCategory.IDENTITY,
+    DataCategory.LABOUR_MARKET_PROFILE,
+    DataCategory.EDUCATION,
+)
+
+
+def grant_consents(
+    settings: HubSettings,
+    codec: CanonicalCodec,
+    subjects: list[str],
+    *,
+    categories: tuple[DataCategory, ...] = BASE_CATEGORIES,
+    legal_basis: LegalBasis = LegalBasis.CONSENT,
+) -> None:
+    """One consent per subject for the municipality, published as the consent service does
+    (one record per request, explicit partition)."""
     topic = build_catalogue(settings).consent_changes.name
     encode = wire_encoder(codec, topic)
     out = producer(settings, enable_idempotence=True, linger_ms=0)
@@ -178,12 +193,8 @@ def grant_consents(settings: HubSettings, codec: CanonicalCodec, subjects: list[
                 controller=PartnerId("uwv"),
                 recipients=(Recipient(partner_id=PartnerId(RECIPIENT)),),
                 purposes=(Purpose.ARRANGEMENT,),
-                data_categories=(
-                    DataCategory.IDENTITY,
-                    DataCategory.LABOUR_MARKET_PROFILE,
-                    DataCategory.EDUCATION,
-                ),
-                legal_basis=LegalBasis.CONSENT,
+                data_categories=categories,
+                legal_basis=legal_basis,
                 valid_from=now - timedelta(minutes=1),
                 valid_until=now + timedelta(days=30),
                 actor="bench",
