@@ -6,6 +6,7 @@ Set ``HUB_BOOTSTRAP_SERVERS`` to run the same suite against any other Kafka clus
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +17,15 @@ from kafka.admin import NewTopic
 from hub.broker import broker_for
 from hub.config import HubSettings, load_settings
 from hub.kafka import admin_client
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--reliability",
+        choices=("short", "full"),
+        default=os.environ.get("RMT_RELIABILITY", "short"),
+        help="size of tests/reliability: short (CI, the default) or full (the long runs)",
+    )
 
 
 @pytest.fixture(scope="session")
