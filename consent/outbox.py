@@ -26,11 +26,16 @@ marks every unpublished row whose event id it finds there as published at that o
 Only then does it send the rest. The rows sent before a crash are therefore found and
 not sent twice.
 
-*A topic that lost the feed is rebuilt*: on the same occasions the relay checks that the
-record at the last offset it recorded for each partition is still there and carries the
-same event id. If not (the topic was recreated, or the memory-only embedded broker
-restarted), every change of that partition is queued again and republished in register
-order, so the topic can always be rebuilt from the register, which is the source of truth.
+*A topic that lost the feed is rebuilt*: on the same occasions, and also **periodically**
+(every ``verify_interval_s``, :meth:`OutboxRelay.verify_feed`) so that a loss is repaired
+without waiting for a new consent change, the relay checks that the record at the last
+offset it recorded for each partition is still there and carries the same event id. If
+not (the topic was recreated, or the memory-only embedded broker restarted), every change
+of that partition is queued again and republished in register order, so the topic can
+always be rebuilt from the register, which is the source of truth. A broker that
+acknowledges a send at an offset not above the last one recorded for that partition has
+lost the partition's log too (offsets only grow): the relay then requeues that partition
+before marking anything, and the reconciliation that follows finds the record it just sent.
 
 *One relay at a time*: relays (a ``serve`` process, a CLI command) coordinate through a
 lease row in the database (``consent_leases``), renewed on every cycle and before each
@@ -151,6 +156,7 @@ class OutboxRelay:
         ack_timeout_s: float = 10.0,
         interval_s: float = 0.5,
         scan_timeout_s: float = 30.0,
+        verify_interval_s: float | None = 5.0,
         periodic: Callable[[], object] | None = None,
         metrics: HubMetrics | None = None,
     ) -> None:
@@ -164,11 +170,14 @@ class OutboxRelay:
         self._ack_timeout_s = ack_timeout_s
         self._interval_s = interval_s
         self._scan_timeout_s = scan_timeout_s
+        self._verify_interval_s = verify_interval_s
+        self._verified_at = time.monotonic()
         self._periodic = periodic
         self._host = socket.gethostname()
         self.holder = f"{self._host}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self._lock = threading.RLock()
         self._producer: KafkaProducer | None = None
+        self._verifier: KafkaConsumer | None = None
         self._partitions: int | None = None
         self._leader = False
         self._in_doubt = True  # reconcile before the first send
@@ -219,6 +228,7 @@ class OutboxRelay:
             if self._producer is not None:
                 self._producer.close(timeout=5)
                 self._producer = None
+            self._close_verifier()
         finally:
             self._lock.release()
 
@@ -227,6 +237,8 @@ class OutboxRelay:
         while not self._stop.is_set():
             try:
                 self.run_once()
+                if self._verification_due() and self.verify_feed():
+                    self.run_once()  # republish what the topic lost, now
                 if self._periodic is not None:
                     self._periodic()
                 failures = 0
@@ -333,6 +345,21 @@ class OutboxRelay:
         if self._metrics is not None:  # on the topic now, whatever happens next
             self._metrics.record_out(self.topic, METRICS_PARTNER)
         crash_point(CRASH_AFTER_PUBLISH)
+        last = self._store.last_published_offset(self.topic, metadata.partition)
+        if last is not None and metadata.offset <= last:
+            # offsets only grow: the partition lost its log (topic recreated, broker restarted)
+            requeued = self._store.requeue(self.topic, metadata.partition)
+            self.requeued += requeued
+            _LOG.warning(
+                "%s/%d acknowledged offset %d after %d: the partition lost its log; "
+                "republishing %d change(s)",
+                self.topic,
+                metadata.partition,
+                metadata.offset,
+                last,
+                requeued,
+            )
+            raise BrokerError(f"{self.topic}/{metadata.partition} lost its log; rebuilding it")
         self._store.mark_published(
             row.event_id, self.topic, metadata.partition, metadata.offset, self._clock()
         )
@@ -341,6 +368,67 @@ class OutboxRelay:
         with self._marked:
             self._marked.notify_all()
         _LOG.debug("published %s at %s/%d@%d", row.event_id, self.topic, partition, metadata.offset)
+
+    # --- verifying the feed ----------------------------------------------------------------------
+    def _verification_due(self) -> bool:
+        if self._verify_interval_s is None:
+            return False
+        return time.monotonic() - self._verified_at >= self._verify_interval_s
+
+    def verify_feed(self) -> int:
+        """Check that the topic still holds what the outbox published; requeue what it lost.
+
+        Per partition, one read: is the record at the last offset the outbox recorded still
+        there, with the same event id? Where it is not (the topic was deleted and
+        recreated, or a memory-only broker restarted), every change of that partition is
+        queued again, to be republished in register order by the next :meth:`run_once`
+        (the background loop runs it at once). Returns how many changes were requeued;
+        0 when the feed is intact or this relay is not the leader (the leader verifies).
+        Raises :class:`BrokerError` when the topic cannot be read.
+        """
+        with self._lock:
+            self._verified_at = time.monotonic()
+            if not self._lead():
+                return 0
+            try:
+                requeued = self._requeue_lost(self._verifier_reader())
+            except BaseException:
+                self._close_verifier()  # a fresh client next time
+                raise
+            if requeued:
+                self._in_doubt = True  # reconcile (find what is already there) before sending
+            return requeued
+
+    def _requeue_lost(self, reader: KafkaConsumer) -> int:
+        """Requeue every partition whose last recorded record is gone; return how many rows."""
+        total = 0
+        for partition in range(self._partition_count()):
+            last = self._store.last_published_offset(self.topic, partition)
+            if last is None or self._still_there(partition, last, reader):
+                continue
+            requeued = self._store.requeue(self.topic, partition)
+            total += requeued
+            _LOG.warning(
+                "%s/%d lost what the outbox published there; republishing %d change(s)",
+                self.topic,
+                partition,
+                requeued,
+            )
+        self.requeued += total
+        return total
+
+    def _verifier_reader(self) -> KafkaConsumer:
+        if self._verifier is None:
+            self._verifier = self._reader()
+        return self._verifier
+
+    def _close_verifier(self) -> None:
+        if self._verifier is not None:
+            try:
+                self._verifier.close()
+            except Exception as exc:  # closing must never fail a stop
+                _LOG.debug("closing the feed verifier: %s", exc)
+            self._verifier = None
 
     # --- reconciliation --------------------------------------------------------------------------
     def reconcile(self) -> int:
@@ -354,17 +442,12 @@ class OutboxRelay:
         """
         with self._lock:
             count = self._partition_count()
-            for partition in range(count):
-                last = self._store.last_published_offset(self.topic, partition)
-                if last is not None and not self._still_there(partition, last):
-                    requeued = self._store.requeue(self.topic, partition)
-                    self.requeued += requeued
-                    _LOG.warning(
-                        "%s/%d lost what the outbox published there; republishing %d change(s)",
-                        self.topic,
-                        partition,
-                        requeued,
-                    )
+            reader = self._reader()
+            try:
+                self._requeue_lost(reader)
+            finally:
+                reader.close()
+            self._verified_at = time.monotonic()
             pending = self._store.pending_outbox(10_000)
             wanted: dict[int, set[str]] = {}
             for row in pending:
@@ -394,33 +477,29 @@ class OutboxRelay:
             bootstrap_timeout_ms=int(self._ack_timeout_s * 1000),
         )
 
-    def _still_there(self, partition: int, offset: int) -> bool:
+    def _still_there(self, partition: int, offset: int, reader: KafkaConsumer) -> bool:
         """Whether the topic still holds, at ``offset``, the event the outbox put there."""
         expected = self._store.event_at(self.topic, partition, offset)
         tp = TopicPartition(self.topic, partition)
-        reader = self._reader()
-        try:
-            with kafka_errors(f"checking {self.topic}/{partition}"):
-                reader.assign([tp])
-                reader.seek(tp, offset)
-                deadline = time.monotonic() + self._scan_timeout_s
-                while True:
-                    records = reader.poll(timeout_ms=200, max_records=1).get(tp, [])
-                    if records:
-                        first = records[0]
-                        if first.offset < offset:  # reset to the start: offset is gone
-                            return False
-                        if first.offset > offset:  # the log starts later (retention)
-                            return True
-                        ids = [v for k, v in first.headers or [] if k == EVENT_ID_HEADER]
-                        return bool(ids) and ids[0].decode("utf-8", "replace") == expected
-                    high = reader.highwater(tp)
-                    if high is not None and high <= offset:
+        with kafka_errors(f"checking {self.topic}/{partition}"):
+            reader.assign([tp])
+            reader.seek(tp, offset)
+            deadline = time.monotonic() + self._scan_timeout_s
+            while True:
+                records = reader.poll(timeout_ms=200, max_records=1).get(tp, [])
+                if records:
+                    first = records[0]
+                    if first.offset < offset:  # reset to the start: offset is gone
                         return False
-                    if time.monotonic() > deadline:
-                        raise BrokerError(f"could not read {self.topic}/{partition}@{offset}")
-        finally:
-            reader.close()
+                    if first.offset > offset:  # the log starts later (retention)
+                        return True
+                    ids = [v for k, v in first.headers or [] if k == EVENT_ID_HEADER]
+                    return bool(ids) and ids[0].decode("utf-8", "replace") == expected
+                high = reader.highwater(tp)
+                if high is not None and high <= offset:
+                    return False
+                if time.monotonic() > deadline:
+                    raise BrokerError(f"could not read {self.topic}/{partition}@{offset}")
 
     def _scan(self, partition: int, start: int, wanted: set[str]) -> dict[str, int]:
         """Event ids in ``wanted`` found from ``start`` up to the high watermark -> offset."""
