@@ -20,16 +20,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from kafka import TopicPartition
+
 from hub.config import HubSettings
 from hub.errors import HubError
 from hub.registry import client_for
 from hub.router.errors import RouterError
 from hub.router.options import OPTIONS_ENV, RouterOptions
 from hub.supervise import WorkerProcess
-from topics.catalogue import build_catalogue
+from topics.catalogue import TopicCatalogue, build_catalogue
 from topics.partners import load_partners
 
-__all__ = ["RouterProcess", "run_router", "run_worker"]
+__all__ = ["RouterProcess", "router_lag", "run_router", "run_worker"]
 
 _LOG = logging.getLogger(__name__)
 
@@ -144,6 +146,59 @@ class RouterProcess(WorkerProcess):
                 return
             time.sleep(0.1)
         raise RouterError(f"router worker not ready within {timeout_s:.0f}s")
+
+
+def router_lag(
+    settings: HubSettings,
+    catalogue: TopicCatalogue | None = None,
+    group_id: str | None = None,
+    *,
+    timeout_s: float = 15.0,
+) -> dict[TopicPartition, int]:
+    """Outbox records the router has not routed yet, per outbox partition: the partition's
+    fetch high watermark minus the offset the router's consumer group committed (0 when
+    none is committed: every record is behind).
+
+    High watermarks come from a fetch response, never from ``end_offsets()`` (which the
+    embedded broker answers with the start of the last batch + 1). The router commits
+    only what it has routed and written, so a lag of 0 everywhere means every record
+    published so far is routed. ``group_id``: the router's group (default
+    ``<topic prefix>-router``).
+    """
+    from hub.kafka import admin_client, consumer  # noqa: PLC0415 - kafka-python only when asked
+
+    catalogue = catalogue or build_catalogue(settings)
+    group = group_id or f"{settings.topic_prefix}-router"
+    tps = [
+        TopicPartition(t.name, p)
+        for t in catalogue.outboxes()
+        for p in range(settings.topic_partitions)
+    ]
+    reader = consumer(settings, group_id=None, fetch_max_wait_ms=10, max_poll_records=1)
+    admin = admin_client(settings)
+    try:
+        reader.assign(tps)
+        reader.seek_to_end(*tps)  # the broker may answer short of the end: the fetch corrects
+        deadline = time.monotonic() + timeout_s
+        highwater: dict[TopicPartition, int] = {}
+        while len(highwater) < len(tps):
+            if time.monotonic() > deadline:
+                raise RouterError(f"no high watermark for {len(tps) - len(highwater)} outboxes")
+            reader.poll(timeout_ms=50)
+            for tp in tps:
+                known = reader.highwater(tp)
+                if known is not None:
+                    highwater[tp] = known
+        committed = admin.list_group_offsets({group: tps}).get(group, {})
+    finally:
+        reader.close()
+        admin.close()
+    lag = {}
+    for tp in tps:
+        meta = committed.get(tp)
+        done = max(0, int(getattr(meta, "offset", meta) or 0)) if meta is not None else 0
+        lag[tp] = max(0, highwater[tp] - done)
+    return lag
 
 
 @contextmanager

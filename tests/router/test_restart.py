@@ -8,16 +8,15 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from typing import Any
 
 import pytest
 
 from hub.router.ids import delivery_id
-from hub.router.runtime import RouterProcess
 from schemas.models import ClientProfile, PersonRecord
 from schemas.vocabulary import DataCategory, Purpose
 from tests.router.helpers import records
 from tests.router.helpers.hubtest import Hub
+from tests.router.helpers.workers import consent_state, wait_split
 
 pytestmark = pytest.mark.integration
 
@@ -25,35 +24,7 @@ SUBJECTS = 16
 RECORDS = 240
 DUPLICATES = 20
 KILL_AT = 80
-PARTITIONS = 4
 CATEGORIES = (DataCategory.IDENTITY, DataCategory.LABOUR_MARKET_PROFILE, DataCategory.EDUCATION)
-
-
-def consent_state(*workers: RouterProcess) -> dict[str, Any]:
-    """The union of the workers' consent tables, by partition."""
-    merged: dict[str, Any] = {}
-    for worker in workers:
-        status = worker.status() or {}
-        merged |= status.get("consents", {})
-    return merged
-
-
-def wait_split(hub: Hub, *workers: RouterProcess, timeout_s: float = 60.0) -> None:
-    """Until the workers together have loaded every partition, each one some."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        statuses = [w.status() for w in workers]
-        if all(statuses):
-            ready = [set(s["ready"]) for s in statuses if s]
-            assigned = [set(s["assigned"]) for s in statuses if s]
-            if (
-                ready == assigned
-                and all(ready)
-                and sorted(p for r in ready for p in r) == list(range(PARTITIONS))
-            ):
-                return
-        time.sleep(0.1)
-    raise AssertionError(f"partitions not split: {[w.status() for w in workers]}")
 
 
 def test_sigkill_mid_stream_delivers_every_record_exactly_once(hub: Hub) -> None:
@@ -67,7 +38,7 @@ def test_sigkill_mid_stream_delivers_every_record_exactly_once(hub: Hub) -> None
     first, second = hub.worker("w1", commit_interval_s=60), hub.worker("w2", commit_interval_s=60)
     wait_split(hub, first, second)
     before = consent_state(first, second)
-    assert sorted(before) == [str(p) for p in range(PARTITIONS)]
+    assert sorted(before) == [str(p) for p in range(hub.settings.topic_partitions)]
     assert sum(len(s) for s in before.values()) == SUBJECTS
 
     stream: list[PersonRecord] = [records.profile(subjects[i % SUBJECTS]) for i in range(RECORDS)]

@@ -53,7 +53,7 @@ from schemas.vocabulary import SPECIAL_CATEGORIES, DataCategory, PartnerKind, Pu
 from topics import apply_catalogue, build_catalogue, load_partners
 from topics.catalogue import TopicCatalogue
 
-__all__ = ["Hub", "Received", "delivered_ids", "new_id"]
+__all__ = ["Hub", "Publication", "Received", "delivered_ids", "new_id"]
 
 
 def new_id() -> EventId:
@@ -79,6 +79,16 @@ class Received:
         return self.headers["ce_id"].decode()
 
 
+@dataclass(frozen=True)
+class Publication:
+    """One record for :meth:`Hub.publish_many`, with :meth:`Hub.publish`'s overrides."""
+
+    record: CanonicalRecord
+    partner: str | None = None
+    key: bytes | str | None = "natural"
+    value: bytes | None = None
+
+
 @dataclass
 class Hub:
     """Topics under a unique prefix, and helpers to act as partners and consent service."""
@@ -91,6 +101,7 @@ class Hub:
     consent_encoding: str = "wire"
     """How consent changes are encoded: "wire" (Confluent) or "bare" (bare Avro)."""
     _producer: KafkaProducer | None = None
+    _bulk_producer: KafkaProducer | None = None
     _consent_producer: KafkaProducer | None = None
     security: bool = field(init=False)
     keys: KeyStore = field(init=False)
@@ -126,7 +137,7 @@ class Hub:
     def close(self) -> None:
         for process in self.workers:
             process.stop()
-        for prod in (self._producer, self._consent_producer):
+        for prod in (self._producer, self._bulk_producer, self._consent_producer):
             if prod is not None:
                 prod.close(timeout=5)
         if self._subject_keys is not None:
@@ -178,7 +189,41 @@ class Hub:
         like the SDK: wire format, CloudEvents headers, murmur2 partitioner; waits for the ack."""
         if self._producer is None:
             self._producer = producer(self.settings, linger_ms=0)
-        source = partner or str(getattr(record, "source_partner", ""))
+        topic, key_bytes, sent, headers = self._outgoing(
+            Publication(record, partner=partner, key=key, value=value)
+        )
+        self._producer.send(
+            topic, key=key_bytes, value=sent, headers=headers, partition=partition
+        ).get(timeout=15)
+
+    def publish_many(self, items: Iterable[CanonicalRecord | Publication]) -> int:
+        """Publish every item as :meth:`publish` does, without waiting for each ack: sends
+        all (batched, in order per partition), then flushes and checks that every send was
+        acknowledged. Returns how many were published."""
+        if self._bulk_producer is None:
+            self._bulk_producer = producer(
+                self.settings,
+                linger_ms=5,
+                batch_size=256 * 1024,
+                max_in_flight_requests_per_connection=1,  # retries keep the order
+            )
+        futures = []
+        for item in items:
+            topic, key, sent, headers = self._outgoing(
+                item if isinstance(item, Publication) else Publication(item)
+            )
+            futures.append(self._bulk_producer.send(topic, key=key, value=sent, headers=headers))
+        self._bulk_producer.flush(timeout=120)
+        for future in futures:
+            future.get(timeout=15)  # raises the send's error, if it failed
+        return len(futures)
+
+    def _outgoing(
+        self, item: Publication
+    ) -> tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]]]:
+        """(topic, key, value, headers) of publishing ``item`` like the SDK."""
+        record, key = item.record, item.key
+        source = item.partner or str(getattr(record, "source_partner", ""))
         topic = self.catalogue.outbox(source).name
         if key == "natural":
             if isinstance(record, PersonRecord):
@@ -188,7 +233,7 @@ class Hub:
             else:
                 key = None
         assert not isinstance(key, str)
-        data = value if value is not None else self.codec.encode(record, topic)
+        data = item.value if item.value is not None else self.codec.encode(record, topic)
         headers = ce_headers(
             event_id=str(getattr(record, "event_id", new_id())),
             source=source,
@@ -200,9 +245,7 @@ class Hub:
             sent, headers = self.partner(source).seal_outbound(
                 topic=topic, key=key, value=data, headers=headers
             )
-        self._producer.send(topic, key=key, value=sent, headers=headers, partition=partition).get(
-            timeout=15
-        )
+        return topic, key, sent, headers
 
     # --- the consent service ----------------------------------------------------------------------
 
@@ -285,8 +328,14 @@ class Hub:
 
     # --- reading back -----------------------------------------------------------------------------
 
-    def read(self, topic: str, *, decode: bool = True) -> list[Received]:
-        """Every record of ``topic``, all partitions, up to the fetch high watermark."""
+    def read(
+        self, topic: str, *, decode: bool = True, timeout_s: float | None = None
+    ) -> list[Received]:
+        """Every record of ``topic``, all partitions, up to the fetch high watermark.
+
+        Without ``timeout_s``, what was read in 20 s (the end, unless the topic is big);
+        with it, AssertionError when the end is not reached in that time (for big topics:
+        a partial read must never pass for the whole topic)."""
         reader = consumer(self.settings, group_id=None, fetch_max_wait_ms=50)
         try:
             parts = reader.partitions_for_topic(topic) or set()
@@ -295,8 +344,14 @@ class Hub:
             reader.seek_to_beginning(*tps)
             out: list[Received] = []
             remaining = set(tps)
-            deadline = time.monotonic() + 20
-            while remaining and time.monotonic() < deadline:
+            deadline = time.monotonic() + (timeout_s or 20)
+            while remaining:
+                if time.monotonic() > deadline:
+                    if timeout_s is None:
+                        break
+                    raise AssertionError(
+                        f"{topic}: not read to the end within {timeout_s:.0f}s ({len(out)} read)"
+                    )
                 for batch in reader.poll(timeout_ms=100).values():
                     for r in batch:
                         out.append(self._received(r, decode))
@@ -346,14 +401,14 @@ class Hub:
             self._subject_keys = subject_key_store(self.settings, cache_ttl_s=0.0)
         return self._subject_keys
 
-    def inbox(self, partner: str) -> list[Received]:
-        return self.read(self.catalogue.inbox(partner).name)
+    def inbox(self, partner: str, *, timeout_s: float | None = None) -> list[Received]:
+        return self.read(self.catalogue.inbox(partner).name, timeout_s=timeout_s)
 
-    def dead_letters(self) -> list[Received]:
-        return self.read(self.catalogue.dead_letter.name)
+    def dead_letters(self, *, timeout_s: float | None = None) -> list[Received]:
+        return self.read(self.catalogue.dead_letter.name, timeout_s=timeout_s)
 
-    def audit(self) -> list[Received]:
-        return self.read(self.catalogue.disclosures.name)
+    def audit(self, *, timeout_s: float | None = None) -> list[Received]:
+        return self.read(self.catalogue.disclosures.name, timeout_s=timeout_s)
 
     def wait_for(
         self,

@@ -1,0 +1,294 @@
+"""Router workers killed with SIGKILL at random points of a long stream, and restarted.
+
+Three partners publish a stream (``scale.pick(4_000, 50_000)`` records) about subjects of
+three kinds: consent to one municipality, consent to a municipality and a partner kind
+(SBB), no consent at all; a few invalid records are sprinkled in. Two router workers
+share the partitions; ``scale.pick(3, 8)`` times one of them, chosen at random, is killed
+with SIGKILL at a random point of the routing (seeded: the seed is printed, and
+``RMT_FAULT_SEED=<seed>`` replays the same stream shape and kill schedule) and started
+again. Then, by event id:
+
+* every valid record is in the inbox of each partner entitled to it exactly once (by
+  ``ce_id`` = :func:`hub.router.ids.delivery_id`) and in no other inbox;
+* every delivery has exactly one disclosure audit entry, naming its recipient and source;
+* every invalid record is dead-lettered exactly once, its publisher gets exactly one
+  rejection notice, and it reaches no inbox.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pytest
+
+from hub.ids import PartnerId
+from hub.router.ids import delivery_id
+from hub.router.runtime import RouterProcess
+from schemas.models import (
+    DeadLetter,
+    DisclosureEvent,
+    PartyRef,
+    PersonRecord,
+    RejectionNotice,
+)
+from schemas.vocabulary import DataCategory, PartnerKind, Purpose
+from tests.reliability.conftest import Scale
+from tests.router.helpers import records
+from tests.router.helpers.hubtest import Hub, Publication
+from tests.router.helpers.workers import routed, topic_size, wait_caught_up, wait_split
+from topics import load_partners
+
+pytestmark = [pytest.mark.integration, pytest.mark.reliability]
+
+PURPOSES = (Purpose.ARRANGEMENT, Purpose.MATCHING_PLACEMENT, Purpose.WARM_HANDOVER)
+CATEGORIES = (
+    DataCategory.IDENTITY,
+    DataCategory.LABOUR_MARKET_PROFILE,
+    DataCategory.EDUCATION,
+    DataCategory.ARRANGEMENT,
+    DataCategory.OUTCOME,
+)
+GROUPS: dict[str, tuple[str, ...]] = {
+    "one": ("gemeente-utrecht",),
+    "two": ("gemeente-amsterdam", "sbb"),  # the second by kind: every SBB partner
+    "none": (),
+}
+"""The recipients each kind of subject consented to."""
+SBB = PartyRef(partner_id=PartnerId("sbb"), kind=PartnerKind.SBB)
+AMSTERDAM = records.GEMEENTE
+
+
+@dataclass
+class Stream:
+    """What is published, and what must come of it."""
+
+    items: list[Publication] = field(default_factory=list)
+    entitled: dict[str, set[str]] = field(default_factory=dict)
+    """Valid record's event id -> the partners that must receive it."""
+    invalid: dict[str, str] = field(default_factory=dict)
+    """Invalid record's event id -> its publisher (who gets the rejection notice)."""
+
+    def deliveries(self, partner: str) -> Counter[str]:
+        """The ce ids ``partner``'s inbox must hold, once each."""
+        return Counter(
+            {delivery_id(e, partner): 1 for e, whom in self.entitled.items() if partner in whom}
+        )
+
+
+def make_stream(rng: random.Random, size: int, subjects: Mapping[str, Sequence[str]]) -> Stream:
+    """``size`` records: 70% profiles from UWV, 15% outcomes from Amsterdam, 15% referrals
+    from SBB, about subjects of every group; one in 400 invalid (at least 6)."""
+    stream = Stream()
+    invalid_at = set(rng.sample(range(size), max(6, size // 400)))
+    kinds = ("bsn", "key", "garbage")
+    for index in range(size):
+        group = rng.choices(("one", "two", "none"), weights=(40, 35, 25))[0]
+        who = rng.choice(subjects[group])
+        roll = rng.random()
+        if roll < 0.70:
+            record: PersonRecord = records.profile(who)
+        elif roll < 0.85:
+            record = records.outcome(who)
+        else:
+            record = records.referral(who, source_partner="sbb", from_party=SBB, to_party=AMSTERDAM)
+        publisher = str(record.source_partner)
+        if index in invalid_at:
+            kind = kinds[len(stream.invalid) % len(kinds)]
+            if kind == "bsn":  # fails the eleven-test
+                record = records.profile(who, bsn="123456789")
+                publisher = "uwv"
+                item = Publication(record)
+            elif kind == "key":  # keyed by someone else: not its subject's partition
+                item = Publication(record, key=records.subject().encode())
+            else:  # not a record at all (encrypted and signed all the same)
+                item = Publication(record, value=b"\x00\x00\x00\x00\x01not avro")
+            stream.invalid[str(record.event_id)] = publisher
+        else:
+            item = Publication(record)
+            stream.entitled[str(record.event_id)] = set(GROUPS[group]) - {publisher}
+        stream.items.append(item)
+    return stream
+
+
+def chunks(items: list[Publication], size: int) -> Iterator[list[Publication]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def counted(found: Counter[str], wanted: Counter[str]) -> str:
+    """What differs between two id counts, readably (not 50,000 ids)."""
+    missing = sorted(set(wanted) - set(found))
+    extra = sorted(set(found) - set(wanted))
+    twice = sorted(i for i, n in found.items() if n > 1)
+    return (
+        f"{len(missing)} missing (e.g. {missing[:3]}), {len(extra)} unexpected (e.g. "
+        f"{extra[:3]}), {len(twice)} more than once (e.g. {twice[:3]})"
+    )
+
+
+def kill_and_restart(
+    hub: Hub,
+    workers: list[RouterProcess],
+    *,
+    rng: random.Random,
+    size: int,
+    kills: int,
+    progress_timeout_s: float,
+    alive: Callable[[], None],
+) -> None:
+    """Kill one worker (at random) ``kills`` times at random points of the routing (a
+    fraction of ``size`` routed), each time starting a new one in its place."""
+    points = sorted(rng.uniform(0.05, 0.85) for _ in range(kills))
+    for number, point in enumerate(points, start=1):
+        deadline = time.monotonic() + progress_timeout_s
+        while routed(hub.workers) < point * size:
+            alive()
+            assert time.monotonic() < deadline, f"no progress towards kill {number}"
+            time.sleep(0.05)
+        time.sleep(rng.uniform(0.0, 0.3))
+        slot = rng.randrange(len(workers))
+        victim = workers[slot]
+        victim.kill()
+        print(
+            f"  kill {number}: worker {victim.pid} at {routed(hub.workers)} records routed "
+            f"(point {point:.2f})"
+        )
+        time.sleep(rng.uniform(0.0, 1.0))
+        workers[slot] = hub.worker(f"w{slot + 1}-restart{number}")
+
+
+def partner_ids(hub: Hub) -> list[str]:
+    return [p.id for p in load_partners(hub.settings.partners_file)]
+
+
+def check_inboxes(hub: Hub, stream: Stream, read_s: float) -> list[str]:
+    """Each partner's inbox holds exactly its deliveries, once each, and exactly one
+    rejection notice per invalid record it published."""
+    problems: list[str] = []
+    rejected: Counter[str] = Counter()
+    for partner in partner_ids(hub):
+        inbox = hub.inbox(partner, timeout_s=read_s)
+        delivered = Counter(r.ce_id for r in inbox if not isinstance(r.record, RejectionNotice))
+        wanted = stream.deliveries(partner)
+        if delivered != wanted:
+            problems.append(f"inbox of {partner}: {counted(delivered, wanted)}")
+        for r in inbox:
+            if isinstance(r.record, RejectionNotice):
+                rejected[f"{partner}:{r.record.rejected_event_id}"] += 1
+            elif isinstance(r.record, PersonRecord):
+                source = str(r.record.event_id)
+                if r.ce_id != delivery_id(source, partner) or source in stream.invalid:
+                    problems.append(f"inbox of {partner}: {r.ce_id} is not a delivery of {source}")
+    notices = Counter({f"{who}:{e}": 1 for e, who in stream.invalid.items()})
+    if rejected != notices:
+        problems.append(f"rejection notices: {counted(rejected, notices)}")
+    return problems
+
+
+def check_audit(hub: Hub, everyone: Counter[str], read_s: float) -> list[str]:
+    """One disclosure event per delivery, describing it."""
+    audit = [r.record for r in hub.audit(timeout_s=read_s)]
+    events = [e for e in audit if isinstance(e, DisclosureEvent)]
+    problems = [f"audit: {len(audit) - len(events)} records that are no disclosure"]
+    problems = problems if len(events) != len(audit) else []
+    audited = Counter(str(e.event_id) for e in events)
+    if audited != everyone:
+        problems.append(f"audit: {counted(audited, everyone)}")
+    problems += [
+        f"audit entry {e.event_id} does not describe its delivery"
+        for e in events
+        if e.event_id != delivery_id(str(e.source_event_id), e.recipient)
+    ]
+    return problems
+
+
+def check_dead_letters(hub: Hub, stream: Stream, read_s: float) -> list[str]:
+    """Every invalid record dead-lettered once; nothing else."""
+    letters = hub.dead_letters(timeout_s=read_s)
+    dead = Counter(str(r.record.event_id) for r in letters if isinstance(r.record, DeadLetter))
+    wanted = Counter(dict.fromkeys(stream.invalid, 1))
+    return [f"dead letters: {counted(dead, wanted)}"] if dead != wanted else []
+
+
+@pytest.mark.timeout(3600)
+def test_sigkill_at_random_points_delivers_every_record_exactly_once(
+    hub: Hub, scale: Scale
+) -> None:
+    seed = int(os.environ.get("RMT_FAULT_SEED") or random.SystemRandom().randrange(2**32))
+    rng = random.Random(seed)
+    size, kills = scale.pick(4_000, 50_000), scale.pick(3, 8)
+    print(f"\nfault test ({scale.name}): seed {seed} (RMT_FAULT_SEED={seed} replays it)")
+    started = time.monotonic()
+
+    subjects = {g: [records.subject() for _ in range(scale.pick(40, 400))] for g in GROUPS}
+    for group, whom in GROUPS.items():
+        for who in subjects[group] if whom else ():
+            hub.grant(
+                who,
+                to=[PartnerKind.SBB if p == "sbb" else p for p in whom],
+                purposes=PURPOSES,
+                categories=CATEGORIES,
+            )
+    stream = make_stream(rng, size, subjects)
+    workers = [hub.worker("w1"), hub.worker("w2")]
+    wait_split(hub, *workers)
+
+    failed: list[BaseException] = []
+
+    def publish() -> None:
+        try:
+            for chunk in chunks(stream.items, 500):
+                hub.publish_many(chunk)
+        except BaseException as exc:  # re-raised in the test's thread
+            failed.append(exc)
+
+    def alive() -> None:
+        assert not failed, failed
+
+    publisher = threading.Thread(target=publish, name="publisher", daemon=True)
+    publisher.start()
+    try:
+        kill_and_restart(
+            hub,
+            workers,
+            rng=rng,
+            size=size,
+            kills=kills,
+            progress_timeout_s=scale.pick(120, 900),
+            alive=alive,
+        )
+        publisher.join(timeout=scale.pick(120, 900))
+        assert not publisher.is_alive(), "publishing did not finish"
+        alive()
+        wait_caught_up(hub, hub.workers, timeout_s=scale.pick(180, 1800))
+        wait_split(hub, *workers)  # loaded: audits a killed worker owed are written by now
+    except AssertionError as exc:
+        raise AssertionError(f"seed {seed}: {exc}") from exc
+    routed_at = time.monotonic()
+
+    everyone: Counter[str] = Counter()
+    for partner in partner_ids(hub):
+        everyone += stream.deliveries(partner)
+    read_s = scale.pick(60, 600)
+    deadline = time.monotonic() + read_s
+    while topic_size(hub, hub.catalogue.disclosures.name) < len(everyone):
+        assert time.monotonic() < deadline, f"seed {seed}: audit entries missing"
+        time.sleep(0.5)
+    problems = check_inboxes(hub, stream, read_s)
+    problems += check_audit(hub, everyone, read_s)
+    problems += check_dead_letters(hub, stream, read_s)
+
+    skipped = sum(int((w.status() or {}).get("stats", {}).get("skipped", 0)) for w in hub.workers)
+    print(
+        f"  {size} records ({len(stream.invalid)} invalid), {kills} kills, "
+        f"{sum(everyone.values())} deliveries, {len(hub.workers)} worker processes, "
+        f"{skipped} writes skipped as already written; routed in "
+        f"{routed_at - started:.0f}s, checked in {time.monotonic() - routed_at:.0f}s"
+    )
+    assert not problems, f"seed {seed}:\n" + "\n".join(problems)
