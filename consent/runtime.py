@@ -6,7 +6,9 @@ exists, and builds the relay, the disclosure ingester, the service and the FastA
 (the API, the privacy officer console and ``/metrics``, ``/healthz``, ``/readyz``; the
 metrics go to the process's :class:`hub.metrics.HubMetrics` unless ``metrics`` is given).
 ``start`` runs the relay (it first reconciles, then publishes anything a crash left
-behind) and the ingester in the background; ``stop`` stops them and closes the store.
+behind, and verifies the feed periodically) and the ingester in the background; ``stop``
+stops them and closes the store. ``verify_feed`` checks the feed against the register at
+once (for a caller that suspects the broker lost data) and returns the changes requeued.
 The HTTP server is the caller's (``rmt-hub consent serve`` runs it with
 :class:`hub.http.HttpServer`).
 """
@@ -138,6 +140,17 @@ class ConsentRuntime:
         if self.ingester is not None:
             self.ingester.start()
         return self
+
+    def verify_feed(self) -> int:
+        """Check the change feed against the register now; return the changes requeued.
+
+        See :meth:`consent.outbox.OutboxRelay.verify_feed` (the relay also does this by
+        itself every few seconds); the background loop republishes what was requeued.
+        """
+        requeued = self.relay.verify_feed()
+        if requeued:
+            self.relay.notify()
+        return requeued
 
     def stop(self) -> None:
         if self.ingester is not None:

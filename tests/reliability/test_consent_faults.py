@@ -14,19 +14,27 @@ tmp) on the test broker, and a real router worker.
 
 from __future__ import annotations
 
+import random
+import signal
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
+import httpx
 import pytest
 from kafka.admin import NewTopic
 
+from consent.model import ConsentEvent
 from consent.runtime import ConsentRuntime
 from hub.kafka import admin_client
+from schemas.models import ClientProfile
 from tests.consent.feed import event_ids, read_topic
+from tests.reliability.conftest import Scale
 from tests.reliability.consent_process import ConsentService
 from tests.router.helpers import records
-from tests.router.helpers.hubtest import Hub
+from tests.router.helpers.hubtest import Hub, delivered_ids
 
 pytestmark = pytest.mark.integration
 
@@ -128,3 +136,230 @@ def test_verify_feed_reports_what_it_requeued(hub: Hub) -> None:
         assert len(_feed(hub)) == 3
     finally:
         runtime.stop()
+
+
+# --- the service stopped and killed mid-stream ------------------------------------------------
+
+
+@dataclass
+class Subject:
+    """One client of the stream and what the API told us about its consent."""
+
+    pseudonym: str
+    consent_id: str | None = None
+    granted_at: float | None = None
+    """When the API acknowledged the grant (None: never acknowledged)."""
+    grant_unanswered: bool = False
+    """A grant request got no answer (the service died): it may or may not be stored."""
+    withdraw_asked_at: float | None = None
+    withdrawn_at: float | None = None
+    """When the API acknowledged the withdrawal."""
+    published: list[tuple[str, float, float]] = field(default_factory=list)
+    """(event id, publish started, publish acknowledged) of each record about the subject."""
+
+    def expected(self, started: float, acked: float) -> bool | None:
+        """Whether a record must be delivered (True), must not (False), or either (None)."""
+        if self.withdrawn_at is not None and started > self.withdrawn_at:
+            return False
+        if self.granted_at is None:
+            return None if self.grant_unanswered else False
+        if started < self.granted_at:
+            return None  # the router may have seen the grant before the answer came
+        if self.withdraw_asked_at is not None and acked >= self.withdraw_asked_at:
+            return None
+        return True
+
+
+class Stream:
+    """Grants and withdrawals through the API in one thread, records in another."""
+
+    def __init__(self, hub: Hub, service: ConsentService, rng: random.Random) -> None:
+        self.hub = hub
+        self.service = service
+        self.rng = rng
+        self.subjects: list[Subject] = []
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.errors: list[BaseException] = []
+        self.calls = 0
+        self.unanswered = 0
+
+    def _guard(self, target: object) -> threading.Thread:
+        def run() -> None:
+            try:
+                target()  # type: ignore[operator]
+            except BaseException as exc:
+                self.errors.append(exc)
+                self.stopping.set()
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        return thread
+
+    def start(self) -> list[threading.Thread]:
+        return [self._guard(self._consents), self._guard(self._records)]
+
+    def _call(self, method: str, path: str, body: object = None) -> httpx.Response | None:
+        """One API call; None when the service died under it (no answer)."""
+        self.service.up.wait(120)
+        self.calls += 1
+        try:
+            with self.service.api() as api:
+                return api.request(method, path, json=body)
+        except httpx.TransportError:
+            self.unanswered += 1
+            return None
+
+    def _consents(self) -> None:
+        while not self.stopping.is_set():
+            granted = [s for s in self.subjects if s.granted_at and s.withdraw_asked_at is None]
+            if len(granted) >= 3 and self.rng.random() < 0.35:
+                self._withdraw(self.rng.choice(granted))
+            else:
+                self._grant()
+            time.sleep(self.rng.uniform(0.0, 0.05))
+        for subject in self.subjects:  # withdrawals the service died under: ask again
+            if subject.withdraw_asked_at is not None and subject.withdrawn_at is None:
+                self._withdraw(subject)
+
+    def _grant(self) -> None:
+        subject = Subject(records.subject())
+        with self.lock:
+            self.subjects.append(subject)
+        response = self._call("POST", "/v1/consents", grant_body(subject.pseudonym))
+        if response is None:
+            subject.grant_unanswered = True
+            return
+        assert response.status_code == 201, response.text
+        subject.consent_id = response.json()["id"]
+        subject.granted_at = time.monotonic()
+
+    def _withdraw(self, subject: Subject) -> None:
+        if subject.withdraw_asked_at is None:
+            subject.withdraw_asked_at = time.monotonic()
+        while True:  # idempotent: repeat until answered
+            response = self._call("POST", f"/v1/consents/{subject.consent_id}/withdraw")
+            if response is not None:
+                assert response.status_code == 200, response.text
+                subject.withdrawn_at = time.monotonic()
+                return
+
+    def _records(self) -> None:
+        while not self.stopping.is_set():
+            with self.lock:
+                subjects = list(self.subjects[-12:])
+            for subject in subjects:
+                record = records.profile(subject.pseudonym)
+                started = time.monotonic()
+                self.hub.publish(record)
+                subject.published.append((str(record.event_id), started, time.monotonic()))
+            time.sleep(0.05)
+
+
+def _routed_everything(hub: Hub, subjects: list[Subject]) -> None:
+    """Publish a record the router must refuse about every subject, last on its partition,
+    and wait for all their dead letters: everything published before has been routed."""
+    markers = []
+    for subject in subjects:
+        marker = records.profile(subject.pseudonym, bsn="123456789")
+        hub.publish(marker)
+        markers.append(str(marker.event_id))
+    hub.wait_for(
+        hub.dead_letters,
+        lambda rs: set(markers) <= {str(getattr(r.record, "event_id", "")) for r in rs},
+        timeout_s=120,
+        what="the dead letters of the markers",
+    )
+
+
+def test_consent_service_stopped_and_killed_mid_stream(hub: Hub, scale: Scale) -> None:
+    rng = random.Random(scale.pick(7, 11))
+    hub.consent_encoding = "bare"
+    worker = hub.worker()
+    service = ConsentService(hub).start()
+    try:
+        worker.wait_ready(90)
+        stream = Stream(hub, service, rng)
+        threads = stream.start()
+        endings = [signal.SIGTERM, signal.SIGKILL] * scale.pick(1, 6)
+        for how in endings:
+            time.sleep(rng.uniform(0.4, 1.5))
+            assert not stream.errors, stream.errors
+            code = service.end(how)
+            assert code == (0 if how is signal.SIGTERM else -signal.SIGKILL)
+            time.sleep(rng.uniform(0.0, 0.5))  # records flow while it is down
+            service.start()
+        time.sleep(1.0)
+        stream.stopping.set()
+        for thread in threads:
+            thread.join(180)
+        assert not stream.errors, stream.errors
+        subjects = list(stream.subjects)
+        _routed_everything(hub, subjects)
+    finally:
+        service.stop()
+
+    stored = _check_feed(hub, service, subjects)
+    must, mustnot = _check_deliveries(hub, subjects, {e.subject for e in stored})
+    _check_audit(hub)
+    print(
+        f"{len(subjects)} subjects, {len(stored)} changes, {stream.calls} calls "
+        f"({stream.unanswered} unanswered), {must} must / {mustnot} must-not records"
+    )
+    assert must > 0
+    assert mustnot > 0
+
+
+def _check_feed(hub: Hub, service: ConsentService, subjects: list[Subject]) -> list[ConsentEvent]:
+    """Every stored change on the feed exactly once, in register order per subject, and
+    every acknowledged grant stored."""
+    store = service.store()
+    try:
+        stored = store.events()
+        assert store.pending_outbox() == []
+    finally:
+        store.close()
+    feed = read_topic(hub.settings, hub.catalogue.consent_changes.name)
+    on_feed = Counter(event_ids(feed))
+    assert {e: n for e, n in on_feed.items() if n != 1} == {}
+    assert set(on_feed) == {e.event_id for e in stored}
+    by_subject: dict[str, list[str]] = {}
+    for record in feed:
+        by_subject.setdefault(record.key.decode(), []).extend(event_ids([record]))
+    for subject in {e.subject for e in stored}:
+        assert by_subject[subject] == [e.event_id for e in stored if e.subject == subject]
+    acknowledged = {s.consent_id for s in subjects if s.granted_at is not None}
+    assert acknowledged <= {e.consent_id for e in stored}
+    return stored
+
+
+def _check_deliveries(hub: Hub, subjects: list[Subject], stored: set[str]) -> tuple[int, int]:
+    """Each record reached each recipient exactly once when it must, never when it must
+    not, at most once otherwise, and never anyone else; returns (must, must not)."""
+    inboxes = {partner: Counter(delivered_ids(hub.inbox(partner))) for partner in RECIPIENTS}
+    others: set[str] = set()
+    for partner in OTHERS:
+        others |= set(delivered_ids(hub.inbox(partner)))
+    must = mustnot = 0
+    for subject in subjects:
+        if subject.grant_unanswered and subject.pseudonym not in stored:
+            subject.grant_unanswered = False  # never stored: nothing may flow
+        for event_id, started, acked in subject.published:
+            expected = subject.expected(started, acked)
+            assert event_id not in others, f"{event_id} reached a partner not in the consent"
+            allowed = {True: (1,), False: (0,), None: (0, 1)}[expected]
+            for partner in RECIPIENTS:
+                got = inboxes[partner][event_id]
+                assert got in allowed, f"{event_id} of {subject} reached {partner} {got} times"
+            must += expected is True
+            mustnot += expected is False
+    return must, mustnot
+
+
+def _check_audit(hub: Hub) -> None:
+    """Every delivered profile has exactly one disclosure audit entry."""
+    audited = Counter(str(r.record.event_id) for r in hub.audit())  # type: ignore[union-attr]
+    for partner in RECIPIENTS:
+        for delivery in hub.inbox(partner):
+            if isinstance(delivery.record, ClientProfile):
+                assert audited[delivery.ce_id] == 1, f"delivery {delivery.ce_id} not audited"
