@@ -20,7 +20,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import httpx
 import pytest
@@ -33,6 +32,7 @@ from schemas.models import ClientProfile
 from tests.consent.feed import event_ids, read_topic
 from tests.reliability.conftest import Scale
 from tests.reliability.consent_process import ConsentService
+from tests.reliability.streams import Subject, routed_everything
 from tests.router.helpers import records
 from tests.router.helpers.hubtest import Hub, delivered_ids
 
@@ -141,35 +141,6 @@ def test_verify_feed_reports_what_it_requeued(hub: Hub) -> None:
 # --- the service stopped and killed mid-stream ------------------------------------------------
 
 
-@dataclass
-class Subject:
-    """One client of the stream and what the API told us about its consent."""
-
-    pseudonym: str
-    consent_id: str | None = None
-    granted_at: float | None = None
-    """When the API acknowledged the grant (None: never acknowledged)."""
-    grant_unanswered: bool = False
-    """A grant request got no answer (the service died): it may or may not be stored."""
-    withdraw_asked_at: float | None = None
-    withdrawn_at: float | None = None
-    """When the API acknowledged the withdrawal."""
-    published: list[tuple[str, float, float]] = field(default_factory=list)
-    """(event id, publish started, publish acknowledged) of each record about the subject."""
-
-    def expected(self, started: float, acked: float) -> bool | None:
-        """Whether a record must be delivered (True), must not (False), or either (None)."""
-        if self.withdrawn_at is not None and started > self.withdrawn_at:
-            return False
-        if self.granted_at is None:
-            return None if self.grant_unanswered else False
-        if started < self.granted_at:
-            return None  # the router may have seen the grant before the answer came
-        if self.withdraw_asked_at is not None and acked >= self.withdraw_asked_at:
-            return None
-        return True
-
-
 class Stream:
     """Grants and withdrawals through the API in one thread, records in another."""
 
@@ -256,22 +227,6 @@ class Stream:
             time.sleep(0.05)
 
 
-def _routed_everything(hub: Hub, subjects: list[Subject]) -> None:
-    """Publish a record the router must refuse about every subject, last on its partition,
-    and wait for all their dead letters: everything published before has been routed."""
-    markers = []
-    for subject in subjects:
-        marker = records.profile(subject.pseudonym, bsn="123456789")
-        hub.publish(marker)
-        markers.append(str(marker.event_id))
-    hub.wait_for(
-        hub.dead_letters,
-        lambda rs: set(markers) <= {str(getattr(r.record, "event_id", "")) for r in rs},
-        timeout_s=120,
-        what="the dead letters of the markers",
-    )
-
-
 def test_consent_service_stopped_and_killed_mid_stream(hub: Hub, scale: Scale) -> None:
     rng = random.Random(scale.pick(7, 11))
     hub.consent_encoding = "bare"
@@ -295,7 +250,7 @@ def test_consent_service_stopped_and_killed_mid_stream(hub: Hub, scale: Scale) -
             thread.join(180)
         assert not stream.errors, stream.errors
         subjects = list(stream.subjects)
-        _routed_everything(hub, subjects)
+        routed_everything(hub, [s.pseudonym for s in subjects])
     finally:
         service.stop()
 
@@ -344,8 +299,8 @@ def _check_deliveries(hub: Hub, subjects: list[Subject], stored: set[str]) -> tu
     for subject in subjects:
         if subject.grant_unanswered and subject.pseudonym not in stored:
             subject.grant_unanswered = False  # never stored: nothing may flow
-        for event_id, started, acked in subject.published:
-            expected = subject.expected(started, acked)
+        for event_id, started, _ in subject.published:
+            expected = subject.expected(started)
             assert event_id not in others, f"{event_id} reached a partner not in the consent"
             allowed = {True: (1,), False: (0,), None: (0, 1)}[expected]
             for partner in RECIPIENTS:

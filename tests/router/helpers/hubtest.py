@@ -280,7 +280,10 @@ class Hub:
         categories: Iterable[DataCategory],
         controller: str = "uwv",
         valid_days: int = 365,
+        valid_until: datetime | None = None,
     ) -> ConsentChangeMessage:
+        """Give a consent; returns once the change is acknowledged. It ends after
+        ``valid_days``, or at ``valid_until`` when given (no change is published then)."""
         now = datetime.now(UTC)
         cats = tuple(categories)
         recipients = tuple(
@@ -304,7 +307,7 @@ class Hub:
                 else LegalBasis.CONSENT
             ),
             valid_from=now - timedelta(minutes=1),
-            valid_until=now + timedelta(days=valid_days),
+            valid_until=valid_until or now + timedelta(days=valid_days),
             actor="test",
             recorded_at=now,
             record_hash="0" * 64,
