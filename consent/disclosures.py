@@ -8,9 +8,10 @@ consumer group: the next offset of every partition is stored in the same transac
 the disclosures read up to it, and a disclosure id is stored once, so a crash anywhere
 neither loses nor doubles one.
 
-The value decoder is injectable (:data:`DisclosureDecoder`); the default reads bare Avro
-(:mod:`schemas.codec`). When the router writes the Confluent wire format, pass a decoder
-built on :mod:`hub.serde`.
+The value decoder is injectable (:data:`DisclosureDecoder`). :func:`avro_disclosure_decoder`
+reads bare Avro (:mod:`schemas.codec`); the router writes the Confluent wire format, which
+:func:`disclosure_decoder_for` reads through the configured schema registry (and bare Avro
+too) - :class:`consent.runtime.ConsentRuntime` uses it by default.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ __all__ = [
     "DisclosureDecoder",
     "DisclosureIngester",
     "avro_disclosure_decoder",
+    "disclosure_decoder_for",
     "disclosure_from_event",
 ]
 
@@ -55,6 +57,31 @@ def avro_disclosure_decoder(value: bytes) -> DisclosureEvent:
     from schemas import codec  # noqa: PLC0415 - loads the schema set on first use
 
     return codec.decode_as(DisclosureEvent, value)
+
+
+_WIRE_MAGIC = 0
+"""First byte of a Confluent wire-format value. A bare-Avro DisclosureEvent never starts
+with it: its first field, the event id, is a non-empty string (length prefix > 0)."""
+
+
+def disclosure_decoder_for(settings: HubSettings, topic: str) -> DisclosureDecoder:
+    """Wire format (the router's on ``topic``, through ``settings``' registry) or bare Avro.
+
+    Without a registry configured, only bare Avro can be read.
+    """
+    if not settings.schema_registry_url:
+        return avro_disclosure_decoder
+    from hub.registry import client_for  # noqa: PLC0415 - registry clients only when used
+    from hub.serde.canonical import CanonicalCodec, typed_decoder  # noqa: PLC0415
+
+    wire = typed_decoder(CanonicalCodec(client_for(settings)), topic, DisclosureEvent)
+
+    def decode(value: bytes) -> DisclosureEvent:
+        if value[:1] == bytes([_WIRE_MAGIC]):
+            return wire(value)
+        return avro_disclosure_decoder(value)
+
+    return decode
 
 
 def disclosure_from_event(event: DisclosureEvent) -> DisclosureRecord:

@@ -25,7 +25,7 @@ from fastapi import FastAPI
 from consent.api import create_app
 from consent.console import session_secret
 from consent.crypto import BsnVault
-from consent.disclosures import DisclosureDecoder, DisclosureIngester, avro_disclosure_decoder
+from consent.disclosures import DisclosureDecoder, DisclosureIngester, disclosure_decoder_for
 from consent.model import utc_now
 from consent.outbox import ChangeEncoder, OutboxRelay, avro_encoder
 from consent.policy import PolicyMatrix, load_policy
@@ -78,7 +78,7 @@ class ConsentRuntime:
         publish_timeout_s: float = 10.0,
         relay_interval_s: float = 0.5,
         store: ConsentStore | None = None,
-        disclosure_decoder: DisclosureDecoder = avro_disclosure_decoder,
+        disclosure_decoder: DisclosureDecoder | None = None,
         metrics: HubMetrics | None = None,
     ) -> None:
         self.settings = settings
@@ -114,7 +114,12 @@ class ConsentRuntime:
         self.relay.set_periodic(self.service.sweep_expired)
         self.ingester = (
             DisclosureIngester(
-                self.store, settings, audit_topic, decoder=disclosure_decoder, metrics=self.metrics
+                self.store,
+                settings,
+                audit_topic,
+                # the router's wire format (and bare Avro); `consent serve` relies on this
+                decoder=disclosure_decoder or disclosure_decoder_for(settings, audit_topic),
+                metrics=self.metrics,
             )
             if audit_topic
             else None

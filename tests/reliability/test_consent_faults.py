@@ -27,6 +27,7 @@ from kafka.admin import NewTopic
 
 from consent.model import ConsentEvent
 from consent.runtime import ConsentRuntime
+from hub.ids import ClientPseudonym
 from hub.kafka import admin_client
 from schemas.models import ClientProfile
 from tests.consent.feed import event_ids, read_topic
@@ -318,3 +319,46 @@ def _check_audit(hub: Hub) -> None:
         for delivery in hub.inbox(partner):
             if isinstance(delivery.record, ClientProfile):
                 assert audited[delivery.ce_id] == 1, f"delivery {delivery.ce_id} not audited"
+
+
+def test_regression_consent_serve_ignored_the_routers_disclosures(
+    hub: Hub, service: ConsentService
+) -> None:
+    """``rmt-hub consent serve`` read the router's audit topic with a bare-Avro decoder,
+    but the router writes the Confluent wire format: every disclosure was skipped as
+    undecodable and the subject's access report stayed empty. Now the service reads both."""
+    worker = hub.worker()
+    who = records.subject()
+    with service.api() as api:
+        granted = api.post("/v1/consents", json=grant_body(who))
+        assert granted.status_code == 201, granted.text
+    worker.wait_ready(90)
+    record = records.profile(who)
+    hub.publish(record)
+    delivered = {
+        partner: hub.wait_for(
+            lambda p=partner: hub.inbox(p),  # type: ignore[misc]
+            lambda rs: record.event_id in delivered_ids(rs),
+            what=f"the delivery to {partner}",
+        )
+        for partner in RECIPIENTS
+    }
+    ce_ids = {
+        next(r.ce_id for r in rs if isinstance(r.record, ClientProfile))
+        for rs in delivered.values()
+    }
+
+    def reported() -> set[str]:
+        with service.api() as api:
+            answer = api.get(f"/v1/subjects/{who}/access-report")
+        assert answer.status_code == 200, answer.text
+        return {str(d["recipient"]) for d in answer.json()["disclosures"]}
+
+    _wait(lambda: reported() == set(RECIPIENTS), "the disclosures in the access report", 60)
+    store = service.store()
+    try:
+        stored = store.disclosures_for(ClientPseudonym(who))
+    finally:
+        store.close()
+    assert {d.recipient for d in stored} == set(RECIPIENTS)
+    assert {d.disclosure_id for d in stored} == ce_ids
