@@ -68,7 +68,7 @@ from consent.store import ConsentStore, OutboxRow
 from hub.config import HubSettings
 from hub.errors import BrokerError, HubError
 from hub.ids import EventId
-from hub.kafka import consumer, kafka_errors, producer
+from hub.kafka import consumer, discard_producer, kafka_errors, producer
 from hub.metrics import HubMetrics
 from hub.serde.canonical import CanonicalCodec, cloud_event_headers
 from schemas.models.consent import ConsentChange
@@ -296,6 +296,15 @@ class OutboxRelay:
             )
         return self._producer
 
+    def has_pending(self) -> bool:
+        """Whether committed changes still wait to be published."""
+        return bool(self._store.pending_outbox(1))
+
+    def _drop_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            discard_producer(producer)
+
     def _partition_count(self) -> int:
         if self._partitions is None:
             with kafka_errors(f"reading the partitions of {self.topic}"):
@@ -341,6 +350,9 @@ class OutboxRelay:
                 metadata = future.get(timeout=self._ack_timeout_s)
         except BrokerError:
             self._partitions = None  # re-read the metadata next time
+            # A fresh producer next time: an idempotent producer that lived through a broker
+            # restart keeps asking for its old producer id and never sends again.
+            self._drop_producer()
             raise
         if self._metrics is not None:  # on the topic now, whatever happens next
             self._metrics.record_out(self.topic, METRICS_PARTNER)

@@ -17,6 +17,7 @@ name                                       type       labels
 ``rmt_consent_decisions_total``            counter    ``outcome``
 ``rmt_delivery_latency_seconds``           histogram  (none)
 ``rmt_consumer_lag``                       gauge      ``topic``, ``partition``, ``group``
+``rmt_broker_data_loss_total``             counter    (none)
 =========================================  =========  =====================================
 
 plus the process collectors (``process_*``, ``python_gc_*``, ``python_info``).
@@ -32,6 +33,8 @@ plus the process collectors (``process_*``, ``python_gc_*``, ``python_info``).
 * ``rmt_delivery_latency_seconds``: from the source event's ``occurred_at`` to the
   moment the record is written to the recipient's inbox (end to end).
 * ``rmt_consumer_lag``: high watermark minus the consumer's position, per partition.
+* ``rmt_broker_data_loss_total``: times this process found the cluster without the
+  incarnation marker the hub stamped (:mod:`hub.continuity`).
 
 Label values are never personal data: only topic names, partner ids, partition numbers,
 group ids and fixed codes. As a last guard a value that looks like a citizen service
@@ -153,6 +156,13 @@ class HubMetrics:
             "rmt_consumer_lag",
             "High watermark minus the consumer position, per partition.",
             ("topic", "partition", "group"),
+            registry=self.registry,
+        )
+
+        self.broker_data_loss = Counter(
+            "rmt_broker_data_loss",
+            "Times the cluster was found without the incarnation marker this hub stamped "
+            "(the broker lost its data; see hub.continuity).",
             registry=self.registry,
         )
 

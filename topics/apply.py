@@ -10,6 +10,7 @@ configs (the embedded one) cannot show drift there, which the report states.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -167,13 +168,46 @@ def _execute(admin: KafkaAdminClient, change: TopicChange) -> TopicChange:
     return TopicChange(topic, change.action, change.detail, done=True)
 
 
+def _recreate(admin: KafkaAdminClient, change: TopicChange, timeout_s: float = 15.0) -> TopicChange:
+    """Delete a topic with too many partitions and create it as the catalogue says."""
+    topic = change.topic
+    try:
+        admin.delete_topics([topic.name])
+        deadline = time.monotonic() + timeout_s
+        while topic.name in set(admin.list_topics()):
+            if time.monotonic() > deadline:
+                return TopicChange(topic, Action.DRIFT, f"{change.detail}; delete did not finish")
+            time.sleep(0.1)
+    except KafkaError as exc:
+        return TopicChange(
+            topic, Action.DRIFT, f"{change.detail}; the broker refused: {type(exc).__name__}"
+        )
+    created = _execute(admin, TopicChange(topic, Action.CREATE))
+    detail = f"recreated: {change.detail}"
+    return TopicChange(topic, Action.CREATE, detail, done=created.done)
+
+
 def apply_catalogue(
-    admin: KafkaAdminClient, catalogue: TopicCatalogue, *, dry_run: bool = False
+    admin: KafkaAdminClient,
+    catalogue: TopicCatalogue,
+    *,
+    dry_run: bool = False,
+    recreate_drifted: bool = False,
 ) -> ApplyReport:
-    """Create and repair topics so the cluster matches ``catalogue``."""
+    """Create and repair topics so the cluster matches ``catalogue``.
+
+    ``recreate_drifted`` deletes and recreates topics with more partitions than the
+    catalogue says. Only for recovery after a broker lost its data (hub.recovery): the
+    embedded broker auto-creates any topic a client asks for with 4 partitions, whatever
+    the client wants, and whatever such a topic holds was written after the loss."""
     changes = plan(admin, catalogue)
     if not dry_run:
-        changes = [_execute(admin, c) for c in changes]
+        changes = [
+            _recreate(admin, c)
+            if recreate_drifted and c.action is Action.DRIFT
+            else _execute(admin, c)
+            for c in changes
+        ]
         created = [c.topic.name for c in changes if c.done and c.action is Action.CREATE]
         if created:
             with kafka_errors("waiting for created topics"):

@@ -25,6 +25,7 @@ from topics.partners import PartnerDirectory, load_partners
 __all__ = [
     "HUB_PRINCIPAL",
     "INBOX_NOTICES",
+    "INCARNATION_MARKER",
     "MONITOR_PRINCIPAL",
     "PERSON_RECORDS",
     "CleanupPolicy",
@@ -61,6 +62,8 @@ DISCLOSURE_EVENT = f"{NAMESPACE}.DisclosureEvent"
 REJECTION_NOTICE = f"{NAMESPACE}.RejectionNotice"
 ERASURE_NOTICE = f"{NAMESPACE}.ErasureNotice"
 ROUTING_STATE = f"{NAMESPACE}.RoutingState"
+INCARNATION_MARKER = "rmt-hub.broker-incarnation"
+"""JSON marker of one life of the cluster's data (hub.continuity)."""
 INBOX_NOTICES: tuple[str, ...] = (REJECTION_NOTICE, ERASURE_NOTICE)
 """What the hub writes to a partner's inbox besides the records it may receive."""
 
@@ -79,7 +82,7 @@ class CleanupPolicy(StrEnum):
 
 class ValueFormat(StrEnum):
     AVRO = "avro"  # canonical records in the Confluent wire format
-    JSON = "json"  # the registry's own store, in Confluent's JSON layout
+    JSON = "json"  # the registry's store (Confluent's layout), the incarnation marker
 
 
 class KeyKind(StrEnum):
@@ -184,6 +187,10 @@ class TopicCatalogue(BaseModel):
             if topic.key is KeyKind.REGISTRY_KEY:
                 return topic
         raise TopicError("the catalogue has no schema store (an external registry is used)")
+
+    @property
+    def incarnation(self) -> TopicSpec:
+        return self.get(f"{self.prefix}.hub.incarnation")
 
     @property
     def selfcheck(self) -> TopicSpec:
@@ -347,6 +354,22 @@ def build_catalogue(
             ),
             cleanup_policy=CleanupPolicy.DELETE,
             retention_ms=HOUR_MS,
+            owner=HUB_PRINCIPAL,
+            writers=(HUB_PRINCIPAL,),
+            readers=(HUB_PRINCIPAL,),
+        ),
+        TopicSpec(
+            name=f"{prefix}.hub.incarnation",
+            description="The incarnation marker: one JSON record the hub writes when it "
+            "first meets the cluster (and after a recovery); if it is gone, the broker has "
+            "lost its data and the hub says so (hub.continuity).",
+            partitions=1,
+            replication_factor=rf,
+            key=KeyKind.EVENT_ID,
+            value_schemas=(INCARNATION_MARKER,),
+            value_format=ValueFormat.JSON,
+            cleanup_policy=CleanupPolicy.DELETE,
+            retention_ms=FOREVER,
             owner=HUB_PRINCIPAL,
             writers=(HUB_PRINCIPAL,),
             readers=(HUB_PRINCIPAL,),

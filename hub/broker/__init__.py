@@ -6,6 +6,6 @@ starts nothing. Importing this package starts nothing either.
 
 from __future__ import annotations
 
-from hub.broker.embedded import EmbeddedBroker, broker_for
+from hub.broker.embedded import EmbeddedBroker, broker_for, running_broker
 
-__all__ = ["EmbeddedBroker", "broker_for"]
+__all__ = ["EmbeddedBroker", "broker_for", "running_broker"]

@@ -50,7 +50,7 @@ from hub.config import HubSettings
 from hub.errors import BrokerStartError, BrokerUnavailable
 from hub.kafka import wait_for_metadata
 
-__all__ = ["EmbeddedBroker", "broker_for"]
+__all__ = ["EmbeddedBroker", "broker_for", "running_broker"]
 
 _LOG = logging.getLogger(__name__)
 
@@ -235,6 +235,20 @@ class EmbeddedBroker:
                 f"no free port on {self._host}: {attempts} picked ports were taken "
                 "before the broker could bind them"
             )
+
+    def restart(self) -> str:
+        """Start a new broker process on the same address (after the old one died).
+
+        The memory-only broker comes back empty: this is exactly the data loss that
+        :mod:`hub.continuity` detects. Clients keep their bootstrap address."""
+        with self._lock:
+            address = self._address
+            if address is None and self._proc is None:
+                return self.start()
+            if address is not None:
+                self._port = int(address.rpartition(":")[2])
+            self.stop()
+            return self.start()
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """SIGTERM the broker's process group, SIGKILL it after ``timeout_s``; idempotent."""
@@ -434,12 +448,20 @@ def broker_for(settings: HubSettings) -> Iterator[HubSettings]:
     Otherwise the configured cluster must answer a metadata request and the settings
     are yielded unchanged; no broker is started.
     """
+    with running_broker(settings) as (running, _):
+        yield running
+
+
+@contextmanager
+def running_broker(settings: HubSettings) -> Iterator[tuple[HubSettings, EmbeddedBroker | None]]:
+    """Like :func:`broker_for`, and also the :class:`EmbeddedBroker` it started (None when
+    an external cluster is configured), for a supervisor that restarts it."""
     if settings.bootstrap_servers is not None:
         wait_for_metadata(
             settings.bootstrap_servers, settings.request_timeout_ms / 1000, settings=settings
         )
         _LOG.info("using the Kafka cluster at %s", settings.bootstrap_servers)
-        yield settings
+        yield settings, None
         return
     with EmbeddedBroker(
         host=settings.embedded_host,
@@ -447,4 +469,4 @@ def broker_for(settings: HubSettings) -> Iterator[HubSettings]:
         ready_timeout_s=settings.embedded_ready_timeout_s,
         log_path=settings.data_dir / "broker.log",
     ) as broker:
-        yield settings.with_bootstrap(broker.bootstrap_servers)
+        yield settings.with_bootstrap(broker.bootstrap_servers), broker

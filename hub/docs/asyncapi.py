@@ -16,7 +16,13 @@ from hub import __version__
 from hub.config import HubSettings
 from hub.serde.avro import self_contained_schema
 from schemas.loader import SchemaSet
-from topics.catalogue import HUB_PRINCIPAL, TopicCatalogue, TopicSpec, ValueFormat
+from topics.catalogue import (
+    HUB_PRINCIPAL,
+    INCARNATION_MARKER,
+    TopicCatalogue,
+    TopicSpec,
+    ValueFormat,
+)
 
 __all__ = ["ASYNCAPI_VERSION", "build_asyncapi", "render_asyncapi"]
 
@@ -71,6 +77,32 @@ def _message(fullname: str, schemas: SchemaSet) -> dict[str, Any]:
     }
 
 
+JSON_MESSAGES: dict[str, dict[str, Any]] = {
+    "confluent-schema-registry-record": {
+        "name": "RegistryRecord",
+        "summary": "A schema registry entry in Confluent's JSON layout.",
+        "contentType": "application/json",
+        "payload": {"type": "object"},
+    },
+    INCARNATION_MARKER: {
+        "name": "IncarnationMarker",
+        "summary": "The hub's stamp of one life of the cluster's data (hub.continuity).",
+        "contentType": "application/json",
+        "payload": {
+            "type": "object",
+            "required": ["type", "incarnation", "stamped_at"],
+            "properties": {
+                "type": {"const": INCARNATION_MARKER},
+                "incarnation": {"type": "string", "format": "uuid"},
+                "stamped_at": {"type": "string", "format": "date-time"},
+                "bootstrap_servers": {"type": "string"},
+            },
+        },
+    },
+}
+"""Topics with JSON values (not Avro): their message, by the catalogue's schema name."""
+
+
 def _channel(topic: TopicSpec) -> dict[str, Any]:
     messages = (
         {
@@ -78,7 +110,12 @@ def _channel(topic: TopicSpec) -> dict[str, Any]:
             for name in topic.value_schemas
         }
         if topic.value_format is ValueFormat.AVRO
-        else {"RegistryRecord": {"$ref": "#/components/messages/RegistryRecord"}}
+        else {
+            JSON_MESSAGES[name]["name"]: {
+                "$ref": f"#/components/messages/{JSON_MESSAGES[name]['name']}"
+            }
+            for name in topic.value_schemas
+        }
     )
     config: dict[str, Any] = {
         "cleanup.policy": topic.cleanup_policy.value.split(","),
@@ -135,12 +172,8 @@ def build_asyncapi(
         if topic.value_format is ValueFormat.AVRO:
             used.update(topic.value_schemas)
     messages = {_short(name): _message(name, schemas) for name in sorted(used)}
-    messages["RegistryRecord"] = {
-        "name": "RegistryRecord",
-        "summary": "A schema registry entry in Confluent's JSON layout.",
-        "contentType": "application/json",
-        "payload": {"type": "object"},
-    }
+    for message in JSON_MESSAGES.values():
+        messages[message["name"]] = message
     return {
         "asyncapi": ASYNCAPI_VERSION,
         "info": {

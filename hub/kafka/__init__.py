@@ -7,9 +7,10 @@ broker and on Apache Kafka.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
@@ -18,10 +19,13 @@ from kafka.errors import KafkaError, KafkaTimeoutError
 from hub.config import HubSettings
 from hub.errors import BrokerError, BrokerUnavailable, ConfigError
 
+_LOG = logging.getLogger(__name__)
+
 __all__ = [
     "admin_client",
     "client_config",
     "consumer",
+    "discard_producer",
     "kafka_errors",
     "producer",
     "wait_for_metadata",
@@ -34,12 +38,18 @@ CONSUMER_DEFAULTS: dict[str, Any] = {
     "heartbeat_interval_ms": 1_000,
     "auto_offset_reset": "earliest",
     "enable_auto_commit": False,
+    # Topics come from the catalogue only. A client that auto-creates a topic gets the
+    # broker's default partition count, which silently breaks co-partitioning and the
+    # one-partition topics (the schema store); after a broker lost its data, clients
+    # reconnecting before the recovery would do exactly that (hub.recovery).
+    "allow_auto_create_topics": False,
 }
 
 PRODUCER_DEFAULTS: dict[str, Any] = {
     "acks": "all",
     "linger_ms": 5,
     "retries": 5,
+    "allow_auto_create_topics": False,  # see CONSUMER_DEFAULTS
 }
 
 
@@ -97,6 +107,28 @@ def producer(settings: HubSettings, **overrides: Any) -> KafkaProducer:
     """A bytes-in producer with safe defaults (acks=all); the caller closes it."""
     with kafka_errors("creating a producer"):
         return KafkaProducer(**(client_config(settings) | PRODUCER_DEFAULTS | overrides))
+
+
+def discard_producer(prod: KafkaProducer, timeout_s: float = 1.0) -> None:
+    """Close a producer that may be broken, abandoning what it could not send.
+
+    kafka-python's ``close()`` flushes first and, when the flush times out, gives up
+    *without* closing; the garbage collector's ``close()`` then raises again where nobody
+    can catch it. A producer whose idempotence state did not survive a broker restart
+    never completes its pending batches, so those are aborted (their futures fail) and
+    the producer is closed without waiting. Uses kafka-python internals
+    (``_accumulator.abort_incomplete_batches``), kept to this one function."""
+    try:
+        prod.close(timeout=timeout_s)
+        return
+    except Exception as exc:  # any failure: force it below
+        _LOG.debug("producer did not close cleanly (%s); aborting its pending sends", exc)
+    accumulator = getattr(prod, "_accumulator", None)
+    if accumulator is not None:
+        with suppress(Exception):
+            accumulator.abort_incomplete_batches()
+    with suppress(Exception):
+        prod.close(timeout=0)
 
 
 def consumer(settings: HubSettings, *topics: str, **overrides: Any) -> KafkaConsumer:

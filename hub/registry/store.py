@@ -57,7 +57,7 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from hub.config import HubSettings
 from hub.errors import HubError
-from hub.kafka import admin_client, consumer, kafka_errors, producer
+from hub.kafka import admin_client, consumer, discard_producer, kafka_errors, producer
 from hub.registry.compatibility import CompatibilityLevel
 from hub.registry.errors import StoreError, StoreTimeoutError
 from hub.registry.schema import SchemaReference
@@ -262,6 +262,8 @@ class KafkaSchemaStore:
         self._producer: KafkaProducer | None = None
         self.write_lock = threading.RLock()
         """Held by the service around read-check-write sequences of this process."""
+        self.resets = 0
+        """Times the topic was found reset below what had been applied (data loss)."""
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -306,6 +308,18 @@ class KafkaSchemaStore:
         )
         return self
 
+    def _pause(self) -> None:
+        """Stop the follower and close the clients; the view in memory stays."""
+        self.stop()
+
+    def _resume(self) -> None:
+        """Follow again with fresh clients, from the beginning of the (new) topic; applying
+        what is read again is idempotent. Waits until it has read to the high watermark."""
+        with self._cond:
+            self._position = 0
+            self._highwater = None
+        self.start()
+
     def stop(self) -> None:
         """Stop following the topic and close the Kafka clients; idempotent."""
         self._stopping.set()
@@ -316,8 +330,7 @@ class KafkaSchemaStore:
 
     def _close_clients(self) -> None:
         if self._producer is not None:
-            with suppress(KafkaError, OSError):
-                self._producer.close(timeout=5)
+            discard_producer(self._producer, timeout_s=5)
             self._producer = None
         if self._consumer is not None:
             with suppress(KafkaError, OSError):
@@ -335,27 +348,31 @@ class KafkaSchemaStore:
     ) -> None:
         self.stop()
 
-    def _ensure_topic(self) -> None:
+    def _ensure_topic(self, *, recreate_wrong: bool = False) -> None:
+        """Create the one-partition topic if missing. ``recreate_wrong``: a topic with more
+        partitions (auto-created by a client after the broker lost it) is deleted and
+        created again — only when its content is known to be lost anyway."""
         try:
             admin = admin_client(self._settings)
         except HubError as exc:
             raise StoreError(f"schema store {self.topic}: {exc}") from exc
         try:
             with kafka_errors(f"creating the schema store topic {self.topic}"):
-                if self.topic not in set(admin.list_topics()):
-                    with suppress(TopicAlreadyExistsError):
-                        admin.create_topics(
-                            [
-                                NewTopic(
-                                    self.topic,
-                                    1,
-                                    self._settings.replication_factor,
-                                    topic_configs={"cleanup.policy": "compact"},
-                                )
-                            ]
-                        )
-                described = admin.describe_topics([self.topic])
-            partitions = [len(d["partitions"]) for d in described if d.get("error_code", 0) == 0]
+                partitions = self._create_if_missing(admin)
+                if recreate_wrong and partitions and partitions[0] != 1:
+                    _LOG.warning(
+                        "schema store %s has %d partitions (auto-created after a data loss); "
+                        "recreating it with 1",
+                        self.topic,
+                        partitions[0],
+                    )
+                    admin.delete_topics([self.topic])
+                    deadline = time.monotonic() + self._timeout_s
+                    while self.topic in set(admin.list_topics()):
+                        if time.monotonic() > deadline:
+                            raise StoreError(f"schema store {self.topic} was not deleted")
+                        time.sleep(0.1)
+                    partitions = self._create_if_missing(admin)
         except HubError as exc:
             raise StoreError(f"schema store {self.topic}: {exc}") from exc
         finally:
@@ -365,6 +382,22 @@ class KafkaSchemaStore:
                 f"the schema store topic {self.topic} has {partitions[0]} partitions; "
                 "it must have exactly 1 so every registry reads one order"
             )
+
+    def _create_if_missing(self, admin: Any) -> list[int]:
+        if self.topic not in set(admin.list_topics()):
+            with suppress(TopicAlreadyExistsError):
+                admin.create_topics(
+                    [
+                        NewTopic(
+                            self.topic,
+                            1,
+                            self._settings.replication_factor,
+                            topic_configs={"cleanup.policy": "compact"},
+                        )
+                    ]
+                )
+        described = admin.describe_topics([self.topic])
+        return [len(d["partitions"]) for d in described if d.get("error_code", 0) == 0]
 
     # --- following the topic -----------------------------------------------------------------
 
@@ -384,7 +417,21 @@ class KafkaSchemaStore:
                 self._stopping.wait(_RETRY_S)
                 continue
             with self._cond:
-                for record in batches.get(self._tp, []):
+                records = batches.get(self._tp, [])
+                if (records and records[0].offset < self._position) or position < self._position:
+                    # The topic starts again below what was applied: the broker lost it
+                    # (memory-only broker restarted, topic recreated). The view in memory
+                    # stays; hub.recovery writes it back with republish().
+                    _LOG.critical(
+                        "schema store %s was reset by the broker (read up to offset %d, now "
+                        "at %d): its records are gone; the registry keeps serving its view",
+                        self.topic,
+                        self._position,
+                        records[0].offset if records else position,
+                    )
+                    self.resets += 1
+                    self._position = records[0].offset if records else position
+                for record in records:
                     self._apply(record.offset, record.key, record.value)
                 self._position = max(self._position, position)
                 if highwater is not None:
@@ -459,6 +506,43 @@ class KafkaSchemaStore:
 
     def write_high_water(self, max_id: int) -> None:
         self.write(noop_key(), {"maxId": max_id})
+
+    def republish(self) -> int:
+        """Write the whole view back to the topic; returns the records written.
+
+        After the broker lost the topic (:mod:`hub.continuity`), the registry's memory is
+        the only copy of the schemas that records on the wire refer to by id. Every
+        version (ids unchanged, soft deletes kept), every compatibility setting and the
+        highest id are appended again; applying them is idempotent, so records that
+        survived are not disturbed, and registries started later read the same ids."""
+        with self.write_lock:
+            # Stop following while the topic is put right: a follower asking for a missing
+            # topic makes the embedded broker auto-create it with 4 partitions.
+            self._pause()
+            try:
+                self._ensure_topic(recreate_wrong=True)
+            finally:
+                self._resume()
+            with self._cond:
+                entries = sorted(
+                    (e for versions in self._state.subjects.values() for e in versions.values()),
+                    key=lambda e: (e.schema_id, e.subject, e.version),
+                )
+                configs = dict(self._state.configs)
+                max_id = self._state.max_id
+            for entry in entries:
+                self.write_schema(entry)
+            for scope, level in configs.items():
+                self.write_config(scope, level)
+            self.write_high_water(max_id)
+            _LOG.warning(
+                "schema store %s republished: %d versions, %d settings, max id %d",
+                self.topic,
+                len(entries),
+                len(configs),
+                max_id,
+            )
+            return len(entries) + len(configs) + 1
 
     @property
     def records_read(self) -> int:

@@ -1,0 +1,227 @@
+"""The broker dies and comes back empty (the embedded broker is memory-only).
+
+The hub must notice (the incarnation marker is gone), say so loudly (CRITICAL log naming
+the lost incarnation, a counter), recover in the documented order (hub.recovery: topics,
+schema store, consent feed from the register, workers) and then take the partners'
+replay from their connectors, so that on the new broker every delivery of the first run
+exists again exactly once, with its audit entry, and nothing else.
+
+This test runs its own broker (it kills it), its own registry, a real consent service
+(SQLite register, outbox relay), a real router worker and the real connectors fed with
+demo partner files.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from connectors.demo import feed_demo, generate
+from consent.outbox import wire_encoder
+from consent.runtime import ConsentRuntime
+from hub.broker import EmbeddedBroker
+from hub.config import HubSettings, load_settings
+from hub.continuity import ContinuityGuard, ContinuityWatch, Verdict
+from hub.kafka import admin_client
+from hub.metrics import process_metrics
+from hub.recovery import (
+    RecoveryResult,
+    apply_topics,
+    rebuild_consent_feed,
+    recover,
+    republish_schemas,
+    restart_broker,
+    start_workers,
+    stop_workers,
+)
+from hub.registry import client_for
+from hub.registry.embedded import EmbeddedRegistry
+from hub.router.runtime import RouterProcess
+from hub.security.config import ensure_keys
+from hub.serde.canonical import CanonicalCodec, typed_decoder
+from schemas import load_schemas
+from schemas.models import DisclosureEvent
+from tests.reliability.conftest import Scale
+from tests.router.helpers.hubtest import Hub
+from topics import apply_catalogue, build_catalogue, load_partners
+
+pytestmark = [pytest.mark.integration, pytest.mark.reliability]
+
+
+@pytest.fixture
+def own_broker(tmp_path: Path) -> Iterator[EmbeddedBroker]:
+    broker = EmbeddedBroker(port=0, log_path=tmp_path / "broker.log")
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+def _deliveries(hub: Hub) -> dict[str, Counter[str]]:
+    """ce_id counts per inbox (records and notices)."""
+    return {
+        inbox.name: Counter(r.ce_id for r in hub.read(inbox.name, decode=False))
+        for inbox in hub.catalogue.inboxes()
+    }
+
+
+def _audited(hub: Hub) -> Counter[str]:
+    return Counter(
+        str(r.record.event_id)
+        for r in hub.audit()
+        if isinstance(r.record, DisclosureEvent)  # the delivery's ce_id
+    )
+
+
+def _settled(hub: Hub, worker: RouterProcess, *, timeout_s: float) -> dict[str, Counter[str]]:
+    """Inboxes once deliveries, audit and the worker's counters stop changing (4 polls)."""
+    deadline = time.monotonic() + timeout_s
+    last: tuple[object, ...] = ()
+    stable = 0
+    while time.monotonic() < deadline:
+        assert worker.running, "the router worker died"
+        current = (_deliveries(hub), _audited(hub), (worker.status() or {}).get("stats"))
+        if current == last and any(current[0].values()):
+            stable += 1
+            if stable >= 4:
+                return current[0]
+        else:
+            stable = 0
+        last = current
+        time.sleep(1.5)
+    raise AssertionError(f"the router did not settle within {timeout_s:.0f}s: {last}")
+
+
+def test_broker_loss_is_detected_loudly_and_recovered_by_replay_from_the_connectors(
+    own_broker: EmbeddedBroker,
+    tmp_path: Path,
+    scale: Scale,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    prefix = f"bl{uuid.uuid4().hex[:8]}"
+    settings: HubSettings = load_settings(
+        data_dir=tmp_path / "hub", topic_prefix=prefix
+    ).with_bootstrap(own_broker.bootstrap_servers)
+    partners = load_partners(settings.partners_file)
+    ensure_keys(settings, partners)
+    catalogue = build_catalogue(settings)
+    admin = admin_client(settings)
+    try:
+        apply_catalogue(admin, catalogue)
+    finally:
+        admin.close()
+    guard = ContinuityGuard(settings)
+    first = guard.establish()
+    assert first.verdict is Verdict.FIRST_RUN
+    assert guard.check().verdict is Verdict.INTACT
+    stamped = guard.remembered()
+    assert stamped is not None
+
+    directory = tmp_path / "demo"
+    generate(directory, people=scale.pick(30, 300), seed=7, partners=partners)
+    with EmbeddedRegistry(settings, port=0) as registry:
+        routed = settings.model_copy(update={"schema_registry_url": registry.url})
+        codec = CanonicalCodec(client_for(settings, registry.url))
+        codec.register(load_schemas().messages())
+        hub = Hub(routed, tmp_path)
+        worker = hub.worker("router")
+        runtime = ConsentRuntime(
+            routed,
+            encoder=wire_encoder(codec, catalogue.consent_changes.name),
+            disclosure_decoder=typed_decoder(codec, catalogue.disclosures.name, DisclosureEvent),
+            publish_timeout_s=30,
+        )
+        try:
+            with runtime:
+                worker.wait_ready(timeout_s=90)
+                fed = feed_demo(
+                    routed, directory, registry_url=registry.url, consent_service=runtime.service
+                )
+                assert fed.published > 0
+                assert fed.consents_granted > 0
+                before = _settled(hub, worker, timeout_s=scale.pick(120, 600))
+                assert sum(sum(c.values()) for c in before.values()) > 0
+                audited_before = _audited(hub)
+
+                # --- the broker dies and comes back empty on the same address -------------
+                losses_before = process_metrics().value("rmt_broker_data_loss_total")
+                recoveries: list[RecoveryResult] = []
+
+                def on_loss(report: object) -> None:
+                    from hub.continuity import ContinuityReport  # noqa: PLC0415
+
+                    assert isinstance(report, ContinuityReport)
+                    recoveries.append(
+                        recover(
+                            guard,
+                            report,
+                            [
+                                stop_workers([worker]),
+                                apply_topics(routed, catalogue),
+                                republish_schemas(registry.store),
+                                rebuild_consent_feed(runtime.relay),
+                                start_workers([worker]),
+                            ],
+                        )
+                    )
+
+                watch = ContinuityWatch(guard, on_loss, interval_s=0.5)
+                assert own_broker.pid is not None
+                os.kill(own_broker.pid, signal.SIGKILL)
+                with caplog.at_level(logging.WARNING):
+                    deadline = time.monotonic() + 60
+                    while not recoveries and time.monotonic() < deadline:
+                        restart_broker(own_broker).run()  # what `rmt-hub up` does
+                        watch.check_now()
+                        time.sleep(0.5)
+                assert recoveries, "the loss was never detected"
+                (result,) = recoveries
+                critical = [r for r in caplog.records if r.levelno >= logging.CRITICAL]
+                loud = [r.getMessage() for r in critical if "BROKER DATA LOSS" in r.getMessage()]
+                assert loud, [r.getMessage() for r in critical]
+                assert stamped.id in loud[0]
+                assert "replay" in loud[0]
+                assert process_metrics().value("rmt_broker_data_loss_total") == losses_before + 1
+                assert result.report.remembered == stamped
+                assert result.incarnation is not None
+                assert result.incarnation.id != stamped.id
+                assert guard.check().verdict is Verdict.INTACT
+                assert [name for name, _, _ in result.done] == [
+                    "stop workers",
+                    "topics",
+                    "schema store",
+                    "consent feed",
+                    "start workers",
+                ]
+                # The consent feed is whole again (rebuilt from the register; the relay's
+                # own periodic check may have started it before the recovery step did).
+                feed = hub.read(catalogue.consent_changes.name, decode=False)
+                assert len({r.headers["event_id"] for r in feed}) == fed.consents_granted
+                # Nothing from before survived: the inboxes and the audit trail are empty.
+                assert all(not c for c in _deliveries(hub).values())
+                assert not _audited(hub)
+
+                # --- the partners replay from their connectors ---------------------------
+                replayed = feed_demo(
+                    routed, directory, registry_url=registry.url, consent_service=runtime.service
+                )
+                assert replayed.consents_granted == 0  # the register survived
+                assert replayed.published == fed.published
+                after = _settled(hub, worker, timeout_s=scale.pick(120, 600))
+                audited_after = _audited(hub)
+        finally:
+            hub.close()
+
+    assert after == before
+    assert all(n == 1 for c in after.values() for n in c.values())
+    assert audited_after == audited_before
+    assert all(n == 1 for n in audited_after.values())
