@@ -2,17 +2,21 @@
 
 Three partners publish a stream (``scale.pick(4_000, 50_000)`` records) about subjects of
 three kinds: consent to one municipality, consent to a municipality and a partner kind
-(SBB), no consent at all; a few invalid records are sprinkled in. Two router workers
-share the partitions; ``scale.pick(3, 8)`` times one of them, chosen at random, is killed
-with SIGKILL at a random point of the routing (seeded: the seed is printed, and
-``RMT_FAULT_SEED=<seed>`` replays the same stream shape and kill schedule) and started
-again. Then, by event id:
+(SBB), no consent at all; a few invalid records are sprinkled in, and a few valid records
+are published a second time (an at-least-once publisher retrying). Two router workers
+share the partitions; ``scale.pick(3, 8)`` times a worker chosen at random (now and then
+both at once) is killed with SIGKILL at a random point of the routing and started again
+(seeded: the seed is printed, and ``RMT_FAULT_SEED=<seed>`` replays the same stream shape,
+commit interval and kill schedule). Then, by event id:
 
 * every valid record is in the inbox of each partner entitled to it exactly once (by
   ``ce_id`` = :func:`hub.router.ids.delivery_id`) and in no other inbox;
-* every delivery has exactly one disclosure audit entry, naming its recipient and source;
+* every delivery has exactly one disclosure audit entry, naming its recipient and source,
+  and the audit's hash chain of every partition is whole;
 * every invalid record is dead-lettered exactly once, its publisher gets exactly one
-  rejection notice, and it reaches no inbox.
+  rejection notice, and it reaches no inbox;
+* every second copy of a valid record is dead-lettered exactly once as a replay (with
+  one rejection notice), however the kills fell between the two copies.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ import pytest
 from hub.ids import PartnerId
 from hub.router.ids import delivery_id
 from hub.router.runtime import RouterProcess
+from hub.security.audit_chain import verify_chain
+from hub.security.audit_log import read_audit_entries
 from schemas.models import (
     DeadLetter,
     DisclosureEvent,
@@ -37,6 +43,7 @@ from schemas.models import (
     PersonRecord,
     RejectionNotice,
 )
+from schemas.models.enums import DeadLetterReason
 from schemas.vocabulary import DataCategory, PartnerKind, Purpose
 from tests.reliability.conftest import Scale
 from tests.router.helpers import records
@@ -73,6 +80,9 @@ class Stream:
     """Valid record's event id -> the partners that must receive it."""
     invalid: dict[str, str] = field(default_factory=dict)
     """Invalid record's event id -> its publisher (who gets the rejection notice)."""
+    replayed: dict[str, str] = field(default_factory=dict)
+    """Valid record published a second time (an at-least-once publisher retrying) ->
+    its publisher: the copy is a replay (record security on), dead-lettered and noticed."""
 
     def deliveries(self, partner: str) -> Counter[str]:
         """The ce ids ``partner``'s inbox must hold, once each."""
@@ -83,9 +93,12 @@ class Stream:
 
 def make_stream(rng: random.Random, size: int, subjects: Mapping[str, Sequence[str]]) -> Stream:
     """``size`` records: 70% profiles from UWV, 15% outcomes from Amsterdam, 15% referrals
-    from SBB, about subjects of every group; one in 400 invalid (at least 6)."""
+    from SBB, about subjects of every group; one in 400 invalid (at least 6), one in 400
+    a second copy of a valid record published before it (at most; at least 6 tries)."""
     stream = Stream()
-    invalid_at = set(rng.sample(range(size), max(6, size // 400)))
+    special = rng.sample(range(1, size), 2 * max(6, size // 400))
+    invalid_at, again_at = set(special[::2]), set(special[1::2])
+    valid: list[PersonRecord] = []
     kinds = ("bsn", "key", "garbage")
     for index in range(size):
         group = rng.choices(("one", "two", "none"), weights=(40, 35, 25))[0]
@@ -98,6 +111,13 @@ def make_stream(rng: random.Random, size: int, subjects: Mapping[str, Sequence[s
         else:
             record = records.referral(who, source_partner="sbb", from_party=SBB, to_party=AMSTERDAM)
         publisher = str(record.source_partner)
+        if index in again_at and valid:
+            first = rng.choice(valid)
+            copied = str(first.event_id)
+            if copied not in stream.replayed:
+                stream.items.append(Publication(first))
+                stream.replayed[copied] = str(first.source_partner)
+                continue
         if index in invalid_at:
             kind = kinds[len(stream.invalid) % len(kinds)]
             if kind == "bsn":  # fails the eleven-test
@@ -112,6 +132,7 @@ def make_stream(rng: random.Random, size: int, subjects: Mapping[str, Sequence[s
         else:
             item = Publication(record)
             stream.entitled[str(record.event_id)] = set(GROUPS[group]) - {publisher}
+            valid.append(record)
         stream.items.append(item)
     return stream
 
@@ -141,9 +162,11 @@ def kill_and_restart(
     kills: int,
     progress_timeout_s: float,
     alive: Callable[[], None],
+    **options: object,
 ) -> None:
-    """Kill one worker (at random) ``kills`` times at random points of the routing (a
-    fraction of ``size`` routed), each time starting a new one in its place."""
+    """``kills`` times, at random points of the routing (a fraction of ``size`` routed),
+    SIGKILL a worker chosen at random - one time in five every worker at once - and
+    start a new one in its place (with ``options``)."""
     points = sorted(rng.uniform(0.05, 0.85) for _ in range(kills))
     for number, point in enumerate(points, start=1):
         deadline = time.monotonic() + progress_timeout_s
@@ -152,15 +175,16 @@ def kill_and_restart(
             assert time.monotonic() < deadline, f"no progress towards kill {number}"
             time.sleep(0.05)
         time.sleep(rng.uniform(0.0, 0.3))
-        slot = rng.randrange(len(workers))
-        victim = workers[slot]
-        victim.kill()
+        slots = range(len(workers)) if rng.random() < 0.2 else [rng.randrange(len(workers))]
+        for slot in slots:
+            workers[slot].kill()
         print(
-            f"  kill {number}: worker {victim.pid} at {routed(hub.workers)} records routed "
-            f"(point {point:.2f})"
+            f"  kill {number}: worker(s) {[workers[s].pid for s in slots]} at "
+            f"{routed(hub.workers)} records routed (point {point:.2f})"
         )
         time.sleep(rng.uniform(0.0, 1.0))
-        workers[slot] = hub.worker(f"w{slot + 1}-restart{number}")
+        for slot in slots:
+            workers[slot] = hub.worker(f"w{slot + 1}-restart{number}", **options)
 
 
 def partner_ids(hub: Hub) -> list[str]:
@@ -185,7 +209,8 @@ def check_inboxes(hub: Hub, stream: Stream, read_s: float) -> list[str]:
                 source = str(r.record.event_id)
                 if r.ce_id != delivery_id(source, partner) or source in stream.invalid:
                     problems.append(f"inbox of {partner}: {r.ce_id} is not a delivery of {source}")
-    notices = Counter({f"{who}:{e}": 1 for e, who in stream.invalid.items()})
+    refused = stream.invalid | stream.replayed
+    notices = Counter({f"{who}:{e}": 1 for e, who in refused.items()})
     if rejected != notices:
         problems.append(f"rejection notices: {counted(rejected, notices)}")
     return problems
@@ -208,12 +233,28 @@ def check_audit(hub: Hub, everyone: Counter[str], read_s: float) -> list[str]:
     return problems
 
 
+def check_audit_chain(hub: Hub, read_s: float) -> list[str]:
+    """Each partition's audit hash chain is whole and hub-signed, however the workers
+    that extended it died (each successor resumes it after the last entry on the topic)."""
+    entries = read_audit_entries(hub.settings, hub.catalogue.disclosures.name, timeout_s=read_s)
+    report = verify_chain(entries, directory=hub.keys.directory(), require_signatures=True)
+    return [f"audit chain: {found}" for found in report.breaks]
+
+
 def check_dead_letters(hub: Hub, stream: Stream, read_s: float) -> list[str]:
-    """Every invalid record dead-lettered once; nothing else."""
-    letters = hub.dead_letters(timeout_s=read_s)
-    dead = Counter(str(r.record.event_id) for r in letters if isinstance(r.record, DeadLetter))
-    wanted = Counter(dict.fromkeys(stream.invalid, 1))
-    return [f"dead letters: {counted(dead, wanted)}"] if dead != wanted else []
+    """Every invalid record and every second copy dead-lettered once (the copies as
+    replays); nothing else."""
+    letters = [r.record for r in hub.dead_letters(timeout_s=read_s)]
+    found = [d for d in letters if isinstance(d, DeadLetter)]
+    dead = Counter(str(d.event_id) for d in found)
+    wanted = Counter(dict.fromkeys([*stream.invalid, *stream.replayed], 1))
+    problems = [f"dead letters: {counted(dead, wanted)}"] if dead != wanted else []
+    problems += [
+        f"the copy of {d.event_id} was dead-lettered as {d.reason}, not as a replay"
+        for d in found
+        if str(d.event_id) in stream.replayed and d.reason is not DeadLetterReason.REPLAYED
+    ]
+    return problems
 
 
 @pytest.mark.timeout(3600)
@@ -236,7 +277,10 @@ def test_sigkill_at_random_points_delivers_every_record_exactly_once(
                 categories=CATEGORIES,
             )
     stream = make_stream(rng, size, subjects)
-    workers = [hub.worker("w1"), hub.worker("w2")]
+    # how much a killed worker leaves uncommitted (routed again by its successor)
+    commit_interval_s = rng.choice((0.2, 1.0, 5.0))
+    print(f"  commit interval {commit_interval_s}s")
+    workers = [hub.worker(name, commit_interval_s=commit_interval_s) for name in ("w1", "w2")]
     wait_split(hub, *workers)
 
     failed: list[BaseException] = []
@@ -262,6 +306,7 @@ def test_sigkill_at_random_points_delivers_every_record_exactly_once(
             kills=kills,
             progress_timeout_s=scale.pick(120, 900),
             alive=alive,
+            commit_interval_s=commit_interval_s,
         )
         publisher.join(timeout=scale.pick(120, 900))
         assert not publisher.is_alive(), "publishing did not finish"
@@ -282,11 +327,13 @@ def test_sigkill_at_random_points_delivers_every_record_exactly_once(
         time.sleep(0.5)
     problems = check_inboxes(hub, stream, read_s)
     problems += check_audit(hub, everyone, read_s)
+    problems += check_audit_chain(hub, read_s)
     problems += check_dead_letters(hub, stream, read_s)
 
     skipped = sum(int((w.status() or {}).get("stats", {}).get("skipped", 0)) for w in hub.workers)
     print(
-        f"  {size} records ({len(stream.invalid)} invalid), {kills} kills, "
+        f"  {size} records ({len(stream.invalid)} invalid, {len(stream.replayed)} copies), "
+        f"{kills} kills, "
         f"{sum(everyone.values())} deliveries, {len(hub.workers)} worker processes, "
         f"{skipped} writes skipped as already written; routed in "
         f"{routed_at - started:.0f}s, checked in {time.monotonic() - routed_at:.0f}s"
