@@ -16,8 +16,11 @@ Answers:
   per problem ``{"item": 3, "field": "werknemers[3].bsn", "reason": "..."}``. The valid
   items *were* published; sending the corrected notice again is safe (event ids are
   deterministic, so what is already there is not published twice);
-* ``400`` the body is not JSON (line and column in the reason) or not an object;
-* ``413`` the body is larger than the limit.
+* ``400`` the body is not JSON (line and column in the reason), not UTF-8, nested more
+  than :data:`MAX_DEPTH` levels deep, or not an object;
+* ``413`` the body is larger than the limit (refused as soon as that is known: from the
+  ``Content-Length`` header, or once that many bytes have arrived);
+* ``415`` the content type is not JSON (``application/json`` or ``application/*+json``).
 
 Bad items also go to the hub's dead-letter topic, like bad rows of a file. A response
 comes only after the broker acknowledged the published records.
@@ -45,9 +48,11 @@ from connectors.common.vocab import SECTORS
 from connectors.social_partners.mapping import Notice, employee_mapper, vacancy_mapper
 from hub.sdk import PartnerClient
 
-__all__ = ["MAX_BODY_BYTES", "create_app"]
+__all__ = ["MAX_BODY_BYTES", "MAX_DEPTH", "create_app"]
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
+MAX_DEPTH = 32
+"""How deeply a notice may nest objects and lists (a notice needs 4 levels)."""
 
 
 def _error(item: int | None, field: str | None, reason: str) -> dict[str, Any]:
@@ -95,21 +100,78 @@ def _answer(report: ImportReport, list_field: str) -> JSONResponse:
     return JSONResponse(body, status_code=422 if errors else 202)
 
 
+def _is_json(content_type: str | None) -> bool:
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+def _too_deep(data: Any) -> bool:
+    """Whether ``data`` nests objects and lists more than MAX_DEPTH levels (no recursion)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(value, dict):
+            stack.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+    return False
+
+
+async def _read_body(request: Request) -> bytes | JSONResponse:
+    too_large = _bad_request(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.strip().isdigit() and int(declared) > MAX_BODY_BYTES:
+        return too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def _json_body(request: Request) -> dict[str, Any] | JSONResponse:
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        return _bad_request(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+    content_type = request.headers.get("content-type")
+    if not _is_json(content_type):
+        return _bad_request(
+            415,
+            f"the content type must be application/json, not {content_type or 'missing'}",
+        )
+    body = await _read_body(request)
+    if isinstance(body, JSONResponse):
+        return body
+    data = _parse(body)
+    if isinstance(data, JSONResponse):
+        return data
+    if _too_deep(data):
+        return _bad_request(400, f"the JSON is nested more than {MAX_DEPTH} levels deep")
+    if not isinstance(data, dict):
+        return _bad_request(400, f"the body must be a JSON object, not {type(data).__name__}")
+    return data
+
+
+def _parse(body: bytes) -> Any:
+    """The JSON value of ``body``, or the 400 that says why it has none."""
     try:
-        data = json.loads(body)
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return _bad_request(400, f"the body is not UTF-8 (byte {exc.start})")
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         return _bad_request(
             400, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
         )
-    except UnicodeDecodeError:
-        return _bad_request(400, "the body is not UTF-8")
-    if not isinstance(data, dict):
-        return _bad_request(400, f"the body must be a JSON object, not {type(data).__name__}")
-    return data
+    except RecursionError:
+        return _bad_request(400, f"the JSON is nested more than {MAX_DEPTH} levels deep")
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        return _bad_request(400, f"invalid JSON: {exc}")
 
 
 def create_app(client: PartnerClient) -> FastAPI:
