@@ -194,18 +194,27 @@ class Fields:
             if required:
                 self.fail(field, "is required")
             return None
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            self.fail(field, f"must be an amount, not {type(value).__name__}")
+            return None
         text = str(value).strip().replace("€", "").strip()
         if "," in text:  # Dutch notation: 1.250,50
             text = text.replace(".", "").replace(",", ".")
         try:
             amount = Decimal(text)
-        except InvalidOperation:
+            if not amount.is_finite():
+                raise InvalidOperation(text)
+            if amount < 0 or amount != amount.quantize(Decimal("0.01")):
+                self.fail(field, f"{value!r} must be positive with at most two decimals")
+                return None
+            cents = int(amount * 100)
+        except (InvalidOperation, ValueError, OverflowError):  # NaN, Infinity, 1e999999
             self.fail(field, f"{value!r} is not an amount in euros")
             return None
-        if amount < 0 or amount != amount.quantize(Decimal("0.01")):
-            self.fail(field, f"{value!r} must be positive with at most two decimals")
+        if cents > 2**63 - 1:
+            self.fail(field, f"{value!r} is more than any amount in euros")
             return None
-        return int(amount * 100)
+        return cents
 
     def choice(self, field: str, vocabulary: Vocabulary[T], *, required: bool = False) -> T | None:
         text = self.text(field, required=required)

@@ -2,8 +2,10 @@
 
 Each reader yields :class:`SourceRow` objects with the 1-based line number where the row
 starts, the row as a dict, and its original text (kept for the dead letter). A row that
-cannot even be parsed (broken JSON, wrong number of CSV fields, bytes that are not
-UTF-8) is yielded too, with ``problem`` set, so the pipeline reports it and carries on.
+cannot even be parsed (broken JSON, JSON nested more than :data:`MAX_JSON_DEPTH` levels
+or with a number of thousands of digits, wrong number of CSV fields, a CSV field longer
+than the csv module's limit, bytes that are not UTF-8) is yielded too, with ``problem``
+set, so the pipeline reports it and carries on.
 
 :class:`CountingReader` counts the bytes taken from the file, for the progress bar.
 """
@@ -22,14 +24,18 @@ from connectors.common.errors import FieldProblem, InputFormatError
 from schemas.models.enums import DeadLetterReason
 
 __all__ = [
+    "MAX_JSON_DEPTH",
     "CountingReader",
     "SourceRow",
     "csv_rows",
+    "json_too_deep",
     "jsonl_rows",
     "open_text",
     "sniff_delimiter",
 ]
 
+MAX_JSON_DEPTH = 32
+"""How deeply a JSON row may nest objects and lists (an export line needs 5 levels)."""
 _REPLACEMENT = "\ufffd"
 _NOT_UTF8 = FieldProblem(None, "the row is not valid UTF-8", DeadLetterReason.DECODE_ERROR)
 
@@ -82,6 +88,37 @@ def open_text(path: Path) -> tuple[IO[str], CountingReader]:
     return text, counter
 
 
+def json_too_deep(data: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether ``data`` nests objects and lists more than ``limit`` levels (no recursion)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(value, dict):
+            stack.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+    return False
+
+
+def _json_problem(text: str) -> tuple[Any, FieldProblem | None]:
+    """(the JSON value of ``text``, None) or (None, why it has none)."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        reason = f"invalid JSON at column {exc.colno}: {exc.msg}"
+    except RecursionError:
+        reason = f"the JSON is nested more than {MAX_JSON_DEPTH} levels deep"
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        reason = f"invalid JSON: {exc}"
+    else:
+        if not json_too_deep(data):
+            return data, None
+        reason = f"the JSON is nested more than {MAX_JSON_DEPTH} levels deep"
+    return None, FieldProblem(None, reason, DeadLetterReason.DECODE_ERROR)
+
+
 def jsonl_rows(stream: IO[str], label: str = "input") -> Iterator[SourceRow]:
     """JSON Lines: one JSON object per line; blank lines are skipped.
 
@@ -101,14 +138,8 @@ def jsonl_rows(stream: IO[str], label: str = "input") -> Iterator[SourceRow]:
         if _REPLACEMENT in text:
             yield SourceRow(number, {}, text, _NOT_UTF8)
             continue
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            problem = FieldProblem(
-                None,
-                f"invalid JSON at column {exc.colno}: {exc.msg}",
-                DeadLetterReason.DECODE_ERROR,
-            )
+        data, problem = _json_problem(text)
+        if problem is not None:
             yield SourceRow(number, {}, text, problem)
             continue
         if not isinstance(data, dict):
@@ -123,6 +154,12 @@ def jsonl_rows(stream: IO[str], label: str = "input") -> Iterator[SourceRow]:
 def sniff_delimiter(header_line: str) -> str:
     """``;`` or ``,``: whichever the header line uses more (Dutch exports use ``;``)."""
     return ";" if header_line.count(";") >= header_line.count(",") else ","
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    if "field limit" in str(exc):
+        return f"a field is longer than {csv.field_size_limit()} characters"
+    return f"the row is not CSV: {exc}"
 
 
 def csv_rows(
@@ -150,7 +187,17 @@ def csv_rows(
         )
     reader = csv.reader(stream, delimiter=sep)
     previous = 1  # the header line
-    for values in reader:
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # e.g. a field longer than csv.field_size_limit()
+            start = previous + 1
+            previous = reader.line_num + 1
+            problem = FieldProblem(None, _csv_problem(exc), DeadLetterReason.DECODE_ERROR)
+            yield SourceRow(start, {}, f"(line {start}: not read: {exc})", problem)
+            continue
         start = previous + 1
         previous = reader.line_num + 1
         if not values or all(not v.strip() for v in values):

@@ -44,6 +44,7 @@ from connectors.common import (
     SourceRow,
     import_rows,
 )
+from connectors.common.reading import json_too_deep
 from connectors.common.vocab import SECTORS
 from connectors.social_partners.mapping import Notice, employee_mapper, vacancy_mapper
 from hub.sdk import PartnerClient
@@ -107,20 +108,6 @@ def _is_json(content_type: str | None) -> bool:
     )
 
 
-def _too_deep(data: Any) -> bool:
-    """Whether ``data`` nests objects and lists more than MAX_DEPTH levels (no recursion)."""
-    stack: list[tuple[Any, int]] = [(data, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            return True
-        if isinstance(value, dict):
-            stack.extend((item, depth + 1) for item in value.values())
-        elif isinstance(value, list):
-            stack.extend((item, depth + 1) for item in value)
-    return False
-
-
 async def _read_body(request: Request) -> bytes | JSONResponse:
     too_large = _bad_request(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
     declared = request.headers.get("content-length")
@@ -149,7 +136,7 @@ async def _json_body(request: Request) -> dict[str, Any] | JSONResponse:
     data = _parse(body)
     if isinstance(data, JSONResponse):
         return data
-    if _too_deep(data):
+    if json_too_deep(data, MAX_DEPTH):
         return _bad_request(400, f"the JSON is nested more than {MAX_DEPTH} levels deep")
     if not isinstance(data, dict):
         return _bad_request(400, f"the body must be a JSON object, not {type(data).__name__}")
