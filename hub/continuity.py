@@ -325,10 +325,13 @@ class ContinuityWatch:
         on_loss: Callable[[ContinuityReport], None],
         *,
         interval_s: float = 2.0,
+        keep_alive: Callable[[], object] | None = None,
     ) -> None:
         self.guard = guard
         self.on_loss = on_loss
         self.interval_s = interval_s
+        self.keep_alive = keep_alive
+        """Called before each check (``rmt-hub up`` restarts a dead embedded broker there)."""
         self.last: ContinuityReport | None = None
         self.unreachable: str | None = None
         self.losses = 0
@@ -347,8 +350,11 @@ class ContinuityWatch:
             self._thread.join(timeout=15)
 
     def check_now(self) -> ContinuityReport | None:
-        """One check; calls ``on_loss`` on a loss not reported yet."""
+        """One check; calls ``on_loss`` on a loss not reported yet. If ``on_loss`` fails
+        the loss counts as not reported, so the next check tries again."""
         try:
+            if self.keep_alive is not None:
+                self.keep_alive()
             report = self.guard.check()
         except HubError as exc:
             if self.unreachable is None:
@@ -363,7 +369,11 @@ class ContinuityWatch:
                 self._reported = remembered
                 self.losses += 1
                 announce_loss(report)
-                self.on_loss(report)
+                try:
+                    self.on_loss(report)
+                except BaseException:
+                    self._reported = None
+                    raise
         return report
 
     def _run(self) -> None:

@@ -30,13 +30,14 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from hub.config import HubSettings
-from hub.continuity import ContinuityGuard, ContinuityReport, Incarnation
+from hub.continuity import ContinuityGuard, ContinuityReport, ContinuityWatch, Incarnation
 from hub.errors import HubError
 from hub.kafka import admin_client
 from topics import apply_catalogue
 from topics.catalogue import TopicCatalogue
 
 __all__ = [
+    "Guardian",
     "RecoveryFailed",
     "RecoveryResult",
     "RecoveryStep",
@@ -208,3 +209,60 @@ def start_workers(workers: Sequence[_Restartable], ready_timeout_s: float = 90.0
         return f"{len(workers)} started"
 
     return RecoveryStep("start workers", run)
+
+
+class Guardian:
+    """Broker continuity for a running hub: watch, and recover on a loss (``rmt-hub up``).
+
+    ``steps()`` and ``replay()`` build the recovery's steps when a loss is found (so they
+    see the processes as they are then). ``state`` and ``headline`` describe the last
+    event for a live view: ``ok``, ``lost`` (recovering), ``recovered`` or ``failed``."""
+
+    def __init__(
+        self,
+        guard: ContinuityGuard,
+        *,
+        steps: Callable[[], Sequence[RecoveryStep]],
+        replay: Callable[[], Sequence[RecoveryStep]] = lambda: (),
+        broker: _Broker | None = None,
+        interval_s: float = 2.0,
+    ) -> None:
+        self.guard = guard
+        self._steps = steps
+        self._replay = replay
+        self._broker = broker
+        self.state = "ok"
+        self.headline = ""
+        self.results: list[RecoveryResult] = []
+        self.watch = ContinuityWatch(
+            guard,
+            self._on_loss,
+            interval_s=interval_s,
+            keep_alive=self._keep_broker_alive if broker is not None else None,
+        )
+
+    def _keep_broker_alive(self) -> None:
+        if self._broker is not None and not self._broker.running:
+            _LOG.critical("the embedded broker died; starting it again (it comes back empty)")
+            self._broker.restart()
+
+    def _on_loss(self, report: ContinuityReport) -> None:
+        self.state = "lost"
+        self.headline = report.message()
+        try:
+            result = recover(self.guard, report, self._steps(), replay=self._replay())
+        except RecoveryFailed as exc:
+            self.state = "failed"
+            self.headline = f"{report.message()}\n{exc} (retrying at the next check)"
+            raise
+        self.results.append(result)
+        self.state = "recovered"
+        lost_at = report.checked_at.strftime("%H:%M:%S")
+        self.headline = f"broker data loss found at {lost_at} UTC; {result.summary()}"
+
+    def start(self) -> Guardian:
+        self.watch.start()
+        return self
+
+    def stop(self) -> None:
+        self.watch.stop()

@@ -79,6 +79,17 @@ class TrafficCounter:
         self._stop.set()
         self._thread.join(5)
 
+    def restart(self) -> TrafficCounter:
+        """Count again from what the topics hold now (after the broker lost its data)."""
+        self.stop()
+        with self._lock:
+            self._counts.clear()
+            self._highwater.clear()
+        self.error = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="traffic", daemon=True)
+        return self.start()
+
     def _run(self) -> None:
         try:
             self._follow()

@@ -13,30 +13,44 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import timedelta
 from types import FrameType
 from typing import Annotated
 
 import typer
+from rich.console import Group
 from rich.live import Live
+from rich.panel import Panel
 from rich.table import Table
 
 from consent.api.auth import issue_key
 from consent.model import Role
 from consent.outbox import wire_encoder
 from consent.runtime import ConsentRuntime
-from hub.broker import broker_for
+from hub.broker import EmbeddedBroker, running_broker
 from hub.cli._common import BootstrapOption, console, handle_errors, settings_for
 from hub.cli.topics import print_report
 from hub.config import HubSettings
+from hub.continuity import ContinuityGuard, ContinuityReport
 from hub.errors import HubError
 from hub.http import HttpServer
 from hub.kafka import admin_client
 from hub.logging import configure_logging
 from hub.monitor.runtime import MonitorProcess, run_monitor
+from hub.recovery import (
+    Guardian,
+    RecoveryStep,
+    apply_topics,
+    rebuild_consent_feed,
+    republish_schemas,
+    start_workers,
+    stop_workers,
+)
 from hub.registry.client import client_for
-from hub.registry.embedded import registry_for
+from hub.registry.embedded import EmbeddedRegistry
+from hub.registry.store import KafkaSchemaStore
 from hub.router.options import RouterOptions
 from hub.router.runtime import RouterProcess, run_router
 from hub.security.config import ensure_keys, partner_key_store, security_enabled
@@ -203,12 +217,59 @@ def _feed_demo(
     console.print(summary.summary())
 
 
-def _watch(counter: TrafficCounter, *, once: bool, settle_s: float = 60.0) -> None:
+def _registry(stack: ExitStack, running: HubSettings) -> tuple[str, KafkaSchemaStore | None]:
+    """The registry URL, and the embedded registry's store (None for an external one)."""
+    if running.schema_registry_url:
+        return running.schema_registry_url, None
+    registry = stack.enter_context(EmbeddedRegistry(running))
+    return registry.url, registry.store
+
+
+def _continuity_at_start(guard: ContinuityGuard, embedded: bool) -> ContinuityReport:
+    report = guard.establish()
+    if not report.lost:
+        console.print(report.message(), highlight=False)
+    elif embedded:
+        remembered = report.remembered
+        assert remembered is not None
+        console.print(
+            "[bold yellow]the embedded broker keeps data in memory only:[/] what the previous "
+            f"run held (incarnation {remembered.id}, stamped "
+            f"{remembered.stamped_at:%Y-%m-%d %H:%M} UTC) is gone. The consent feed is "
+            "rebuilt from the consent register; partners replay their files.",
+            highlight=False,
+        )
+    else:
+        console.print(Panel(report.message(), title="BROKER DATA LOSS", style="bold red"))
+    return report
+
+
+def _continuity_panel(guardian: Guardian | None) -> Panel | None:
+    if guardian is None or guardian.state == "ok":
+        return None
+    style = {"recovered": "bold yellow", "lost": "bold red", "failed": "bold red"}
+    title = {"recovered": "recovered from a broker data loss", "lost": "BROKER DATA LOSS"}
+    return Panel(
+        guardian.headline,
+        title=title.get(guardian.state, "BROKER DATA LOSS: recovery failed"),
+        style=style.get(guardian.state, "bold red"),
+    )
+
+
+def _watch(
+    counter: TrafficCounter,
+    *,
+    once: bool,
+    settle_s: float = 60.0,
+    guardian: Guardian | None = None,
+) -> None:
     started = time.monotonic()
     with _Shutdown() as shutdown, Live(console=console, refresh_per_second=2) as live:
         while not shutdown.event.is_set():
             snapshot = counter.snapshot()
-            live.update(_traffic_table(snapshot, started))
+            table = _traffic_table(snapshot, started)
+            panel = _continuity_panel(guardian)
+            live.update(Group(panel, table) if panel is not None else table)
             if once and (snapshot.router_lag == 0 or time.monotonic() - started > settle_s):
                 return
             shutdown.event.wait(1.0)
@@ -243,11 +304,13 @@ def up(
     configure_logging(settings)
     flavour = "embedded Tansu, memory-only" if settings.embedded else "external cluster"
     with ExitStack() as stack:
-        running = stack.enter_context(broker_for(settings))
+        running, broker = stack.enter_context(running_broker(settings))
         console.print(f"[bold]bootstrap servers:[/] {running.bootstrap_servers}  ({flavour})")
         catalogue = build_catalogue(running)
         _apply_topics(running, catalogue)
-        registry_url = stack.enter_context(registry_for(running))
+        guard = ContinuityGuard(running)
+        at_start = _continuity_at_start(guard, embedded=broker is not None)
+        registry_url, schema_store = _registry(stack, running)
         kind = "external" if running.schema_registry_url else "embedded"
         console.print(f"[bold]schema registry:[/] {registry_url}  ({kind})")
         codec = CanonicalCodec(client_for(running, registry_url))
@@ -297,8 +360,64 @@ def up(
         partners: list[str] = [str(p.id) for p in load_partners(running.partners_file)]
         counter = TrafficCounter(running, catalogue, codec, partners).start()
         stack.callback(counter.stop)
+        if at_start.lost:
+            guard.stamp()  # everything above started on what the cluster holds now
+        guardian = _guardian(
+            guard,
+            broker,
+            running,
+            catalogue,
+            schema_store=schema_store,
+            consent=consent,
+            workers=[worker, monitor],
+            counter=counter,
+            replay=(lambda: _feed_demo(running, registry_url, consent, demo, seed))
+            if demo
+            else None,
+        ).start()
+        stack.callback(guardian.stop)
         if demo:
             _feed_demo(running, registry_url, consent, demo, seed)
         if once and not demo:
             return
-        _watch(counter, once=once)
+        _watch(counter, once=once, guardian=guardian)
+
+
+def _guardian(
+    guard: ContinuityGuard,
+    broker: EmbeddedBroker | None,
+    running: HubSettings,
+    catalogue: TopicCatalogue,
+    *,
+    schema_store: KafkaSchemaStore | None,
+    consent: ConsentRuntime,
+    workers: list[RouterProcess | MonitorProcess],
+    counter: TrafficCounter,
+    replay: Callable[[], None] | None,
+) -> Guardian:
+    """Watch broker continuity; on a loss recover in hub.recovery's order, then replay the
+    demo feed (with --demo) or tell the partners to replay."""
+
+    def steps() -> list[RecoveryStep]:
+        found = [stop_workers(workers), apply_topics(running, catalogue)]
+        if schema_store is not None:
+            found.append(republish_schemas(schema_store))
+        found += [rebuild_consent_feed(consent.relay), start_workers(workers)]
+        found.append(RecoveryStep("traffic view", recount))
+        return found
+
+    def recount() -> str:
+        counter.restart()
+        return "counting what the topics hold now"
+
+    def replays() -> list[RecoveryStep]:
+        if replay is None:
+            return [RecoveryStep("partners", lambda: "must replay from their connectors")]
+
+        def run() -> str:
+            replay()
+            return "demo files fed again through the connectors"
+
+        return [RecoveryStep("demo replay", run)]
+
+    return Guardian(guard, steps=steps, replay=replays, broker=broker)
