@@ -17,9 +17,7 @@ committed offsets); one whose part is gone was renamed, so it counts as delivere
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import os
 import time
@@ -34,6 +32,7 @@ from connectors.delivery.formats import cloud_event, csv_columns, csv_row, short
 from connectors.delivery.ledger import DeliveryLedger
 from connectors.delivery.sink import Delivered
 from hub.sdk import InboxMessage
+from hub.spreadsheet import csv_line
 
 __all__ = ["FileDrop", "FileDropError", "FileFormat"]
 
@@ -42,9 +41,7 @@ _PART = ".part"
 
 
 def _csv_line(cells: list[str]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, delimiter=";", lineterminator="\n").writerow(cells)
-    return buffer.getvalue()
+    return csv_line(cells, delimiter=";")
 
 
 class FileDropError(ConnectorError):

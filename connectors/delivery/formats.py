@@ -6,7 +6,9 @@
   record as the JSON body). ``data`` is the canonical record as JSON: dates ISO
   ``jjjj-mm-dd``, timestamps RFC 3339 UTC, enums as their symbols, withheld fields null.
 * CSV has one file per record type; columns are the record's fields, nested records
-  flattened with dots (``contact.city``), lists as JSON text, null as an empty cell.
+  flattened with dots (``contact.city``), lists as JSON text, null as an empty cell. A
+  text cell that a spreadsheet would run as a formula (starting with = + - @ TAB CR) is
+  prefixed with a single quote (:func:`hub.spreadsheet.safe_cell`, OWASP).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pydantic import BaseModel
 
 from hub.sdk import InboxMessage
 from hub.serde.cloudevents import format_time
+from hub.spreadsheet import safe_cell
 from schemas.models import CanonicalRecord
 
 __all__ = [
@@ -119,6 +122,8 @@ def _cell(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, (list, dict)):
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    if isinstance(value, str):
+        return str(safe_cell(value))
     return str(value)
 
 

@@ -26,9 +26,7 @@ SVG charts, no scripts, no external resources). Suppressed figures are published
 
 from __future__ import annotations
 
-import csv
 import html
-import io
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -38,6 +36,7 @@ from hub.monitor.aggregate import OUTCOME_LABELS, UNKNOWN, Aggregator, Cell, Cel
 from hub.monitor.ledger import Budgets, BudgetStatus, ledger, load_budgets, periods_between
 from hub.monitor.periods import Period, parse_period
 from hub.monitor.suppression import TOTAL, Grid, Rule, Unit, protect
+from hub.spreadsheet import csv_line
 from schemas.menu_card import InstrumentCluster
 from schemas.models.enums import AgeBand
 from schemas.regions import Region
@@ -453,41 +452,44 @@ def render_json(report: Report) -> str:
 
 
 def render_csv(report: Report) -> str:
-    """The report as CSV, one published figure per line."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
-        [
-            "period",
-            "table",
-            "row",
-            "row_label",
-            "column",
-            "column_label",
-            "unit",
-            "value",
-            "suppressed",
-        ]
-    )
+    """The report as CSV, one published figure per line; text cells that a spreadsheet
+    would run as a formula are neutralised (:func:`hub.spreadsheet.csv_line`)."""
+    lines = [
+        csv_line(
+            [
+                "period",
+                "table",
+                "row",
+                "row_label",
+                "column",
+                "column_label",
+                "unit",
+                "value",
+                "suppressed",
+            ]
+        )
+    ]
     for t in report.tables:
         for row, row_label in t.rows:
             for col, col_label in t.columns:
                 cell = t.cells[row, col]
                 value = "" if cell.value is None else cell.value
-                writer.writerow(
-                    [
-                        report.period,
-                        t.name,
-                        row,
-                        row_label,
-                        col,
-                        col_label,
-                        t.unit,
-                        value,
-                        "yes" if cell.suppressed else "no",
-                    ]
+                lines.append(
+                    csv_line(
+                        [
+                            report.period,
+                            t.name,
+                            row,
+                            row_label,
+                            col,
+                            col_label,
+                            t.unit,
+                            value,
+                            "yes" if cell.suppressed else "no",
+                        ]
+                    )
                 )
-    return out.getvalue()
+    return "".join(lines)
 
 
 # --- HTML with inline SVG ---------------------------------------------------------------------
