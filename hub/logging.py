@@ -13,7 +13,19 @@ from datetime import UTC, datetime
 
 from hub.config import HubSettings
 
-__all__ = ["JsonFormatter", "SecretRedactor", "configure_logging"]
+__all__ = [
+    "CLIENT_LOGGERS",
+    "JsonFormatter",
+    "SecretRedactor",
+    "configure_logging",
+    "quiet_client_loggers",
+]
+
+CLIENT_LOGGERS = ("kafka", "aiokafka", "httpx", "httpcore")
+"""Client libraries that, at DEBUG, log whole requests and responses: a Kafka fetch
+response or produce request with its record values, an HTTP body. With record security
+off (or for topics that are not encrypted) those values carry BSNs, names and addresses,
+so these loggers never go below WARNING, whatever the process's level."""
 
 _REDACTED = "**********"
 
@@ -73,5 +85,18 @@ def configure_logging(settings: HubSettings) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(settings.log_level)
-    for noisy in ("kafka", "aiokafka", "httpx", "httpcore"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    quiet_client_loggers(max(logging.WARNING, root.level))
+
+
+def quiet_client_loggers(floor: int = logging.WARNING) -> None:
+    """Keep :data:`CLIENT_LOGGERS` at ``floor`` (never below WARNING) or above.
+
+    :func:`configure_logging` calls it; a process whose logging is set up by someone else
+    (a faust worker configures its own from ``--loglevel``) calls it before that, since
+    faust sets the root level and handlers but leaves these loggers' levels alone.
+    """
+    floor = max(floor, logging.WARNING)
+    for name in CLIENT_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level < floor:  # NOTSET (inherit the root's) included
+            logger.setLevel(floor)

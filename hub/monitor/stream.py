@@ -37,6 +37,7 @@ import faust
 
 from hub.config import HubSettings
 from hub.faust_support import broker_url, faust_credentials
+from hub.logging import quiet_client_loggers
 from hub.metrics import CONTENT_TYPE, process_metrics
 from hub.monitor.aggregate import Aggregator, CellKey
 from hub.monitor.errors import MonitorError, MonitorReadError
@@ -233,5 +234,11 @@ def with_selector(page: str, periods: list[str], period: str, region: Region | N
 
 
 def run_app(app: faust.App, loglevel: str = "WARNING") -> None:
-    """Run ``app`` as a faust worker in this process until SIGINT/SIGTERM (exits)."""
+    """Run ``app`` as a faust worker in this process until SIGINT/SIGTERM (exits).
+
+    The Kafka and HTTP clients' loggers stay at WARNING whatever ``loglevel`` is: at DEBUG
+    they log requests and responses, record values included
+    (:func:`hub.logging.quiet_client_loggers`).
+    """
+    quiet_client_loggers()
     faust.Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()

@@ -15,25 +15,39 @@
 
 from __future__ import annotations
 
+import io
 import random
+import re
 import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
+from rich.console import Console
 
+from connectors.demo import feed_demo, generate
 from consent.model import ConsentChangeType
 from consent.runtime import ConsentRuntime
-from schemas.models import ClientProfile, ErasureNotice
+from hub.kafka import admin_client
+from hub.monitor.runtime import MonitorProcess, run_monitor
+from hub.monitor.topic import MonitorCodec, read_events
+from hub.router.options import RouterOptions
+from hub.router.runtime import RouterProcess
+from schemas.models import ClientProfile, ErasureNotice, PersonRecord
 from schemas.vocabulary import Purpose
 from tests.consent.factories import terms
 from tests.consent.feed import read_topic
+from tests.consent.test_logs import json_logging  # noqa: F401 - fixture
+from tests.monitor.test_pipeline import _cli
 from tests.reliability.conftest import Scale
+from tests.reliability.privacy import find, identifiers_of, nine_digit_numbers
 from tests.reliability.streams import Subject, routed_everything
 from tests.router.helpers import records
 from tests.router.helpers.hubtest import Hub, delivered_ids
 from tests.router.test_withdrawal import CATEGORIES
+from topics.partners import load_partners
 
 pytestmark = pytest.mark.integration
 
@@ -199,3 +213,221 @@ def test_consent_service_sweep_records_the_expiry_and_the_router_announces_it(
     assert notice.consent_event_id == history[1].event_id
     profiles = [r for r in inbox if isinstance(r.record, ClientProfile)]
     assert len(profiles) <= 1  # the profile, if it was routed before the end
+
+
+# --- (iii) monitor topics and reports, (iv) logs ------------------------------------------------
+
+
+_CLIENT_DUMPS = re.compile(r"FetchResponse|ProduceRequest|Sending \(key=|Response from")
+"""What the Kafka clients log at DEBUG: requests and responses, record values included."""
+
+
+def _routed(router: RouterProcess, count: int, timeout_s: float = 240) -> None:
+    deadline = time.monotonic() + timeout_s
+    routed = 0
+    while time.monotonic() < deadline:
+        status = router.status()
+        routed = status["stats"]["records"] if status else 0
+        if routed >= count:
+            return
+        assert router.running, "the router worker died"
+        time.sleep(0.3)
+    raise AssertionError(f"the router routed {routed} of {count} records in time")
+
+
+def _router(hub: Hub, level: str) -> RouterProcess:
+    """A router worker logging at ``level`` (``Hub.worker`` logs at INFO)."""
+    options = RouterOptions.for_embedded_broker(
+        metrics_port=0, status_file=hub.tmp / "router.status.json", log_level=level
+    )
+    router = RouterProcess(hub.settings, options, log_file=hub.tmp / "router.log").start()
+    hub.workers.append(router)
+    return router
+
+
+def _security_off(hub: Hub) -> None:
+    """HUB_SECURITY_ENABLED=false from here on: plaintext records on the topics."""
+    hub.settings = hub.settings.model_copy(update={"security_enabled": False})
+    hub.security = False
+
+
+def _monitor_topics(hub: Hub) -> list[str]:
+    admin = admin_client(hub.settings)
+    try:
+        names = admin.list_topics()
+    finally:
+        admin.close()
+    prefix = hub.settings.topic_prefix
+    return sorted(n for n in names if n.startswith(prefix) and "monitor" in n)
+
+
+def _blobs(hub: Hub, topic: str) -> list[str]:
+    """Every key, value and header of ``topic``, as text (latin-1: every byte kept)."""
+    texts = []
+    for record in hub.read(topic, decode=False):
+        for blob in (record.key, record.raw, *record.headers.values()):
+            if blob:
+                texts.append(blob.decode("latin-1"))
+    return texts
+
+
+@pytest.mark.parametrize(
+    ("security", "router_level"),
+    [
+        ("on", "DEBUG"),
+        # with record security off, the router's client debug log is a known leak (see
+        # test_regression_router_debug_log_dumped_record_values): INFO here
+        ("off", "INFO"),
+    ],
+)
+def test_no_direct_identifier_in_monitor_topics_reports_or_logs(
+    hub: Hub,
+    scale: Scale,
+    security: str,
+    router_level: str,
+    json_logging: io.StringIO,  # noqa: F811 - the fixture imported above
+) -> None:
+    """A realistic run (demo people with BSNs, names, addresses; their consents; every
+    partner's connector) through the router and the monitor worker, then every byte of
+    every monitor topic, the monitor's reports (worker and CLI; JSON, CSV, HTML) and the
+    logs of the router worker (DEBUG), the monitor worker, the consent service and the
+    connectors (in this process: JSON at DEBUG, and the connectors' console) are scanned
+    for the identifiers of the input."""
+    if security == "off":
+        _security_off(hub)
+    demo = hub.tmp / "demo"
+    generate(demo, people=scale.pick(40, 400), seed=2027, partners=load_partners())
+    router = _router(hub, router_level)
+    monitor = MonitorProcess(hub.settings, log_file=hub.tmp / "monitor.log", loglevel="DEBUG")
+    monitor.start()
+    console_out = io.StringIO()
+    codec = MonitorCodec(hub.codec.registry)
+    try:
+        router.wait_ready(90)
+        settings = hub.settings.model_copy(
+            update={"database_url": f"sqlite:///{hub.tmp / 'consent.db'}"}
+        )
+        with ConsentRuntime(settings) as runtime:
+            summary = feed_demo(
+                settings,
+                demo,
+                registry_url=hub.settings.schema_registry_url,
+                console=Console(file=console_out, width=200),
+                consent_service=runtime.service,
+            )
+            assert summary.consents_granted > 0
+            _routed(router, summary.published)
+            events = list(read_events(hub.settings, hub.catalogue.monitor_events.name, codec))
+            assert events, "the run produced no monitor event"
+            monitor.wait_ready(120, until=lambda s: s["events"] >= len(events))
+            reports = []
+            for period in sorted({e.period for e in events}):
+                for fmt in ("json", "csv", "html"):
+                    answer = httpx.get(monitor.report_url(period, fmt=fmt), timeout=60)
+                    assert answer.status_code == 200, answer.text[:500]
+                    reports.append(answer.text)
+                    reports.append(
+                        _cli(hub.settings, "report", "--period", period, "--format", fmt)
+                    )
+    finally:
+        monitor.stop()
+        router.stop()
+
+    outboxes = [hub.catalogue.outbox(str(p.id)).name for p in load_partners()]
+    published = [r.record for topic in outboxes for r in hub.read(topic)]
+    ids = identifiers_of(published)
+    for kind in ("bsns", "names", "streets", "births", "emails", "phones", "pseudonyms"):
+        assert getattr(ids, kind), f"the input has no {kind}"
+    delivered = [r for p in load_partners() for r in hub.inbox(str(p.id))]
+    assert any(isinstance(r.record, PersonRecord) for r in delivered), "nothing was delivered"
+
+    topics = _monitor_topics(hub)
+    assert hub.catalogue.monitor_events.name in topics
+    monitor_texts = [t for topic in topics for t in _blobs(hub, topic)]
+    monitor_texts += [e.model_dump_json() for e in events] + reports
+    leaks = find("\n".join(monitor_texts), ids)
+    assert leaks == [], f"identifiers on the monitor topics or in the reports: {leaks[:20]}"
+
+    logs = {
+        "router worker": (hub.tmp / "router.log").read_text(errors="replace"),
+        "monitor worker": (hub.tmp / "monitor.log").read_text(errors="replace"),
+        "consent service and connectors (log)": json_logging.getvalue(),
+        "connectors (console)": console_out.getvalue(),
+    }
+    assert all(logs[w] for w in ("router worker", "monitor worker")), "a worker logged nothing"
+    # and every BSN of the input files, also of rows the connectors refused
+    for path in demo.rglob("*"):
+        if path.is_file():
+            ids.bsns |= nine_digit_numbers(path.read_text(errors="replace"))
+    found = {
+        where: find(text, ids, pseudonyms=False, bsn_like=False) for where, text in logs.items()
+    }
+    assert {where: leak for where, leak in found.items() if leak} == {}
+
+
+def test_the_identifier_scan_finds_what_it_looks_for() -> None:
+    person = records.profile(records.subject())
+    ids = identifiers_of([person])
+    assert find("nothing personal: m1-" + "c" * 32 + " 2021-03/04 Groot Amsterdam", ids) == []
+    contact = person.contact
+    assert contact is not None
+    born = person.date_of_birth
+    assert born is not None
+    planted = [
+        f"x{person.bsn}y",
+        "111222333",
+        f"Dear {person.family_name},",
+        f"value=b'\\x02\\x0c{person.given_name}\\x02'",  # a client's debug dump of a value
+        f"{person.given_name}",
+        f"{contact.street} 12",
+        str(contact.postal_code).replace(" ", ""),
+        born.strftime("%d-%m-%Y"),
+        str(contact.email).upper(),
+        str(contact.phone),
+        f"subject {person.client_pseudonym}",
+    ]
+    for text in planted:
+        assert find(text, ids), text
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "defect in hub/router/app.py run_app (not ours to edit): faust.Worker(loglevel=DEBUG) "
+        "leaves aiokafka at DEBUG, whose connection logs every FetchResponse with the record "
+        "values; fix: call hub.logging.quiet_client_loggers() before faust.Worker(...)"
+    ),
+)
+def test_regression_router_debug_log_dumped_record_values(hub: Hub) -> None:
+    """With record security off and the router at DEBUG, BSNs and names of the records it
+    routes appeared in its log (aiokafka's fetch response dumps)."""
+    _security_off(hub)
+    router = _router(hub, "DEBUG")
+    who = records.subject()
+    hub.grant(who, to=[RECIPIENT], purposes=PURPOSES, categories=CATEGORIES)
+    router.wait_ready(90)
+    sent = [records.profile(who) for _ in range(3)]
+    for record in sent:
+        hub.publish(record)
+    hub.wait_for(
+        lambda: hub.inbox(RECIPIENT),
+        lambda rs: {r.event_id for r in sent} <= set(delivered_ids(rs)),
+        timeout_s=60,
+        what="the deliveries",
+    )
+    router.stop()
+    text = (hub.tmp / "router.log").read_text(errors="replace")
+    assert "[DEBUG]" in text
+    assert find(text, identifiers_of(sent), pseudonyms=False, bsn_like=False) == []
+
+
+def test_regression_monitor_worker_debug_log_dumped_kafka_traffic(hub: Hub) -> None:
+    """``rmt-hub monitor aggregate --loglevel DEBUG`` left the Kafka clients' loggers at
+    DEBUG: the worker's log carried their requests and responses (record values included).
+    hub/monitor/stream.py run_app now keeps them at WARNING (quiet_client_loggers)."""
+    log = hub.tmp / "monitor-debug.log"
+    with run_monitor(hub.settings, log_file=log, loglevel="DEBUG") as monitor:
+        monitor.wait_ready(120)
+    text = log.read_text(errors="replace")
+    assert "[DEBUG]" in text  # the worker itself logs at DEBUG
+    assert _CLIENT_DUMPS.findall(text) == []
