@@ -37,7 +37,7 @@ from tests.reliability.streams import Subject, routed_everything
 from tests.router.helpers import records
 from tests.router.helpers.hubtest import Hub, delivered_ids
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.reliability]
 
 PUBLISHER = "uwv"
 RECIPIENTS = ("gemeente-amsterdam", "gemeente-utrecht")
@@ -362,3 +362,31 @@ def test_regression_consent_serve_ignored_the_routers_disclosures(
         store.close()
     assert {d.recipient for d in stored} == set(RECIPIENTS)
     assert {d.disclosure_id for d in stored} == ce_ids
+
+
+def test_regression_change_after_topic_loss_left_the_feed_incomplete(hub: Hub) -> None:
+    """A change published right after the feed topic was recreated got an offset the
+    outbox had already recorded for that partition; the relay marked it published and
+    carried on, and the changes the topic had lost stayed lost. The relay now treats an
+    acknowledged offset that is not above the last recorded one as a lost partition:
+    everything is on the feed again, once, as soon as the change returns."""
+    settings = hub.settings.model_copy(
+        update={"database_url": f"sqlite:///{hub.tmp / 'backwards.db'}"}
+    )
+    runtime = ConsentRuntime(settings)  # not started: no periodic verification
+    try:
+        from tests.consent.factories import terms  # noqa: PLC0415
+
+        who = records.subject()
+        for _ in range(3):  # one subject: one partition, offsets 0, 1, 2
+            runtime.service.grant(terms(who), actor="officer:test")
+        before = _feed(hub)
+        _recreate(hub)
+        runtime.service.grant(terms(who), actor="officer:test")  # returns once published
+        after = _feed(hub)
+        assert Counter(after) == Counter({e: 1 for e in before}) + Counter(
+            {e.event_id: 1 for e in runtime.store.events()[-1:]}
+        )
+        assert runtime.store.pending_outbox() == []
+    finally:
+        runtime.stop()

@@ -49,7 +49,7 @@ from tests.router.helpers.hubtest import Hub, delivered_ids
 from tests.router.test_withdrawal import CATEGORIES
 from topics.partners import load_partners
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.reliability]
 
 RECIPIENT = "gemeente-amsterdam"
 PURPOSES = (Purpose.ARRANGEMENT, Purpose.WARM_HANDOVER)
