@@ -13,6 +13,7 @@ demo partner files.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -23,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kafka.admin import NewTopic
 
 from connectors.demo import feed_demo, generate
 from consent.outbox import wire_encoder
@@ -30,7 +32,7 @@ from consent.runtime import ConsentRuntime
 from hub.broker import EmbeddedBroker
 from hub.config import HubSettings, load_settings
 from hub.continuity import ContinuityGuard, ContinuityWatch, Verdict
-from hub.kafka import admin_client
+from hub.kafka import admin_client, discard_producer, producer
 from hub.metrics import process_metrics
 from hub.recovery import (
     RecoveryResult,
@@ -45,10 +47,12 @@ from hub.recovery import (
 from hub.registry import client_for
 from hub.registry.embedded import EmbeddedRegistry
 from hub.router.runtime import RouterProcess
+from hub.sdk.published import header_value, scan_topic
 from hub.security.config import ensure_keys
 from hub.serde.canonical import CanonicalCodec, typed_decoder
 from schemas import load_schemas
 from schemas.models import DisclosureEvent
+from tests.consent.factories import terms
 from tests.reliability.conftest import Scale
 from tests.router.helpers.hubtest import Hub
 from topics import apply_catalogue, build_catalogue, load_partners
@@ -225,3 +229,77 @@ def test_broker_loss_is_detected_loudly_and_recovered_by_replay_from_the_connect
     assert all(n == 1 for c in after.values() for n in c.values())
     assert audited_after == audited_before
     assert all(n == 1 for n in audited_after.values())
+
+
+def test_regression_consent_relay_sends_again_after_the_broker_restarted(
+    own_broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    """The relay's idempotent producer lived through a broker restart and never sent
+    again (UnknownProducerId, then a fatal InitProducerId error): every later consent
+    change stayed unpublished, acknowledged to no one. Without any recovery step the
+    relay must heal by itself: a fresh producer after a failed send, and its periodic
+    feed check republishes what the restart lost."""
+    settings = load_settings(
+        data_dir=tmp_path / "hub", topic_prefix=f"rl{uuid.uuid4().hex[:8]}"
+    ).with_bootstrap(own_broker.bootstrap_servers)
+    catalogue = build_catalogue(settings)
+
+    def apply() -> None:
+        admin = admin_client(settings)
+        try:
+            apply_catalogue(admin, catalogue, recreate_drifted=True)
+        finally:
+            admin.close()
+
+    apply()
+    with ConsentRuntime(settings, publish_timeout_s=60) as runtime:
+        before = runtime.service.grant(terms("client-before"), actor="officer-1")
+        assert own_broker.pid is not None
+        os.kill(own_broker.pid, signal.SIGKILL)
+        while own_broker.running:
+            time.sleep(0.05)
+        restart_broker(own_broker).run()
+        apply()
+        # Returns only once the change is on the feed (or raises after the timeout).
+        after = runtime.service.grant(terms("client-after"), actor="officer-1")
+        wanted = {runtime.service.history(r.id)[-1].event_id for r in (before, after)}
+        deadline = time.monotonic() + 60
+        found: list[str] = []
+
+        def collect(record: object) -> None:
+            found.append(header_value(getattr(record, "headers", None), "event_id") or "")
+
+        while time.monotonic() < deadline:
+            found.clear()
+            scan_topic(settings, catalogue.consent_changes.name, collect)
+            if set(found) >= wanted:
+                break
+            time.sleep(0.5)
+        assert sorted(found) == sorted(wanted)  # both, each once: the lost one republished
+
+
+def test_regression_a_producer_stuck_after_a_broker_loss_is_closed_without_raising(
+    own_broker: EmbeddedBroker,
+) -> None:
+    """kafka-python's close() flushes first and, when the flush times out, leaves the
+    producer open; the garbage collector's close() then raised from ``__del__`` (an
+    unraisable error that failed whatever test was running). discard_producer aborts the
+    pending sends and closes it."""
+    settings = load_settings().with_bootstrap(own_broker.bootstrap_servers)
+    admin = admin_client(settings)
+    try:
+        admin.create_topics([NewTopic("stuck", 1, 1)])
+    finally:
+        admin.close()
+    writer = producer(settings, linger_ms=0, max_block_ms=2000)
+    writer.send("stuck", value=b"first").get(timeout=15)  # metadata known from here on
+    assert own_broker.pid is not None
+    os.kill(own_broker.pid, signal.SIGKILL)
+    while own_broker.running:
+        time.sleep(0.05)
+    future = writer.send("stuck", value=b"second")  # queued, never acknowledged
+    discard_producer(writer, timeout_s=0.5)
+    assert future.is_done
+    assert future.failed()
+    del writer
+    gc.collect()  # an exception from __del__ would fail the test here
