@@ -3,18 +3,19 @@
 Three partners publish a stream (``scale.pick(4_000, 50_000)`` records) about subjects of
 three kinds: consent to one municipality, consent to a municipality and a partner kind
 (SBB), no consent at all; a few invalid records are sprinkled in, and a few valid records
-are published a second time (an at-least-once publisher retrying). Two router workers
-share the partitions; ``scale.pick(3, 8)`` times a worker chosen at random (now and then
-both at once) is killed with SIGKILL at a random point of the routing and started again
-(seeded: the seed is printed, and ``RMT_FAULT_SEED=<seed>`` replays the same stream shape,
-commit interval and kill schedule). Then, by event id:
+are published a second time (an at-least-once publisher retrying); some subjects get
+arrangements whose validity depends on what came before (a budget cap across them).
+Two router workers share the partitions; ``scale.pick(3, 8)`` times a worker chosen at
+random (now and then both at once) is killed with SIGKILL at a random point of the
+routing and started again (seeded: the seed is printed, and ``RMT_FAULT_SEED=<seed>``
+replays the same stream shape, commit interval and kill schedule). Then, by event id:
 
 * every valid record is in the inbox of each partner entitled to it exactly once (by
   ``ce_id`` = :func:`hub.router.ids.delivery_id`) and in no other inbox;
 * every delivery has exactly one disclosure audit entry, naming its recipient and source,
   and the audit's hash chain of every partition is whole;
-* every invalid record is dead-lettered exactly once, its publisher gets exactly one
-  rejection notice, and it reaches no inbox;
+* every invalid record (among them each third arrangement) is dead-lettered exactly
+  once, its publisher gets exactly one rejection notice, and it reaches no inbox;
 * every second copy of a valid record is dead-lettered exactly once as a replay (with
   one rejection notice), however the kills fell between the two copies.
 """
@@ -135,6 +136,33 @@ def make_stream(rng: random.Random, size: int, subjects: Mapping[str, Sequence[s
             valid.append(record)
         stream.items.append(item)
     return stream
+
+
+def add_arrangements(
+    rng: random.Random, stream: Stream, subjects: Mapping[str, Sequence[str]], count: int
+) -> None:
+    """``count`` subjects get, in this order at random places of the stream, a profile, an
+    intake and three arrangements from UWV, each with EUR 425 of tailored budget: the
+    third breaks the EUR 1,000 cap, which only the state of the first two tells (so it
+    must be refused however the kills fell between them)."""
+    consented = [(g, who) for g in ("one", "two") for who in subjects[g]]
+    for group, who in rng.sample(consented, count):
+        sequence: list[tuple[PersonRecord, bool]] = [
+            (records.profile(who), True),
+            (records.intake(who), False),  # valid; the consents do not cover intake data
+            (records.arrangement(who), True),
+            (records.arrangement(who), True),
+            (records.arrangement(who), False),
+        ]
+        places = sorted(rng.sample(range(len(stream.items) + 1), len(sequence)), reverse=True)
+        for (record, _), place in zip(reversed(sequence), places, strict=True):
+            stream.items.insert(place, Publication(record))
+        for index, (record, delivered) in enumerate(sequence):
+            if index == len(sequence) - 1:
+                stream.invalid[str(record.event_id)] = "uwv"
+            else:
+                whom = set(GROUPS[group]) - {"uwv"} if delivered else set()
+                stream.entitled[str(record.event_id)] = whom
 
 
 def chunks(items: list[Publication], size: int) -> Iterator[list[Publication]]:
@@ -277,6 +305,7 @@ def test_sigkill_at_random_points_delivers_every_record_exactly_once(
                 categories=CATEGORIES,
             )
     stream = make_stream(rng, size, subjects)
+    add_arrangements(rng, stream, subjects, max(4, size // 500))
     # how much a killed worker leaves uncommitted (routed again by its successor)
     commit_interval_s = rng.choice((0.2, 1.0, 5.0))
     print(f"  commit interval {commit_interval_s}s")
