@@ -113,6 +113,12 @@ def task_test(args: list[str]) -> None:
     _run([BIN / "python", "-m", "pytest", *args])
 
 
+def task_reliability(args: list[str]) -> None:
+    """long runs: full-size fault and hostile-input suites, a soak; writes bench/RESULTS.md"""
+    ensure_venv()
+    _run([BIN / "python", ROOT / "bench" / "reliability.py", *args])
+
+
 def task_help(_: list[str]) -> None:
     """list the tasks"""
     print(__doc__)
@@ -127,6 +133,7 @@ TASKS: dict[str, Callable[[list[str]], None]] = {
     "test": task_test,
     "lint": task_lint,
     "format": task_format,
+    "reliability": task_reliability,
 }
 
 
