@@ -1,0 +1,61 @@
+"""The atheris harnesses of tests/reliability/fuzz, each run in a subprocess for a
+bounded number of inputs: libFuzzer exits 0 when no input made the code under test
+raise anything but the hub's declared errors (see fuzz/harness.py), and non-zero with
+the input saved (``crash-*`` in the test's tmp dir) and the traceback when one did.
+
+CI runs a few thousand inputs per harness with a fixed seed; ``--reliability=full``
+runs each for five minutes with a random seed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.reliability.conftest import Scale
+
+pytestmark = pytest.mark.reliability
+
+ROOT = Path(__file__).resolve().parents[2]
+HARNESSES = {
+    # harness: inputs in the short (CI) run
+    "fuzz_wire": 10_000,
+    "fuzz_router": 4_000,
+    "fuzz_rows": 3_000,
+    "fuzz_webhook": 10_000,
+}
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("harness", sorted(HARNESSES))
+def test_harness_finds_no_crash(harness: str, scale: Scale, tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    budget = (
+        ["-max_total_time=300", f"-atheris_runs={10**9}"]
+        if scale.full
+        else [f"-atheris_runs={HARNESSES[harness]}", "-seed=1"]
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            f"tests.reliability.fuzz.{harness}",
+            *budget,
+            "-max_len=8192",
+            f"-artifact_prefix={tmp_path}/",
+            str(corpus),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=800,
+        check=False,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-6000:]
+    assert "Done" in output, output[-2000:]
+    assert not list(tmp_path.glob("crash-*"))
