@@ -5,6 +5,9 @@ recovery, an unreachable broker that is not a loss, and the schema store put rig
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -177,3 +180,36 @@ def test_regression_schema_store_topic_auto_created_with_four_partitions_after_l
         admin.delete_topics([topic])
     finally:
         admin.close()
+
+
+def test_cli_check_exits_3_on_a_loss_until_stamped(settings: HubSettings) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")} | {
+        "HUB_BOOTSTRAP_SERVERS": str(settings.bootstrap_servers),
+        "HUB_DATA_DIR": str(settings.data_dir),
+        "HUB_TOPIC_PREFIX": settings.topic_prefix,
+        "COLUMNS": "200",
+    }
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "hub", "continuity", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+
+    first = cli("check")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "first run" in first.stdout
+    assert "intact" in cli("check").stdout
+    _delete(settings, incarnation_topic(settings))
+    lost = cli("check")
+    assert lost.returncode == 3, lost.stdout + lost.stderr
+    assert "BROKER DATA LOSS" in lost.stdout
+    assert cli("check").returncode == 3  # still lost: nothing stamped by a check
+    stamped = cli("stamp")
+    assert stamped.returncode == 0
+    assert "stamped incarnation" in stamped.stdout
+    assert cli("check").returncode == 0
