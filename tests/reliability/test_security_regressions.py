@@ -70,7 +70,7 @@ def test_withdrawal_mid_stream_never_leaks_a_later_record(hub: Hub, scale: Scale
         subject.granted_at = time.monotonic()
     worker.wait_ready(90)
     rounds = scale.pick(25, 400)
-    stop = threading.Event()
+    done = [0]  # rounds published so far
     errors: list[BaseException] = []
 
     def stream() -> None:
@@ -81,22 +81,21 @@ def test_withdrawal_mid_stream_never_leaks_a_later_record(hub: Hub, scale: Scale
                     started = time.monotonic()
                     hub.publish(record)
                     subject.published.append((str(record.event_id), started, time.monotonic()))
-                if stop.is_set():
-                    return
+                done[0] += 1
         except BaseException as exc:
             errors.append(exc)
 
     publisher = threading.Thread(target=stream, daemon=True)
     publisher.start()
     withdrawn = rng.sample(subjects, len(subjects) // 2)
-    for subject in withdrawn:  # at random moments while the stream runs
-        time.sleep(rng.uniform(0.05, 0.6))
+    moments = sorted(rng.sample(range(1, rounds - 1), len(withdrawn)))
+    for subject, at in zip(withdrawn, moments, strict=True):  # at random points of the stream
+        while done[0] < at and publisher.is_alive():
+            time.sleep(rng.uniform(0.0, 0.02))
         subject.withdraw_asked_at = time.monotonic()
         hub.withdraw(given[subject.pseudonym])  # returns once acknowledged
         subject.withdrawn_at = time.monotonic()
-    time.sleep(0.5)
-    stop.set()
-    publisher.join(300)
+    publisher.join(900)
     assert not errors, errors
     routed_everything(hub, [s.pseudonym for s in subjects])
 
