@@ -252,6 +252,7 @@ def test_consent_service_stopped_and_killed_mid_stream(hub: Hub, scale: Scale) -
         assert not stream.errors, stream.errors
         subjects = list(stream.subjects)
         routed_everything(hub, [s.pseudonym for s in subjects])
+        _check_ingested(hub, service, subjects)
     finally:
         service.stop()
 
@@ -310,6 +311,34 @@ def _check_deliveries(hub: Hub, subjects: list[Subject], stored: set[str]) -> tu
             must += expected is True
             mustnot += expected is False
     return must, mustnot
+
+
+def _check_ingested(hub: Hub, service: ConsentService, subjects: list[Subject]) -> None:
+    """The consent service (killed mid-stream too) ingests every disclosure of the audit
+    topic into its register exactly once: each subject's access report is complete."""
+    wanted: dict[str, set[str]] = {}
+    for partner in RECIPIENTS:
+        for delivery in hub.inbox(partner):
+            if isinstance(delivery.record, ClientProfile):
+                wanted.setdefault(delivery.record.client_pseudonym, set()).add(delivery.ce_id)
+
+    def ingested() -> dict[str, list[str]]:
+        store = service.store()
+        try:
+            return {
+                s: [str(d.disclosure_id) for d in store.disclosures_for(ClientPseudonym(s))]
+                for s in {s.pseudonym for s in subjects}
+            }
+        finally:
+            store.close()
+
+    _wait(
+        lambda: all(set(ingested()[s]) >= ids for s, ids in wanted.items()),
+        "the service to ingest every disclosure",
+        120,
+    )
+    for subject, ids in ingested().items():
+        assert sorted(ids) == sorted(wanted.get(subject, set())), subject
 
 
 def _check_audit(hub: Hub) -> None:
