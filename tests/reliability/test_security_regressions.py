@@ -126,7 +126,6 @@ def test_withdrawal_mid_stream_never_leaks_a_later_record(hub: Hub, scale: Scale
 
 def test_expired_consent_stops_flow_at_its_end_time(hub: Hub, scale: Scale) -> None:
     worker = hub.worker()
-    who = records.subject()
     warm = records.subject()  # a subject whose records show the worker is routing
     hub.grant(warm, to=[RECIPIENT], purposes=PURPOSES, categories=CATEGORIES)
     worker.wait_ready(90)
@@ -139,18 +138,22 @@ def test_expired_consent_stops_flow_at_its_end_time(hub: Hub, scale: Scale) -> N
         what="the first delivery",
     )
 
-    end = datetime.now(UTC) + timedelta(seconds=scale.pick(8, 20))
-    hub.grant(who, to=[RECIPIENT], purposes=PURPOSES, categories=CATEGORIES, valid_until=end)
-    before = [records.profile(who) for _ in range(3)]
-    for record in before:
-        hub.publish(record)
-    hub.wait_for(
-        lambda: hub.inbox(RECIPIENT),
-        lambda rs: {r.event_id for r in before} <= set(delivered_ids(rs)),
-        timeout_s=60,
-        what="the records before the end",
-    )
-    assert datetime.now(UTC) < end, "the records before the end were routed too late"
+    # records before the end are delivered if the router routes them before the end (it
+    # decides on its own clock); on a machine too busy for that, try a longer period
+    for window in (scale.pick(8, 20), 30, 90):
+        who = records.subject()
+        end = datetime.now(UTC) + timedelta(seconds=window)
+        hub.grant(who, to=[RECIPIENT], purposes=PURPOSES, categories=CATEGORIES, valid_until=end)
+        before = [records.profile(who) for _ in range(3)]
+        for record in before:
+            hub.publish(record)
+        routed_everything(hub, [who])
+        delivered = Counter(delivered_ids(hub.inbox(RECIPIENT)))
+        if [delivered[r.event_id] for r in before] == [1, 1, 1]:
+            break
+        assert datetime.now(UTC) >= end, "a record routed before the end was not delivered"
+    else:
+        raise AssertionError("the router never routed the records before their consent ended")
 
     while datetime.now(UTC) < end + timedelta(milliseconds=200):
         time.sleep(0.1)
@@ -165,7 +168,7 @@ def test_expired_consent_stops_flow_at_its_end_time(hub: Hub, scale: Scale) -> N
     assert [delivered[r.event_id] for r in before] == [1, 1, 1]
     assert [delivered[r.event_id] for r in after] == [0, 0, 0]
     changes = read_topic(hub.settings, hub.catalogue.consent_changes.name)
-    assert len(changes) == 2  # the two grants: the end needed no change
+    assert [c.key for c in changes].count(who.encode()) == 1  # its grant: the end needed none
 
 
 def test_consent_service_sweep_records_the_expiry_and_the_router_announces_it(
