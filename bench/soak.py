@@ -89,6 +89,18 @@ def rss_mib(pid: int | None) -> float | None:
     return None
 
 
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU time of ``pid`` so far (/proc/<pid>/stat); None when gone."""
+    if pid is None:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def broker_pid(bootstrap_servers: str) -> int | None:
     """The embedded broker this process started (a child running ``tansu`` on the
     bootstrap port), or None (an external cluster)."""
@@ -184,6 +196,8 @@ class Probe:
     lag_every_s: float
     started: float = field(default_factory=time.perf_counter)
     rss: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    cpu: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    """Per process, (seconds since the start, CPU seconds used so far)."""
     lag: int | None = None
     lag_error: str | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -203,6 +217,13 @@ class Probe:
         found = self.rss.get(name)
         return found[-1][1] if found else None
 
+    def cpu_share(self, name: str, since: float) -> float | None:
+        """Percent of one core ``name`` used from ``since`` (seconds) to its last sample."""
+        found = [(t, c) for t, c in self.cpu.get(name, []) if t >= since]
+        if len(found) < 2 or found[-1][0] <= found[0][0]:
+            return None
+        return (found[-1][1] - found[0][1]) / (found[-1][0] - found[0][0]) * 100
+
     def measure_lag(self) -> int | None:
         try:
             self.lag = sum(router_lag(self.settings).values())
@@ -216,9 +237,11 @@ class Probe:
         while not self._stop.is_set():
             now = time.perf_counter() - self.started
             for name, pid in self.processes().items():
-                mib = rss_mib(pid)
+                mib, used = rss_mib(pid), cpu_seconds(pid)
                 if mib is not None:
                     self.rss.setdefault(name, []).append((now, mib))
+                if used is not None:
+                    self.cpu.setdefault(name, []).append((now, used))
             if now >= next_lag:
                 self.measure_lag()
                 next_lag = now + self.lag_every_s
@@ -239,6 +262,10 @@ def _ms(values: Sequence[float], fraction: float) -> str:
 
 def _mib(value: float | None) -> str:
     return f"{value:6.1f}" if value is not None else "     -"
+
+
+def _pct(value: float | None) -> str:
+    return f"{value:4.0f}%" if value is not None else "    -"
 
 
 def start_workers(settings: HubSettings, count: int, data_dir: Path) -> list[RouterProcess]:
@@ -314,6 +341,7 @@ def soak(settings: HubSettings, args: Any, data_dir: Path) -> list[str]:
         probe = Probe(settings, processes, lag_every_s=args.interval).start()
         totals = run_load(args, out=out, outbox=outbox, batch=batch, arrivals=arrivals, probe=probe)
         dead = [w.pid for w in workers if not w.running]
+        held = {f"router-{i}": (w.status() or {}).get("held", {}) for i, w in enumerate(workers, 1)}
     finally:
         if probe is not None:
             probe.stop()
@@ -321,7 +349,11 @@ def soak(settings: HubSettings, args: Any, data_dir: Path) -> list[str]:
         out.close()
         for worker in workers:
             worker.stop()
-    return verdict(args, totals, probe, dead)
+    failures = verdict(args, totals, probe, dead)
+    for name, counts in held.items():
+        described = ", ".join(f"{what.replace('_', ' ')} {n:,}" for what, n in counts.items())
+        print(f"  {name} holds in memory: {described or 'unknown'}")
+    return failures
 
 
 def run_load(
@@ -340,10 +372,11 @@ def run_load(
     started = probe.started
     next_line = args.interval
     last_line = (0.0, 0)
+    names = sorted(probe.processes())
     print(
         f"{'elapsed':>8} {'published':>10} {'delivered':>10} {'rec/s':>8} {'p50 ms':>7} "
-        f"{'p99 ms':>7} {'lag':>7}  RSS MiB: "
-        + " ".join(f"{name:>8}" for name in sorted(probe.processes()))
+        f"{'p99 ms':>7} {'lag':>7}  RSS MiB / CPU of one core: "
+        + " ".join(f"{name:>15}" for name in names)
     )
     while True:
         now = time.perf_counter()
@@ -367,10 +400,14 @@ def run_load(
             span = elapsed - last_line[0]
             rate = (totals.delivered - last_line[1]) / span if span > 0 else 0.0
             lag = "?" if probe.lag is None else str(probe.lag)
+            usage = " ".join(
+                f"{_mib(probe.latest(name)):>9}{_pct(probe.cpu_share(name, last_line[0])):>6}"
+                for name in names
+            )
             print(
                 f"{elapsed:7.0f}s {totals.published:>10} {totals.delivered:>10} {rate:>8.0f} "
-                f"{_ms(interval, 0.5)} {_ms(interval, 0.99)} {lag:>7}  RSS MiB: "
-                + " ".join(f"{_mib(probe.latest(name)):>8}" for name in sorted(probe.processes())),
+                f"{_ms(interval, 0.5)} {_ms(interval, 0.99)} {lag:>7}  "
+                f"{' ' * 26}{usage}",
                 flush=True,
             )
             totals.latencies += interval
@@ -418,8 +455,8 @@ def verdict(args: Any, totals: Totals, probe: Probe | None, dead: list[int | Non
         print(
             f"  {name:<9} start {growth.start_mib:6.1f}  end {growth.end_mib:6.1f}  peak "
             f"{growth.peak_mib:6.1f} MiB  growth {growth.growth_mib:+6.1f} MiB  slope "
-            f"{growth.slope_mib_min:+5.2f} MiB/min (last third {growth.last_slope_mib_min:+5.2f})"
-            f": {state}"
+            f"{growth.slope_mib_min:+5.2f} MiB/min (last third {growth.last_slope_mib_min:+5.2f}), "
+            f"CPU {_pct(probe.cpu_share(name, 0.0)).strip()} of a core: {state}"
         )
         if judged and growth.unbounded:
             failures.append(

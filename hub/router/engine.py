@@ -479,12 +479,26 @@ class RouterEngine:
                 if loader.ready.is_set()
             },
             "stats": dict(self.stats) | {"skipped": self.core.skipped},
+            "held": self._held(),
             "metrics_port": self.metrics_port,
             "security": {
                 "enabled": self.security is not None,
                 "replay_guard": len(self.security.guard) if self.security else 0,
                 "subject_keys_destroyed": self.security.shredded if self.security else 0,
             },
+        }
+
+    def _held(self) -> dict[str, int]:
+        """How many ids, subjects and consents the worker holds in memory (all partitions):
+        the state grows with every record routed until the partition is loaded again."""
+        states = [loader.state for loader in self._loaders.values()]
+        return {
+            "written_ids": sum(len(s.written) for s in states),
+            "applied_ids": sum(len(s.applied) for s in states),
+            "audited_ids": sum(len(s.audited) for s in states),
+            "subjects": sum(len(s.subjects) for s in states),
+            "consents": sum(len(s.consents) for s in states),
+            "replay_guard": len(self.security.guard) if self.security else 0,
         }
 
     def write_status(self) -> None:
