@@ -10,8 +10,10 @@ latency of a record is from its send to its arrival in the inbox.
 
 Every ``--interval`` seconds a line: elapsed time, records published and delivered so
 far, throughput and p50/p99 latency of the deliveries of that interval, the router's lag
-(outbox records its consumer group has not committed: published, not yet routed) and
-the resident memory (VmRSS from /proc) of each router worker and of the broker. After
+(outbox records its consumer group has not committed: not yet routed, or routed since
+the last commit - the router commits every second, so about one second of records is
+normal), the resident memory (VmRSS from /proc) and the CPU share of each router worker
+and of the broker. After
 ``--duration`` publishing stops and the run drains (at most ``--drain`` seconds) until
 every record is delivered and the lag is 0; a summary follows.
 
