@@ -1,5 +1,6 @@
 """The consent service as a real process on a test hub: ``rmt-hub consent serve`` on the
-hub's broker, topic prefix, data dir and registry, with a SQLite store in the test's tmp.
+hub's broker, topic prefix, data dir and registry, with a SQLite store in the test's tmp
+(or the database given).
 
 :class:`ConsentService` starts, stops (SIGTERM), kills (SIGKILL) and restarts it (the
 process itself is :class:`tests.consent.test_crash.ServiceProcess`); :meth:`api` gives an
@@ -29,9 +30,17 @@ __all__ = ["ConsentService"]
 class ConsentService:
     """``rmt-hub consent serve`` for ``hub``; ``url`` is the current process's address."""
 
-    def __init__(self, hub: Hub, *, log_level: str = "INFO", log_json: bool = False) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        *,
+        database_url: str | None = None,
+        log_level: str = "INFO",
+        log_json: bool = False,
+    ) -> None:
+        """``database_url``: the store (default: SQLite in the hub's tmp)."""
         self.settings: HubSettings = hub.settings.model_copy(
-            update={"database_url": f"sqlite:///{hub.tmp / 'consent.db'}"}
+            update={"database_url": database_url or f"sqlite:///{hub.tmp / 'consent.db'}"}
         )
         self.log = hub.tmp / "consent-service.log"
         store = store_for(self.settings)

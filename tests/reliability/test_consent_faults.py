@@ -30,6 +30,7 @@ from consent.runtime import ConsentRuntime
 from hub.ids import ClientPseudonym
 from hub.kafka import admin_client
 from schemas.models import ClientProfile
+from tests.consent.conftest import postgres_server, postgres_url  # noqa: F401 - fixtures
 from tests.consent.feed import event_ids, read_topic
 from tests.reliability.conftest import Scale
 from tests.reliability.consent_process import ConsentService
@@ -228,11 +229,21 @@ class Stream:
             time.sleep(0.05)
 
 
-def test_consent_service_stopped_and_killed_mid_stream(hub: Hub, scale: Scale) -> None:
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """The full size also runs the service on PostgreSQL (CI: SQLite, as ``serve`` defaults)."""
+    if "database" in metafunc.fixturenames:
+        full = metafunc.config.getoption("--reliability") == "full"
+        metafunc.parametrize("database", ["sqlite", "postgresql"] if full else ["sqlite"])
+
+
+def test_consent_service_stopped_and_killed_mid_stream(
+    hub: Hub, scale: Scale, database: str, request: pytest.FixtureRequest
+) -> None:
     rng = random.Random(scale.pick(7, 11))
     hub.consent_encoding = "bare"
+    url = None if database == "sqlite" else request.getfixturevalue("postgres_url")
     worker = hub.worker()
-    service = ConsentService(hub).start()
+    service = ConsentService(hub, database_url=url).start()
     try:
         worker.wait_ready(90)
         stream = Stream(hub, service, rng)
