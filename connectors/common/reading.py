@@ -196,7 +196,7 @@ def csv_rows(
             start = previous + 1
             previous = reader.line_num + 1
             problem = FieldProblem(None, _csv_problem(exc), DeadLetterReason.DECODE_ERROR)
-            yield SourceRow(start, {}, f"(line {start}: not read: {exc})", problem)
+            yield SourceRow(start, {}, f"({label} line {start}: not read: {exc})", problem)
             continue
         start = previous + 1
         previous = reader.line_num + 1

@@ -85,7 +85,8 @@ def test_the_delivered_csv_keeps_numbers_and_plain_text(scale: Scale) -> None:
         profile = records.profile(records.subject(), given_name=name or "x")
         cells = csv_row(profile)
         assert not any(_formula(c) for c in cells)
-        assert (name or "x") in {c.removeprefix("'") for c in cells}
+        wanted = name or "x"
+        assert wanted in cells or "'" + wanted in cells
 
     run()
 

@@ -448,6 +448,7 @@ def _letters(hub: Hub, outbox: str) -> dict[tuple[int, int], DeadLetter]:
     return found
 
 
+@pytest.mark.timeout(3600)  # the full size runs long
 def test_hostile_records_are_dead_lettered_and_good_ones_delivered_once(
     router: Router, scale: Scale
 ) -> None:

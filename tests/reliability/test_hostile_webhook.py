@@ -145,6 +145,7 @@ def valid_or_odd_item(draw: st.DrawFn, webhook: Webhook) -> Any:
     return item
 
 
+@pytest.mark.timeout(3600)  # the full size runs long
 def test_hostile_items_get_4xx_with_item_field_and_reason_and_valid_ones_are_published(
     webhook: Webhook, scale: Scale
 ) -> None:
