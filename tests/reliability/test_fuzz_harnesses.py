@@ -22,10 +22,10 @@ pytestmark = pytest.mark.reliability
 ROOT = Path(__file__).resolve().parents[2]
 HARNESSES = {
     # harness: inputs in the short (CI) run
-    "fuzz_wire": 10_000,
-    "fuzz_router": 4_000,
-    "fuzz_rows": 3_000,
-    "fuzz_webhook": 10_000,
+    "fuzz_wire": 20_000,
+    "fuzz_router": 8_000,
+    "fuzz_rows": 6_000,
+    "fuzz_webhook": 20_000,
 }
 
 

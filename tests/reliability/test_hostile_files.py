@@ -280,7 +280,7 @@ def test_hostile_lines_are_reported_and_dead_lettered_and_good_rows_imported(
     published: list[int] = []
 
     @settings(
-        max_examples=scale.pick(6, 60),
+        max_examples=scale.pick(10, 60),
         deadline=None,
         derandomize=True,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -397,7 +397,7 @@ def test_regression_a_nan_amount_aborted_the_uwv_import(files: Files, amount: st
 
 @pytest.mark.timeout(3600)  # the full size runs long
 def test_random_bytes_after_the_header_never_abort_an_import(files: Files, scale: Scale) -> None:
-    @settings(max_examples=scale.pick(10, 200), deadline=None, derandomize=True)
+    @settings(max_examples=scale.pick(15, 200), deadline=None, derandomize=True)
     @given(noise=st.binary(max_size=4000))
     def run(noise: bytes) -> None:
         for connector in CONNECTORS:

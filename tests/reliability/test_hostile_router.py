@@ -453,7 +453,7 @@ def test_hostile_records_are_dead_lettered_and_good_ones_delivered_once(
     router: Router, scale: Scale
 ) -> None:
     @settings(
-        max_examples=scale.pick(3, 60),
+        max_examples=scale.pick(6, 60),
         deadline=None,
         derandomize=True,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],

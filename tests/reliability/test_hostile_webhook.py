@@ -150,7 +150,7 @@ def test_hostile_items_get_4xx_with_item_field_and_reason_and_valid_ones_are_pub
     webhook: Webhook, scale: Scale
 ) -> None:
     @settings(
-        max_examples=scale.pick(15, 150),
+        max_examples=scale.pick(25, 150),
         deadline=None,
         derandomize=True,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
