@@ -579,6 +579,31 @@ def test_regression_a_ce_id_other_than_the_event_id_slipped_past_the_replay_guar
     assert router.delivered().count(first.event_id) == 1
 
 
+def test_a_header_with_a_null_value_is_dead_lettered(router: Router) -> None:
+    """Kafka headers may have a null value (kafka-python refuses to send one, the
+    Confluent client does): the router refuses the record and goes on."""
+    from confluent_kafka import Producer  # noqa: PLC0415 - only this test sends with it
+
+    profile, value = _profile_bytes(router)
+    sealed, headers = router.seal(value, cloud_event_headers(profile))
+    nulled = [(k, v) for k, v in headers if k != "ce_type"] + [("ce_type", None)]
+    offsets: list[int] = []
+    confluent = Producer({"bootstrap.servers": router.hub.settings.bootstrap_servers})
+    confluent.produce(
+        router.outbox,
+        value=sealed,
+        key=router.key,
+        headers=nulled,
+        partition=router.partition,
+        on_delivery=lambda err, msg: offsets.append(msg.offset()),
+    )
+    assert confluent.flush(30) == 0
+    router.good_record()
+    letter = router.dead_letter_at(offsets[0])
+    assert letter.reason is DeadLetterReason.SIGNATURE_INVALID, letter.message
+    assert profile.event_id not in router.delivered()
+
+
 def test_a_restarted_worker_loads_past_the_hostile_records_and_repeats_nothing(
     router: Router,
 ) -> None:
