@@ -42,7 +42,20 @@ from hub.router.ids import (
 )
 from hub.router.projection import ALWAYS, carried_categories, project
 from hub.router.state import HUB_SOURCE, PartitionState, SubjectState, apply_accepted
-from hub.router.validation import Rejection, derive, validate
+from hub.router.validation import (
+    OUTBOX_RECORDS,
+    Rejection,
+    check_bsn,
+    check_instruments_on_menu,
+    check_key,
+    check_municipality,
+    check_partition,
+    check_required,
+    check_source_partner,
+    check_withheld_empty,
+    derive,
+    validate,
+)
 from schemas.loader import SchemaSet
 from schemas.models import (
     CanonicalRecord,
@@ -57,6 +70,7 @@ from schemas.models import (
     ResponsibilityTransfer,
     Vacancy,
 )
+from schemas.models.enums import DeadLetterReason
 from schemas.vocabulary import DataCategory
 from topics.catalogue import TopicCatalogue
 from topics.partners import Partner, PartnerDirectory
@@ -64,9 +78,17 @@ from topics.partners import Partner, PartnerDirectory
 if TYPE_CHECKING:
     from hub.router.monitoring import MonitorFeed
 
-__all__ = ["Inbound", "RouterCore", "Write"]
+__all__ = ["MAX_REFUSED_KEY", "MAX_REFUSED_VALUE", "Inbound", "RouterCore", "Write"]
 
 _STATEFUL = (ClientProfile, IntakeDecision, PersonalArrangement, ResponsibilityTransfer)
+
+MAX_REFUSED_KEY = 64 * 1024
+"""The most of a refused record's key a dead letter or rejection notice carries (bytes);
+a longer key is cut there and the notice keyed by its own id instead, so the refusal fits
+a produce request (a refusal that cannot be written would stall its partition)."""
+MAX_REFUSED_VALUE = 768 * 1024
+"""The most of a refused record's value a dead letter carries (bytes); its source topic,
+partition and offset still point at the whole record."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +202,27 @@ class RouterCore:
         writes: list[Write] = []
         replay = isinstance(record, PersonRecord) and record.event_id in state.applied
         if replay:
-            accepted = derive(record)  # accepted before (e.g. before a crash): state has it
+            # Accepted before (e.g. before a crash): the state already holds its effect, so
+            # the rules that read the state are not asked again (they could refuse the
+            # record because of itself, or of what followed it). The rules that do not read
+            # it are: another record under an accepted event id must not pass unchecked.
+            rejection = _stateless_rejection(
+                record,
+                publisher=publisher,
+                key=message.key,
+                partition=message.partition,
+                partitions=self.partitions,
+            )
+            if rejection is not None:
+                return self.refuse(
+                    state,
+                    message,
+                    publisher,
+                    rejection,
+                    record=record,
+                    record_type=record.avro_name,
+                )
+            accepted = derive(record)
         else:
             subject = state.subjects.get(pseudonym) if pseudonym else None
             rejection = validate(
@@ -376,6 +418,10 @@ class RouterCore:
         event_id = getattr(record, "event_id", None) or _header(message.headers, "ce_id")
         writes: list[Write] = []
         dead_id = dead_letter_id(message.topic, message.partition, message.offset)
+        notice_id = rejection_id(message.topic, message.partition, message.offset)
+        original_key, cut = _cut(message.key, MAX_REFUSED_KEY, "key")
+        original_value, cut_value = _cut(message.value, MAX_REFUSED_VALUE, "value")
+        explained = rejection.message + "".join(f" ({c})" for c in (cut, cut_value) if c)
         if self._claim(state, dead_id):
             dead = DeadLetter(
                 source_topic=message.topic,
@@ -383,35 +429,34 @@ class RouterCore:
                 source_offset=message.offset,
                 source_partner=publisher.id,
                 record_type=record_type,
-                original_key=message.key,
-                original_value=message.value,
+                original_key=original_key,
+                original_value=original_value,
                 reason=rejection.reason,
-                message=rejection.message,
+                message=explained,
                 field=rejection.field,
                 event_id=event_id,
                 failed_at=now,
             )
-            writes.append(
-                Write(self.dead_letter_topic, message.partition, message.key, dead, dead_id)
-            )
-        notice_id = rejection_id(message.topic, message.partition, message.offset)
+            dead_key = message.key if not cut else dead_id.encode()
+            writes.append(Write(self.dead_letter_topic, message.partition, dead_key, dead, dead_id))
         if self._claim(state, notice_id):
             notice = RejectionNotice(
                 event_id=EventId(notice_id),
                 occurred_at=now,
                 source_partner=HUB_SOURCE,
-                record_key=message.key.decode("utf-8", "replace") if message.key else None,
+                record_key=original_key.decode("utf-8", "replace") if original_key else None,
                 rejected_event_id=event_id,
                 record_type=record_type,
                 source_topic=message.topic,
                 source_partition=message.partition,
                 source_offset=message.offset,
                 reason=rejection.reason,
-                message=rejection.message,
+                message=explained,
                 field=rejection.field,
             )
-            # A compacted topic refuses records without a key: give the notice its id.
-            key = message.key if message.key is not None else notice_id.encode()
+            # A compacted topic refuses records without a key, and a produce request one of
+            # more than a MiB: give the notice its id then.
+            key = message.key if message.key is not None and not cut else notice_id.encode()
             writes.append(
                 Write(self._inbox[publisher.id], message.partition, key, notice, notice_id)
             )
@@ -495,6 +540,47 @@ class RouterCore:
                 )
             )
         return writes
+
+
+def _stateless_rejection(
+    record: CanonicalRecord,
+    *,
+    publisher: Partner,
+    key: bytes | None,
+    partition: int,
+    partitions: int,
+) -> Rejection | None:
+    """The first rule ``record`` breaks among those that do not read the subject's state
+    (the record type, required fields, publisher = outbox owner, key, partition, BSN,
+    municipality, menu card), or None. A true replay passed them the first time."""
+    if not isinstance(record, OUTBOX_RECORDS):
+        return Rejection(
+            DeadLetterReason.SCHEMA_INVALID,
+            f"{record.avro_name} is not a record partners publish to an outbox",
+        )
+    rules: list[Callable[[], Rejection | None]] = [
+        lambda: check_required(record),
+        lambda: check_withheld_empty(record),
+        lambda: check_source_partner(record, publisher),
+        lambda: check_key(record, key),
+        lambda: check_partition(key, partition, partitions),
+    ]
+    if isinstance(record, ClientProfile):
+        rules += [lambda: check_bsn(record), lambda: check_municipality(record)]
+    if isinstance(record, PersonalArrangement):
+        rules.append(lambda: check_instruments_on_menu(record))
+    for rule in rules:
+        found = rule()
+        if found is not None:
+            return found
+    return None
+
+
+def _cut(data: bytes | None, limit: int, what: str) -> tuple[bytes | None, str | None]:
+    """``data`` cut to ``limit`` bytes, and a note saying so (None when it fits)."""
+    if data is None or len(data) <= limit:
+        return data, None
+    return data[:limit], f"the original {what} of {len(data):,} bytes is cut to its first {limit:,}"
 
 
 def _outcome(found: Iterable[Entitlement], carried: frozenset[DataCategory]) -> str:

@@ -1,14 +1,14 @@
-"""Defects the hostile-input suite found in code this suite's author does not own
-(hub/router/processing.py), reproduced in-process, without a broker.
+"""Defects the hostile-input suite found in hub/router/processing.py, reproduced
+in-process, without a broker; fixed, and these tests guard the fixes.
 
-Each test states the behaviour the router must have and is marked ``xfail(strict=True)``
-while the defect is there: when it is fixed the test passes, strict xfail turns that
-into a failure, and the marker must go - the test then guards the fix.
+* a record under an event id the router had accepted skipped every rule (taken for a
+  replay): now a replay skips only the rules that read the subject's state;
+* the refusal of a record with a key of more than a MiB could not be written (the
+  dead letter and rejection notice carried the key), stalling its partition: now a
+  refusal carries at most 64 KiB of the key and 768 KiB of the value.
 """
 
 from __future__ import annotations
-
-import pytest
 
 from consent.policy import load_policy
 from hub.config import load_settings
@@ -16,7 +16,7 @@ from hub.router.processing import Inbound, RouterCore
 from hub.router.state import PartitionState
 from hub.router.validation import Rejection, partition_of
 from schemas import load_schemas
-from schemas.models import CanonicalRecord, DeadLetter
+from schemas.models import CanonicalRecord, DeadLetter, RejectionNotice
 from schemas.models.enums import DeadLetterReason
 from tests.router.helpers import records
 from topics import build_catalogue, load_partners
@@ -55,15 +55,10 @@ class _Outboxes:
         ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="hub/router/processing.py RouterCore.handle: a record whose event_id is in "
-    "state.applied is taken for a replay and skips validation, whatever it holds; a "
-    "ResponsibilityTransfer so 'replayed' without to_party reaches the assert in "
-    "_handover (the engine dead-letters it as OTHER, 'the hub failed')",
-)
-def test_a_different_record_under_an_applied_event_id_is_validated_not_trusted() -> None:
+def test_regression_a_different_record_under_an_applied_event_id_skipped_every_rule() -> None:
+    """A record whose event_id was in state.applied was taken for a replay and skipped
+    validation, whatever it held; a ResponsibilityTransfer so 'replayed' without to_party
+    reached the assert in _handover (dead-lettered as OTHER, 'the hub failed')."""
     who = records.subject()
     outboxes = _Outboxes(who)
     arrangement = records.arrangement(who)
@@ -78,14 +73,10 @@ def test_a_different_record_under_an_applied_event_id_is_validated_not_trusted()
     assert letters[0].reason is not DeadLetterReason.OTHER
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hub/router/processing.py RouterCore.handle: another partner's outbox can "
-    "reuse the event id of a record the router accepted (the replay guard is per outbox "
-    "topic, state.applied per partition): the record is taken for a replay and no rule "
-    "is checked - here gemeente publishes as UWV and nothing is refused",
-)
-def test_an_event_id_from_another_outbox_does_not_skip_the_rules() -> None:
+def test_regression_an_event_id_from_another_outbox_skipped_every_rule() -> None:
+    """Another partner's outbox could reuse the event id of a record the router accepted
+    (the replay guard is per outbox topic, state.applied per partition): the record was
+    taken for a replay and no rule was checked - here gemeente publishes as UWV."""
     who = records.subject()
     outboxes = _Outboxes(who)
     profile = records.profile(who)
@@ -96,14 +87,11 @@ def test_an_event_id_from_another_outbox_does_not_skip_the_rules() -> None:
     assert [w for w in written if isinstance(w, DeadLetter)], "refused"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hub/router/processing.py RouterCore.refuse writes the dead letter and the "
-    "rejection notice with the refused record's key as their Kafka key; a key of more "
-    "than 1 MiB makes both writes exceed the producer's max_request_size, and the engine "
-    "retries that batch forever: the partition stops (observed on the real broker)",
-)
-def test_the_refusal_of_a_record_with_a_huge_key_fits_a_produce_request() -> None:
+def test_regression_the_refusal_of_a_record_with_a_huge_key_stalled_its_partition() -> None:
+    """RouterCore.refuse wrote the dead letter and the rejection notice with the refused
+    record's key as their Kafka key (and the dead letter carried it whole): a key of more
+    than 1 MiB made both writes exceed the producer's max_request_size, and the engine
+    retried that batch forever (observed on the real broker)."""
     who = records.subject()
     outboxes = _Outboxes(who)
     message = Inbound(
@@ -119,3 +107,8 @@ def test_the_refusal_of_a_record_with_a_huge_key_fits_a_produce_request() -> Non
     )
     assert writes
     assert all(len(w.key or b"") <= 64 * 1024 for w in writes)
+    (dead,) = [w.record for w in writes if isinstance(w.record, DeadLetter)]
+    assert dead.original_key == b"k" * 64 * 1024
+    assert "1,500,000 bytes" in dead.message  # says it was cut
+    (notice,) = [w.record for w in writes if isinstance(w.record, RejectionNotice)]
+    assert len(notice.record_key or "") <= 64 * 1024
