@@ -131,9 +131,12 @@ def test_verify_feed_reports_what_it_requeued(hub: Hub) -> None:
         for _ in range(3):
             runtime.service.grant(terms(records.subject()), actor="officer:test")
         assert runtime.relay.verify_feed() == 0
+        assert not runtime.relay.has_pending()
         _recreate(hub)
         assert runtime.relay.verify_feed() == 3
+        assert runtime.relay.has_pending()
         assert runtime.relay.run_once() == 3
+        assert not runtime.relay.has_pending()
         assert runtime.relay.verify_feed() == 0
         assert len(_feed(hub)) == 3
     finally:
