@@ -52,7 +52,8 @@ CORE = RouterCore(
     partitions=SETTINGS.topic_partitions,
 )
 OUTBOX = CATALOGUE.outbox("uwv").name
-STATE = [PartitionState(0)]
+STATES: dict[int, PartitionState] = {}
+"""One state per partition, as the engine keeps them."""
 SEEN: dict[tuple[int, str], bytes] = {}
 RUNS = [0]
 
@@ -134,7 +135,7 @@ def test_one_input(data: bytes) -> None:
         key = record_key(plain)
     RUNS[0] += 1
     if RUNS[0] % 2000 == 0:
-        STATE[0] = PartitionState(0)  # bounded memory
+        STATES.clear()  # bounded memory
         SEEN.clear()
     message = Inbound(OUTBOX, partition, RUNS[0], key, value, headers)
     ctx = SerializationContext(OUTBOX, headers=headers, partition=partition, offset=RUNS[0])
@@ -149,7 +150,8 @@ def test_one_input(data: bytes) -> None:
         if first != value:
             decoded = Rejection(DeadLetterReason.REPLAYED, "event id seen before")
     record_type = decoded.avro_name if not isinstance(decoded, Rejection) else None
-    writes = CORE.handle(STATE[0], message, decoded, record_type=record_type)
+    state = STATES.setdefault(partition, PartitionState(partition))
+    writes = CORE.handle(state, message, decoded, record_type=record_type)
     for write in writes:
         if write.record is not None:
             CODEC.encode(write.record, write.topic)
