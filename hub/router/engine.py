@@ -335,9 +335,17 @@ class RouterEngine:
         writes: list[Write] = []
         for read in batch:
             state = self._loaders[read.partition].state
-            decoded, record_type, message = self._open_and_decode(read, verdicts)
+            decoded, record_type, message, verdict = self._open_and_decode(read, verdicts)
             try:
-                made = self.core.handle(state, message, decoded, record_type=record_type)
+                made = self.core.handle(
+                    state,
+                    message,
+                    decoded,
+                    record_type=record_type,
+                    # with record security, the replay guard knows whether this outbox
+                    # partition delivered the event id here before (None: no guard)
+                    redelivery=verdict.redelivery if verdict is not None else None,
+                )
                 writes += made
                 source = _source_time(decoded, read)
                 if source is not None:
@@ -407,17 +415,20 @@ class RouterEngine:
 
     def _open_and_decode(
         self, message: Inbound, verdicts: dict[str, Verdict]
-    ) -> tuple[CanonicalRecord | Rejection, str | None, Inbound]:
+    ) -> tuple[CanonicalRecord | Rejection, str | None, Inbound, Verdict | None]:
         """Verify and decrypt (with security on), then decode; returns the message with its
-        plaintext value when it opened (a refused record keeps the value as read)."""
+        plaintext value when it opened (a refused record keeps the value as read) and the
+        accepted verdict (None: security off, or refused)."""
         if self.security is not None:
             message, verdict = self.security.open(message)
             if isinstance(verdict, Rejection):
-                return verdict, _header(message.headers, "ce_type"), message
+                return verdict, _header(message.headers, "ce_type"), message, None
             if verdict.event_id:
                 verdicts[verdict.event_id] = verdict
+            decoded, record_type = self._decode(message)
+            return decoded, record_type, message, verdict
         decoded, record_type = self._decode(message)
-        return decoded, record_type, message
+        return decoded, record_type, message, None
 
     def _decode(self, message: Inbound) -> tuple[CanonicalRecord | Rejection, str | None]:
         claimed = _header(message.headers, "ce_type")

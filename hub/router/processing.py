@@ -190,8 +190,14 @@ class RouterCore:
         decoded: CanonicalRecord | Rejection,
         *,
         record_type: str | None = None,
+        redelivery: bool | None = None,
     ) -> list[Write]:
-        """The writes for one outbox record (``decoded`` is a Rejection when undecodable)."""
+        """The writes for one outbox record (``decoded`` is a Rejection when undecodable).
+
+        ``redelivery``: the replay guard's word (record security on) on whether this outbox
+        partition held the record's event id at this very offset before; False means the
+        id is new to this outbox, so the record is no replay whatever the state has
+        applied (None: unknown, no guard)."""
         publisher = self.publisher_of(message.topic)
         if isinstance(decoded, Rejection):
             return self.refuse(
@@ -200,7 +206,11 @@ class RouterCore:
         record = decoded
         pseudonym = record.client_pseudonym if isinstance(record, PersonRecord) else None
         writes: list[Write] = []
-        replay = isinstance(record, PersonRecord) and record.event_id in state.applied
+        replay = (
+            isinstance(record, PersonRecord)
+            and record.event_id in state.applied
+            and redelivery is not False  # new to its outbox: another outbox's event id
+        )
         if replay:
             # Accepted before (e.g. before a crash): the state already holds its effect, so
             # the rules that read the state are not asked again (they could refuse the

@@ -7,9 +7,10 @@ in-process, without a broker; fixed, and these tests guard the fixes.
   dead letter and rejection notice carried the key), stalling its partition: now a
   refusal carries at most 64 KiB of the key and 768 KiB of the value.
 
-Still open (strict xfail: when fixed, the marker must go): a record from another outbox
-under an accepted event id that names its own outbox's owner passes the stateless rules
-and is still taken for a replay.
+Still open with record security off (strict xfail: when fixed, the marker must go): a
+record from another outbox under an accepted event id that names its own outbox's owner
+passes the stateless rules and is taken for a replay. With security on the replay guard
+tells (tests/router/test_replays.py).
 """
 
 from __future__ import annotations
@@ -123,12 +124,13 @@ def test_regression_the_refusal_of_a_record_with_a_huge_key_stalled_its_partitio
 @pytest.mark.xfail(
     strict=True,
     raises=AssertionError,
-    reason="a record from another outbox that reuses an accepted event id and names its own "
-    "outbox's owner as source_partner passes every rule that does not read the state, and "
-    "is taken for a replay: the rules that do (here: only UWV may publish a WW entrant's "
-    "profile) are skipped. Telling a replay from an impostor needs the original's outbox "
-    "(or a digest) kept with state.applied, which the routing-state snapshot does not hold "
-    "(hub/router/state.py, loader.py)",
+    reason="with record security off (no replay guard to tell a redelivery from a record "
+    "new to its outbox), a record from another outbox that reuses an accepted event id and "
+    "names its own outbox's owner passes every rule that does not read the state and is "
+    "taken for a replay: the rules that do (here: only UWV may publish a WW entrant's "
+    "profile) are skipped. Closing it needs the original's outbox (or a digest) kept with "
+    "state.applied, which the routing-state snapshot does not hold (hub/router/state.py, "
+    "loader.py). With security on it is refused: tests/router/test_replays.py",
 )
 def test_a_record_from_another_outbox_under_an_accepted_event_id_is_not_a_replay() -> None:
     who = records.subject()
