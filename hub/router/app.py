@@ -34,6 +34,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from hub.config import HubSettings
 from hub.faust_support import broker_url, faust_credentials
+from hub.logging import quiet_client_loggers
 from hub.router.engine import RouterEngine
 from hub.router.options import RouterOptions
 from hub.router.processing import Inbound
@@ -199,5 +200,11 @@ def build_app(settings: HubSettings, engine: RouterEngine, options: RouterOption
 
 
 def run_app(app: faust.App, loglevel: str = "WARNING") -> None:
-    """Run ``app`` as a faust worker in this process until SIGINT/SIGTERM (exits)."""
+    """Run ``app`` as a faust worker in this process until SIGINT/SIGTERM (exits).
+
+    The Kafka and HTTP clients' loggers stay at WARNING whatever ``loglevel`` is: at DEBUG
+    aiokafka logs every fetch response, record values included
+    (:func:`hub.logging.quiet_client_loggers`).
+    """
+    quiet_client_loggers()
     faust.Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()

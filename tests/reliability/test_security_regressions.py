@@ -393,17 +393,10 @@ def test_the_identifier_scan_finds_what_it_looks_for() -> None:
         assert find(text, ids), text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "defect in hub/router/app.py run_app (not ours to edit): faust.Worker(loglevel=DEBUG) "
-        "leaves aiokafka at DEBUG, whose connection logs every FetchResponse with the record "
-        "values; fix: call hub.logging.quiet_client_loggers() before faust.Worker(...)"
-    ),
-)
 def test_regression_router_debug_log_dumped_record_values(hub: Hub) -> None:
     """With record security off and the router at DEBUG, BSNs and names of the records it
-    routes appeared in its log (aiokafka's fetch response dumps)."""
+    routes appeared in its log (aiokafka's fetch response dumps). hub/router/app.py
+    run_app now keeps the clients' loggers at WARNING (quiet_client_loggers)."""
     _security_off(hub)
     router = _router(hub, "DEBUG")
     who = records.subject()
