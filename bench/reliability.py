@@ -200,7 +200,8 @@ def write_results(
             "## tests/reliability at full size (`--reliability=full`)",
             "",
             f"{passed} of {len(outcomes)} passed in {elapsed / 60:.1f} min "
-            f"(pytest exit code {code}).",
+            f"(pytest exit code {code}; atheris {os.environ.get('RMT_FUZZ_SECONDS', '300')} s "
+            "per harness).",
             "",
             "| test | result | seconds |",
             "|---|---|---:|",
@@ -237,6 +238,9 @@ def main() -> int:
         "--soak-duration", type=int, default=900, help="seconds of soak publishing (900)"
     )
     parser.add_argument("--soak-interval", type=int, default=30, help="seconds per line (30)")
+    parser.add_argument(
+        "--fuzz-seconds", type=int, default=300, help="seconds per atheris harness (300)"
+    )
     parser.add_argument("--skip-tests", action="store_true", help="only the soak")
     parser.add_argument("--skip-soak", action="store_true", help="only the tests")
     parser.add_argument(
@@ -245,6 +249,7 @@ def main() -> int:
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     args = parser.parse_args()
     started = datetime.now(UTC)
+    os.environ["RMT_FUZZ_SECONDS"] = str(args.fuzz_seconds)
     tests = None if args.skip_tests else run_tests(args.pytest_args)
     soak = (
         None if args.skip_soak else run_soak(args.soak_rate, args.soak_duration, args.soak_interval)
