@@ -312,5 +312,5 @@ class PartitionLoader:
             return
         if isinstance(snapshot, RoutingState):
             self.state.subjects[snapshot.client_pseudonym] = SubjectState.from_record(snapshot)
-            self.state.applied.add(snapshot.source_event_id)
+            self.state.applied[snapshot.source_event_id] = snapshot.source_event_partner
             self.state.written.add(snapshot.event_id)

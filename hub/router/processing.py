@@ -43,18 +43,10 @@ from hub.router.ids import (
 from hub.router.projection import ALWAYS, carried_categories, project
 from hub.router.state import HUB_SOURCE, PartitionState, SubjectState, apply_accepted
 from hub.router.validation import (
-    OUTBOX_RECORDS,
     Rejection,
-    check_bsn,
-    check_instruments_on_menu,
-    check_key,
-    check_municipality,
-    check_partition,
-    check_required,
-    check_source_partner,
-    check_withheld_empty,
     derive,
     validate,
+    validate_stateless,
 )
 from schemas.loader import SchemaSet
 from schemas.models import (
@@ -70,7 +62,6 @@ from schemas.models import (
     ResponsibilityTransfer,
     Vacancy,
 )
-from schemas.models.enums import DeadLetterReason
 from schemas.vocabulary import DataCategory
 from topics.catalogue import TopicCatalogue
 from topics.partners import Partner, PartnerDirectory
@@ -210,13 +201,15 @@ class RouterCore:
             isinstance(record, PersonRecord)
             and record.event_id in state.applied
             and redelivery is not False  # new to its outbox: another outbox's event id
+            # accepted from another outbox: no replay (known without the replay guard too)
+            and state.applied[record.event_id] in (None, publisher.id)
         )
         if replay:
             # Accepted before (e.g. before a crash): the state already holds its effect, so
             # the rules that read the state are not asked again (they could refuse the
             # record because of itself, or of what followed it). The rules that do not read
             # it are: another record under an accepted event id must not pass unchecked.
-            rejection = _stateless_rejection(
+            rejection = validate_stateless(
                 record,
                 publisher=publisher,
                 key=message.key,
@@ -274,7 +267,8 @@ class RouterCore:
     ) -> list[Write]:
         subject = state.subject(record.client_pseudonym)
         apply_accepted(subject, record)
-        state.applied.add(record.event_id)
+        publisher = str(self.publisher_of(message.topic).id)
+        state.applied[record.event_id] = publisher
         snapshot_id = state_id(record.event_id)
         if not self._claim(state, snapshot_id):
             return []
@@ -283,6 +277,7 @@ class RouterCore:
             event_id=snapshot_id,
             source_event_id=record.event_id,
             now=self.clock(),
+            source_event_partner=publisher,
         )
         return [Write(self.state_topic, message.partition, message.key, snapshot, snapshot_id)]
 
@@ -550,40 +545,6 @@ class RouterCore:
                 )
             )
         return writes
-
-
-def _stateless_rejection(
-    record: CanonicalRecord,
-    *,
-    publisher: Partner,
-    key: bytes | None,
-    partition: int,
-    partitions: int,
-) -> Rejection | None:
-    """The first rule ``record`` breaks among those that do not read the subject's state
-    (the record type, required fields, publisher = outbox owner, key, partition, BSN,
-    municipality, menu card), or None. A true replay passed them the first time."""
-    if not isinstance(record, OUTBOX_RECORDS):
-        return Rejection(
-            DeadLetterReason.SCHEMA_INVALID,
-            f"{record.avro_name} is not a record partners publish to an outbox",
-        )
-    rules: list[Callable[[], Rejection | None]] = [
-        lambda: check_required(record),
-        lambda: check_withheld_empty(record),
-        lambda: check_source_partner(record, publisher),
-        lambda: check_key(record, key),
-        lambda: check_partition(key, partition, partitions),
-    ]
-    if isinstance(record, ClientProfile):
-        rules += [lambda: check_bsn(record), lambda: check_municipality(record)]
-    if isinstance(record, PersonalArrangement):
-        rules.append(lambda: check_instruments_on_menu(record))
-    for rule in rules:
-        found = rule()
-        if found is not None:
-            return found
-    return None
 
 
 def _cut(data: bytes | None, limit: int, what: str) -> tuple[bytes | None, str | None]:

@@ -276,7 +276,13 @@ class SubjectState:
         )
 
     def to_record(
-        self, subject: ClientPseudonym, *, event_id: str, source_event_id: str, now: datetime
+        self,
+        subject: ClientPseudonym,
+        *,
+        event_id: str,
+        source_event_id: str,
+        now: datetime,
+        source_event_partner: str | None = None,
     ) -> RoutingState:
         return RoutingState(
             event_id=EventId(event_id),
@@ -284,6 +290,9 @@ class SubjectState:
             source_partner=HUB_SOURCE,
             client_pseudonym=subject,
             source_event_id=EventId(source_event_id),
+            source_event_partner=(
+                PartnerId(source_event_partner) if source_event_partner is not None else None
+            ),
             job_seeker_category=self.job_seeker_category,
             region=self.region,
             benefit_status=self.benefit_status,
@@ -367,8 +376,10 @@ class PartitionState:
     """ce ids already on the inboxes, the dead-letter and the routing-state topic."""
     audited: set[str] = field(default_factory=set)
     """Ids of the disclosure events already on the audit topic."""
-    applied: set[str] = field(default_factory=set)
-    """Source event ids whose effect on the subject state is in the routing-state topic."""
+    applied: dict[str, str | None] = field(default_factory=dict)
+    """Source event ids whose effect on the subject state is in the routing-state topic,
+    with the partner whose outbox published each (None: a snapshot from before that was
+    recorded)."""
     disclosed: dict[str, dict[str, set[str]]] = field(default_factory=dict)
     """subject -> recipient -> consent ids it received data under."""
     pending_erasures: list[ConsentEnded] = field(default_factory=list)

@@ -87,6 +87,7 @@ __all__ = [
     "responsible_kinds",
     "tailored_budget_cents",
     "validate",
+    "validate_stateless",
 ]
 
 OUTBOX_RECORDS: tuple[type[CanonicalRecord], ...] = (
@@ -510,18 +511,55 @@ def validate(
 ) -> Rejection | None:
     """The first rule ``record`` breaks, or None when it may enter the hub."""
     if not isinstance(record, OUTBOX_RECORDS):
-        return Rejection(
-            DeadLetterReason.SCHEMA_INVALID,
-            f"{record.avro_name} is not a record partners publish to an outbox",
-        )
-    rules: list[Callable[[], Rejection | None]] = [
+        return _not_an_outbox_record(record)
+    rules = _common_rules(record, publisher, key, partition, partitions)
+    rules += _type_rules(record, publisher, subject, directory)
+    return _first_broken(rules)
+
+
+def validate_stateless(
+    record: CanonicalRecord,
+    *,
+    publisher: Partner,
+    key: bytes | None,
+    partition: int,
+    partitions: int,
+) -> Rejection | None:
+    """The first rule ``record`` breaks among those that do not read the subject's state
+    (the record type, required fields, publisher = outbox owner, key, partition, BSN,
+    municipality, menu card), or None. For a record under an event id the router already
+    accepted: a true replay passed them the first time, another record must not pass
+    unchecked."""
+    if not isinstance(record, OUTBOX_RECORDS):
+        return _not_an_outbox_record(record)
+    rules = _common_rules(record, publisher, key, partition, partitions)
+    if isinstance(record, ClientProfile):
+        rules += [lambda: check_bsn(record), lambda: check_municipality(record)]
+    if isinstance(record, PersonalArrangement):
+        rules.append(lambda: check_instruments_on_menu(record))
+    return _first_broken(rules)
+
+
+def _not_an_outbox_record(record: CanonicalRecord) -> Rejection:
+    return Rejection(
+        DeadLetterReason.SCHEMA_INVALID,
+        f"{record.avro_name} is not a record partners publish to an outbox",
+    )
+
+
+def _common_rules(
+    record: Any, publisher: Partner, key: bytes | None, partition: int, partitions: int
+) -> list[Callable[[], Rejection | None]]:
+    return [
         lambda: check_required(record),
         lambda: check_withheld_empty(record),
         lambda: check_source_partner(record, publisher),
         lambda: check_key(record, key),
         lambda: check_partition(key, partition, partitions),
     ]
-    rules += _type_rules(record, publisher, subject, directory)
+
+
+def _first_broken(rules: list[Callable[[], Rejection | None]]) -> Rejection | None:
     for rule in rules:
         found = rule()
         if found is not None:

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from hub.ids import ClientPseudonym, EventId
+from hub.ids import ClientPseudonym, EventId, PartnerId
 from schemas.models.arrangement import PersonalArrangement
 from schemas.models.base import AvroInt
 from schemas.models.common import Envelope, PartyRef
@@ -30,6 +30,7 @@ class RoutingState(Envelope):
 
     client_pseudonym: ClientPseudonym
     source_event_id: EventId
+    source_event_partner: PartnerId | None = None
     job_seeker_category: JobSeekerCategory | None = None
     region: Region | None = None
     benefit_status: BenefitStatus | None = None

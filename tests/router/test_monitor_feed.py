@@ -328,7 +328,7 @@ def _reloaded(state: PartitionState, writes: list[Write]) -> PartitionState:
         if isinstance(write.record, RoutingState):
             snapshot = write.record
             fresh.subjects[snapshot.client_pseudonym] = SubjectState.from_record(snapshot)
-            fresh.applied.add(snapshot.source_event_id)
+            fresh.applied[snapshot.source_event_id] = snapshot.source_event_partner
             fresh.written.add(snapshot.event_id)
     return fresh
 

@@ -144,8 +144,7 @@ def test_one_input(data: bytes) -> None:
     if event_id is not None:
         # As the replay guard does with record security on: an event id seen before in
         # this outbox partition at another position is REPLAYED before it is decoded.
-        # (Reusing another outbox's event id gets past the guard and skips every rule:
-        # tests/reliability/test_router_known_defects.py.)
+        # (Reusing another outbox's event id: tests/reliability/test_router_defects.py.)
         first = SEEN.setdefault((partition, event_id), value)
         if first != value:
             decoded = Rejection(DeadLetterReason.REPLAYED, "event id seen before")

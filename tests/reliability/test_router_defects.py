@@ -1,4 +1,4 @@
-"""Defects the hostile-input suite found in hub/router/processing.py, reproduced
+"""Defects the reliability suites found in hub/router/processing.py, reproduced
 in-process, without a broker; fixed, and these tests guard the fixes.
 
 * a record under an event id the router had accepted skipped every rule (taken for a
@@ -7,10 +7,11 @@ in-process, without a broker; fixed, and these tests guard the fixes.
   dead letter and rejection notice carried the key), stalling its partition: now a
   refusal carries at most 64 KiB of the key and 768 KiB of the value.
 
-Still open with record security off (strict xfail: when fixed, the marker must go): a
-record from another outbox under an accepted event id that names its own outbox's owner
-passes the stateless rules and is taken for a replay. With security on the replay guard
-tells (tests/router/test_replays.py).
+* with record security off, a record from another outbox under an accepted event id
+  that names its own outbox's owner passed the stateless rules and was taken for a
+  replay: now the state (and the routing-state snapshot) keeps the publishing partner of
+  every applied event id. With security on the replay guard tells as well
+  (tests/router/test_replays.py).
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ import pytest
 from consent.policy import load_policy
 from hub.config import load_settings
 from hub.router.processing import Inbound, RouterCore
-from hub.router.state import PartitionState
+from hub.router.state import PartitionState, SubjectState
 from hub.router.validation import Rejection, partition_of
 from schemas import load_schemas
-from schemas.models import CanonicalRecord, DeadLetter, RejectionNotice
+from schemas.models import CanonicalRecord, DeadLetter, RejectionNotice, RoutingState
 from schemas.models.enums import DeadLetterReason
 from tests.router.helpers import records
 from topics import build_catalogue, load_partners
@@ -121,21 +122,28 @@ def test_regression_the_refusal_of_a_record_with_a_huge_key_stalled_its_partitio
     assert len(notice.record_key or "") <= 64 * 1024
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="with record security off (no replay guard to tell a redelivery from a record "
-    "new to its outbox), a record from another outbox that reuses an accepted event id and "
-    "names its own outbox's owner passes every rule that does not read the state and is "
-    "taken for a replay: the rules that do (here: only UWV may publish a WW entrant's "
-    "profile) are skipped. Closing it needs the original's outbox (or a digest) kept with "
-    "state.applied, which the routing-state snapshot does not hold (hub/router/state.py, "
-    "loader.py). With security on it is refused: tests/router/test_replays.py",
-)
-def test_a_record_from_another_outbox_under_an_accepted_event_id_is_not_a_replay() -> None:
+@pytest.mark.parametrize("rebuilt", [False, True], ids=["same-worker", "state-rebuilt"])
+def test_regression_a_record_from_another_outbox_under_an_accepted_event_id_passed_as_a_replay(
+    rebuilt: bool,
+) -> None:
+    """With record security off (no replay guard to tell a redelivery from a record new to
+    its outbox), a record from another outbox reusing an accepted event id was taken for a
+    replay: the rules that read the state were skipped (here: only UWV may publish a WW
+    entrant's profile). The state now keeps the publishing partner with every applied
+    event id, and the routing-state snapshot carries it (source_event_partner), so a
+    worker that rebuilt its state from the topic knows it too."""
     who = records.subject()
     outboxes = _Outboxes(who)
     profile = records.profile(who)
+    first = outboxes.handle(profile)
+    assert not [w for w in first if isinstance(w, DeadLetter)]
+    (snapshot,) = [w for w in first if isinstance(w, RoutingState)]
+    assert snapshot.source_event_partner == "uwv"
+    if rebuilt:  # as the loader does after a restart or rebalance
+        outboxes.state = PartitionState(outboxes.partition)
+        outboxes.state.applied[snapshot.source_event_id] = snapshot.source_event_partner
+        outboxes.state.subjects[who] = SubjectState.from_record(snapshot)
+    # A true replay (same outbox) is still a replay: nothing refused, nothing new.
     assert not [w for w in outboxes.handle(profile) if isinstance(w, DeadLetter)]
     impostor = records.profile(who, source_partner="gemeente-amsterdam")
     impostor = impostor.model_copy(update={"event_id": profile.event_id})
