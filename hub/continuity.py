@@ -52,6 +52,7 @@ from hub.config import HubSettings
 from hub.errors import BrokerError, HubError
 from hub.kafka import admin_client, consumer, kafka_errors, producer
 from hub.metrics import process_metrics
+from topics import catalogue
 from topics.catalogue import INCARNATION_MARKER
 
 __all__ = [
@@ -72,7 +73,7 @@ MARKER_TYPE = INCARNATION_MARKER
 
 def incarnation_topic(settings: HubSettings) -> str:
     """The marker topic of this hub (one partition; the catalogue's ``incarnation``)."""
-    return f"{settings.topic_prefix}.hub.incarnation"
+    return catalogue.incarnation_topic(settings.topic_prefix)
 
 
 @dataclass(frozen=True)

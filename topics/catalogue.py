@@ -34,6 +34,7 @@ __all__ = [
     "TopicSpec",
     "ValueFormat",
     "build_catalogue",
+    "incarnation_topic",
 ]
 
 HUB_PRINCIPAL = "hub"
@@ -72,6 +73,11 @@ DAY_MS = 24 * HOUR_MS
 FOREVER = -1
 
 _KAFKA_NAME = re.compile(r"^[a-zA-Z0-9._-]{1,249}$")
+
+
+def incarnation_topic(prefix: str) -> str:
+    """The incarnation marker's topic (hub.continuity), for the topic prefix ``prefix``."""
+    return f"{prefix}.hub.incarnation"
 
 
 class CleanupPolicy(StrEnum):
@@ -190,7 +196,7 @@ class TopicCatalogue(BaseModel):
 
     @property
     def incarnation(self) -> TopicSpec:
-        return self.get(f"{self.prefix}.hub.incarnation")
+        return self.get(incarnation_topic(self.prefix))
 
     @property
     def selfcheck(self) -> TopicSpec:
@@ -359,7 +365,7 @@ def build_catalogue(
             readers=(HUB_PRINCIPAL,),
         ),
         TopicSpec(
-            name=f"{prefix}.hub.incarnation",
+            name=incarnation_topic(prefix),
             description="The incarnation marker: one JSON record the hub writes when it "
             "first meets the cluster (and after a recovery); if it is gone, the broker has "
             "lost its data and the hub says so (hub.continuity).",

@@ -216,16 +216,6 @@ class RouterCore:
                 partition=message.partition,
                 partitions=self.partitions,
             )
-            if rejection is not None:
-                return self.refuse(
-                    state,
-                    message,
-                    publisher,
-                    rejection,
-                    record=record,
-                    record_type=record.avro_name,
-                )
-            accepted = derive(record)
         else:
             subject = state.subjects.get(pseudonym) if pseudonym else None
             rejection = validate(
@@ -237,16 +227,11 @@ class RouterCore:
                 subject=subject or SubjectState(),
                 directory=self.partners,
             )
-            if rejection is not None:
-                return self.refuse(
-                    state,
-                    message,
-                    publisher,
-                    rejection,
-                    record=record,
-                    record_type=record.avro_name,
-                )
-            accepted = derive(record)
+        if rejection is not None:
+            return self.refuse(
+                state, message, publisher, rejection, record=record, record_type=record.avro_name
+            )
+        accepted = derive(record)
         if self.monitor is not None and isinstance(accepted, PersonRecord):
             # before the state moves on: derive compares with the version it holds
             writes += self.monitor.writes(

@@ -55,6 +55,33 @@ def registry_url(hub_settings: HubSettings) -> Iterator[str]:
         yield registry.url
 
 
+def isolated_hub(
+    base: HubSettings, registry_url: str, home: Path, prefix: str
+) -> tuple[HubSettings, list[str]]:
+    """Settings with their own topic prefix, partner directory (one partner of every kind)
+    and data dir under ``home``, the catalogue applied and, with record security on, keys
+    for every partner; and the topics created (the caller deletes them)."""
+    partners = home / "partners.json"
+    partners.write_text(json.dumps({"partners": PARTNERS}), encoding="utf-8")
+    settings = base.model_copy(
+        update={
+            "topic_prefix": prefix,
+            "partners_file": partners,
+            "schema_registry_url": registry_url,
+            "data_dir": home / "data",
+        }
+    )
+    catalogue = build_catalogue(settings)
+    admin = admin_client(settings)
+    try:
+        apply_catalogue(admin, catalogue)
+    finally:
+        admin.close()
+    if security_enabled(settings):
+        ensure_keys(settings, load_partners(partners))
+    return settings, catalogue.names()
+
+
 @pytest.fixture
 def hub_env(
     hub_settings: HubSettings, registry_url: str, tmp_path: Path
@@ -66,25 +93,8 @@ def hub_env(
         prefix = f"c{uuid.uuid4().hex[:10]}"
         home = tmp_path / prefix
         home.mkdir()
-        partners = home / "partners.json"
-        partners.write_text(json.dumps({"partners": PARTNERS}), encoding="utf-8")
-        settings = hub_settings.model_copy(
-            update={
-                "topic_prefix": prefix,
-                "partners_file": partners,
-                "schema_registry_url": registry_url,
-                "data_dir": home / "data",
-            }
-        )
-        catalogue = build_catalogue(settings)
-        admin = admin_client(settings)
-        try:
-            apply_catalogue(admin, catalogue)
-        finally:
-            admin.close()
-        created.extend(catalogue.names())
-        if security_enabled(settings):
-            ensure_keys(settings, load_partners(partners))
+        settings, topics = isolated_hub(hub_settings, registry_url, home, prefix)
+        created.extend(topics)
         return settings
 
     yield make

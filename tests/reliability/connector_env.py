@@ -8,7 +8,6 @@ partners' keys (record security on, the default).
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -18,41 +17,21 @@ from kafka.errors import KafkaError
 
 from hub.config import HubSettings
 from hub.kafka import admin_client
-from hub.security.config import ensure_keys, security_enabled
 from schemas.identifiers import is_valid_bsn
-from tests.connectors.conftest import PARTNERS
-from topics import apply_catalogue, build_catalogue, load_partners
+from tests.connectors.conftest import isolated_hub
 
 __all__ = ["connector_hub", "valid_bsn"]
 
 
 @contextmanager
 def connector_hub(settings: HubSettings, registry_url: str, home: Path) -> Iterator[HubSettings]:
-    prefix = f"hc{uuid.uuid4().hex[:10]}"
-    partners = home / "partners.json"
-    partners.write_text(json.dumps({"partners": PARTNERS}), encoding="utf-8")
-    made = settings.model_copy(
-        update={
-            "topic_prefix": prefix,
-            "partners_file": partners,
-            "schema_registry_url": registry_url,
-            "data_dir": home / "data",
-        }
-    )
-    catalogue = build_catalogue(made)
-    admin = admin_client(made)
-    try:
-        apply_catalogue(admin, catalogue)
-    finally:
-        admin.close()
-    if security_enabled(made):
-        ensure_keys(made, load_partners(partners))
+    made, topics = isolated_hub(settings, registry_url, home, f"hc{uuid.uuid4().hex[:10]}")
     try:
         yield made
     finally:
         admin = admin_client(made)
         with suppress(KafkaError):
-            admin.delete_topics(catalogue.names())
+            admin.delete_topics(topics)
         admin.close()
 
 

@@ -31,7 +31,7 @@ from consent.outbox import wire_encoder
 from consent.runtime import ConsentRuntime
 from hub.broker import EmbeddedBroker
 from hub.config import HubSettings, load_settings
-from hub.continuity import ContinuityGuard, ContinuityWatch, Verdict
+from hub.continuity import ContinuityGuard, ContinuityReport, ContinuityWatch, Verdict
 from hub.kafka import admin_client, discard_producer, producer
 from hub.metrics import process_metrics
 from hub.recovery import (
@@ -160,10 +160,7 @@ def test_broker_loss_is_detected_loudly_and_recovered_by_replay_from_the_connect
                 losses_before = process_metrics().value("rmt_broker_data_loss_total")
                 recoveries: list[RecoveryResult] = []
 
-                def on_loss(report: object) -> None:
-                    from hub.continuity import ContinuityReport  # noqa: PLC0415
-
-                    assert isinstance(report, ContinuityReport)
+                def on_loss(report: ContinuityReport) -> None:
                     recoveries.append(
                         recover(
                             guard,
