@@ -361,7 +361,7 @@ def soak(settings: HubSettings, args: Any, data_dir: Path) -> list[str]:
     failures = verdict(args, totals, probe, dead)
     for name, counts in held.items():
         described = ", ".join(f"{what.replace('_', ' ')} {n:,}" for what, n in counts.items())
-        print(f"  {name} holds in memory: {described or 'unknown'}")
+        print(f"  {name} holds (ids on disk): {described or 'unknown'}")
     return failures
 
 

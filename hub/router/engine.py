@@ -500,8 +500,9 @@ class RouterEngine:
         }
 
     def _held(self) -> dict[str, int]:
-        """How many ids, subjects and consents the worker holds in memory (all partitions):
-        the state grows with every record routed until the partition is loaded again."""
+        """How many ids, subjects and consents the worker holds (all partitions). The ids
+        grow with every record routed; they are on disk (:mod:`hub.router.seen`, the
+        replay guard), with a bounded cache in memory."""
         states = [loader.state for loader in self._loaders.values()]
         return {
             "written_ids": sum(len(s.written) for s in states),

@@ -27,8 +27,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -90,7 +90,6 @@ class LoaderTopics:
 @dataclass
 class _Warmup:
     remaining: set[TopicPartition]
-    delivered: list[DisclosureEvent] = field(default_factory=list)
     records: int = 0
     audit_tail: tuple[tuple[str, bytes], ...] | None = None
     """Headers of the last record of the audit partition (where its chain resumes)."""
@@ -145,6 +144,7 @@ class PartitionLoader:
                 await self._task
             self._task = None
         await self._close()
+        self.state.close()
 
     async def _close(self) -> None:
         if self._consumer is not None:
@@ -163,6 +163,7 @@ class PartitionLoader:
                 # Start over from scratch: a half-loaded state must never be used.
                 self.failed = exc
                 self.ready.clear()
+                self.state.close()
                 self.state = PartitionState(self.partition)
                 self._position = 0
                 _LOG.warning("partition %d: loading failed (%s), retrying", self.partition, exc)
@@ -193,7 +194,7 @@ class PartitionLoader:
                         consumer.pause(tp)
         if self._security is not None:
             self._security.resume_audit(self.partition, warmup.audit_tail)
-        self.recovery = self._core.missing_audits(self.state, warmup.delivered)
+        self.recovery = self._core.missing_audits(self.state, self._unaudited())
         self.state.pending_erasures.extend(self.state.consents.ended())
         self.loaded_in_s = time.monotonic() - started
         _LOG.info(
@@ -280,9 +281,22 @@ class PartitionLoader:
             disclosure = header(record.headers, DISCLOSURE_HEADER)
             if disclosure is not None:
                 try:
-                    warmup.delivered.append(self._codec.decode_disclosure(disclosure))
+                    event = self._codec.decode_disclosure(disclosure)
                 except HubError as exc:
                     _LOG.warning("%s: unreadable disclosure header: %s", topic, exc)
+                else:
+                    # who received what under which consent; whether the audit topic has
+                    # the event is known once it is read too (:meth:`_unaudited`)
+                    self.state.record_disclosure(
+                        event.client_pseudonym, event.recipient, tuple(event.consent_ids)
+                    )
+                    self.state.seen.stage_delivery(event.event_id, disclosure)
+
+    def _unaudited(self) -> Iterator[DisclosureEvent]:
+        """The deliveries read from the inboxes whose disclosure is not on the audit topic
+        (a crash between the two writes)."""
+        for disclosure in self.state.seen.unaudited():
+            yield self._codec.decode_disclosure(disclosure)
 
     def _load_audit(self, record: Any) -> None:
         if record.value is None:

@@ -154,11 +154,10 @@ class RouterCore:
 
     def _claim(self, state: PartitionState, write_id: str) -> bool:
         """True (and noted) when ``write_id`` is not on its topic yet; False counts a skip."""
-        if write_id in state.written:
-            self.skipped += 1
-            return False
-        state.written.add(write_id)
-        return True
+        if state.written.add(write_id):
+            return True
+        self.skipped += 1
+        return False
 
     # --- topics -----------------------------------------------------------------------------------
 
@@ -517,9 +516,8 @@ class RouterCore:
                 event.recipient,
                 tuple(ConsentId(c) for c in event.consent_ids),
             )
-            if event.event_id in state.audited:
+            if not state.audited.add(event.event_id):
                 continue
-            state.audited.add(event.event_id)
             writes.append(
                 Write(
                     self.audit_topic,

@@ -13,7 +13,8 @@ All of it is rebuilt from topics whenever the worker is assigned a partition (se
   feed (:mod:`hub.router.monitoring`) the person's :class:`MonitorSubject` and the
   version before the latest of each arrangement.
 * The ids already on the co-partitioned output topics (inboxes, audit, dead letters,
-  routing state), so nothing is written twice; who received what under which consent
+  routing state), so nothing is written twice, kept on disk (:mod:`hub.router.seen`) so
+  a worker's memory does not grow with every record it routes; who received what under which consent
   (for erasure notices); and erasures still to announce.
 
 Plain Python: no Kafka, no faust.
@@ -34,6 +35,7 @@ from consent.decision import CompiledConsent
 from consent.model import ConsentStatus, Recipient
 from hub.ids import ClientPseudonym, ConsentId, EventId, PartnerId
 from hub.monitor.derive import MonitorSubject
+from hub.router.seen import AppliedIds, IdSet, SeenIds
 from schemas.models import (
     ClientProfile,
     ConsentChange,
@@ -372,17 +374,33 @@ class PartitionState:
     partition: int
     consents: ConsentTable = field(default_factory=ConsentTable)
     subjects: dict[str, SubjectState] = field(default_factory=dict)
-    written: set[str] = field(default_factory=set)
-    """ce ids already on the inboxes, the dead-letter and the routing-state topic."""
-    audited: set[str] = field(default_factory=set)
-    """Ids of the disclosure events already on the audit topic."""
-    applied: dict[str, str | None] = field(default_factory=dict)
-    """Source event ids whose effect on the subject state is in the routing-state topic,
-    with the partner whose outbox published each (None: a snapshot from before that was
-    recorded)."""
+    seen: SeenIds = field(default_factory=SeenIds)
+    """The ids already on the output topics, and the source event ids applied (on disk:
+    :mod:`hub.router.seen`)."""
     disclosed: dict[str, dict[str, set[str]]] = field(default_factory=dict)
     """subject -> recipient -> consent ids it received data under."""
     pending_erasures: list[ConsentEnded] = field(default_factory=list)
+
+    @property
+    def written(self) -> IdSet:
+        """ce ids already on the inboxes, the dead-letter and the routing-state topic."""
+        return self.seen.written
+
+    @property
+    def audited(self) -> IdSet:
+        """Ids of the disclosure events already on the audit topic."""
+        return self.seen.audited
+
+    @property
+    def applied(self) -> AppliedIds:
+        """Source event ids whose effect on the subject state is in the routing-state topic,
+        with the partner whose outbox published each (None: a snapshot from before that was
+        recorded)."""
+        return self.seen.applied
+
+    def close(self) -> None:
+        """Let the state go (its id store is deleted)."""
+        self.seen.close()
 
     def subject(self, pseudonym: str) -> SubjectState:
         found = self.subjects.get(pseudonym)

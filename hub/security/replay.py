@@ -19,20 +19,24 @@ ids are held, the oldest are dropped and the *floor* rises to their signing time
 anything signed at or before the floor is STALE too, so dropping never lets a replay
 through.
 
-**Persisted / rebuildable.** With ``path`` the guard keeps a SQLite file: pending
-entries are written by :meth:`ReplayGuard.flush`, which the router calls right before
-it commits its consumer offsets (so the file never lags the offsets it covers). If the
-file is lost, rebuild it: read the partition from its beginning (or from
-``offsets_for_times(now - window)``) up to the committed offset and pass each record
-through :meth:`hub.security.signing.RecordVerifier.verify` with this guard, discarding
-the verdicts; the guard's content is a pure function of the partition's log, so the
-rebuilt guard equals the lost one.
+**On disk, not in memory.** The ids are kept in a SQLite database (:mod:`hub.scratch`):
+a bounded page cache in memory, the rest on disk, so a worker's memory does not grow
+with the records it has seen. Without ``path`` it is a private temporary file, gone with
+the process.
+
+**Persisted / rebuildable.** With ``path`` the file stays: entries are committed by
+:meth:`ReplayGuard.flush`, which the router calls right before it commits its consumer
+offsets (so the file never lags the offsets it covers). If the file is lost, rebuild it:
+read the partition from its beginning (or from ``offsets_for_times(now - window)``) up to
+the committed offset and pass each record through
+:meth:`hub.security.signing.RecordVerifier.verify` with this guard, discarding the
+verdicts; the guard's content is a pure function of the partition's log, so the rebuilt
+guard equals the lost one.
 """
 
 from __future__ import annotations
 
 import contextlib
-import heapq
 import sqlite3
 import threading
 import time
@@ -41,11 +45,18 @@ from datetime import timedelta
 from enum import Enum
 from pathlib import Path
 
+from hub.scratch import ScratchError, scratch_db
 from hub.security.errors import SecurityError
 
 __all__ = ["ReplayGuard", "ReplayResult"]
 
-_Key = tuple[str, int, str]
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS seen (topic TEXT NOT NULL, partition INTEGER NOT NULL, "
+    "event_id TEXT NOT NULL, signed_at_ms INTEGER NOT NULL, offset INTEGER NOT NULL, "
+    "PRIMARY KEY (topic, partition, event_id)) WITHOUT ROWID",
+    "CREATE INDEX IF NOT EXISTS seen_by_age ON seen (signed_at_ms)",
+    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER)",
+)
 
 
 class ReplayResult(Enum):
@@ -65,23 +76,37 @@ class ReplayGuard:
         max_entries: int = 1_000_000,
         path: Path | None = None,
         clock: Callable[[], float] = time.time,
+        cache_kib: int = 4096,
     ) -> None:
         if window.total_seconds() <= 0 or max_entries < 1:
             raise ValueError("the replay window and max_entries must be positive")
         self.window_ms = int(window.total_seconds() * 1000)
         self.max_entries = max_entries
         self._clock = clock
-        self._seen: dict[_Key, tuple[int, int]] = {}
-        self._heap: list[tuple[int, _Key]] = []
+        self._path = path
         self._floor_ms = -1
-        self._pending: list[tuple[_Key, int, int]] = []
+        self._count = 0
+        self._oldest_ms: int | None = None
+        self._pending = 0
+        self._in_transaction = False
         self._lock = threading.Lock()
-        self._db: sqlite3.Connection | None = None
-        if path is not None:
-            self._open(path)
+        where = path or "a temporary file"
+        try:
+            self._db: sqlite3.Connection | None = scratch_db(path, cache_kib=cache_kib)
+            for statement in _SCHEMA:
+                self._db.execute(statement)
+            floor = self._db.execute("SELECT value FROM meta WHERE name = 'floor_ms'").fetchone()
+            (self._count,) = self._db.execute("SELECT COUNT(*) FROM seen").fetchone()
+            (self._oldest_ms,) = self._db.execute("SELECT MIN(signed_at_ms) FROM seen").fetchone()
+        except (sqlite3.Error, ScratchError) as exc:
+            raise SecurityError(f"replay guard {where}: {exc}") from exc
+        if floor is not None:
+            self._floor_ms = int(floor[0])
+        with self._lock:
+            self._evict(self._now_ms())
 
     def __len__(self) -> int:
-        return len(self._seen)
+        return self._count
 
     @property
     def floor_ms(self) -> int:
@@ -90,6 +115,14 @@ class ReplayGuard:
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
+
+    def _sql(self, statement: str, args: tuple[object, ...] = ()) -> sqlite3.Cursor:
+        if self._db is None:
+            raise SecurityError("replay guard: used after close()")
+        try:
+            return self._db.execute(statement, args)
+        except sqlite3.Error as exc:
+            raise SecurityError(f"replay guard: {exc}") from exc
 
     def check(
         self,
@@ -104,9 +137,12 @@ class ReplayGuard:
         """Classify an (already signature-verified) record; does not remember it."""
         now = self._now_ms() if now_ms is None else now_ms
         with self._lock:
-            seen = self._seen.get((topic, partition, event_id))
+            seen = self._sql(
+                "SELECT offset FROM seen WHERE topic = ? AND partition = ? AND event_id = ?",
+                (topic, partition, event_id),
+            ).fetchone()
             if seen is not None:
-                return ReplayResult.REDELIVERY if seen[1] == offset else ReplayResult.REPLAYED
+                return ReplayResult.REDELIVERY if seen[0] == offset else ReplayResult.REPLAYED
             if signed_at_ms < now - self.window_ms or signed_at_ms <= self._floor_ms:
                 return ReplayResult.STALE
             return ReplayResult.FRESH
@@ -117,85 +153,84 @@ class ReplayGuard:
         """Record an accepted event id at ``offset``."""
         key = (topic, partition, event_id)
         with self._lock:
-            self._seen[key] = (signed_at_ms, offset)
-            heapq.heappush(self._heap, (signed_at_ms, key))
-            if self._db is not None:
-                self._pending.append((key, signed_at_ms, offset))
+            if self._path is not None and not self._in_transaction:
+                self._sql("BEGIN")  # committed by flush()
+                self._in_transaction = True
+            added = self._sql(
+                "INSERT OR IGNORE INTO seen VALUES (?, ?, ?, ?, ?)", (*key, signed_at_ms, offset)
+            ).rowcount
+            if added:
+                self._count += 1
+            else:
+                self._sql(
+                    "UPDATE seen SET signed_at_ms = ?, offset = ? "
+                    "WHERE topic = ? AND partition = ? AND event_id = ?",
+                    (signed_at_ms, offset, *key),
+                )
+            self._pending += 1
+            if self._oldest_ms is None or signed_at_ms < self._oldest_ms:
+                self._oldest_ms = signed_at_ms
             self._evict(self._now_ms())
 
     def _evict(self, now_ms: int) -> None:
+        """Drop ids older than the window, then the oldest beyond ``max_entries`` (raising
+        the floor to their signing time: anything signed at or before it is STALE)."""
         cutoff = now_ms - self.window_ms
-        while self._heap and (self._heap[0][0] < cutoff or len(self._seen) > self.max_entries):
-            signed_at_ms, key = heapq.heappop(self._heap)
-            current = self._seen.get(key)
-            if current is None or current[0] != signed_at_ms:
-                continue  # forgotten, or superseded
-            del self._seen[key]
-            if signed_at_ms >= cutoff:  # dropped for space, not for age: raise the floor
-                self._floor_ms = max(self._floor_ms, signed_at_ms)
+        if self._oldest_ms is not None and self._oldest_ms < cutoff:
+            self._count -= self._sql("DELETE FROM seen WHERE signed_at_ms < ?", (cutoff,)).rowcount
+            self._oldest_ms = self._oldest()
+        excess = self._count - self.max_entries
+        if excess > 0:
+            (limit,) = self._sql(
+                "SELECT signed_at_ms FROM seen ORDER BY signed_at_ms LIMIT 1 OFFSET ?",
+                (excess - 1,),
+            ).fetchone()
+            self._count -= self._sql("DELETE FROM seen WHERE signed_at_ms <= ?", (limit,)).rowcount
+            self._floor_ms = max(self._floor_ms, int(limit))
+            self._oldest_ms = self._oldest()
+
+    def _oldest(self) -> int | None:
+        (oldest,) = self._sql("SELECT MIN(signed_at_ms) FROM seen").fetchone()
+        return None if oldest is None else int(oldest)
 
     def forget_partition(self, topic: str, partition: int) -> None:
         """Drop what is held for a partition (it was revoked from this worker)."""
         with self._lock:
-            for key in [k for k in self._seen if k[0] == topic and k[1] == partition]:
-                del self._seen[key]
-            self._pending = [p for p in self._pending if p[0][:2] != (topic, partition)]
+            self._count -= self._sql(
+                "DELETE FROM seen WHERE topic = ? AND partition = ?", (topic, partition)
+            ).rowcount
+            self._oldest_ms = self._oldest()
+
+    def entries(self) -> list[tuple[str, int, str, int, int]]:
+        """Every id held, as (topic, partition, event id, signed at, offset), sorted."""
+        with self._lock:
+            rows = self._sql("SELECT * FROM seen ORDER BY topic, partition, event_id").fetchall()
+        return [(str(t), int(p), str(e), int(s), int(o)) for t, p, e, s, o in rows]
 
     # --- persistence -------------------------------------------------------------------------
 
-    def _open(self, path: Path) -> None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS seen (topic TEXT NOT NULL, partition INTEGER NOT "
-                "NULL, event_id TEXT NOT NULL, signed_at_ms INTEGER NOT NULL, offset INTEGER "
-                "NOT NULL, PRIMARY KEY (topic, partition, event_id)) WITHOUT ROWID"
-            )
-            db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER)")
-            cutoff = self._now_ms() - self.window_ms
-            rows = db.execute(
-                "SELECT topic, partition, event_id, signed_at_ms, offset FROM seen "
-                "WHERE signed_at_ms >= ?",
-                (cutoff,),
-            ).fetchall()
-            floor = db.execute("SELECT value FROM meta WHERE name = 'floor_ms'").fetchone()
-        except sqlite3.Error as exc:
-            raise SecurityError(f"replay guard {path}: {exc}") from exc
-        self._db = db
-        for topic, partition, event_id, signed_at_ms, offset in rows:
-            key = (str(topic), int(partition), str(event_id))
-            self._seen[key] = (int(signed_at_ms), int(offset))
-            self._heap.append((int(signed_at_ms), key))
-        heapq.heapify(self._heap)
-        if floor is not None:
-            self._floor_ms = int(floor[0])
-        self._evict(self._now_ms())
-
     def flush(self) -> int:
-        """Write the pending entries (call right before committing consumer offsets)."""
-        if self._db is None:
-            return 0
+        """Commit what was remembered since the last flush (with ``path``: call right
+        before committing consumer offsets); returns how many entries that was."""
         with self._lock:
-            pending, self._pending = self._pending, []
-            floor = self._floor_ms
-        cutoff = self._now_ms() - self.window_ms
-        try:
-            self._db.execute("BEGIN")
-            self._db.executemany(
-                "INSERT OR REPLACE INTO seen VALUES (?, ?, ?, ?, ?)",
-                [(k[0], k[1], k[2], signed, offset) for k, signed, offset in pending],
-            )
-            self._db.execute("DELETE FROM seen WHERE signed_at_ms < ?", (cutoff,))
-            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('floor_ms', ?)", (floor,))
-            self._db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            with contextlib.suppress(sqlite3.Error):
-                self._db.execute("ROLLBACK")
-            with self._lock:
-                self._pending = pending + self._pending
-            raise SecurityError(f"replay guard: cannot persist: {exc}") from exc
-        return len(pending)
+            pending, self._pending = self._pending, 0
+            if self._path is None:
+                return pending
+            try:
+                if not self._in_transaction:
+                    self._sql("BEGIN")
+                self._in_transaction = True
+                self._sql("INSERT OR REPLACE INTO meta VALUES ('floor_ms', ?)", (self._floor_ms,))
+                self._sql("COMMIT")
+            except SecurityError as exc:
+                with contextlib.suppress(SecurityError):
+                    self._sql("ROLLBACK")
+                    (self._count,) = self._sql("SELECT COUNT(*) FROM seen").fetchone()
+                    self._oldest_ms = self._oldest()
+                raise SecurityError(f"replay guard: cannot persist: {exc}") from exc
+            finally:
+                self._in_transaction = False
+        return pending
 
     def close(self) -> None:
         if self._db is not None:
