@@ -13,7 +13,9 @@ the same way:
 
 For each: **throughput** (records published as fast as possible; records/s from the first
 send to the last arrival) and **latency** (records published at a steady rate; time from
-send to arrival, p50 and p99). The last line is the ratio router/passthrough. Usage::
+send to arrival, p50 and p99). The last line is the ratio router/passthrough. Record
+security is off (it is on by default in the hub): ``bench/crypto.py`` measures its cost
+on the same router. Usage::
 
     python bench/router.py [--records 10000] [--latency-records 600] [--rate 200]
 """
@@ -314,7 +316,8 @@ def main() -> None:
 
     with (
         tempfile.TemporaryDirectory() as data_dir,
-        broker_for(load_settings(data_dir=Path(data_dir))) as running,
+        # record security off: this measures routing; bench/crypto.py measures its cost
+        broker_for(load_settings(data_dir=Path(data_dir), security_enabled=False)) as running,
     ):
         prefix = f"bench{uuid.uuid4().hex[:6]}"
         base = running.model_copy(

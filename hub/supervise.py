@@ -104,6 +104,16 @@ class WorkerProcess(ABC):
                 self._proc.wait(10)
         self._close_log()
 
+    def log_tail(self, lines: int = 15) -> str:
+        """The last ``lines`` of the worker's log file ('' without one), to say why it died."""
+        if self.log_file is None:
+            return ""
+        try:
+            text = self.log_file.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
     def _close_log(self) -> None:
         if self._log is not None:
             self._log.close()

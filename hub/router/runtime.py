@@ -139,7 +139,11 @@ class RouterProcess(WorkerProcess):
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if not self.running:
-                raise RouterError(f"router worker exited with code {self.returncode}")
+                tail = self.log_tail()
+                raise RouterError(
+                    f"router worker exited with code {self.returncode}"
+                    + (f"; the end of its log ({self.log_file}):\n{tail}" if tail else "")
+                )
             status = self.status()
             loaded = bool(status and status["ready"] and status["ready"] == status["assigned"])
             if status and loaded and (partitions is None or len(status["ready"]) >= partitions):
