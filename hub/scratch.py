@@ -49,6 +49,7 @@ def scratch_db(
         if path is None:
             db.execute("PRAGMA journal_mode = OFF")
             db.execute("PRAGMA synchronous = OFF")
+            db.execute("PRAGMA locking_mode = EXCLUSIVE")
     except (sqlite3.Error, OSError) as exc:
         where = "a temporary file" if path is None else str(path)
         raise ScratchError(f"cannot open the scratch database {where}: {exc}") from exc

@@ -196,13 +196,12 @@ class RouterCore:
         record = decoded
         pseudonym = record.client_pseudonym if isinstance(record, PersonRecord) else None
         writes: list[Write] = []
-        replay = (
-            isinstance(record, PersonRecord)
-            and record.event_id in state.applied
-            and redelivery is not False  # new to its outbox: another outbox's event id
+        replay = False
+        if isinstance(record, PersonRecord) and redelivery is not False:
+            # (redelivery False: new to its outbox, so another outbox's event id)
+            applied, applied_from = state.applied.lookup(record.event_id)
             # accepted from another outbox: no replay (known without the replay guard too)
-            and state.applied[record.event_id] in (None, publisher.id)
-        )
+            replay = applied and applied_from in (None, publisher.id)
         if replay:
             # Accepted before (e.g. before a crash): the state already holds its effect, so
             # the rules that read the state are not asked again (they could refuse the
