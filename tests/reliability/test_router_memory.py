@@ -21,16 +21,13 @@ from contextlib import contextmanager
 
 import pytest
 
-from consent.policy import load_policy
 from hub.router.ids import delivery_id
-from hub.router.processing import Inbound, RouterCore
+from hub.router.processing import Inbound
 from hub.router.state import PartitionState
 from hub.router.validation import partition_of
 from hub.security.replay import ReplayGuard, ReplayResult
-from schemas import load_schemas
 from tests.router.helpers import records
-from tests.router.test_core import CATALOGUE, NOW, PARTITIONS, change
-from topics import load_partners
+from tests.router.test_core import CATALOGUE, PARTITIONS, change, make_core
 
 pytestmark = pytest.mark.reliability
 
@@ -57,14 +54,7 @@ def heap_growth() -> Iterator[Callable[[], int]]:
 
 
 def test_regression_router_memory_grew_with_every_record_routed() -> None:
-    core = RouterCore(
-        catalogue=CATALOGUE,
-        directory=load_partners(),
-        policy=load_policy(),
-        schemas=load_schemas(),
-        partitions=PARTITIONS,
-        clock=lambda: NOW,
-    )
+    core = make_core()
     topic = CATALOGUE.outbox("uwv").name
     states = {p: PartitionState(p) for p in range(PARTITIONS)}
     people = [f"psn-memory-{i}" for i in range(40)]

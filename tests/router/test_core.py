@@ -37,8 +37,8 @@ SETTINGS = load_settings(topic_prefix="core")
 CATALOGUE = build_catalogue(SETTINGS)
 
 
-@pytest.fixture
-def core() -> RouterCore:
+def make_core() -> RouterCore:
+    """A router core over the test catalogue, its clock stopped at NOW."""
     return RouterCore(
         catalogue=CATALOGUE,
         directory=load_partners(),
@@ -47,6 +47,11 @@ def core() -> RouterCore:
         partitions=PARTITIONS,
         clock=lambda: NOW,
     )
+
+
+@pytest.fixture
+def core() -> RouterCore:
+    return make_core()
 
 
 def change(
