@@ -85,6 +85,8 @@ _ESCAPE = re.compile(r"\\x[0-9a-fA-F]{2}|\\[ntr]")
 """A byte escape in a repr (``\\x0cFatima``), as clients log raw values: a separator."""
 _LETTERS = re.compile(r"[^\W\d_]+")
 _DIGITS = re.compile(r"\d{8,}")
+_ALONE = re.compile(r"(?<![\d.])\d{8,9}(?![\d.])")
+"""Eight or nine digits of their own: not part of a longer number or a decimal."""
 _DATES = re.compile(r"\d{4}-\d{2}-\d{2}|\d{2}[-/]\d{2}[-/]\d{4}")
 _POSTAL = re.compile(r"\d{4} ?[A-Z]{2}")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -96,13 +98,21 @@ def _windows(runs: set[str], size: int) -> set[str]:
 
 
 def find(
-    text: str, ids: Identifiers, *, pseudonyms: bool = True, bsn_like: bool = True
+    text: str,
+    ids: Identifiers,
+    *,
+    pseudonyms: bool = True,
+    bsn_like: bool = True,
+    in_numbers: bool = True,
 ) -> list[str]:
     """Every identifier of ``ids`` in ``text`` (names and streets as words of their own,
     with their capital; also right after a byte escape); ``bsn_like``: also any nine-digit
     number passing the eleven-test (one in eleven do: not for long debug logs);
-    ``pseudonyms``: also the client pseudonyms (or their hex part)."""
-    runs = set(_DIGITS.findall(text))
+    ``pseudonyms``: also the client pseudonyms (or their hex part); ``in_numbers``: also
+    BSNs and dates of birth inside longer runs of digits (bytes, where a field may touch
+    another; not for logs, whose floats and timestamps make long runs that hold any
+    eight digits sooner or later: ``since_epoch=7.096260197002266`` holds 19700226)."""
+    runs = set(_DIGITS.findall(text)) if in_numbers else set(_ALONE.findall(text))
     nines = _windows(runs, 9)
     found = []
     if bsn_like:
