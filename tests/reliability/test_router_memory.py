@@ -7,13 +7,15 @@ about 0.85 KiB per record with record security on, for as long as the worker liv
 scratch databases on disk (:mod:`hub.scratch`), with a bounded page cache in memory, and
 exactly-once still holds for every id ever seen.
 
-The checks measure the Python heap with tracemalloc over thousands of records; the page
-caches SQLite keeps outside it are bounded by their ``cache_size`` (and by the soak's
-RSS verdict).
+The checks measure the Python heap with tracemalloc over thousands of records, and
+SQLite's own memory (``sqlite3_memory_used``, outside the Python heap) while the stores
+grow far beyond their page caches.
 """
 
 from __future__ import annotations
 
+import _sqlite3
+import ctypes
 import gc
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -23,6 +25,7 @@ import pytest
 
 from hub.router.ids import delivery_id
 from hub.router.processing import Inbound
+from hub.router.seen import SeenIds
 from hub.router.state import PartitionState
 from hub.router.validation import partition_of
 from hub.security.replay import ReplayGuard, ReplayResult
@@ -117,4 +120,38 @@ def test_regression_the_replay_guard_held_every_id_in_memory() -> None:
     first = "00000000-0000-4000-8000-000000000000"
     assert guard.check(topic, 0, first, signed_at_ms=now_ms, offset=0) is ReplayResult.REDELIVERY
     assert guard.check(topic, 0, first, signed_at_ms=now_ms, offset=7) is ReplayResult.REPLAYED
+    guard.close()
+
+
+def _sqlite_memory_used() -> int:
+    """Bytes SQLite holds in this process (its page caches included): the C library's
+    ``sqlite3_memory_used``, which the sqlite3 module does not expose."""
+    used = ctypes.CDLL(_sqlite3.__file__).sqlite3_memory_used
+    used.restype = ctypes.c_int64
+    return int(used())
+
+
+def test_the_id_stores_keep_a_bounded_cache_in_memory_and_the_rest_on_disk() -> None:
+    cache_kib = 256
+    seen = SeenIds(cache_kib=cache_kib)
+    guard = ReplayGuard(cache_kib=cache_kib, clock=lambda: 1_800_000_000.0)
+    topic = CATALOGUE.outbox("uwv").name
+    seen.written.add("first")  # open the database before the baseline
+    guard.remember(topic, 0, "first", signed_at_ms=1_800_000_000_000, offset=0)
+    before = _sqlite_memory_used()
+    for i in range(60_000):
+        event_id = f"00000000-0000-4000-8000-{i:012d}"
+        seen.written.add(delivery_id(event_id, "gemeente-amsterdam"))
+        seen.applied[event_id] = "uwv"
+        guard.remember(topic, i % 4, event_id, signed_at_ms=1_800_000_000_000, offset=i + 1)
+    grown = _sqlite_memory_used() - before
+    on_disk = (
+        seen.run("PRAGMA page_count").fetchone()[0] * seen.run("PRAGMA page_size").fetchone()[0]
+    )
+    assert on_disk > 8 * cache_kib * 1024  # the ids far outgrew the cache ...
+    assert grown < 3 * cache_kib * 1024, f"SQLite grew by {grown:,} bytes"  # ... memory did not
+    assert "first" in seen.written
+    assert seen.applied.get("00000000-0000-4000-8000-000000000000") == "uwv"
+    assert len(guard) == 60_001
+    seen.close()
     guard.close()
