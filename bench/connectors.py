@@ -33,10 +33,9 @@ from connectors.demo import write_gemeente_csv
 from connectors.gemeente import import_gemeente
 from hub.broker import broker_for
 from hub.config import HubSettings, load_settings
-from hub.kafka import admin_client
 from hub.registry.embedded import EmbeddedRegistry
 from hub.sdk import PartnerClient
-from topics import apply_catalogue, build_catalogue
+from topics import apply_to_cluster, build_catalogue
 
 PARTNER = "gemeente-amsterdam"
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -72,11 +71,7 @@ class PeakRss:
 
 def fresh_topics(settings: HubSettings) -> HubSettings:
     isolated = settings.model_copy(update={"topic_prefix": f"bench{uuid.uuid4().hex[:8]}"})
-    admin = admin_client(isolated)
-    try:
-        apply_catalogue(admin, build_catalogue(isolated))
-    finally:
-        admin.close()
+    apply_to_cluster(isolated, build_catalogue(isolated))
     return isolated
 
 

@@ -40,7 +40,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.router import BASE_CATEGORIES, Figures, grant_consents, measure, profiles
 from hub.broker import broker_for
 from hub.config import HubSettings, load_settings
-from hub.kafka import admin_client
 from hub.registry import client_for
 from hub.registry.embedded import EmbeddedRegistry
 from hub.router.options import RouterOptions
@@ -53,7 +52,7 @@ from hub.serde.canonical import CanonicalCodec
 from hub.serde.cloudevents import ce_headers
 from schemas.models.enums import LegalBasis
 from schemas.vocabulary import DataCategory
-from topics import apply_catalogue, build_catalogue, load_partners
+from topics import apply_to_cluster, build_catalogue, load_partners
 
 PUBLISHER, RECIPIENT = "uwv", "gemeente-amsterdam"
 MODES = ("off", "on")
@@ -102,11 +101,7 @@ def start_side(mode: str, base: HubSettings, data_dir: Path, subjects: list[str]
     prefix = f"bench{mode}{uuid.uuid4().hex[:6]}"
     settings = base.model_copy(update={"topic_prefix": prefix, "data_dir": data_dir / mode})
     catalogue = build_catalogue(settings)
-    admin = admin_client(settings)
-    try:
-        apply_catalogue(admin, catalogue)
-    finally:
-        admin.close()
+    apply_to_cluster(settings, catalogue)
     codec = CanonicalCodec(client_for(settings))
     grant_consents(
         settings,

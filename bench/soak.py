@@ -66,7 +66,7 @@ from bench.crypto import sealed
 from bench.router import RECIPIENT, Arrivals, grant_consents, profiles
 from hub.broker import broker_for
 from hub.config import HubSettings, load_settings
-from hub.kafka import admin_client, producer
+from hub.kafka import producer
 from hub.registry import client_for
 from hub.registry.embedded import EmbeddedRegistry
 from hub.router.codec import SOURCE_EVENT_HEADER
@@ -75,7 +75,7 @@ from hub.router.runtime import RouterProcess, router_lag
 from hub.security.config import ensure_keys, partner_key_store
 from hub.security.pipeline import PartnerSecurity
 from hub.serde.canonical import CanonicalCodec
-from topics import apply_catalogue, build_catalogue, load_partners
+from topics import apply_to_cluster, build_catalogue, load_partners
 
 PUBLISHER = "uwv"
 MIB = 1024.0
@@ -313,11 +313,7 @@ class Totals:
 def soak(settings: HubSettings, args: Any, data_dir: Path) -> list[str]:
     """Run the soak; returns the reasons it failed (none: passed)."""
     catalogue = build_catalogue(settings)
-    admin = admin_client(settings)
-    try:
-        apply_catalogue(admin, catalogue)
-    finally:
-        admin.close()
+    apply_to_cluster(settings, catalogue)
     security = args.security == "on"
     if security:
         ensure_keys(settings, load_partners(settings.partners_file))

@@ -33,10 +33,9 @@ from consent.service import ConsentService
 from consent.store import ConsentStore, store_for
 from hub.config import HubSettings
 from hub.errors import TopicError
-from hub.kafka import admin_client
 from hub.metrics import HubMetrics, process_metrics
 from hub.observability import broker_check
-from topics import apply_catalogue, build_catalogue
+from topics import apply_to_cluster, build_catalogue
 from topics.partners import PartnerDirectory, load_partners
 
 __all__ = ["DISCLOSURE_TOPIC_SUFFIX", "ConsentRuntime", "ensure_consent_topic"]
@@ -56,11 +55,7 @@ def _ensure_topics(settings: HubSettings, partners: PartnerDirectory) -> tuple[s
     specs = [catalogue.consent_changes]
     with contextlib.suppress(TopicError):  # no audit topic catalogued: nothing to ingest
         specs.append(catalogue.get(f"{settings.topic_prefix}.{DISCLOSURE_TOPIC_SUFFIX}"))
-    admin = admin_client(settings)
-    try:
-        apply_catalogue(admin, catalogue.model_copy(update={"topics": tuple(specs)}))
-    finally:
-        admin.close()
+    apply_to_cluster(settings, catalogue.model_copy(update={"topics": tuple(specs)}))
     return specs[0].name, (specs[1].name if len(specs) > 1 else None)
 
 

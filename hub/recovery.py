@@ -32,8 +32,7 @@ from typing import Protocol
 from hub.config import HubSettings
 from hub.continuity import ContinuityGuard, ContinuityReport, ContinuityWatch, Incarnation
 from hub.errors import HubError
-from hub.kafka import admin_client
-from topics import apply_catalogue
+from topics import apply_to_cluster
 from topics.catalogue import TopicCatalogue
 
 __all__ = [
@@ -152,12 +151,7 @@ def apply_topics(settings: HubSettings, catalogue: TopicCatalogue) -> RecoverySt
     """Create every catalogue topic again."""
 
     def run() -> str:
-        admin = admin_client(settings)
-        try:
-            report = apply_catalogue(admin, catalogue, recreate_drifted=True)
-        finally:
-            admin.close()
-        return report.summary()
+        return apply_to_cluster(settings, catalogue, recreate_drifted=True).summary()
 
     return RecoveryStep("topics", run)
 

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from topics.apply import Action, ApplyReport, TopicChange, apply_catalogue, plan
+from topics.apply import (
+    Action,
+    ApplyReport,
+    TopicChange,
+    apply_catalogue,
+    apply_to_cluster,
+    plan,
+)
 from topics.catalogue import (
     HUB_PRINCIPAL,
     MONITOR_PRINCIPAL,
@@ -27,6 +34,7 @@ __all__ = [
     "TopicChange",
     "TopicSpec",
     "apply_catalogue",
+    "apply_to_cluster",
     "build_catalogue",
     "load_partners",
     "plan",

@@ -19,11 +19,12 @@ from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from hub.config import HubSettings
 from hub.errors import TopicError
-from hub.kafka import kafka_errors
+from hub.kafka import admin_client, kafka_errors
 from topics.catalogue import TopicCatalogue, TopicSpec
 
-__all__ = ["Action", "ApplyReport", "TopicChange", "apply_catalogue", "plan"]
+__all__ = ["Action", "ApplyReport", "TopicChange", "apply_catalogue", "apply_to_cluster", "plan"]
 
 
 class Action(StrEnum):
@@ -215,3 +216,18 @@ def apply_catalogue(
             if missing:
                 raise TopicError(f"created but not listed by the broker: {sorted(missing)}")
     return ApplyReport(tuple(changes), dry_run)
+
+
+def apply_to_cluster(
+    settings: HubSettings,
+    catalogue: TopicCatalogue,
+    *,
+    dry_run: bool = False,
+    recreate_drifted: bool = False,
+) -> ApplyReport:
+    """:func:`apply_catalogue` through an admin client of its own for ``settings``."""
+    admin = admin_client(settings)
+    try:
+        return apply_catalogue(admin, catalogue, dry_run=dry_run, recreate_drifted=recreate_drifted)
+    finally:
+        admin.close()

@@ -6,8 +6,7 @@ import typer
 from rich.table import Table
 
 from hub.cli._common import BootstrapOption, console, handle_errors, require_cluster, settings_for
-from hub.kafka import admin_client
-from topics import Action, ApplyReport, apply_catalogue, build_catalogue
+from topics import Action, ApplyReport, apply_to_cluster, build_catalogue
 from topics.catalogue import FOREVER, PERSON_RECORDS, TopicCatalogue, TopicSpec
 
 __all__ = ["app", "print_report"]
@@ -109,11 +108,7 @@ def apply(
 ) -> None:
     """Create missing topics and repair drift; a second run changes nothing."""
     settings = require_cluster(settings_for(bootstrap_servers))
-    admin = admin_client(settings)
-    try:
-        report = apply_catalogue(admin, build_catalogue(settings), dry_run=dry_run)
-    finally:
-        admin.close()
+    report = apply_to_cluster(settings, build_catalogue(settings), dry_run=dry_run)
     print_report(report, verbose=verbose)
     if any(c.action is Action.DRIFT for c in report.pending):
         raise typer.Exit(1)

@@ -36,7 +36,6 @@ from hub.config import HubSettings
 from hub.continuity import ContinuityGuard, ContinuityReport
 from hub.errors import HubError
 from hub.http import HttpServer
-from hub.kafka import admin_client
 from hub.logging import configure_logging
 from hub.monitor.runtime import MonitorProcess, run_monitor
 from hub.recovery import (
@@ -59,7 +58,7 @@ from hub.serde.canonical import CanonicalCodec, typed_decoder
 from hub.traffic import TrafficCounter, TrafficSnapshot
 from schemas import load_schemas
 from schemas.models import DisclosureEvent, two_month_period
-from topics import apply_catalogue, build_catalogue, load_partners
+from topics import apply_to_cluster, build_catalogue, load_partners
 from topics.catalogue import TopicCatalogue
 
 __all__ = ["demo_period", "up", "wait_for_shutdown"]
@@ -138,11 +137,7 @@ def _traffic_table(snapshot: TrafficSnapshot, started: float) -> Table:
 
 
 def _apply_topics(running: HubSettings, catalogue: TopicCatalogue) -> None:
-    admin = admin_client(running)
-    try:
-        print_report(apply_catalogue(admin, catalogue))
-    finally:
-        admin.close()
+    print_report(apply_to_cluster(running, catalogue))
 
 
 def _selfcheck(running: HubSettings, catalogue: TopicCatalogue, codec: CanonicalCodec) -> None:

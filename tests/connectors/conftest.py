@@ -29,7 +29,7 @@ from hub.security.envelope import EnvelopeDecryptor, is_encrypted
 from hub.security.headers import ENC_KEY
 from hub.serde import SerializationContext
 from schemas.models import CanonicalRecord
-from topics import apply_catalogue, build_catalogue, load_partners
+from topics import apply_to_cluster, build_catalogue, load_partners
 
 PARTNERS = [
     {"id": "uwv", "kind": "UWV", "name": "UWV", "region": None},
@@ -72,11 +72,7 @@ def isolated_hub(
         }
     )
     catalogue = build_catalogue(settings)
-    admin = admin_client(settings)
-    try:
-        apply_catalogue(admin, catalogue)
-    finally:
-        admin.close()
+    apply_to_cluster(settings, catalogue)
     if security_enabled(settings):
         ensure_keys(settings, load_partners(partners))
     return settings, catalogue.names()

@@ -55,7 +55,7 @@ from schemas.models import DisclosureEvent
 from tests.consent.factories import terms
 from tests.reliability.conftest import Scale
 from tests.router.helpers.hubtest import Hub
-from topics import apply_catalogue, build_catalogue, load_partners
+from topics import apply_to_cluster, build_catalogue, load_partners
 
 pytestmark = [pytest.mark.integration, pytest.mark.reliability]
 
@@ -118,11 +118,7 @@ def test_broker_loss_is_detected_loudly_and_recovered_by_replay_from_the_connect
     partners = load_partners(settings.partners_file)
     ensure_keys(settings, partners)
     catalogue = build_catalogue(settings)
-    admin = admin_client(settings)
-    try:
-        apply_catalogue(admin, catalogue)
-    finally:
-        admin.close()
+    apply_to_cluster(settings, catalogue)
     guard = ContinuityGuard(settings)
     first = guard.establish()
     assert first.verdict is Verdict.FIRST_RUN
@@ -242,11 +238,7 @@ def test_regression_consent_relay_sends_again_after_the_broker_restarted(
     catalogue = build_catalogue(settings)
 
     def apply() -> None:
-        admin = admin_client(settings)
-        try:
-            apply_catalogue(admin, catalogue, recreate_drifted=True)
-        finally:
-            admin.close()
+        apply_to_cluster(settings, catalogue, recreate_drifted=True)
 
     apply()
     with ConsentRuntime(settings, publish_timeout_s=60) as runtime:

@@ -50,7 +50,7 @@ from hub.serde.canonical import cloud_event_headers
 from schemas.models import CanonicalRecord, ConsentChange, PersonRecord, Vacancy
 from schemas.models.enums import ConsentChangeType, LegalBasis
 from schemas.vocabulary import SPECIAL_CATEGORIES, DataCategory, PartnerKind, Purpose
-from topics import apply_catalogue, build_catalogue, load_partners
+from topics import apply_to_cluster, build_catalogue, load_partners
 from topics.catalogue import TopicCatalogue
 
 __all__ = ["Hub", "Publication", "Received", "delivered_ids", "new_id"]
@@ -115,11 +115,7 @@ class Hub:
         self.keys = partner_key_store(self.settings)
         if self.security:
             ensure_keys(self.settings, load_partners(self.settings.partners_file))
-        admin = admin_client(self.settings)
-        try:
-            apply_catalogue(admin, self.catalogue)
-        finally:
-            admin.close()
+        apply_to_cluster(self.settings, self.catalogue)
 
     # --- workers ----------------------------------------------------------------------------------
 
