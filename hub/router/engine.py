@@ -419,16 +419,16 @@ class RouterEngine:
         """Verify and decrypt (with security on), then decode; returns the message with its
         plaintext value when it opened (a refused record keeps the value as read) and the
         accepted verdict (None: security off, or refused)."""
+        accepted: Verdict | None = None
         if self.security is not None:
             message, verdict = self.security.open(message)
             if isinstance(verdict, Rejection):
                 return verdict, _header(message.headers, "ce_type"), message, None
             if verdict.event_id:
                 verdicts[verdict.event_id] = verdict
-            decoded, record_type = self._decode(message)
-            return decoded, record_type, message, verdict
+            accepted = verdict
         decoded, record_type = self._decode(message)
-        return decoded, record_type, message, None
+        return decoded, record_type, message, accepted
 
     def _decode(self, message: Inbound) -> tuple[CanonicalRecord | Rejection, str | None]:
         claimed = _header(message.headers, "ce_type")

@@ -236,7 +236,7 @@ class RouterCore:
                 state, accepted, publisher, replay=replay, claim=self._claim
             )
         if not replay and isinstance(accepted, _STATEFUL):
-            writes += self._apply_state(state, accepted, message)
+            writes += self._apply_state(state, accepted, message, publisher)
         if isinstance(accepted, Vacancy):
             return writes + self._vacancy_writes(state, accepted, message, publisher)
         if isinstance(accepted, PersonRecord):
@@ -246,12 +246,11 @@ class RouterCore:
         return writes
 
     def _apply_state(
-        self, state: PartitionState, record: PersonRecord, message: Inbound
+        self, state: PartitionState, record: PersonRecord, message: Inbound, publisher: Partner
     ) -> list[Write]:
         subject = state.subject(record.client_pseudonym)
         apply_accepted(subject, record)
-        publisher = str(self.publisher_of(message.topic).id)
-        state.applied[record.event_id] = publisher
+        state.applied[record.event_id] = publisher.id
         snapshot_id = state_id(record.event_id)
         if not self._claim(state, snapshot_id):
             return []
@@ -260,7 +259,7 @@ class RouterCore:
             event_id=snapshot_id,
             source_event_id=record.event_id,
             now=self.clock(),
-            source_event_partner=publisher,
+            source_event_partner=publisher.id,
         )
         return [Write(self.state_topic, message.partition, message.key, snapshot, snapshot_id)]
 

@@ -155,17 +155,6 @@ class AppliedIds:
     def __contains__(self, item: object) -> bool:
         return isinstance(item, str) and self._row(item) is not None
 
-    def __getitem__(self, event_id: str) -> str | None:
-        row = self._row(event_id)
-        if row is None:
-            raise KeyError(event_id)
-        return row[0]
-
-    def get(self, event_id: str) -> str | None:
-        """The publishing partner of an applied id (None: not applied, or not recorded)."""
-        row = self._row(event_id)
-        return None if row is None else row[0]
-
     def lookup(self, event_id: str) -> tuple[bool, str | None]:
         """(applied?, publishing partner) in one query."""
         row = self._row(event_id)

@@ -14,8 +14,8 @@ All of it is rebuilt from topics whenever the worker is assigned a partition (se
   version before the latest of each arrangement.
 * The ids already on the co-partitioned output topics (inboxes, audit, dead letters,
   routing state), so nothing is written twice, kept on disk (:mod:`hub.router.seen`) so
-  a worker's memory does not grow with every record it routes; who received what under which consent
-  (for erasure notices); and erasures still to announce.
+  a worker's memory does not grow with every record it routes; who received what under
+  which consent (for erasure notices); and erasures still to announce.
 
 Plain Python: no Kafka, no faust.
 """

@@ -151,7 +151,7 @@ def test_the_id_stores_keep_a_bounded_cache_in_memory_and_the_rest_on_disk() -> 
     assert on_disk > 8 * cache_kib * 1024  # the ids far outgrew the cache ...
     assert grown < 3 * cache_kib * 1024, f"SQLite grew by {grown:,} bytes"  # ... memory did not
     assert "first" in seen.written
-    assert seen.applied.get("00000000-0000-4000-8000-000000000000") == "uwv"
+    assert seen.applied.lookup("00000000-0000-4000-8000-000000000000") == (True, "uwv")
     assert len(guard) == 60_001
     seen.close()
     guard.close()
