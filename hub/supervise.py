@@ -17,7 +17,7 @@ from typing import IO, Self
 
 from pydantic import SecretStr
 
-from hub.broker._process import parent_death_preexec
+from hub.broker._process import log_tail, parent_death_preexec
 from hub.config import HubSettings
 
 __all__ = ["WorkerProcess", "settings_env"]
@@ -52,6 +52,7 @@ class WorkerProcess(ABC):
         self.env = dict(env or {})
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
+        self._log_start = 0
 
     @abstractmethod
     def command(self) -> list[str]:
@@ -76,6 +77,7 @@ class WorkerProcess(ABC):
     def start(self) -> Self:
         env = os.environ | settings_env(self.settings) | self.env | self.extra_env()
         self._log = open(self.log_file, "ab") if self.log_file else None  # noqa: SIM115
+        self._log_start = self._log.tell() if self._log is not None else 0
         self._proc = subprocess.Popen(
             self.command(),
             env=env,
@@ -104,15 +106,12 @@ class WorkerProcess(ABC):
                 self._proc.wait(10)
         self._close_log()
 
-    def log_tail(self, lines: int = 15) -> str:
-        """The last ``lines`` of the worker's log file ('' without one), to say why it died."""
-        if self.log_file is None:
-            return ""
-        try:
-            text = self.log_file.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
+    def exit_message(self, what: str) -> str:
+        """``<what> exited with code N``, with the end of what this run of the worker wrote
+        to its log file, when it has one (what it said before it died)."""
+        message = f"{what} exited with code {self.returncode}"
+        tail = log_tail(self.log_file, start=self._log_start) if self.log_file else ""
+        return f"{message}; the end of its log ({self.log_file}):\n{tail}" if tail else message
 
     def _close_log(self) -> None:
         if self._log is not None:

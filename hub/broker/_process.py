@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import re
 import signal
 import socket
 import sys
@@ -18,11 +19,30 @@ from pathlib import Path
 
 __all__ = [
     "format_address",
+    "log_tail",
     "parent_death_preexec",
     "pick_free_port",
     "pid_listens_on",
     "port_in_use",
 ]
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def log_tail(path: Path, *, start: int = 0, lines: int = 20, max_bytes: int = 4_000) -> str:
+    """The last ``lines`` of a child's log file written after offset ``start`` (reading at
+    most its last ``max_bytes``; colour codes removed), or '' when there is none: what a
+    process said before it died."""
+    try:
+        with path.open("rb") as log:
+            size = log.seek(0, os.SEEK_END)
+            log.seek(max(start, size - max_bytes))
+            data = log.read()
+    except OSError:
+        return ""
+    found = _ANSI.sub("", data.decode("utf-8", errors="replace")).strip().splitlines()
+    return "\n".join(found[-lines:])
+
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 _TCP_LISTEN = "0A"  # socket state column of /proc/net/tcp{,6}

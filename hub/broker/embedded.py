@@ -28,7 +28,6 @@ import atexit
 import ipaddress
 import logging
 import os
-import re
 import signal
 import subprocess
 import threading
@@ -41,6 +40,7 @@ from typing import IO
 
 from hub.broker._process import (
     format_address,
+    log_tail,
     parent_death_preexec,
     pick_free_port,
     pid_listens_on,
@@ -58,9 +58,6 @@ STORAGE_ENGINE = "memory://tansu/"
 _PORT_ATTEMPTS = 5
 _METADATA_SLICE_S = 1.0  # one wait_for_metadata call, between checks that the child lives
 _POLL_S = 0.005
-_TAIL_BYTES = 4_000
-_TAIL_LINES = 20
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _ADDR_IN_USE = ("AddrInUse", "Address in use", "Address already in use")
 # Tansu reads its options from these variables too; the command line overrides most,
 # but a stray SCHEMA_REGISTRY would make it validate every record against files.
@@ -420,15 +417,7 @@ class EmbeddedBroker:
     def _log_tail(self) -> str:
         if self._log_path is None:
             return ""
-        try:
-            with self._log_path.open("rb") as log:
-                size = log.seek(0, os.SEEK_END)
-                log.seek(max(self._log_offset, size - _TAIL_BYTES))
-                data = log.read()
-        except OSError:
-            return ""
-        lines = _ANSI.sub("", data.decode("utf-8", errors="replace")).strip().splitlines()
-        return "\n".join(lines[-_TAIL_LINES:])
+        return log_tail(self._log_path, start=self._log_offset)
 
     def _tail_suffix(self, tail: str | None = None) -> str:
         if self._log_path is None:

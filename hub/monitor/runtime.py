@@ -99,7 +99,7 @@ class MonitorProcess(WorkerProcess):
         status: dict[str, Any] | None = None
         while time.monotonic() < deadline:
             if not self.running:
-                raise MonitorError(f"monitor worker exited with code {self.returncode}")
+                raise MonitorError(self.exit_message("monitor worker"))
             status = self.status()
             if status is not None and (until is None or until(status)):
                 return status

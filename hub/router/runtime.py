@@ -139,11 +139,7 @@ class RouterProcess(WorkerProcess):
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if not self.running:
-                tail = self.log_tail()
-                raise RouterError(
-                    f"router worker exited with code {self.returncode}"
-                    + (f"; the end of its log ({self.log_file}):\n{tail}" if tail else "")
-                )
+                raise RouterError(self.exit_message("router worker"))
             status = self.status()
             loaded = bool(status and status["ready"] and status["ready"] == status["assigned"])
             if status and loaded and (partitions is None or len(status["ready"]) >= partitions):
