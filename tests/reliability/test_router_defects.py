@@ -18,16 +18,15 @@ from __future__ import annotations
 
 import pytest
 
-from consent.policy import load_policy
 from hub.config import load_settings
 from hub.router.processing import Inbound, RouterCore
 from hub.router.state import PartitionState, SubjectState
 from hub.router.validation import Rejection, partition_of
-from schemas import load_schemas
 from schemas.models import CanonicalRecord, DeadLetter, RejectionNotice, RoutingState
 from schemas.models.enums import DeadLetterReason
 from tests.router.helpers import records
-from topics import build_catalogue, load_partners
+from tests.router.helpers.cores import router_core
+from topics import build_catalogue
 
 PARTITIONS = 4
 SETTINGS = load_settings(topic_prefix="defects", topic_partitions=PARTITIONS)
@@ -35,13 +34,7 @@ CATALOGUE = build_catalogue(SETTINGS)
 
 
 def _core() -> RouterCore:
-    return RouterCore(
-        catalogue=CATALOGUE,
-        directory=load_partners(),
-        policy=load_policy(),
-        schemas=load_schemas(),
-        partitions=PARTITIONS,
-    )
+    return router_core(CATALOGUE, partitions=PARTITIONS)
 
 
 class _Outboxes:

@@ -7,14 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from consent.policy import load_policy
 from hub.config import load_settings
 from hub.ids import ClientPseudonym, ConsentId, EventId, PartnerId
 from hub.router.ids import delivery_id, erasure_id, tombstone_id
 from hub.router.processing import Inbound, RouterCore, Write
 from hub.router.state import ConsentTable, PartitionState
 from hub.router.validation import Rejection, partition_of
-from schemas import load_schemas
 from schemas.models import (
     CanonicalRecord,
     ConsentChange,
@@ -29,7 +27,8 @@ from schemas.models import (
 from schemas.models.enums import ConsentChangeType, DeadLetterReason, LegalBasis
 from schemas.vocabulary import DataCategory, PartnerKind, Purpose
 from tests.router.helpers import records
-from topics import build_catalogue, load_partners
+from tests.router.helpers.cores import router_core
+from topics import build_catalogue
 
 NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)
 PARTITIONS = 4
@@ -39,14 +38,7 @@ CATALOGUE = build_catalogue(SETTINGS)
 
 def make_core() -> RouterCore:
     """A router core over the test catalogue, its clock stopped at NOW."""
-    return RouterCore(
-        catalogue=CATALOGUE,
-        directory=load_partners(),
-        policy=load_policy(),
-        schemas=load_schemas(),
-        partitions=PARTITIONS,
-        clock=lambda: NOW,
-    )
+    return router_core(CATALOGUE, partitions=PARTITIONS, clock=lambda: NOW)
 
 
 @pytest.fixture

@@ -24,7 +24,6 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from consent.policy import load_policy
 from hub.config import HubSettings, load_settings
 from hub.ids import ClientPseudonym
 from hub.monitor.aggregate import Aggregator
@@ -35,7 +34,6 @@ from hub.router.processing import Inbound, RouterCore, Write
 from hub.router.state import PartitionState, SubjectState
 from hub.router.validation import partition_of
 from hub.serde.wire import MAGIC_BYTE
-from schemas import load_schemas
 from schemas.menu_card import Instrument
 from schemas.models import (
     ClientProfile,
@@ -49,8 +47,9 @@ from schemas.models.enums import ArrangementStatus, MonitorEventType, ServiceSta
 from schemas.vocabulary import DataCategory, PartnerKind, Purpose
 from tests.router.conftest import make_hub
 from tests.router.helpers import records
+from tests.router.helpers.cores import router_core
 from tests.router.helpers.hubtest import Hub, Received, delivered_ids
-from topics import build_catalogue, load_partners
+from topics import build_catalogue
 
 KEY = bytes(range(32))
 KEYS = MonitorPseudonymiser(MonitorKeyring({1: KEY}))
@@ -299,11 +298,8 @@ class _Broken(MonitorFeed):
 
 
 def _core(feed: MonitorFeed | None = None) -> RouterCore:
-    return RouterCore(
-        catalogue=CATALOGUE,
-        directory=load_partners(),
-        policy=load_policy(),
-        schemas=load_schemas(),
+    return router_core(
+        CATALOGUE,
         partitions=PARTITIONS,
         clock=lambda: datetime(2026, 11, 1, tzinfo=UTC),
         monitor=feed

@@ -22,11 +22,10 @@ import sys
 import atheris
 
 with atheris.instrument_imports(include=["hub.router", "hub.serde"]):
-    from consent.policy import load_policy
     from hub.config import load_settings
     from hub.errors import HubError, RecordError
     from hub.router.codec import RouterCodec
-    from hub.router.processing import Inbound, RouterCore
+    from hub.router.processing import Inbound
     from hub.router.state import PartitionState
     from hub.router.validation import Rejection
     from hub.serde import FrameError, SerializationContext
@@ -34,23 +33,17 @@ with atheris.instrument_imports(include=["hub.router", "hub.serde"]):
     from schemas import load_schemas
     from schemas.models import CanonicalRecord, Envelope
     from schemas.models.enums import DeadLetterReason
-    from topics import build_catalogue, load_partners
+    from topics import build_catalogue
 
 from tests.reliability.fuzz.harness import main
 from tests.reliability.fuzz.samples import encoded_samples, registry
+from tests.router.helpers.cores import router_core
 
 SETTINGS = load_settings(topic_prefix="fuzz")
 CATALOGUE = build_catalogue(SETTINGS)
-PARTNERS = load_partners()
 SCHEMAS = load_schemas()
 CODEC = RouterCodec(registry(), SCHEMAS)  # type: ignore[arg-type]
-CORE = RouterCore(
-    catalogue=CATALOGUE,
-    directory=PARTNERS,
-    policy=load_policy(),
-    schemas=SCHEMAS,
-    partitions=SETTINGS.topic_partitions,
-)
+CORE = router_core(CATALOGUE, partitions=SETTINGS.topic_partitions)
 OUTBOX = CATALOGUE.outbox("uwv").name
 STATES: dict[int, PartitionState] = {}
 """One state per partition, as the engine keeps them."""
