@@ -43,6 +43,7 @@ def _run(cmd: Sequence[str | os.PathLike[str]]) -> None:
 SYSTEM_PACKAGES: dict[str, str] = {
     "postgresql": "/usr/lib/postgresql/*/bin/initdb",  # consent store tests on PostgreSQL
     "chromium": "/usr/bin/chromium",  # browser tests (tests/e2e), driven by Playwright
+    "maven": "/usr/bin/mvn",  # fetches Apache Kafka's jars (hub/broker/kafka/pom.xml)
 }
 
 
@@ -78,14 +79,27 @@ def ensure_venv() -> None:
     STAMP.write_text(wanted)
 
 
+def ensure_kafka() -> None:
+    """Fetch Apache Kafka through Maven once per machine, unless Tansu is asked for or
+    there is no Java to run it (then the hub says so and runs Tansu)."""
+    if os.environ.get("HUB_EMBEDDED_BROKER", "").lower() == "tansu":
+        return
+    if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
+        _say("no Java found (JAVA_HOME, PATH): the hub will run Tansu, not Apache Kafka")
+        return
+    _run([BIN / "rmt-hub", "broker", "--install"])
+
+
 def task_install(_: list[str]) -> None:
-    """create .venv and install rmt-hub with its dev tools"""
+    """create .venv, install rmt-hub with its dev tools and fetch Apache Kafka"""
     ensure_venv()
+    ensure_kafka()
 
 
 def task_run(args: list[str]) -> None:
     """run the hub on the embedded defaults (rmt-hub up); extra args go to 'rmt-hub up'"""
     ensure_venv()
+    ensure_kafka()
     os.execv(str(BIN / "rmt-hub"), [str(BIN / "rmt-hub"), "up", *args])
 
 

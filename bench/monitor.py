@@ -36,7 +36,7 @@ from kafka.admin import NewTopic
 
 from hub.broker import broker_for
 from hub.config import HubSettings, load_settings
-from hub.kafka import admin_client
+from hub.kafka import admin_client, create_topics
 from hub.monitor.aggregate import Aggregator
 from hub.monitor.pseudonym import MonitorKeyring, MonitorPseudonymiser
 from hub.monitor.report import build_report
@@ -114,7 +114,7 @@ def through_faust(events: list[MonitorEvent], data_dir: Path) -> None:
             )
             topic = f"{prefix}.monitor.events"
             admin = admin_client(settings)
-            admin.create_topics([NewTopic(topic, settings.topic_partitions, 1)])
+            create_topics(admin, [NewTopic(topic, settings.topic_partitions, 1)])
             admin.close()
             port = _free_port()
             env = os.environ | {

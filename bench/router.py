@@ -49,7 +49,7 @@ from consent.outbox import partition_for, wire_encoder
 from hub.broker import broker_for
 from hub.config import HubSettings, load_settings
 from hub.ids import ClientPseudonym, ConsentId, EventId, PartnerId
-from hub.kafka import admin_client, consumer, producer
+from hub.kafka import admin_client, consumer, create_topics, producer
 from hub.registry import client_for
 from hub.registry.embedded import EmbeddedRegistry
 from hub.router.clients import aiokafka_config
@@ -337,11 +337,12 @@ def run(settings: HubSettings, args: Any, data_dir: Path) -> None:
     )
     try:
         apply_catalogue(admin, catalogue)
-        admin.create_topics(
+        create_topics(
+            admin,
             [
                 NewTopic(t, settings.topic_partitions, settings.replication_factor)
                 for t in (source, sink)
-            ]
+            ],
         )
     finally:
         admin.close()

@@ -5,7 +5,8 @@ file); secrets are :class:`pydantic.SecretStr`, so they print as ``**********`` 
 logs, reprs and :meth:`HubSettings.masked`.
 
 ``HUB_BOOTSTRAP_SERVERS`` points the hub at any Kafka cluster. When it is unset the hub
-runs its embedded broker (Tansu, memory-only) on a loopback port.
+starts its own broker on a loopback port: Apache Kafka where Java 17+ is present, Tansu
+(memory-only) otherwise, or as ``HUB_EMBEDDED_BROKER`` says.
 """
 
 from __future__ import annotations
@@ -54,7 +55,15 @@ class HubSettings(BaseSettings):
     # --- embedded broker -----------------------------------------------------------------
     embedded_host: str = Field(default="127.0.0.1", description="Loopback address to bind.")
     embedded_port: int = Field(default=0, ge=0, le=65_535, description="0 picks a free port.")
-    embedded_ready_timeout_s: float = Field(default=20.0, gt=0)
+    embedded_ready_timeout_s: float = Field(default=60.0, gt=0)
+    embedded_broker: Literal["kafka", "tansu"] | None = Field(
+        default=None,
+        description="Which broker the hub starts itself: 'kafka' (Apache Kafka, needs Java "
+        "17+) or 'tansu' (memory-only); unset: Apache Kafka where Java 17+ is present.",
+    )
+    kafka_heap: str = Field(
+        default="512m", pattern=r"^\d+[kmg]$", description="Java heap of the embedded Kafka."
+    )
 
     # --- topics ----------------------------------------------------------------------------
     topic_prefix: str = Field(default="rmt", pattern=r"^[a-z][a-z0-9-]*$")

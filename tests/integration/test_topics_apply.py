@@ -11,7 +11,7 @@ import pytest
 from kafka.admin import NewTopic
 
 from hub.config import HubSettings
-from hub.kafka import admin_client
+from hub.kafka import admin_client, create_topics
 from topics import Action, apply_catalogue, build_catalogue
 
 pytestmark = pytest.mark.integration
@@ -67,7 +67,7 @@ def test_too_few_partitions_is_repaired_or_reported(isolated: HubSettings) -> No
     target = catalogue.consent_changes
     admin = admin_client(isolated)
     try:
-        admin.create_topics([NewTopic(target.name, 1, 1)])
+        create_topics(admin, [NewTopic(target.name, 1, 1)])
         report = apply_catalogue(admin, catalogue)
         change = next(c for c in report.changes if c.topic.name == target.name)
         if change.action is Action.ADD_PARTITIONS:  # Apache Kafka

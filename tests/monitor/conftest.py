@@ -10,7 +10,7 @@ import pytest
 from kafka.admin import NewTopic
 
 from hub.config import HubSettings
-from hub.kafka import admin_client
+from hub.kafka import admin_client, create_topics
 from hub.monitor.topic import MonitorCodec
 from hub.registry import RegistryClient
 from hub.registry.embedded import EmbeddedRegistry
@@ -46,7 +46,7 @@ def make_monitor_env(hub_settings: HubSettings, registry_url: str, home: Path) -
     spec = build_catalogue(settings).monitor_events
     admin = admin_client(settings)
     try:
-        admin.create_topics([NewTopic(spec.name, spec.partitions, 1)])
+        create_topics(admin, [NewTopic(spec.name, spec.partitions, 1)])
     finally:
         admin.close()
     return settings

@@ -29,10 +29,10 @@ from kafka.admin import NewTopic
 from connectors.demo import feed_demo, generate
 from consent.outbox import wire_encoder
 from consent.runtime import ConsentRuntime
-from hub.broker import EmbeddedBroker
+from hub.broker import TansuBroker
 from hub.config import HubSettings, load_settings
 from hub.continuity import ContinuityGuard, ContinuityReport, ContinuityWatch, Verdict
-from hub.kafka import admin_client, discard_producer, producer
+from hub.kafka import admin_client, create_topics, discard_producer, producer
 from hub.metrics import process_metrics
 from hub.recovery import (
     RecoveryResult,
@@ -61,8 +61,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.reliability]
 
 
 @pytest.fixture
-def own_broker(tmp_path: Path) -> Iterator[EmbeddedBroker]:
-    broker = EmbeddedBroker(port=0, log_path=tmp_path / "broker.log")
+def own_broker(tmp_path: Path) -> Iterator[TansuBroker]:
+    broker = TansuBroker(port=0, log_path=tmp_path / "broker.log")
     broker.start()
     try:
         yield broker
@@ -106,7 +106,7 @@ def _settled(hub: Hub, worker: RouterProcess, *, timeout_s: float) -> dict[str, 
 
 
 def test_broker_loss_is_detected_loudly_and_recovered_by_replay_from_the_connectors(
-    own_broker: EmbeddedBroker,
+    own_broker: TansuBroker,
     tmp_path: Path,
     scale: Scale,
     caplog: pytest.LogCaptureFixture,
@@ -225,7 +225,7 @@ def test_broker_loss_is_detected_loudly_and_recovered_by_replay_from_the_connect
 
 
 def test_regression_consent_relay_sends_again_after_the_broker_restarted(
-    own_broker: EmbeddedBroker, tmp_path: Path
+    own_broker: TansuBroker, tmp_path: Path
 ) -> None:
     """The relay's idempotent producer lived through a broker restart and never sent
     again (UnknownProducerId, then a fatal InitProducerId error): every later consent
@@ -268,7 +268,7 @@ def test_regression_consent_relay_sends_again_after_the_broker_restarted(
 
 
 def test_regression_a_producer_stuck_after_a_broker_loss_is_closed_without_raising(
-    own_broker: EmbeddedBroker,
+    own_broker: TansuBroker,
 ) -> None:
     """kafka-python's close() flushes first and, when the flush times out, leaves the
     producer open; the garbage collector's close() then raised from ``__del__`` (an
@@ -277,7 +277,7 @@ def test_regression_a_producer_stuck_after_a_broker_loss_is_closed_without_raisi
     settings = load_settings().with_bootstrap(own_broker.bootstrap_servers)
     admin = admin_client(settings)
     try:
-        admin.create_topics([NewTopic("stuck", 1, 1)])
+        create_topics(admin, [NewTopic("stuck", 1, 1)])
     finally:
         admin.close()
     writer = producer(settings, linger_ms=0, max_block_ms=2000)

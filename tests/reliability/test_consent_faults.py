@@ -28,7 +28,7 @@ from kafka.admin import NewTopic
 from consent.model import ConsentEvent
 from consent.runtime import ConsentRuntime
 from hub.ids import ClientPseudonym
-from hub.kafka import admin_client
+from hub.kafka import admin_client, create_topics
 from schemas.models import ClientProfile
 from tests.consent.conftest import postgres_server, postgres_url  # noqa: F401 - fixtures
 from tests.consent.feed import event_ids, read_topic
@@ -95,7 +95,7 @@ def _recreate(hub: Hub) -> None:
         while topic in admin.list_topics():
             assert time.monotonic() < deadline, f"{topic} was not deleted"
             time.sleep(0.1)
-        admin.create_topics([NewTopic(topic, hub.settings.topic_partitions, 1)])
+        create_topics(admin, [NewTopic(topic, hub.settings.topic_partitions, 1)])
     finally:
         admin.close()
 

@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from hub.cli import audit as audit_cli
 from hub.config import HubSettings
 from hub.ids import EventId
-from hub.kafka import admin_client
+from hub.kafka import admin_client, create_topics
 from hub.registry.embedded import EmbeddedRegistry
 from hub.router.validation import partition_of
 from hub.sdk import PartnerClient
@@ -451,7 +451,7 @@ def test_audit_verify_passes_on_the_routers_log_and_fails_on_a_modified_entry(
     copy = f"{hub.settings.topic_prefix}.audit-copy-{uuid.uuid4().hex[:6]}"
     admin = admin_client(hub.settings)
     try:
-        admin.create_topics([NewTopic(copy, hub.settings.topic_partitions, 1)])
+        create_topics(admin, [NewTopic(copy, hub.settings.topic_partitions, 1)])
     finally:
         admin.close()
     for entry in audit:
