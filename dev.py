@@ -109,6 +109,7 @@ def task_lint(_: list[str]) -> None:
     _run([BIN / "ruff", "check", "."])
     _run([BIN / "ruff", "format", "--check", "."])
     _run([BIN / "mypy"])
+    _run([BIN / "lint-imports"])  # the layer contracts in pyproject.toml
     _run([BIN / "rmt-hub", "schemas", "validate"])
     _run([BIN / "rmt-hub", "schemas", "check"])  # compatibility gate vs schemas/released
 

@@ -5,14 +5,16 @@ rows) with the demo generator, then imports each through the real pipeline: stre
 CSV reader -> field parsing and validation -> ClientProfile -> deterministic event id ->
 wire-format Avro with CloudEvents headers -> the partner's outbox on the embedded broker
 (schemas in an embedded registry), bad rows to the dead-letter topic. Each size runs on
-topics of its own, so de-duplication starts from an empty outbox.
+topics of its own, so de-duplication starts from an empty outbox. Record security is on,
+as by default: the partner signs and encrypts what it publishes, with keys this script
+creates in its temporary data directory.
 
 Prints rows/s and the peak resident memory of this process while importing (sampled
 every 10 ms, above the level just before the import), for a small and a large file: if
 memory did not stay flat with the file size, the two peaks would differ by the ratio of
 the sizes. Usage::
 
-    python bench/connectors.py [--rows 100000] [--small 10000]
+    python bench/connectors.py [--rows 100000] [--small 10000] [--warmup 2000]
 """
 
 from __future__ import annotations
@@ -35,7 +37,9 @@ from hub.broker import broker_for
 from hub.config import HubSettings, load_settings
 from hub.registry.embedded import EmbeddedRegistry
 from hub.sdk import PartnerClient
+from hub.security.config import ensure_keys
 from topics import apply_to_cluster, build_catalogue
+from topics.partners import load_partners
 
 PARTNER = "gemeente-amsterdam"
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -99,6 +103,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--small", type=int, default=10_000)
+    parser.add_argument("--warmup", type=int, default=2_000, help="rows imported first, unmeasured")
     args = parser.parse_args()
     logging.disable(logging.WARNING)  # the development pseudonym key warning
     with tempfile.TemporaryDirectory() as tmp:
@@ -108,7 +113,8 @@ def main() -> None:
             EmbeddedRegistry(running, port=0) as registry,
         ):
             settings = running.model_copy(update={"schema_registry_url": registry.url})
-            run(settings, workdir, 2_000)  # warm-up: schema registration, imports, caches
+            ensure_keys(settings, load_partners(settings.partners_file))
+            run(settings, workdir, args.warmup)  # warm-up: schema registration, imports, caches
             print(f"gemeente CSV importer, embedded broker on {settings.bootstrap_servers}")
             print(f"{'rows':>9} {'rows/s':>9} {'peak RSS':>10} {'published':>10} {'rejected':>9}")
             for rows in (args.small, args.rows):

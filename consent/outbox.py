@@ -1,49 +1,30 @@
-"""The change feed: a transactional outbox and the relay that publishes it.
+"""The consent feed: a transactional outbox and the relay that publishes it.
 
-Design
-------
-*Nothing published that was not committed*: a consent change, its event and its
-outbox row are written in one database transaction (:meth:`StoreTransaction.append`);
-the relay only ever publishes committed outbox rows.
+(The module's name is the pattern's; in the glossary of docs/architecture.md this is the
+*consent feed*, not a partner's *outbox*.) Why the router gets consent this way:
+docs/decisions/0002-consent-stream-table-join.md; why there are no broker transactions:
+docs/decisions/0001-deterministic-ids-not-transactions.md.
 
-*Nothing committed that is never published*: the relay publishes unpublished rows in
-commit order (``seq``), each with key = client pseudonym, to an explicit partition
-(murmur2 of the key, the Java client's default partitioner, so the partition of a row is
-known without asking the producer), through an idempotent kafka-python producer with
-``acks=all``; it waits for the acknowledgement and only then marks the row published,
-recording partition and offset. A crash anywhere leaves the row unpublished, so it is
-sent again: at least once.
-
-*Exactly once in effect*: every record carries the change's stable event id (header
-``event_id``, and the value's ``event_id``), so a consumer can drop duplicates. And the
-relay does not create them: the embedded broker's transactions are unreliable, so
-instead, whenever the relay (re)gains leadership or a send ended in doubt (timeout,
-broken connection, crash between the acknowledgement and the mark), it first
-**reconciles**: for each partition that unpublished rows map to, it reads the topic from
-just after the highest offset the outbox recorded for that partition up to the fetch
-high watermark (never ``end_offsets()``, which the embedded broker gets wrong), and
-marks every unpublished row whose event id it finds there as published at that offset.
-Only then does it send the rest. The rows sent before a crash are therefore found and
-not sent twice.
-
-*A topic that lost the feed is rebuilt*: on the same occasions, and also **periodically**
-(every ``verify_interval_s``, :meth:`OutboxRelay.verify_feed`) so that a loss is repaired
-without waiting for a new consent change, the relay checks that the record at the last
-offset it recorded for each partition is still there and carries the same event id. If
-not (the topic was recreated, or the memory-only embedded broker restarted), every change
-of that partition is queued again and republished in register order, so the topic can
-always be rebuilt from the register, which is the source of truth. A broker that
-acknowledges a send at an offset not above the last one recorded for that partition has
-lost the partition's log too (offsets only grow): the relay then requeues that partition
-before marking anything, and the reconciliation that follows finds the record it just sent.
-
-*One relay at a time*: relays (a ``serve`` process, a CLI command) coordinate through a
-lease row in the database (``consent_leases``), renewed on every cycle and before each
-send once a third of its time-to-live has passed. A holder on this host whose process is
-gone loses its lease at once (a restart after a crash publishes immediately); otherwise
-a lease expires after its TTL. A relay that is not the leader waits for the leader to
-mark the row it needs. Clock skew between hosts shortens or lengthens a lease;
-correctness still rests on the reconciliation, which every new leader runs first.
+* A consent change, its event and its outbox row are committed in one database
+  transaction (:meth:`StoreTransaction.append`); the relay publishes committed rows
+  only, in commit order (``seq``), key = client pseudonym, to an explicit partition
+  (murmur2 of the key), with an idempotent kafka-python producer and ``acks=all``, and
+  marks a row published (partition, offset) only after the acknowledgement: at least
+  once. Every record carries the change's stable ``event_id``.
+* **Reconcile** whenever the relay (re)gains leadership or a send ended in doubt: for
+  each partition with unpublished rows, read from just after the highest recorded offset
+  up to the fetch high watermark (never ``end_offsets()``) and mark every unpublished row
+  found there as published at that offset. Only then send the rest.
+* **Rebuild a lost feed**: on the same occasions and every ``verify_interval_s``
+  (:meth:`OutboxRelay.verify_feed`), check that the record at the last recorded offset
+  of each partition is still there with the same event id; if not, or if the broker
+  acknowledges a send at an offset not above the last recorded one, requeue every change
+  of that partition and republish it in register order.
+* **One relay at a time**: a lease row (``consent_leases``), renewed every cycle and
+  before a send once a third of its TTL has passed; a holder on this host whose process
+  is gone loses it at once, otherwise it expires after its TTL. A relay that is not the
+  leader waits for the leader to mark the row it needs. Correctness rests on the
+  reconciliation, which every new leader runs first.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ scratch database it costs a bounded page cache; the rest is on disk.
 left behind even after a SIGKILL; with a path the file stays (the replay guard's
 persisted mode). Durability is not asked of a temporary one (no journal, no fsync): it
 is a cache of what the topics hold, rebuilt from them whenever a partition is loaded.
+Why: docs/decisions/0007-on-disk-id-stores.md.
 """
 
 from __future__ import annotations

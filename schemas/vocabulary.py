@@ -81,7 +81,7 @@ class JobSeekerCategory(StrEnum):
 
     @property
     def first_responsible(self) -> PartnerKind:
-        """The party kind that takes the initiative (DOMAIN.md, first-responsible party)."""
+        """The party kind that takes the initiative (docs/domain.md, first-responsible party)."""
         if self is JobSeekerCategory.THREATENED_EMPLOYEE:
             return PartnerKind.SOCIAL_PARTNER
         if self is JobSeekerCategory.WW_ENTRANT:

@@ -4,7 +4,7 @@ One :class:`TopicSpec` per topic: name, partitions, key, value schemas, cleanup 
 retention, owning principal and who may write and read it. Per-partner inbox and outbox
 topics are derived from the partner directory. Everything keyed by the client pseudonym
 has the same partition count, so streams and tables can be joined per subject
-(co-partitioning).
+(co-partitioning: docs/decisions/0004-co-partitioning-by-client-pseudonym.md).
 
 Correctness never rests on compaction or retention (the embedded broker enforces
 neither); they are storage policy for Apache Kafka.

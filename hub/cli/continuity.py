@@ -37,7 +37,7 @@ def check(bootstrap_servers: str | None = BootstrapOption) -> None:
     if report.verdict is Verdict.LOST:
         console.print(Panel(report.message(), title="BROKER DATA LOSS", style="bold red"))
         console.print(
-            "After recovering (see README, 'When the broker loses its data'), run "
+            "After recovering (see docs/operations.md, 'When the broker loses its data'), run "
             "`rmt-hub continuity stamp`."
         )
         raise typer.Exit(EXIT_LOST)

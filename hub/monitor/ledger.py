@@ -9,7 +9,7 @@ changes or it is cancelled, and is *paid* when it is delivered.
 Per region, cumulative from the start of the programme through a period:
 
 * ``allocated``: from the allocations file (:func:`load_budgets`; the shipped
-  ``budgets.json`` holds **illustrative** amounts - DOMAIN.md gives none - to be replaced
+  ``budgets.json`` holds **illustrative** amounts - docs/domain.md gives none - to be replaced
   by UWV's figures; any file can be given with ``--budgets``);
 * ``committed``: open commitments (committed, less released, less paid);
 * ``paid``: payments;

@@ -23,7 +23,7 @@ with ``use_partitioner`` so a key always lands in the same changelog partition.
 Run **one** aggregator worker: the national monitor is one process. Several workers
 would each see only their partitions after the rebuild.
 
-Settings that matter on the embedded broker (see the shared notes): short session and
+Settings that matter on the embedded broker (docs/embedded-broker.md): short session and
 heartbeat, explicit partition counts, a web port per worker, the leader topic off.
 """
 

@@ -17,7 +17,7 @@ holds before revoking (``stream_wait_empty``), the engine then forgets the revok
 partitions, and newly assigned ones are loaded afresh before any of their records is
 routed.
 
-Settings that matter on the embedded broker (see the shared notes): short session and
+Settings that matter on the embedded broker (docs/embedded-broker.md): short session and
 heartbeat (``session_timeout_s``/``heartbeat_interval_s`` in :class:`RouterOptions`),
 explicit partition counts, no topic creation by faust (the catalogue creates topics),
 no leader topic, no web server, no tables (state is rebuilt from source topics).

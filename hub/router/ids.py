@@ -6,7 +6,8 @@ is a function of what caused it, never of time or of the worker: a delivery is
 offset)`` of the refused record, an erasure notice ``UUIDv5(consent change event id,
 recipient)``. Processing a record again (after a crash, a rebalance, or a partner
 publishing the same event twice) therefore produces the same ids, and the worker skips
-every id it already finds on the topics: exactly-once effect without transactions.
+every id it already finds on the topics: exactly-once effect without transactions
+(docs/decisions/0001-deterministic-ids-not-transactions.md).
 """
 
 from __future__ import annotations

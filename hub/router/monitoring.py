@@ -3,78 +3,29 @@
 For each person record the router accepts (it passed validation), :class:`MonitorFeed`
 calls :func:`hub.monitor.derive.derive` and returns the events as writes to the monitor
 topic (``catalogue.monitor_events``), in the same batch as the record's other writes:
-wire format through the schema registry, CloudEvents headers (``ce_id`` = the monitor
-event id), keyed by the **monitor pseudonym**, in the partition that key hashes to
-(murmur2, as a Kafka producer's default partitioner would choose it; not the
-partition of the client pseudonym, which would tell the monitor something about it).
+keyed by the **monitor pseudonym**, in the partition that key hashes to (murmur2), not
+the client pseudonym's. Every worker has the feed (``RouterOptions.monitor_events``, on
+by default) with the keyring :func:`~hub.monitor.pseudonym.load_keyring` finds; every
+worker of a hub must hold the same keys.
 
-:class:`~hub.router.processing.RouterCore` takes the feed as ``monitor``; every worker
-:func:`~hub.router.runtime.run_worker` starts has it (``RouterOptions.monitor_events``,
-on by default), with the keyring :func:`~hub.monitor.pseudonym.load_keyring` finds
-(``HUB_MONITOR_KEY``, else the key files in the data dir - every worker of a hub must
-hold the same keys, or one person gets several pseudonyms).
+Events are emitted whatever the subject's consents say, and the monitor pseudonym goes
+to the monitor topic and the routing state only, never to an inbox, dead letter,
+notice, the disclosure log, a log line or the status file: see
+docs/decisions/0006-monitor-pseudonyms.md. A refused record gives no monitor events.
 
-Not gated on consent (a decision)
----------------------------------
-Monitor events are emitted whatever the subject's consents say, and a withdrawal does
-not take them back. They are not a disclosure of the person's data to a partner: the
-policy matrix (``consent/policy_matrix.json``) lets the MONITORING purpose have
-``meta`` and ``statistical`` data only - generalised attributes and amounts, a monitor
-pseudonym under a key no partner holds, no direct identifier and not even the partners'
-pseudonym (DOMAIN.md: "the national monitor needs none of the direct identifiers"). The
-bi-monthly report to the national steering group and the cashier's budget figures must
-count everyone served, not only those who consented to data *exchange* between
-partners: gating would bias the figures and leave commitments from the pooled budget
-out. Consent in DOMAIN.md governs what passes between the partners ("who needs which
-data to draw up and use the personal arrangement"); the router's own hub-internal
-processing (validation, routing state) is not gated either. Records must still be valid:
-a refused record gives no monitor events.
+State kept in :class:`~hub.router.state.SubjectState`: ``monitor`` (the person's
+:class:`MonitorSubject`, from the latest accepted profile; without one a record gives no
+events, counted as ``no_subject``), ``arrangements`` (the latest version of each, which
+:func:`derive` compares a new one with) and ``monitor_prior`` (the version before, so a
+replay of the latest version derives the same events). An older version than the state
+holds gives no events.
 
-Where the pseudonym goes
-------------------------
-The monitor pseudonym (and the :class:`~hub.monitor.derive.MonitorSubject` holding it)
-is written to the monitor topic and to the hub-internal routing-state topic only, never
-to an inbox, a dead letter, a notice, the audit topic, a log line or the status file.
-
-State (in :class:`~hub.router.state.SubjectState`, persisted in the routing state)
----------------------------------------------------------------------------------------
-* ``monitor``: the person's :class:`MonitorSubject`, made from each accepted
-  :class:`ClientProfile` (:func:`subject_from_profile`; it needs the BSN, which only a
-  profile carries). A record about a person without one (no profile accepted yet) gives
-  no events: counted in :attr:`MonitorFeed.stats` (``no_subject``) and logged.
-* ``arrangements``: the latest accepted version of each arrangement - the
-  ``previous_arrangement`` :func:`derive` compares a new version with;
-* ``monitor_prior``: the version before that one, so a replay of the latest version
-  (after a crash) is derived again exactly against what it was derived against first.
-
-A version older than the one the state holds (a lower revision, out of order) gives no
-monitor events: the router's state keeps the newer version, and the monitor's figures
-follow the router's state.
-
-At least once, deduplicated by event id
----------------------------------------
-Event ids are deterministic (keyed hashes of the step, :mod:`hub.monitor.pseudonym`), so
-routing a record again gives the same ids. Within a worker's assignment an id already
-written is skipped (``PartitionState.written``, like every other write of the router),
-so a replayed record writes no second event. The loader does not read the monitor topic
-(it is not partitioned like the client-pseudonym topics), so after a restart or
-rebalance a record routed again - a replay of the uncommitted tail, or a retried batch -
-may write an event a second time: the national monitor drops it,
-:class:`~hub.monitor.aggregate.Aggregator` counts each event id once per person. (With
-record security on, a partner's second copy of a record is refused before routing by the
-replay guard; what reaches the feed again is then a redelivery of the same offsets.)
-
-An accepted record routed again is derived again: records without routing state
-(referral, outcome) always; an intake or transfer from the person's current subject; an
-arrangement version when it is still the latest of its arrangement, against
-``monitor_prior``. A version that a later one in the same failed batch superseded is not
-derived again (its context is gone): its events are lost only when the batch's routing
-state landed and its monitor events did not. Writing the routing-state snapshots after
-the batch's other writes are acknowledged (as the audit is) would close that gap.
-
-Failures never refuse or hold a record: a :class:`~hub.monitor.errors.MonitorError` (no
-region known, a key missing) - or a bug - is logged and counted (``failed``), and the
-record is routed as it would be without the monitor.
+Ids are deterministic and skipped when already written in this assignment; after a
+rebalance a record routed again may write an event twice (the monitor topic is not read
+back), and :class:`~hub.monitor.aggregate.Aggregator` counts each event id once
+(docs/decisions/0001-deterministic-ids-not-transactions.md). A version superseded
+within a failed batch is not derived again. Failures never refuse or hold a record: a
+:class:`~hub.monitor.errors.MonitorError` (or a bug) is logged and counted (``failed``).
 """
 
 from __future__ import annotations

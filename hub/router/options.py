@@ -65,6 +65,6 @@ class RouterOptions(BaseModel):
 
     @classmethod
     def for_embedded_broker(cls, **overrides: object) -> RouterOptions:
-        """Timings that make group membership quick on the embedded broker (shared notes)."""
+        """Quick group membership on the embedded broker (docs/embedded-broker.md)."""
         base: dict[str, object] = {"session_timeout_s": 3.0, "heartbeat_interval_s": 0.5}
         return cls.model_validate(base | overrides)

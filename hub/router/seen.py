@@ -6,7 +6,7 @@ is how re-reading records after a crash, or a partner publishing a record again,
 nothing twice. These ids grow with every record routed. :class:`SeenIds` keeps them in a
 scratch database (:mod:`hub.scratch`): a page cache of :data:`~hub.scratch.DEFAULT_CACHE_KIB`
 per partition in memory, the rest in an unlinked temporary file. Exactly-once is kept for
-every id ever seen, not for a window.
+every id ever seen, not for a window (docs/decisions/0007-on-disk-id-stores.md).
 
 The store is a cache of the topics: the loader fills it when the partition is assigned
 (:mod:`hub.router.loader`), and it dies with the partition's state.

@@ -6,7 +6,8 @@ All of it is rebuilt from topics whenever the worker is assigned a partition (se
 * :class:`ConsentTable`, from the consent change feed (same partition number: the feed
   is keyed and partitioned like the outboxes). Changes apply idempotently: a change
   seen before (same event id) is ignored, the latest change of a consent wins, and a
-  withdrawal or expiry is final - a late copy of the GIVEN event never revives it.
+  withdrawal or expiry is final - a late copy of the GIVEN event never revives it
+  (docs/decisions/0002-consent-stream-table-join.md).
 * :class:`SubjectState` per client pseudonym, from the router's own routing-state topic
   (the latest snapshot per subject wins): residence, benefit, banenafspraak, the
   first-responsible party and the latest version of each arrangement; for the monitor

@@ -162,7 +162,7 @@ def partition_of(key: bytes, partitions: int) -> int:
 
 def responsible_kinds(category: JobSeekerCategory) -> frozenset[PartnerKind]:
     """Who may be first responsible: threatened employees' social partners, "and UWV
-    where asked" (DOMAIN.md); otherwise the one kind the category names."""
+    where asked" (docs/domain.md); otherwise the one kind the category names."""
     if category is JobSeekerCategory.THREATENED_EMPLOYEE:
         return frozenset({PartnerKind.SOCIAL_PARTNER, PartnerKind.UWV})
     return frozenset({category.first_responsible})

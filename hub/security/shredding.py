@@ -1,43 +1,29 @@
 """Crypto-shredding of special-category fields: one key per subject, destroyed on erasure.
 
-Special-category data (GDPR art. 9; ``schemas.vocabulary.SPECIAL_CATEGORIES``, today
-``health``: work limitation, banenafspraak, reduced wage value, health needs) never
-travels in the clear inside a record value. Each such field is **sealed** with a key of
-its subject (the client pseudonym): AES-256-GCM, the value as canonical JSON, bound to
-subject, field name and key id::
+Why: docs/decisions/0005-crypto-shredding-special-category-fields.md. Each field of a
+special category (``schemas.vocabulary.SPECIAL_CATEGORIES``, today ``health``) is
+**sealed** with a key of its subject (the client pseudonym)::
 
     token = "rmt-sf1." + base64url(key id (16) | nonce (12) | AES-256-GCM(subject key,
             nonce, JSON(value), aad = canonical("rmt-hub/sealed-field/v1", subject,
             field name, key id)))
 
-Destroying the subject's key (withdrawal of the consent that covered the data, or an
-erasure request) makes every token sealed with it unreadable - in every inbox, outbox,
-dead letter, routing-state snapshot and backup, on every topic, whether or not the
-broker ever compacts or deletes anything.
-
-**Schema shape.** A record type that carries special-category fields gets one extra
-field (see :func:`sealed_field_schema`)::
+A record type with such fields gets one extra field (:func:`sealed_field_schema`)::
 
     {"name": "sealed_fields", "type": ["null", {"type": "map", "values": "string"}],
      "default": null, "category": "health", "doc": "..."}
 
 :meth:`FieldSealer.seal` sets each sealed field to null and puts its token under the
-field's name in ``sealed_fields``; :meth:`FieldSealer.open` reverses it. The plain
-fields keep their schema types (so nothing else changes), and the ``health`` category
-on ``sealed_fields`` means the router's projection withholds the tokens from recipients
-without health consent, exactly as it withholds the plain fields. Sealing works on the
+field's name in ``sealed_fields``; :meth:`FieldSealer.open` reverses it. It works on the
 record dict (Avro-shaped, after projection) right before serialization.
 
-**Who holds subject keys.** :class:`SubjectKeyStore` (SQLite in ``data_dir``) is the
-hub's key service: keys are stored wrapped under a master key (key-encryption key,
-0600 file in the keys dir), destroyed keys are overwritten in place
-(``PRAGMA secure_delete``) and their rows kept as tombstones, so a token of a destroyed
-key fails with :class:`SubjectKeyShredded` rather than "unknown". Processes that are
-not the hub reach keys through a :class:`SubjectKeyProvider`: :class:`CachedSubjectKeys`
-caches what a fetch function returns for a bounded time (the SDK plugs in its call to
-the hub's key service; grants travel wrapped to the partner's X25519 key with
-:func:`wrap_subject_key`). A partner that copied plaintext out of the hub's reach is
-beyond any key's reach: shredding protects every copy *on the topics*.
+:class:`SubjectKeyStore` (SQLite in ``data_dir``) is the hub's key service: keys wrapped
+under a master key (0600 file in the keys dir), destroyed keys overwritten in place
+(``PRAGMA secure_delete``) and kept as tombstones, so a token of a destroyed key fails
+with :class:`SubjectKeyShredded`. Other processes reach keys through a
+:class:`SubjectKeyProvider`: :class:`CachedSubjectKeys` caches what a fetch function
+returns for a bounded time; grants travel wrapped to the partner's X25519 key
+(:func:`wrap_subject_key`).
 """
 
 from __future__ import annotations
