@@ -51,6 +51,11 @@ class HubSettings(BaseSettings):
     ssl_certfile: Path | None = None
     ssl_keyfile: Path | None = None
     request_timeout_ms: int = Field(default=15_000, ge=1_000)
+    idempotent_producer: bool = Field(
+        default=True,
+        description="Idempotent producers (no duplicates from retries after a leader "
+        "change); the hub turns it off on Tansu, which cannot grant producer ids.",
+    )
 
     # --- embedded broker -----------------------------------------------------------------
     embedded_host: str = Field(default="127.0.0.1", description="Loopback address to bind.")

@@ -39,6 +39,9 @@ BASE_PROPERTIES: dict[str, str] = {
 #: Settings that only make a loopback broker quick to use; nothing the hub relies on.
 QUICK_PROPERTIES: dict[str, str] = {
     "group.initial.rebalance.delay.ms": "0",  # the first consumer need not wait 3 s
+    # RouterOptions.for_embedded_broker's 3 s sessions (quick failover after a crash);
+    # production keeps Kafka's 6 s minimum and the router's 6 s default
+    "group.min.session.timeout.ms": "1000",
     "offsets.topic.num.partitions": "10",  # 50 by default: slow to create on 2 cores
     "log.cleaner.backoff.ms": "1000",  # compaction checks every second (15 s by default)
     "num.network.threads": "2",

@@ -29,6 +29,7 @@ __all__ = [
     "create_topics",
     "discard_producer",
     "kafka_errors",
+    "partition_counts",
     "producer",
     "wait_for_leaders",
     "wait_for_metadata",
@@ -107,9 +108,11 @@ def admin_client(settings: HubSettings) -> KafkaAdminClient:
 
 
 def producer(settings: HubSettings, **overrides: Any) -> KafkaProducer:
-    """A bytes-in producer with safe defaults (acks=all); the caller closes it."""
+    """A bytes-in producer with safe defaults (acks=all, idempotent where the broker
+    allows: ``HubSettings.idempotent_producer``); the caller closes it."""
+    options = PRODUCER_DEFAULTS | {"enable_idempotence": settings.idempotent_producer}
     with kafka_errors("creating a producer"):
-        return KafkaProducer(**(client_config(settings) | PRODUCER_DEFAULTS | overrides))
+        return KafkaProducer(**(client_config(settings) | options | overrides))
 
 
 def discard_producer(prod: KafkaProducer, timeout_s: float = 1.0) -> None:
@@ -180,11 +183,11 @@ def wait_for_metadata(
 def _unled(admin: KafkaAdminClient, names: list[str]) -> set[str]:
     """The topics of ``names`` not yet in the metadata with a leader for every partition."""
     ready = {
-        t["topic"]
+        t["name"]
         for t in admin.describe_topics(names)
         if not t.get("error_code")
         and t.get("partitions")
-        and all(p.get("leader", -1) >= 0 for p in t["partitions"])
+        and all(p.get("leader_id", -1) >= 0 for p in t["partitions"])
     }
     return set(names) - ready
 
@@ -202,6 +205,21 @@ def wait_for_leaders(admin: KafkaAdminClient, names: list[str], timeout_s: float
                 f"topics created, but without a leader after {timeout_s:.0f} s: {sorted(missing)}"
             )
         time.sleep(0.05)
+
+
+def partition_counts(settings: HubSettings, topics: list[str]) -> dict[str, int | None]:
+    """The number of partitions of each topic (None: missing), asked of the cluster."""
+    admin = admin_client(settings)
+    try:
+        with kafka_errors("reading topic metadata"):
+            described = admin.describe_topics(topics)
+    finally:
+        admin.close()
+    found: dict[str, int | None] = dict.fromkeys(topics)
+    for topic in described:
+        if not topic.get("error_code") and topic["name"] in found:
+            found[topic["name"]] = len(topic.get("partitions") or ())
+    return found
 
 
 def create_topics(admin: KafkaAdminClient, topics: list[NewTopic]) -> None:

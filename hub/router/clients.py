@@ -2,8 +2,9 @@
 
 The same security settings as :mod:`hub.kafka` (SASL, TLS) map onto aiokafka's and
 faust's options here, so the router never assumes the embedded broker. The producer is
-not idempotent: aiokafka's InitProducerId fails on the embedded broker (see the shared
-notes); de-duplication by deterministic ids does that job (:mod:`hub.router.ids`).
+idempotent where the broker grants producer ids (Apache Kafka; not Tansu, see
+``HubSettings.idempotent_producer``); de-duplication by deterministic ids
+(:mod:`hub.router.ids`) holds either way.
 """
 
 from __future__ import annotations
@@ -53,10 +54,10 @@ def aiokafka_config(settings: HubSettings, client_suffix: str) -> dict[str, Any]
 
 
 def new_producer(settings: HubSettings, **overrides: Any) -> AIOKafkaProducer:
-    """A bytes producer: acks from all replicas, no idempotence (see the module docstring)."""
+    """A bytes producer: acks from all replicas, idempotent where the broker allows."""
     options: dict[str, Any] = {
         "acks": "all",
-        "enable_idempotence": False,
+        "enable_idempotence": settings.idempotent_producer,
         "linger_ms": 0,
         "max_batch_size": 256 * 1024,
     }

@@ -50,6 +50,7 @@ from aiokafka.errors import KafkaError
 from consent.policy import PolicyMatrix, load_policy
 from hub.config import HubSettings
 from hub.errors import HubError, RecordError
+from hub.kafka import partition_counts
 from hub.metrics import HubMetrics, process_metrics
 from hub.registry import RegistryClient
 from hub.registry.errors import RegistryError
@@ -148,10 +149,11 @@ class RouterEngine:
         (concurrent callers wait for the same start)."""
         if self._starting is None:
             self._starting = asyncio.ensure_future(self._start())
+        starting = self._starting  # stop() or another failed caller may reset the field
         try:
-            await asyncio.shield(self._starting)
+            await asyncio.shield(starting)
         except BaseException:
-            if self._starting.done():
+            if starting.done() and self._starting is starting:
                 self._starting = None  # let the next caller try again
             raise
 
@@ -184,13 +186,13 @@ class RouterEngine:
         )
 
     async def _check_partitions(self) -> None:
-        assert self._offsets is not None
-        await self._offsets.topics()  # a metadata request for every topic
-        wrong = []
-        for topic in (*self.outboxes, *self.topics.all()):
-            parts = self._offsets.partitions_for_topic(topic)
-            if parts is None or len(parts) != self.partitions:
-                wrong.append(f"{topic} ({len(parts) if parts else 'missing'})")
+        names = list(dict.fromkeys((*self.outboxes, *self.topics.all())))
+        counts = await asyncio.to_thread(partition_counts, self.settings, names)
+        wrong = [
+            f"{topic} ({count or 'missing'})"
+            for topic, count in counts.items()
+            if count != self.partitions
+        ]
         if wrong:
             raise RouterConfigError(
                 f"these topics are missing or not co-partitioned ({self.partitions} partitions): "

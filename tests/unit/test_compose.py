@@ -14,6 +14,8 @@ import jsonschema
 import pytest
 import yaml
 
+from hub.broker import distribution
+
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = Path(__file__).parent / "data" / "compose-spec" / "compose-spec.json"
 COMPOSE = ROOT / "docker-compose.yml"
@@ -230,3 +232,16 @@ def test_the_extra_checks_catch_what_they_should() -> None:
     assert literal_secrets({}, "    password: hunter2\n") == [
         "a literal secret in: password: hunter2"
     ]
+
+
+@pytest.mark.parametrize("path", [COMPOSE, SECURITY], ids=lambda p: p.name)
+def test_compose_runs_the_apache_kafka_the_tests_run(path: Path) -> None:
+    """The tests start Apache Kafka from hub/broker/kafka/pom.xml; production must run
+    the same version, or what is tested is not what is deployed."""
+    images = [
+        s["image"]
+        for s in load(path)["services"].values()
+        if s.get("image", "").startswith("apache/kafka:")
+    ]
+    assert images
+    assert {image.partition(":")[2] for image in images} == {distribution.kafka_version()}
