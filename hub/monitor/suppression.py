@@ -189,7 +189,8 @@ class Grid:
                 merged = sorted(v for row in rows for v in largest.get((row, col), ()))
                 if merged:
                     largest[TOTAL, col] = tuple(reversed(merged[-TOP_CONTRIBUTORS:]))
-        grid = cls(name, title, rows, cols, unit, values, people, row_total is not None, col_totals)
+        has_row_totals = row_total is not None
+        grid = cls(name, title, rows, cols, unit, values, people, has_row_totals, col_totals)
         grid.top = largest
         grid.check()
         return grid
