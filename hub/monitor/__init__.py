@@ -7,8 +7,9 @@ One concern per module:
 * :mod:`~hub.monitor.derive` - canonical records -> :class:`MonitorEvent` s (pure; the
   router calls :func:`derive` with a :class:`DeriveContext`);
 * :mod:`~hub.monitor.aggregate` - the figures per region x two-month period;
-* :mod:`~hub.monitor.suppression` - small-cell suppression with secondary suppression
-  and an exact audit;
+* :mod:`~hub.monitor.suppression` - disclosure control: small-cell and dominance
+  suppression, secondary suppression and an exact audit against a reader who knows
+  the rules;
 * :mod:`~hub.monitor.ledger` - the budget ledger per region (UWV as cashier);
 * :mod:`~hub.monitor.report` - the bi-monthly report: CSV, JSON, HTML with inline SVG;
 * :mod:`~hub.monitor.topic` - monitor events on Kafka (wire format, read to the end);

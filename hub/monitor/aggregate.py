@@ -13,7 +13,10 @@ Per region x period a :class:`Cell` holds
   (new or increased commitments), ``released.<cluster>`` (decreased or released ones)
   and ``paid.<cluster>``;
 * ``days_to_work``: a histogram of days from a person's first intake to work (placement
-  or self-employment), for the median.
+  or self-employment), for the median;
+* ``top``: per ``committed[.<cluster>]`` and ``paid[.<cluster>]``, the largest amounts of
+  single people in it, largest first (:data:`TOP_CONTRIBUTORS` of them), for the
+  dominance rule of the report (:mod:`hub.monitor.suppression`).
 
 Measures (the ``<name>`` keys): ``reached`` (any step), ``reached.age.<band>`` (band at
 the person's first step in the cell; ``UNKNOWN`` without one), ``reached.banenafspraak``,
@@ -28,8 +31,9 @@ movement in the region falls in this period: summed, the contributors of the led
 Per person (keyed by the monitor pseudonym, brought to the newest key version) the
 aggregator keeps, in memory and nowhere else: the event ids seen (duplicates are
 dropped: delivery is at least once), what was counted already, the day of the first
-intake, and the days of placements, so the time to work is right even when a placement
-is read before the intake it follows.
+intake, the days of placements, so the time to work is right even when a placement
+is read before the intake it follows, and their amounts per money measure and cell (for
+``top``).
 """
 
 from __future__ import annotations
@@ -38,11 +42,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from hub.monitor.derive import WORK_OUTCOMES
 from hub.monitor.errors import MonitorKeyError
 from hub.monitor.periods import Period
 from hub.monitor.pseudonym import MonitorPseudonymiser
+from hub.monitor.suppression import TOP_CONTRIBUTORS
 from schemas.models import MonitorEvent
 from schemas.models.enums import MonitorEventType, OutcomeType
 from schemas.regions import Region
@@ -95,30 +101,42 @@ class Cell:
     events: Counter[str] = field(default_factory=Counter)
     money: Counter[str] = field(default_factory=Counter)
     days_to_work: Counter[int] = field(default_factory=Counter)
+    top: dict[str, list[int]] = field(default_factory=dict)
 
     def merge(self, other: Cell) -> None:
-        """Add ``other`` into this cell (e.g. the cells of several workers)."""
+        """Add ``other`` into this cell (e.g. the cells of several workers).
+
+        ``top`` becomes the largest of both: exact when the two hold different people."""
         self.persons.update(other.persons)
         self.events.update(other.events)
         self.money.update(other.money)
         self.days_to_work.update(other.days_to_work)
+        for measure, amounts in other.top.items():
+            both = sorted([*self.top.get(measure, []), *amounts], reverse=True)
+            self.top[measure] = both[:TOP_CONTRIBUTORS]
 
-    def to_dict(self) -> dict[str, dict[str, int]]:
+    def largest(self, measure: str) -> tuple[int, ...]:
+        """The largest amounts of single people in ``measure``, largest first."""
+        return tuple(self.top.get(measure, ()))
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
         """A JSON-safe dict (the faust table value)."""
         return {
             "persons": _clean(self.persons),
             "events": _clean(self.events),
             "money": _clean(self.money),
             "days_to_work": {str(k): v for k, v in sorted(self.days_to_work.items()) if v},
+            "top": {k: list(v) for k, v in sorted(self.top.items()) if v},
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Mapping[str, int]]) -> Cell:
+    def from_dict(cls, data: Mapping[str, Mapping[str, Any]]) -> Cell:
         return cls(
             persons=Counter(dict(data.get("persons", {}))),
             events=Counter(dict(data.get("events", {}))),
             money=Counter(dict(data.get("money", {}))),
             days_to_work=Counter({int(k): v for k, v in data.get("days_to_work", {}).items()}),
+            top={k: [int(a) for a in v] for k, v in data.get("top", {}).items()},
         )
 
     def __eq__(self, other: object) -> bool:
@@ -155,6 +173,28 @@ class _Person:
     counted: set[str] = field(default_factory=set)
     first_intake: date | None = None
     placements: list[tuple[Region, Period, date]] = field(default_factory=list)
+    amounts: Counter[str] = field(default_factory=Counter)
+    """Cents per ``<region>|<period>|<money measure>`` (for the cells' ``top``)."""
+
+
+def _add_amount(person: _Person, cell: Cell, prefix: str, measure: str, cents: int) -> None:
+    """Add ``cents`` to the person's amount in ``measure`` and keep the cell's ``top``.
+
+    Amounts only grow (commitments count increases, payments are positive), so the
+    person's old amount, when among the largest, is replaced by the new one; an amount
+    that would shrink leaves ``top`` as it was (too large: it suppresses more, not less).
+    """
+    flag = prefix + measure
+    old = person.amounts[flag]
+    person.amounts[flag] = new = old + cents
+    if cents <= 0:
+        return
+    top = cell.top.setdefault(measure, [])
+    if old in top:
+        top.remove(old)
+    top.append(new)
+    top.sort(reverse=True)
+    del top[TOP_CONTRIBUTORS:]
 
 
 class Aggregator:
@@ -302,16 +342,21 @@ class Aggregator:
             once(f"instrument.{cluster}")
         committed = event.committed.amount_cents if event.committed else 0
         paid = event.paid.amount_cents if event.paid else 0
+        prefix = f"{event.region.value}|{event.period}|"
         if committed > 0:
             cell.money[f"committed.{cluster}"] += committed
             once("committed")
             once(f"committed.{cluster}")
+            for measure in ("committed", f"committed.{cluster}"):
+                _add_amount(person, cell, prefix, measure, committed)
         elif committed < 0:
             cell.money[f"released.{cluster}"] += -committed
         if paid:
             cell.money[f"paid.{cluster}"] += paid
             once("paid")
             once(f"paid.{cluster}")
+            for measure in ("paid", f"paid.{cluster}"):
+                _add_amount(person, cell, prefix, measure, paid)
         if committed or paid:
             ledger = f"{event.region.value}|ledger"
             if ledger not in person.counted:

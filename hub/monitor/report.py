@@ -1,7 +1,7 @@
 """The bi-monthly report to the national steering group: tables, suppression, renderers.
 
 :func:`build_report` turns the aggregate of one period into published tables - every
-region and the national total - after small-cell suppression
+region and the national total - after disclosure control
 (:mod:`hub.monitor.suppression`), always over all 35 regions: a report for one region
 (``region=``) is cut from the protected national tables, so regional and national
 reports together reveal nothing either leaves out.
@@ -130,6 +130,7 @@ class Report:
     budgets_source: str
     events: int = 0
     notes: list[str] = field(default_factory=list)
+    rule: Rule = field(default_factory=Rule)
 
     def table(self, name: str) -> Table:
         for table in self.tables:
@@ -269,6 +270,8 @@ def build_report(
             unit=Unit.CENTS,
             cell=_money_cell(cell, name),
             row_total=_money_total(cell, name),
+            top=_money_top(cell, name),
+            row_top=_money_row_top(cell, name),
         )
         tables.append(_table(protect(money, rule), region, _CLUSTER_NAMES, convert=_euro))
 
@@ -282,6 +285,7 @@ def build_report(
         tables=tables,
         budgets_source=budgets.source,
         events=events,
+        rule=rule,
     )
 
 
@@ -295,6 +299,14 @@ def _money_total(cell: Mapping[str, Cell], name: str) -> Callable[[str], tuple[i
         return money, cell[r].persons[name]
 
     return total
+
+
+def _money_top(cell: Mapping[str, Cell], name: str) -> Callable[[str, str], tuple[int, ...]]:
+    return lambda r, c: cell[r].largest(f"{name}.{c}")
+
+
+def _money_row_top(cell: Mapping[str, Cell], name: str) -> Callable[[str], tuple[int, ...]]:
+    return lambda r: cell[r].largest(name)
 
 
 def _time_to_work(
@@ -424,9 +436,14 @@ def render_json(report: Report) -> str:
         "region": report.region.value if report.region else None,
         "suppression": {
             "threshold": report.threshold,
-            "rule": "figures with 1 to threshold-1 people behind them are suppressed, and so "
-            "are further figures where needed so that no suppressed figure (nor its complement) "
-            "can be derived from the published totals",
+            "money_protection": report.rule.money_protection,
+            "dominance": {"top": report.rule.dominance_top, "share": report.rule.dominance_share},
+            "rule": "non-zero figures with 1 to threshold-1 people behind them are suppressed, "
+            "and amounts of which the 'top' largest contributions of single people make up "
+            "more than 'share'; further figures are suppressed until no suppressed figure can "
+            "be narrowed from the published figures, their totals and the knowledge that a "
+            "suppressed figure is not zero to a range narrower than the threshold (counts) or "
+            "money_protection of the amount (euro)",
         },
         "budget_allocations_source": report.budgets_source,
         "tables": [
@@ -738,9 +755,9 @@ def render_html(report: Report) -> str:
         "For the national steering group: reach, use of the instruments against the funds, "
         "and outcomes.</p>"
         f'<p class="legend"><b>{SUPPRESSED_MARK}</b> = suppressed: fewer than '
-        f"{report.threshold} people are behind the figure, or it is hidden so that such a "
-        "figure cannot be worked out from the totals. Totals include the suppressed "
-        "figures.</p>"
+        f"{report.threshold} people are behind the figure, or a few people make up most of "
+        "the amount, or it is hidden so that such a figure cannot be worked out from the "
+        "totals. Totals include the suppressed figures.</p>"
         f'<div class="kpis">{kpis}</div>'
         + "".join(charts)
         + "<h2>Tables</h2>"

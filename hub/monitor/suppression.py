@@ -1,43 +1,42 @@
-"""Small-cell suppression of the monitor's tables before anything leaves the monitor.
+"""Statistical disclosure control of the monitor's tables before anything leaves the monitor.
 
 A :class:`Grid` is a table of regions x categories with its margins: row totals, column
 totals and the grand total, each optional. Every entry has a value (people, steps or
-cents) and a number of *contributors* (distinct people behind it).
+cents), a number of *contributors* (distinct people behind it) and, for money, the
+largest contributions of single people in it.
 
-:func:`protect` marks entries as suppressed in two stages:
+:func:`protect` marks entries as suppressed, with the parameters of one :class:`Rule`
+(the rule set and its reasons: docs/decisions/0100-statistical-disclosure-control.md):
 
-1. **Primary**: every entry with 1 to ``threshold - 1`` contributors (default 10). Zero
-   is published: nobody is behind it.
-2. **Secondary**, so that the published entries do not give a suppressed one away:
+1. **Primary**: every non-zero entry with 1 to ``threshold - 1`` contributors, and every
+   money entry that a few people dominate (the ``(n, k)`` rule: the ``dominance_top``
+   largest contributions make up more than ``dominance_share`` of it). Zero is
+   published: nobody is behind it.
+2. **Secondary**, so that what the report itself reveals does not give a suppressed
+   entry away. The **audit** models a reader who knows these rules: the published
+   entries are exact, every additive relation of the grid holds (rows, columns, margins,
+   grand total), and a suppressed entry is at least 1 - zeros are published, so a
+   suppressed entry is not zero (``Rule.lower``). From that it derives the exact
+   interval of every suppressed entry (the bounds of a linear program); where one is
+   narrower than its protection - ``threshold`` for counts, ``money_protection`` of
+   the value for amounts - one more entry is suppressed in its relations (the smallest
+   positive one, published zeros last), until no suppressed entry is narrower (at worst
+   everything non-zero is suppressed). Relations with a single suppressed entry are
+   completed first, as a cheap start.
 
-   * every additive relation of the grid (a row with its total, a column with its total,
-     the margins with the grand total) holding exactly one suppressed entry gets a
-     second one - the smallest non-zero interior entry of that relation, preferring one
-     that also completes another relation; totals only when nothing else is left;
-   * then an **audit** computes, from the published entries only, the exact interval
-     an attacker can derive for every primarily suppressed entry (the bounds of a
-     linear program: relations hold, entries are non-negative). Where the interval is
-     narrower than the required protection - ``threshold`` for counts, half the value
-     for amounts - one more entry is suppressed in that entry's relations, and the
-     audit runs again, until every interval is wide enough (at worst everything is
-     suppressed).
-
-   Because the interval of an entry and of its complement within a relation (the total
-   minus the entry) have the same width, protecting the entry protects its complement.
+   Suppressing an entry only widens the reader's possibilities, so an entry once found
+   wide enough stays so; and the interval of an entry and of its complement within a
+   relation (the total minus the entry) have the same width.
 
 The audit is exact and fast: a grid with its margins is a network (every entry is one
 edge between its row relation and its column relation, see :func:`_ends`), so the
-bounds of an entry are a maximum flow around it through the other suppressed entries
-(:func:`bounds`). A relation whose margin is not part of the grid puts no constraint on
-its entries (a "free" node).
+bounds of an entry are a maximum flow around it through the other suppressed entries,
+each able to shrink to its lower bound and grow without limit (:func:`bounds`). A
+relation whose margin is not part of the grid puts no constraint on its entries (a
+"free" node).
 
 Suppressed entries are marked explicitly (:meth:`Grid.is_suppressed`); renderers print
 the mark, never the value.
-
-This protects each published table, and tables that share only margins (the report
-publishes every figure in exactly one table). Not covered: differencing across reports
-(e.g. two successive cumulative budget ledgers give a region's spend in one period) and
-dominance of one large amount in a money cell (no p% rule).
 """
 
 from __future__ import annotations
@@ -50,21 +49,28 @@ from enum import StrEnum
 
 __all__ = [
     "DEFAULT_THRESHOLD",
+    "TOP_CONTRIBUTORS",
     "TOTAL",
     "Grid",
     "Rule",
     "Unit",
     "bounds",
+    "narrow",
     "protect",
 ]
 
 DEFAULT_THRESHOLD = 10
+TOP_CONTRIBUTORS = 2
+"""How many of the largest contributions per money entry the monitor keeps (the most the
+dominance rule can look at)."""
 TOTAL = "TOTAL"
 """Row or column label of a margin."""
 _FREE = "FREE"
 _INF = 1 << 62
 
 Key = tuple[str, str]
+Top = tuple[int, ...]
+"""The largest contributions of single people to an entry, largest first."""
 
 
 class Unit(StrEnum):
@@ -75,23 +81,52 @@ class Unit(StrEnum):
 
 @dataclass(frozen=True)
 class Rule:
-    """The suppression rule: threshold on contributors, and the protection required."""
+    """Every parameter of the disclosure control (why these: the decision record
+    docs/decisions/0100-statistical-disclosure-control.md)."""
 
     threshold: int = DEFAULT_THRESHOLD
+    """Entries with 1 to ``threshold - 1`` contributors are suppressed; the interval a
+    reader can derive for a suppressed count must be at least this wide."""
     money_protection: float = 0.5
+    """The interval a reader can derive for a suppressed amount must be at least this
+    share of the amount wide."""
+    dominance_top: int = 2
+    """(n, k) rule, n: how many of the largest contributions are summed ..."""
+    dominance_share: float = 0.85
+    """... k: an amount is suppressed when they make up more than this share of it."""
 
     def __post_init__(self) -> None:
         if self.threshold < 1:
             raise ValueError("the suppression threshold must be at least 1")
+        if not 0 < self.money_protection <= 1:
+            raise ValueError("money_protection is a share: above 0, at most 1")
+        if not 1 <= self.dominance_top <= TOP_CONTRIBUTORS:
+            raise ValueError(f"dominance_top is 1 to {TOP_CONTRIBUTORS}")
+        if not 0 < self.dominance_share <= 1:
+            raise ValueError("dominance_share is a share: above 0, at most 1")
 
-    def sensitive(self, contributors: int) -> bool:
-        return 0 < contributors < self.threshold
+    def sensitive(self, contributors: int, value: int, top: Top = ()) -> bool:
+        """Primary suppression: few people behind a non-zero entry, or a few dominate it."""
+        if value == 0:
+            return False
+        return 0 < contributors < self.threshold or self.dominated(value, top)
+
+    def dominated(self, value: int, top: Top) -> bool:
+        """The ``dominance_top`` largest contributions exceed ``dominance_share`` of it."""
+        return value > 0 and sum(top[: self.dominance_top]) > self.dominance_share * value
 
     def required(self, unit: Unit, value: int) -> int:
-        """The narrowest interval an attacker may derive for a sensitive entry."""
+        """The narrowest interval a reader may derive for a suppressed entry."""
         if unit is Unit.CENTS:
-            return max(1, math.ceil(value * self.money_protection))
+            return max(1, math.ceil(abs(value) * self.money_protection))
         return self.threshold
+
+    @staticmethod
+    def lower(value: int) -> int:
+        """What a reader knows of a suppressed entry from below: zeros are published, so
+        it is at least 1 (an entry of 0 or less, suppressed only when nothing else was
+        left, is taken as known from below: the reader is given more, never less)."""
+        return min(1, value)
 
 
 @dataclass
@@ -109,6 +144,8 @@ class Grid:
     col_totals: bool = True
     primary: set[Key] = field(default_factory=set)
     suppressed: set[Key] = field(default_factory=set)
+    top: dict[Key, Top] = field(default_factory=dict)
+    """The largest contributions per entry (money grids; absent: not dominated)."""
 
     @classmethod
     def build(
@@ -122,25 +159,39 @@ class Grid:
         cell: Callable[[str, str], tuple[int, int]],
         row_total: Callable[[str], tuple[int, int]] | None = None,
         col_totals: bool = True,
+        top: Callable[[str, str], Top] | None = None,
+        row_top: Callable[[str], Top] | None = None,
     ) -> Grid:
         """A grid from ``cell(row, col) -> (value, contributors)``.
 
         Row totals come from ``row_total(row)`` (value, distinct contributors); column
         totals and the grand total are sums over rows (contributors too: people are
         counted per region, so the national figure is the sum of the regional ones).
+        ``top(row, col)`` and ``row_top(row)`` give the largest contributions; those of
+        a column total are the largest of its rows'.
         """
         values: dict[Key, int] = {}
         people: dict[Key, int] = {}
+        largest: dict[Key, Top] = {}
         for row in rows:
             for col in cols:
                 values[row, col], people[row, col] = cell(row, col)
+                if top is not None:
+                    largest[row, col] = top(row, col)
             if row_total is not None:
                 values[row, TOTAL], people[row, TOTAL] = row_total(row)
+                if row_top is not None:
+                    largest[row, TOTAL] = row_top(row)
         if col_totals:
             for col in [*cols, TOTAL] if row_total is not None else cols:
                 values[TOTAL, col] = sum(values[row, col] for row in rows)
                 people[TOTAL, col] = sum(people[row, col] for row in rows)
-        grid = cls(name, title, rows, cols, unit, values, people, row_total is not None, col_totals)
+                merged = sorted(v for row in rows for v in largest.get((row, col), ()))
+                if merged:
+                    largest[TOTAL, col] = tuple(reversed(merged[-TOP_CONTRIBUTORS:]))
+        has_row_totals = row_total is not None
+        grid = cls(name, title, rows, cols, unit, values, people, has_row_totals, col_totals)
+        grid.top = largest
         grid.check()
         return grid
 
@@ -247,17 +298,9 @@ def _max_flow(capacity: dict[str, dict[str, int]], source: str, sink: str, limit
     return flow
 
 
-def bounds(grid: Grid, key: Key) -> tuple[int, int | None]:
-    """What an attacker derives for ``key`` from the published entries: (low, high).
-
-    ``high`` None means unbounded. A published entry gives its value twice.
-    """
-    value = grid.values[key]
-    if key not in grid.suppressed:
-        return value, value
-    tail, head = _ends(grid, key)
-    if tail == head:  # an entry in no relation at all
-        return 0, None
+def _network(grid: Grid, key: Key) -> dict[str, dict[str, int]]:
+    """The suppressed entries other than ``key`` as edges: each may grow without limit
+    (forward) and shrink to what the reader knows from below (backward)."""
     capacity: dict[str, dict[str, int]] = {}
     for other in grid.suppressed:
         if other == key:
@@ -267,23 +310,62 @@ def bounds(grid: Grid, key: Key) -> tuple[int, int | None]:
             continue
         capacity.setdefault(a, {})[b] = _INF
         back = capacity.setdefault(b, {})
-        back[a] = back.get(a, 0) + grid.values[other]
+        value = grid.values[other]
+        back[a] = back.get(a, 0) + value - Rule.lower(value)
+    return capacity
+
+
+def bounds(grid: Grid, key: Key) -> tuple[int, int | None]:
+    """What a reader derives for ``key`` from the published entries: (low, high).
+
+    ``high`` None means unbounded. A published entry gives its value twice.
+    """
+    value = grid.values[key]
+    if key not in grid.suppressed:
+        return value, value
+    floor = Rule.lower(value)
+    tail, head = _ends(grid, key)
+    if tail == head:  # an entry in no relation at all
+        return floor, None
+    capacity = _network(grid, key)
     up = _max_flow(capacity, head, tail, _INF)
-    down = _max_flow(capacity, tail, head, value) if value else 0
-    return value - min(value, down), None if up >= _INF else value + up
+    down = _max_flow(capacity, tail, head, value - floor) if value > floor else 0
+    return value - min(value - floor, down), None if up >= _INF else value + up
+
+
+def narrow(grid: Grid, key: Key, rule: Rule) -> bool:
+    """Can a reader narrow suppressed ``key`` to an interval below its protection?
+
+    :func:`bounds`, with each flow stopped once it reaches what is required."""
+    value = grid.values[key]
+    need = rule.required(grid.unit, value)
+    tail, head = _ends(grid, key)
+    if key not in grid.suppressed or tail == head:  # published, or in no relation
+        return False
+    capacity = _network(grid, key)
+    up = _max_flow(capacity, head, tail, need)
+    if up >= need:
+        return False
+    room = value - Rule.lower(value)
+    down = _max_flow(capacity, tail, head, min(room, need - up)) if room > 0 else 0
+    return up + min(room, down) < need
+
+
+def narrowed(grid: Grid, rule: Rule) -> list[Key]:
+    """The suppressed entries a reader can narrow below their protection (none after
+    :func:`protect`)."""
+    return [key for key in sorted(grid.suppressed) if narrow(grid, key, rule)]
 
 
 # --- suppression ---------------------------------------------------------------------------------
 
 
-def _candidates(grid: Grid, relation: list[Key]) -> list[Key]:
-    return [k for k in relation if k not in grid.suppressed]
-
-
-def _score(grid: Grid, key: Key, lonely: set[Key]) -> tuple[int, int, int, int]:
-    is_total = TOTAL in key
+def _score(grid: Grid, key: Key, completing: set[Key]) -> tuple[int, int, int, int]:
+    """Which entry to suppress next, lowest first: positive before zero (published zeros
+    are what the reader's lower bound rests on), interior before totals, one completing
+    another relation first, then the smallest."""
     value = grid.values[key]
-    return (int(is_total), int(key not in lonely), int(value == 0), value)
+    return (int(value <= 0), int(TOTAL in key), int(key not in completing), value)
 
 
 def _lonely_partners(grid: Grid) -> tuple[list[list[Key]], set[Key]]:
@@ -293,46 +375,57 @@ def _lonely_partners(grid: Grid) -> tuple[list[list[Key]], set[Key]]:
     return single, completing
 
 
-def _complete_relations(grid: Grid) -> bool:
-    changed = False
+def _complete_relations(grid: Grid) -> None:
     while True:
         single, completing = _lonely_partners(grid)
         if not single:
-            return changed
+            return
         relation = single[0]
-        options = _candidates(grid, relation)
-        best = min(options, key=lambda k: _score(grid, k, completing - set(relation)))
-        grid.suppressed.add(best)
-        changed = True
+        options = [k for k in relation if k not in grid.suppressed]
+        grid.suppressed.add(min(options, key=lambda k: _score(grid, k, completing - set(relation))))
 
 
-def _weak(grid: Grid, rule: Rule) -> list[Key]:
-    weak = []
-    for key in sorted(grid.primary):
-        low, high = bounds(grid, key)
-        need = rule.required(grid.unit, grid.values[key])
-        if high is not None and high - low < need:
-            weak.append(key)
-    return weak
+def _widener(grid: Grid, key: Key, relations: list[list[Key]]) -> Key | None:
+    """The entry to suppress next for narrow ``key``: a positive one in its relations, else
+    in those touching them, else anywhere; a zero only when every positive entry is
+    suppressed; None when everything is."""
+    own = [r for r in relations if key in r]
+    touched = {k for r in own for k in r}
+    near = [r for r in relations if touched & set(r)]
+    scopes = [[k for r in own for k in r], [k for r in near for k in r], list(grid.entries())]
+    _, completing = _lonely_partners(grid)
+    for positive in (True, False):
+        for scope in scopes:
+            options = [
+                k for k in scope if k not in grid.suppressed and (grid.values[k] > 0) is positive
+            ]
+            if options:
+                return min(options, key=lambda k: _score(grid, k, completing))
+    return None
 
 
 def protect(grid: Grid, rule: Rule | None = None) -> Grid:
     """Mark the primary and secondary suppressions of ``grid`` (in place; returns it)."""
     rule = rule or Rule()
-    grid.primary = {k for k in grid.entries() if rule.sensitive(grid.contributors[k])}
+    grid.primary = {
+        k
+        for k in grid.entries()
+        if rule.sensitive(grid.contributors[k], grid.values[k], grid.top.get(k, ()))
+    }
     grid.suppressed = set(grid.primary)
     relations = grid.relations()
+    wide: set[Key] = set()  # suppressing more never narrows an interval: checked once
     while True:
         _complete_relations(grid)
-        weak = _weak(grid, rule)
-        if not weak:
+        weak = None
+        for key in sorted(grid.suppressed - wide):
+            if narrow(grid, key, rule):
+                weak = key
+                break
+            wide.add(key)
+        if weak is None:
             return grid
-        key = weak[0]
-        around = [k for r in relations if key in r for k in _candidates(grid, r)]
-        if not around:  # its relations are all suppressed: widen through their neighbours
-            touched = {k for r in relations if key in r for k in r}
-            around = [k for r in relations if touched & set(r) for k in _candidates(grid, r)]
-        if not around:
-            return grid  # nothing left to suppress that could widen it
-        _, completing = _lonely_partners(grid)
-        grid.suppressed.add(min(around, key=lambda k: _score(grid, k, completing)))
+        more = _widener(grid, weak, relations)
+        if more is None:
+            return grid
+        grid.suppressed.add(more)

@@ -16,14 +16,20 @@ ClientProfile                 INTAKE_DIAGNOSIS, ARRANGEMENT, MATCHING_PLACEMENT,
                               SCHOOLING, WARM_HANDOVER
 IntakeDecision                INTAKE_DIAGNOSIS, ARRANGEMENT
 PersonalArrangement           ARRANGEMENT, BUDGET_ADMINISTRATION, SCHOOLING,
-                              MATCHING_PLACEMENT, RESPONSIBILITY_TRANSFER
+                              MATCHING_PLACEMENT
 Referral                      WARM_HANDOVER, ARRANGEMENT
 PlacementOutcome              MATCHING_PLACEMENT, SCHOOLING, ARRANGEMENT,
                               BUDGET_ADMINISTRATION
-ResponsibilityTransfer        RESPONSIBILITY_TRANSFER, ARRANGEMENT
+ResponsibilityTransfer        ARRANGEMENT; to the two parties of the transfer also
+                              RESPONSIBILITY_TRANSFER (:data:`PARTY_PURPOSES`)
 arrangement handed over on a  RESPONSIBILITY_TRANSFER, ARRANGEMENT
-transfer (to the new party)
+transfer (to the new party)   (:data:`HANDOVER_PURPOSES`)
 ============================  ========================================================
+
+RESPONSIBILITY_TRANSFER covers the handover and nothing else: the transfer itself to the
+party handing over and the party taking over, and the arrangement re-sent to the party
+taking over when the transfer is routed. A consent naming only that purpose lets no
+profile, intake, referral or outcome through, nor an arrangement when it is published.
 
 MONITORING is never a purpose of a delivery: the monitor gets its own pseudonymised
 stream, never partner records.
@@ -60,6 +66,7 @@ from topics.partners import Partner
 
 __all__ = [
     "HANDOVER_PURPOSES",
+    "PARTY_PURPOSES",
     "RECORD_PURPOSES",
     "Entitlement",
     "entitlement_for",
@@ -81,7 +88,6 @@ RECORD_PURPOSES: dict[str, tuple[Purpose, ...]] = {
         Purpose.BUDGET_ADMINISTRATION,
         Purpose.SCHOOLING,
         Purpose.MATCHING_PLACEMENT,
-        Purpose.RESPONSIBILITY_TRANSFER,
     ),
     Referral.avro_name: (Purpose.WARM_HANDOVER, Purpose.ARRANGEMENT),
     PlacementOutcome.avro_name: (
@@ -90,9 +96,15 @@ RECORD_PURPOSES: dict[str, tuple[Purpose, ...]] = {
         Purpose.ARRANGEMENT,
         Purpose.BUDGET_ADMINISTRATION,
     ),
-    ResponsibilityTransfer.avro_name: (Purpose.RESPONSIBILITY_TRANSFER, Purpose.ARRANGEMENT),
+    ResponsibilityTransfer.avro_name: (Purpose.ARRANGEMENT,),
 }
 """The purposes a record type is disclosed for, primary first (see the module docstring)."""
+
+PARTY_PURPOSES: dict[str, tuple[Purpose, ...]] = {
+    ResponsibilityTransfer.avro_name: (Purpose.RESPONSIBILITY_TRANSFER, Purpose.ARRANGEMENT),
+}
+"""The purposes a record type is disclosed for to the parties it names (instead of
+:data:`RECORD_PURPOSES`): a transfer to the party handing over and the party taking over."""
 
 HANDOVER_PURPOSES: tuple[Purpose, ...] = (Purpose.RESPONSIBILITY_TRANSFER, Purpose.ARRANGEMENT)
 """Purposes of re-sending the arrangement to the party responsibility moved to."""
@@ -164,22 +176,26 @@ def entitlements(
     *,
     publisher: str,
     excluded: frozenset[str] = frozenset(),
+    parties: frozenset[str] = frozenset(),
     now: datetime,
     policy: PolicyMatrix,
 ) -> list[Entitlement]:
     """Every partner entitled to the record, with its purpose and allowed categories.
 
     ``excluded`` are partners that must not receive it whatever their consents say
-    (a former first-responsible party, for arrangement updates).
+    (a former first-responsible party, for arrangement updates); ``parties`` are the
+    partners the record names as its parties (:data:`PARTY_PURPOSES`).
     """
     purposes = RECORD_PURPOSES.get(record_type, ())
     if not consents or not purposes:
         return []
+    for_parties = PARTY_PURPOSES.get(record_type, purposes)
     found: list[Entitlement] = []
     for partner in partners:
         if partner.id == publisher or partner.id in excluded:
             continue
-        entitled = entitlement_for(partner, purposes, carried, consents, now=now, policy=policy)
+        served = for_parties if partner.id in parties else purposes
+        entitled = entitlement_for(partner, served, carried, consents, now=now, policy=policy)
         if entitled is not None:
             found.append(entitled)
     return found

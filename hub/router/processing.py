@@ -276,10 +276,15 @@ class RouterCore:
             self.decisions["denied"] += 1
             return []  # fail closed: no consent known for this subject
         excluded: frozenset[str] = frozenset()
+        parties: frozenset[str] = frozenset()
         if isinstance(record, PersonalArrangement):
             subject = state.subjects.get(record.client_pseudonym)
             if subject is not None:
                 excluded = frozenset(subject.former_responsible)
+        elif isinstance(record, ResponsibilityTransfer):
+            parties = frozenset(
+                p.partner_id for p in (record.from_party, record.to_party) if p is not None
+            )
         carried = carried_categories(record, categories)
         found = entitlements(
             record.avro_name,
@@ -288,6 +293,7 @@ class RouterCore:
             self._order,
             publisher=publisher.id,
             excluded=excluded,
+            parties=parties,
             now=self.clock(),
             policy=self.policy,
         )

@@ -1,8 +1,9 @@
 """An exact linear-programming check for the suppression tests (independent of the monitor).
 
-:func:`interval` gives the range of a linear expression over non-negative variables that
-satisfy linear equalities: what an attacker can derive about suppressed figures from the
-published ones. A two-phase simplex with Bland's rule over fractions: slow, exact, tiny.
+:func:`interval` gives the range of a linear expression over variables with lower bounds
+(0 unless given) that satisfy linear equalities: what an attacker can derive about
+suppressed figures from the published ones. A two-phase simplex with Bland's rule over
+fractions: slow, exact, tiny.
 """
 
 from __future__ import annotations
@@ -92,10 +93,19 @@ def interval(
     equations: Sequence[Equation],
     target: Mapping[str, int],
     constant: int = 0,
+    lower: Mapping[str, int] | None = None,
 ) -> tuple[Fraction | None, Fraction | None]:
-    """min and max of ``constant + sum(target[v] * v)`` (None: unbounded that way)."""
-    low = _minimum(names, equations, target)
-    high = _minimum(names, equations, {k: -v for k, v in target.items()})
+    """min and max of ``constant + sum(target[v] * v)`` (None: unbounded that way), every
+    variable ``v`` at least ``lower[v]`` (0 when not given)."""
+    floor = lower or {}
+    # v = floor[v] + y with y >= 0
+    shifted = [
+        (coefficients, value - sum(c * floor.get(n, 0) for n, c in coefficients.items()))
+        for coefficients, value in equations
+    ]
+    constant += sum(c * floor.get(n, 0) for n, c in target.items())
+    low = _minimum(names, shifted, target)
+    high = _minimum(names, shifted, {k: -v for k, v in target.items()})
     return (
         None if low is None else low + constant,
         None if high is None else -high + constant,

@@ -309,7 +309,10 @@ def test_the_published_report_equals_the_input_figures_where_not_suppressed(run:
         values[TOTAL] = sum(values.values())
         return values
 
-    assert check("reach", TOTAL, per_region(expected.reached)) > 10
+    # a region's total is shown when it can be: the six busy regions and the national one
+    # at least (a total of 10 over two suppressed cells of at least 1 each would pin them
+    # to 1..9, so such totals are hidden too)
+    assert check("reach", TOTAL, per_region(expected.reached)) >= 7
     assert check("steps", "intake", per_region(expected.intakes)) >= 7  # busy regions + total
     assert check("steps", "selected", per_region(expected.selected)) > 5
     assert check("steps", "arrangement_started", per_region(expected.started)) > 5

@@ -72,11 +72,13 @@ def test_a_region_report_is_cut_from_the_national_protection() -> None:
 
 
 def test_a_higher_threshold_suppresses_more() -> None:
-    def hidden(threshold: int) -> int:
-        report = build_report(_aggregator(), PERIOD, rule=Rule(threshold=threshold))
+    def hidden(threshold: int, dominance_share: float = 0.85) -> int:
+        rule = Rule(threshold=threshold, dominance_share=dominance_share)
+        report = build_report(_aggregator(), PERIOD, rule=rule)
         return sum(c.suppressed for t in report.tables for c in t.cells.values())
 
-    assert hidden(1) == 0
+    assert hidden(1, dominance_share=1.0) == 0  # a share of 1: no dominance rule
+    assert hidden(1) > 0  # amounts a few people dominate
     assert hidden(5) < hidden(10) < hidden(25)
 
 

@@ -57,6 +57,9 @@ def change(
         DataCategory.ARRANGEMENT,
     ),
     recorded: datetime = NOW,
+    purposes: tuple[Purpose, ...] = (Purpose.ARRANGEMENT, Purpose.RESPONSIBILITY_TRANSFER),
+    recipients: tuple[Recipient, ...] = (),
+    legal_basis: LegalBasis = LegalBasis.CONSENT,
 ) -> ConsentChange:
     return ConsentChange(
         event_id=EventId(str(uuid.uuid4())),
@@ -66,10 +69,10 @@ def change(
         subject_pseudonym=ClientPseudonym(who),
         change=kind,
         controller=PartnerId("uwv"),
-        recipients=[Recipient(partner_id=PartnerId(p)) for p in to],
-        purposes=[Purpose.ARRANGEMENT, Purpose.RESPONSIBILITY_TRANSFER],
+        recipients=[Recipient(partner_id=PartnerId(p)) for p in to] + list(recipients),
+        purposes=list(purposes),
         data_categories=list(categories),
-        legal_basis=LegalBasis.CONSENT,
+        legal_basis=legal_basis,
         valid_from=NOW - timedelta(days=1),
         valid_until=NOW + timedelta(days=30),
         actor="test",
