@@ -66,6 +66,7 @@ __all__ = [
     "Role",
     "UtcDatetime",
     "Withdrawal",
+    "actor_role",
     "canonical_json",
     "chain_hash",
     "new_consent_id",
@@ -81,13 +82,21 @@ PARTNER_ID_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
 """Same rule as the partner directory (:mod:`topics.partners`)."""
 
 
+def actor_role(actor: str) -> str:
+    """``privacy_officer`` of ``privacy_officer:<name>``: an actor without the person."""
+    return actor.partition(":")[0] or "caller"
+
+
 def utc_now() -> datetime:
     """The current time, timezone-aware, in UTC."""
     return datetime.now(UTC)
 
 
 def _to_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. year 1 at +14:00 is in year 0 in UTC
+        raise ValueError("out of range once converted to UTC (years 1-9999)") from None
 
 
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]

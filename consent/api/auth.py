@@ -3,7 +3,8 @@
 A key is shown once when issued (``rmtc_<key id>_<secret>``) and stored only as its
 SHA-256. It is sent in the ``X-API-Key`` header (or ``Authorization: Bearer``). Each key
 has a role - ``privacy_officer``, ``partner`` (bound to one partner id) or ``monitor`` -
-and a name that becomes the *actor* of every change made with it.
+and a name that becomes the *actor* of every change made with it. Unknown keys cost
+their source address a token of :class:`consent.api.throttle.AuthThrottle`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from consent.errors import ConsentInvalid, Forbidden, Unauthenticated
+from consent.api.throttle import AuthThrottle
+from consent.errors import ConsentInvalid, Forbidden, Throttled, Unauthenticated
 from consent.model import PARTNER_ID_PATTERN, Role, utc_now
 from consent.store import ApiKeyRecord, ConsentStore
 from hub.ids import PartnerId
@@ -72,11 +74,27 @@ def issue_key(
     return record, key
 
 
-def authenticate(store: ConsentStore, key: str | None) -> Principal:
-    """The principal of ``key``; Unauthenticated when missing, unknown or revoked."""
+def authenticate(
+    store: ConsentStore,
+    key: str | None,
+    *,
+    throttle: AuthThrottle | None = None,
+    source: str = "unknown",
+) -> Principal:
+    """The principal of ``key``; Unauthenticated when missing, unknown or revoked.
+
+    With a ``throttle``: Throttled while ``source`` must wait, and an unknown or revoked
+    key counts against ``source`` (a missing key does not: it guesses nothing).
+    """
+    if throttle is not None:
+        wait = throttle.wait_s(source)
+        if wait:
+            raise Throttled(wait)
     if not key:
         raise Unauthenticated(f"send an API key in the {API_KEY_HEADER} header")
     record = store.api_key_by_hash(hash_key(key.strip()))
     if record is None or record.revoked_at is not None:
+        if throttle is not None:
+            throttle.failed(source)
         raise Unauthenticated("unknown or revoked API key")
     return Principal(record.key_id, record.name, record.role, record.partner_id)

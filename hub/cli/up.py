@@ -325,7 +325,11 @@ def up(
             )
         )
         server = HttpServer(
-            consent.app, host=running.consent_host, port=running.consent_port, name="consent"
+            consent.app,
+            host=running.consent_host,
+            port=running.consent_port,
+            name="consent",
+            trusted_proxies=running.trusted_proxy_list,
         )
         consent_url = server.start()
         stack.callback(server.stop)
