@@ -12,7 +12,14 @@ from collections.abc import Mapping
 
 from fastapi import FastAPI
 
-from consent.api.auth import API_KEY_HEADER, Principal, authenticate, hash_key, issue_key
+from consent.api.auth import (
+    API_KEY_HEADER,
+    Principal,
+    authenticate,
+    hash_key,
+    issue_key,
+    issue_run_key,
+)
 from consent.api.controller import ConsentController
 from consent.api.errors import install_error_handlers
 from consent.api.routes import build_router
@@ -32,6 +39,7 @@ __all__ = [
     "create_app",
     "hash_key",
     "issue_key",
+    "issue_run_key",
 ]
 
 _DESCRIPTION = """

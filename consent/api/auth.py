@@ -20,7 +20,14 @@ from consent.model import PARTNER_ID_PATTERN, Role, utc_now
 from consent.store import ApiKeyRecord, ConsentStore
 from hub.ids import PartnerId
 
-__all__ = ["API_KEY_HEADER", "Principal", "authenticate", "hash_key", "issue_key"]
+__all__ = [
+    "API_KEY_HEADER",
+    "Principal",
+    "authenticate",
+    "hash_key",
+    "issue_key",
+    "issue_run_key",
+]
 
 API_KEY_HEADER = "X-API-Key"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
@@ -72,6 +79,17 @@ def issue_key(
     )
     store.add_api_key(record, hash_key(key))
     return record, key
+
+
+def issue_run_key(store: ConsentStore, role: Role, name: str) -> tuple[ApiKeyRecord, str]:
+    """A key for one run of a command (``rmt-hub up``): first revokes every key of that
+    ``name`` still valid (a run that ended without revoking its own, e.g. killed), then
+    issues a new one. The caller revokes it when the run ends."""
+    now = utc_now()
+    for record in store.list_api_keys():
+        if record.name == name and record.revoked_at is None:
+            store.revoke_api_key(record.key_id, now)
+    return issue_key(store, role, name)
 
 
 def authenticate(
