@@ -26,9 +26,11 @@ from consent.api.dto import (
     ConsentView,
     DecisionRequest,
     DecisionView,
+    ErrorView,
     EventView,
     GrantRequest,
     Health,
+    InvalidView,
     PolicyView,
     StatsView,
     SubjectConsents,
@@ -40,11 +42,35 @@ from hub.ids import ClientPseudonym, ConsentId
 
 __all__ = ["build_router"]
 
-_ERRORS: dict[int | str, dict[str, str]] = {
-    401: {"description": "No, an unknown or a revoked API key"},
-    403: {"description": "The key's role or partner may not do this"},
-    422: {"description": "Invalid request; detail[].loc names the field"},
-    429: {"description": "Too many unknown API keys from this address; see Retry-After"},
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorView, "description": "No, an unknown or a revoked API key"},
+    403: {"model": ErrorView, "description": "The key's role or partner may not do this"},
+    422: {"model": InvalidView, "description": "Invalid request; detail[].loc names the field"},
+    429: {
+        "model": ErrorView,
+        "description": "Too many unknown API keys from this address; see Retry-After",
+    },
+    503: {
+        "model": ErrorView,
+        "description": "The store or the broker is unavailable, or a change is stored but "
+        "not yet published; see Retry-After",
+    },
+}
+_HTML_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": response["description"],
+        "content": {
+            "application/json": {
+                "schema": {"$ref": f"#/components/schemas/{response['model'].__name__}"}
+            }
+        },
+    }
+    for status, response in _ERRORS.items()
+}
+"""The errors of a route answering HTML: JSON all the same."""
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    **_ERRORS,
+    404: {"model": ErrorView, "description": "No such consent"},
 }
 _OFFICER = (Role.PRIVACY_OFFICER,)
 _PARTY = (Role.PRIVACY_OFFICER, Role.PARTNER)
@@ -137,7 +163,10 @@ def build_router(controller: ConsentController) -> APIRouter:
         "/v1/consents",
         status_code=201,
         tags=["consents"],
-        responses={**_ERRORS, 409: {}},
+        responses={
+            **_ERRORS,
+            409: {"model": ErrorView, "description": "The subject has another BSN on record"},
+        },
         openapi_extra=_roles(_OFFICER),
     )
     def grant(caller: Caller, request: GrantRequest) -> ConsentView:
@@ -147,7 +176,7 @@ def build_router(controller: ConsentController) -> APIRouter:
     @router.get(
         "/v1/consents/{consent_id}",
         tags=["consents"],
-        responses={**_ERRORS, 404: {}},
+        responses=_NOT_FOUND,
         openapi_extra=_roles(_PARTY),
     )
     def show(caller: Caller, consent_id: ConsentPath) -> ConsentView:
@@ -157,7 +186,7 @@ def build_router(controller: ConsentController) -> APIRouter:
     @router.get(
         "/v1/consents/{consent_id}/history",
         tags=["consents"],
-        responses={**_ERRORS, 404: {}},
+        responses=_NOT_FOUND,
         openapi_extra=_roles(_PARTY),
     )
     def history(caller: Caller, consent_id: ConsentPath) -> list[EventView]:
@@ -167,7 +196,7 @@ def build_router(controller: ConsentController) -> APIRouter:
     @router.post(
         "/v1/consents/{consent_id}/withdraw",
         tags=["consents"],
-        responses={**_ERRORS, 404: {}},
+        responses=_NOT_FOUND,
         openapi_extra=_roles(_OFFICER),
     )
     def withdraw(
@@ -212,7 +241,7 @@ def build_router(controller: ConsentController) -> APIRouter:
         "/v1/subjects/{subject}/access-report.html",
         tags=["subjects"],
         response_class=HTMLResponse,
-        responses=_ERRORS,
+        responses=_HTML_ERRORS,
         openapi_extra=_roles(_OFFICER),
     )
     def access_report_html(caller: Caller, subject: SubjectPath) -> HTMLResponse:

@@ -240,3 +240,38 @@ def test_the_throttle_lets_a_source_try_again_as_its_bucket_refills() -> None:
     assert throttle.wait_s("192.0.2.1") == 10
     now[0] = 1000.0  # full again: forgotten
     assert throttle.wait_s("192.0.2.1") == 0
+
+
+def test_regression_a_special_category_with_the_default_legal_basis_answers_500(
+    sqlite_consent_api: ConsentApi, subject: str
+) -> None:
+    """Found by schemathesis: the rule ran only when legal_basis was sent."""
+    body = grant_body(subject, data_categories=["health"])
+    del body["legal_basis"]
+    with sqlite_consent_api.client("officer") as officer:
+        refused = officer.post("/v1/consents", json=body)
+    assert refused.status_code == 422, refused.text
+    assert ["body", "legal_basis"] in [d["loc"] for d in refused.json()["detail"]]
+
+
+def test_the_openapi_states_the_rules(sqlite_consent_api: ConsentApi) -> None:
+    with sqlite_consent_api.client("nobody") as anonymous:
+        spec = anonymous.get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    lookup_bsn = schemas["BsnLookupRequest"]["properties"]["bsn"]
+    assert lookup_bsn["format"] == "bsn"
+    assert lookup_bsn["pattern"] == "^[0-9]{8,9}$"
+    assert "eleven-test" in lookup_bsn["description"]
+    recipient = schemas["Recipient"]
+    assert [branch["required"] for branch in recipient["oneOf"]] == [
+        ["partner_id"],
+        ["partner_kind"],
+    ]
+    terms = schemas["GrantRequest"]["properties"]
+    assert "after valid_from" in terms["valid_until"]["description"]
+    assert terms["subject"]["not"] == {"pattern": "^[0-9]{8,9}$"}
+    grant = spec["paths"]["/v1/consents"]["post"]
+    assert grant["x-roles"] == ["privacy_officer"]
+    assert {"401", "403", "422", "429", "503"} <= set(grant["responses"])
+    decide = spec["paths"]["/v1/decisions"]["post"]
+    assert decide["x-roles"] == ["privacy_officer", "partner"]
