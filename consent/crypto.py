@@ -10,9 +10,9 @@ subject too (to find the subject again from the BSN), it is stored
 
 Both keys are derived (HKDF-SHA256) from one 32-byte master key: ``HUB_BSN_ENCRYPTION_KEY``
 (urlsafe base64), or else a key generated once into ``data_dir/consent-bsn.key`` with
-mode 0600 (:mod:`hub.keyfile`). The eleven-test is in :mod:`schemas.identifiers`. A BSN
-is never logged: the service passes it around as :class:`pydantic.SecretStr` and error
-messages never quote it.
+mode 0600 (:mod:`hub.keyfile`; sealed under ``HUB_KEYS_PASSPHRASE`` when set). The
+eleven-test is in :mod:`schemas.identifiers`. A BSN is never logged: the service passes
+it around as :class:`pydantic.SecretStr` and error messages never quote it.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from consent.errors import ConsentCryptoError
 from hub.config import HubSettings
-from hub.keyfile import KEY_BYTES, load_or_create_key
+from hub.keyfile import KEY_BYTES, load_or_create_key, passphrase_of
 
 __all__ = ["KEY_FILE_NAME", "BsnVault", "load_master_key"]
 
@@ -45,6 +45,7 @@ def load_master_key(settings: HubSettings) -> bytes:
         settings.data_dir / KEY_FILE_NAME,
         label="BSN encryption key",
         env="HUB_BSN_ENCRYPTION_KEY",
+        passphrase=passphrase_of(settings),
     )
 
 

@@ -6,6 +6,7 @@
     ├── ConsentInvalid          a well-formed request the domain refuses (422, names a field)
     ├── Unauthenticated         no or an unknown API key (401)
     ├── Forbidden               the caller's role may not do this (403)
+    ├── Throttled               too many failed API keys from this source (429)
     ├── PolicyError             the policy matrix file is malformed
     ├── ConsentCryptoError      the BSN key is missing, malformed, or a ciphertext is corrupt
     ├── ConsentStoreError       the database failed or is newer than this code
@@ -28,6 +29,7 @@ __all__ = [
     "Forbidden",
     "PolicyError",
     "PublishTimeout",
+    "Throttled",
     "Unauthenticated",
 ]
 
@@ -59,6 +61,14 @@ class Unauthenticated(ConsentError):
 
 class Forbidden(ConsentError):
     """The caller is known but its role or partner binding does not allow this."""
+
+
+class Throttled(ConsentError):
+    """The caller's address sent too many unknown API keys; it may try again later."""
+
+    def __init__(self, retry_after_s: int) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(f"too many failed API keys from this address; retry in {retry_after_s} s")
 
 
 class PolicyError(ConsentError):

@@ -66,6 +66,7 @@ __all__ = [
     "Role",
     "UtcDatetime",
     "Withdrawal",
+    "actor_role",
     "canonical_json",
     "chain_hash",
     "new_consent_id",
@@ -81,13 +82,21 @@ PARTNER_ID_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
 """Same rule as the partner directory (:mod:`topics.partners`)."""
 
 
+def actor_role(actor: str) -> str:
+    """``privacy_officer`` of ``privacy_officer:<name>``: an actor without the person."""
+    return actor.partition(":")[0] or "caller"
+
+
 def utc_now() -> datetime:
     """The current time, timezone-aware, in UTC."""
     return datetime.now(UTC)
 
 
 def _to_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. year 1 at +14:00 is in year 0 in UTC
+        raise ValueError("out of range once converted to UTC (years 1-9999)") from None
 
 
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
@@ -133,10 +142,9 @@ class Recipient(BaseModel):
     """Who may receive data: one partner, or every partner of a kind; optionally one region.
 
     The region limit matches the recipient's own region in the partner directory; a
-    national party (no region) never matches a region-limited recipient.
+    national party (no region) never matches a region-limited recipient. Exactly one of
+    ``partner_id`` and ``partner_kind`` (the schema says so with ``oneOf``).
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     partner_id: PartnerId | None = Field(
         default=None, pattern=PARTNER_ID_PATTERN, max_length=60, description="One partner."
@@ -145,6 +153,29 @@ class Recipient(BaseModel):
         default=None, description="Every partner of this kind (when partner_id is null)."
     )
     region: Region | None = Field(default=None, description="Only partners of this region.")
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [
+                {
+                    "required": ["partner_id"],
+                    "properties": {
+                        "partner_id": {"type": "string"},
+                        "partner_kind": {"type": "null"},
+                    },
+                },
+                {
+                    "required": ["partner_kind"],
+                    "properties": {
+                        "partner_kind": {"type": "string"},
+                        "partner_id": {"type": "null"},
+                    },
+                },
+            ]
+        },
+    )
 
     @model_validator(mode="after")
     def _one_of_id_or_kind(self) -> Recipient:
@@ -228,7 +259,9 @@ class ConsentTerms(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     subject: ClientPseudonym = Field(
-        pattern=PSEUDONYM_PATTERN, description="The client pseudonym (never the BSN)."
+        pattern=PSEUDONYM_PATTERN,
+        description="The client pseudonym (never the BSN: 8 or 9 digits are refused).",
+        json_schema_extra={"not": {"pattern": "^[0-9]{8,9}$"}},
     )
     controller: PartnerId = Field(
         pattern=PARTNER_ID_PATTERN,
@@ -241,11 +274,25 @@ class ConsentTerms(BaseModel):
     )
     recipients: tuple[Recipient, ...] = Field(min_length=1, max_length=50)
     purposes: tuple[Purpose, ...] = Field(min_length=1)
-    data_categories: tuple[DataCategory, ...] = Field(min_length=1)
-    legal_basis: LegalBasis = LegalBasis.CONSENT
-    valid_from: UtcDatetime = Field(default_factory=utc_now)
+    data_categories: tuple[DataCategory, ...] = Field(
+        min_length=1,
+        description="Each must be allowed by the policy matrix (GET /v1/policy) for at least "
+        "one recipient and purpose: a consent only narrows the matrix.",
+    )
+    legal_basis: LegalBasis = Field(
+        default=LegalBasis.CONSENT,
+        validate_default=True,  # the special-category rule holds when it is left out too
+        description="EXPLICIT_CONSENT when data_categories holds a special category (GDPR art. 9).",
+    )
+    valid_from: UtcDatetime = Field(
+        default_factory=utc_now,
+        description="Start of validity (default: now). With a time zone; in UTC it must "
+        "fall in the years 1-9999.",
+    )
     valid_until: UtcDatetime | None = Field(
-        default=None, description="End of validity (exclusive); null for no end date."
+        default=None,
+        description="End of validity (exclusive); null for no end date. Must be after "
+        "valid_from and in the future when granted; with a time zone, years 1-9999 in UTC.",
     )
     notice: Notice
     collection_method: CollectionMethod

@@ -35,6 +35,7 @@ from consent.model import (
     DisclosureRecord,
     Proof,
     Withdrawal,
+    actor_role,
     chain_hash,
     new_consent_id,
     new_event_id,
@@ -63,11 +64,6 @@ class ChangePublisher(Protocol):
     def notify(self) -> None: ...
 
     def ensure_published(self, event_id: EventId, timeout_s: float) -> OutboxRow: ...
-
-
-def _role(actor: str) -> str:
-    """``privacy_officer`` of ``privacy_officer:<name>``: what logs may say of an actor."""
-    return actor.partition(":")[0] or "caller"
 
 
 def _event(
@@ -228,7 +224,10 @@ class ConsentService:
 
         self._commit(write)
         _LOG.info(  # the actor's role only: its name is a person's (it is in the register)
-            "consent %s given by a %s", record.id, _role(actor), extra={"event_id": event.event_id}
+            "consent %s given by a %s",
+            record.id,
+            actor_role(actor),
+            extra={"event_id": event.event_id},
         )
         try:
             self._published(event.event_id)
@@ -286,7 +285,7 @@ class ConsentService:
             _LOG.info(
                 "consent %s withdrawn by a %s",
                 consent_id,
-                _role(actor),
+                actor_role(actor),
                 extra={"event_id": event.event_id},
             )
             self._published(event.event_id)

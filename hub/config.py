@@ -11,6 +11,7 @@ starts its own broker on a loopback port: Apache Kafka where Java 17+ is present
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Any, Literal
 
@@ -99,6 +100,12 @@ class HubSettings(BaseSettings):
     )
     consent_host: str = Field(default="127.0.0.1", description="Consent service bind address.")
     consent_port: int = Field(default=8082, ge=0, le=65_535, description="0 picks a free port.")
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses or networks (CIDR) of the reverse proxies "
+        "whose X-Forwarded-Proto and X-Forwarded-For the HTTP services believe; empty "
+        "means none: the scheme and client address are the connection's own.",
+    )
     bsn_encryption_key: SecretStr | None = Field(
         default=None,
         description="Key (urlsafe base64, 32 bytes) encrypting citizen service numbers at "
@@ -144,6 +151,22 @@ class HubSettings(BaseSettings):
             if not sep or not host or not port.isdigit():
                 raise ValueError(f"'{server}' is not host:port")
         return ",".join(servers)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, value: str) -> str:
+        networks = [p.strip() for p in value.split(",") if p.strip()]
+        for network in networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"'{network}' is not an IP address or network") from None
+        return ",".join(networks)
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        """:attr:`trusted_proxies` as a list (empty: trust no proxy)."""
+        return [p for p in self.trusted_proxies.split(",") if p]
 
     @model_validator(mode="after")
     def _sasl_is_complete(self) -> HubSettings:

@@ -3,6 +3,10 @@
 :class:`HttpServer` runs an ASGI app with uvicorn on a background thread, binds first
 (so port 0 gives a free port and the real port is known before serving), and stops
 cleanly. No server starts at import time.
+
+Proxy headers (``X-Forwarded-Proto``, ``X-Forwarded-For``) are believed only from the
+``trusted_proxies`` given (``HUB_TRUSTED_PROXIES``; none by default): from anyone else
+the request's scheme and client address are those of the connection itself.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import asyncio
 import socket
 import threading
 import time
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
@@ -28,8 +33,17 @@ class HttpServerError(HubError):
 class HttpServer:
     """An ASGI app served on ``host:port`` from a daemon thread."""
 
-    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0, name: str = "http"):
+    def __init__(
+        self,
+        app: Any,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        name: str = "http",
+        trusted_proxies: Sequence[str] = (),
+    ):
         self._app = app
+        self._trusted_proxies = list(trusted_proxies)
         self._host = host
         self._requested_port = port
         self._name = name
@@ -60,7 +74,13 @@ class HttpServer:
         self._socket = sock
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
-            self._app, log_level="warning", access_log=False, lifespan="on", loop="asyncio"
+            self._app,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            loop="asyncio",
+            proxy_headers=bool(self._trusted_proxies),
+            forwarded_allow_ips=self._trusted_proxies,
         )
         server = uvicorn.Server(config)
         self._server = server

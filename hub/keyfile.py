@@ -4,6 +4,10 @@ A key given in the environment (a :class:`~pydantic.SecretStr`, urlsafe base64 o
 bytes) wins; otherwise the key lives in a file with mode 0600, created atomically on
 first use (when two processes race, both end up with the winner's key). A key file
 readable by others is refused.
+
+With a passphrase (``HUB_KEYS_PASSPHRASE``, :func:`passphrase_of`) the file is sealed
+(:mod:`hub.sealed`: scrypt, AES-256-GCM). A plain key file from before is still read,
+and sealed in place the first time it is read with a passphrase (the migration).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import logging
 import os
 import secrets
 import stat
@@ -18,9 +23,13 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from hub.config import HubSettings
 from hub.errors import ConfigError
+from hub.sealed import SealedError, is_sealed, replace_file, seal, unseal
 
-__all__ = ["KEY_BYTES", "KeyFileError", "load_or_create_key"]
+__all__ = ["KEY_BYTES", "KeyFileError", "load_or_create_key", "passphrase_of"]
+
+_LOG = logging.getLogger(__name__)
 
 KEY_BYTES = 32
 
@@ -39,13 +48,22 @@ def _decode(text: str, source: str) -> bytes:
     return key
 
 
-def _create(path: Path, label: str) -> None:
+def passphrase_of(settings: HubSettings) -> SecretStr | None:
+    """The passphrase of the secret files (``HUB_KEYS_PASSPHRASE``); None when unset or
+    empty."""
+    value = settings.keys_passphrase
+    return value if value is not None and value.get_secret_value() else None
+
+
+def _create(path: Path, label: str, passphrase: SecretStr | None) -> None:
+    text = base64.urlsafe_b64encode(secrets.token_bytes(KEY_BYTES)) + b"\n"
+    content = seal(text, passphrase) if passphrase is not None else text
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            os.write(fd, base64.urlsafe_b64encode(secrets.token_bytes(KEY_BYTES)) + b"\n")
+            os.write(fd, content)
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -60,19 +78,49 @@ def _create(path: Path, label: str) -> None:
         raise KeyFileError(f"{path}: cannot create the {label}: {exc.strerror}") from exc
 
 
-def load_or_create_key(secret: SecretStr | None, path: Path, *, label: str, env: str) -> bytes:
-    """The 32-byte key from ``secret`` (named ``env`` in errors) or from the file ``path``."""
+def load_or_create_key(
+    secret: SecretStr | None,
+    path: Path,
+    *,
+    label: str,
+    env: str,
+    passphrase: SecretStr | None = None,
+) -> bytes:
+    """The 32-byte key from ``secret`` (named ``env`` in errors) or from the file ``path``,
+    sealed under ``passphrase`` when one is given."""
     if secret is not None:
         return _decode(secret.get_secret_value(), env)
     if not path.exists():
-        _create(path, label)
+        _create(path, label, passphrase)
     mode = path.stat().st_mode
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise KeyFileError(
             f"{path}: the {label} is readable by others (mode {stat.S_IMODE(mode):o}); chmod 600 it"
         )
     try:
-        text = path.read_text(encoding="ascii")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise KeyFileError(f"{path}: cannot read the {label}: {exc}") from exc
-    return _decode(text, str(path))
+        content = path.read_bytes()
+    except OSError as exc:
+        raise KeyFileError(f"{path}: cannot read the {label}: {exc.strerror}") from exc
+    sealed = is_sealed(content)
+    if sealed:
+        try:
+            content = unseal(content, passphrase, source=f"{path} ({label})")
+        except SealedError as exc:
+            raise KeyFileError(str(exc)) from exc
+    try:
+        text = content.decode("ascii")
+    except UnicodeDecodeError as exc:
+        raise KeyFileError(f"{path}: the {label} is not text") from exc
+    key = _decode(text, str(path))
+    if passphrase is not None and not sealed:
+        _seal_in_place(path, text, label, passphrase)
+    return key
+
+
+def _seal_in_place(path: Path, text: str, label: str, passphrase: SecretStr) -> None:
+    """Migrate a plain key file: the same key, sealed under the passphrase."""
+    try:
+        replace_file(path, seal(text.encode("ascii"), passphrase))
+    except OSError as exc:
+        raise KeyFileError(f"{path}: cannot seal the {label}: {exc.strerror}") from exc
+    _LOG.info("%s: the %s is now sealed under the keys passphrase", path, label)

@@ -12,10 +12,18 @@ from collections.abc import Mapping
 
 from fastapi import FastAPI
 
-from consent.api.auth import API_KEY_HEADER, Principal, authenticate, hash_key, issue_key
+from consent.api.auth import (
+    API_KEY_HEADER,
+    Principal,
+    authenticate,
+    hash_key,
+    issue_key,
+    issue_run_key,
+)
 from consent.api.controller import ConsentController
 from consent.api.errors import install_error_handlers
 from consent.api.routes import build_router
+from consent.api.throttle import AuthThrottle
 from consent.console import SessionSigner, build_console_router
 from consent.service import ConsentService
 from hub import __version__
@@ -24,12 +32,14 @@ from hub.observability import ReadinessCheck, observability_router
 
 __all__ = [
     "API_KEY_HEADER",
+    "AuthThrottle",
     "ConsentController",
     "Principal",
     "authenticate",
     "create_app",
     "hash_key",
     "issue_key",
+    "issue_run_key",
 ]
 
 _DESCRIPTION = """
@@ -38,8 +48,11 @@ withdraw what a job seeker agreed to (which partner may see which data, for whic
 purpose, until when); partner systems ask decisions; the hub enforces them.
 
 Send an API key in the `X-API-Key` header. Roles: **privacy_officer** (read/write),
-**partner** (decisions about itself, and the subjects it is party to), **monitor**
-(aggregates only).
+**partner** (decisions about itself, about the subjects it is party to, and those
+subjects' consents naming it; never who recorded or withdrew them, nor free text),
+**monitor** (aggregates only). Each route names its roles in `x-roles`; the role is
+checked before the body is read (a wrong role gets 403 whatever it sends). Unknown keys
+are throttled per address (429 with `Retry-After`).
 
 Privacy officers also have a web console at `/console` (sign in with the key). Without a
 key: `/metrics` (Prometheus), `/healthz` (alive) and `/readyz` (store and broker ready).
@@ -52,6 +65,7 @@ def create_app(
     metrics: HubMetrics | None = None,
     readiness: Mapping[str, ReadinessCheck] | None = None,
     console_secret: bytes | None = None,
+    auth_throttle: AuthThrottle | None = None,
 ) -> FastAPI:
     """The ASGI app over ``service``: the API, the privacy officer console (``/console``),
     and ``/metrics``, ``/healthz``, ``/readyz`` (:mod:`hub.observability`).
@@ -59,6 +73,8 @@ def create_app(
     ``metrics`` defaults to the process's; ``readiness`` defaults to the store answering.
     ``console_secret`` signs console sessions (:func:`consent.console.session_secret`; a
     random one when None, so sessions then last only as long as this process).
+    ``auth_throttle`` counts unknown keys per address (API and console sign-in); a new
+    :class:`AuthThrottle` with its defaults when None.
     """
     app = FastAPI(
         title="rmt-hub consent service",
@@ -69,7 +85,7 @@ def create_app(
         redoc_url=None,
     )
     install_error_handlers(app)
-    controller = ConsentController(service)
+    controller = ConsentController(service, auth_throttle)
     app.state.consent_controller = controller
     app.include_router(build_router(controller))
     checks = readiness if readiness is not None else {"store": service.store.schema_version}

@@ -3,7 +3,8 @@
 A key is shown once when issued (``rmtc_<key id>_<secret>``) and stored only as its
 SHA-256. It is sent in the ``X-API-Key`` header (or ``Authorization: Bearer``). Each key
 has a role - ``privacy_officer``, ``partner`` (bound to one partner id) or ``monitor`` -
-and a name that becomes the *actor* of every change made with it.
+and a name that becomes the *actor* of every change made with it. Unknown keys cost
+their source address a token of :class:`consent.api.throttle.AuthThrottle`.
 """
 
 from __future__ import annotations
@@ -13,12 +14,20 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from consent.errors import ConsentInvalid, Forbidden, Unauthenticated
+from consent.api.throttle import AuthThrottle
+from consent.errors import ConsentInvalid, Forbidden, Throttled, Unauthenticated
 from consent.model import PARTNER_ID_PATTERN, Role, utc_now
 from consent.store import ApiKeyRecord, ConsentStore
 from hub.ids import PartnerId
 
-__all__ = ["API_KEY_HEADER", "Principal", "authenticate", "hash_key", "issue_key"]
+__all__ = [
+    "API_KEY_HEADER",
+    "Principal",
+    "authenticate",
+    "hash_key",
+    "issue_key",
+    "issue_run_key",
+]
 
 API_KEY_HEADER = "X-API-Key"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
@@ -72,11 +81,38 @@ def issue_key(
     return record, key
 
 
-def authenticate(store: ConsentStore, key: str | None) -> Principal:
-    """The principal of ``key``; Unauthenticated when missing, unknown or revoked."""
+def issue_run_key(store: ConsentStore, role: Role, name: str) -> tuple[ApiKeyRecord, str]:
+    """A key for one run of a command (``rmt-hub up``): first revokes every key of that
+    ``name`` still valid (a run that ended without revoking its own, e.g. killed), then
+    issues a new one. The caller revokes it when the run ends."""
+    now = utc_now()
+    for record in store.list_api_keys():
+        if record.name == name and record.revoked_at is None:
+            store.revoke_api_key(record.key_id, now)
+    return issue_key(store, role, name)
+
+
+def authenticate(
+    store: ConsentStore,
+    key: str | None,
+    *,
+    throttle: AuthThrottle | None = None,
+    source: str = "unknown",
+) -> Principal:
+    """The principal of ``key``; Unauthenticated when missing, unknown or revoked.
+
+    With a ``throttle``: Throttled while ``source`` must wait, and an unknown or revoked
+    key counts against ``source`` (a missing key does not: it guesses nothing).
+    """
+    if throttle is not None:
+        wait = throttle.wait_s(source)
+        if wait:
+            raise Throttled(wait)
     if not key:
         raise Unauthenticated(f"send an API key in the {API_KEY_HEADER} header")
     record = store.api_key_by_hash(hash_key(key.strip()))
     if record is None or record.revoked_at is not None:
+        if throttle is not None:
+            throttle.failed(source)
         raise Unauthenticated("unknown or revoked API key")
     return Principal(record.key_id, record.name, record.role, record.partner_id)

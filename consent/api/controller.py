@@ -2,9 +2,14 @@
 
 * privacy officer: everything personal - record and withdraw, read any subject, look a
   subject up by BSN, ask any decision, the subject access report;
-* partner system: decisions about itself only, and the consents of subjects it is party
-  to (controller or recipient of one of their consents);
+* partner system: decisions about itself only, and only about subjects it is party to
+  (controller or recipient of one of their consents), and those subjects' consents that
+  name it - without who recorded or withdrew them (the role only) and without the free
+  text of a withdrawal;
 * monitor: the policy matrix and aggregate figures; nothing personal.
+
+The routes check the roles before a request is read (:mod:`consent.api.routes`); the
+methods here check them again, and the partner bindings.
 """
 
 from __future__ import annotations
@@ -23,8 +28,9 @@ from consent.api.dto import (
     SubjectConsents,
     WithdrawRequest,
 )
+from consent.api.throttle import AuthThrottle
 from consent.errors import Forbidden
-from consent.model import ConsentRecord, Role
+from consent.model import ConsentEvent, ConsentRecord, Role, actor_role
 from consent.report import AccessReport, build_access_report, render_html
 from consent.service import ConsentService
 from hub.ids import ClientPseudonym, ConsentId
@@ -36,12 +42,33 @@ _PARTNER = Role.PARTNER
 _MONITOR = Role.MONITOR
 
 
-class ConsentController:
-    def __init__(self, service: ConsentService) -> None:
-        self.service = service
+def _for_partner(record: ConsentRecord) -> ConsentRecord:
+    """The record without officer names and free text (a partner's view)."""
+    proof = record.proof.model_copy(update={"recorded_by": actor_role(record.proof.recorded_by)})
+    withdrawal = record.withdrawal
+    if withdrawal is not None:
+        withdrawal = withdrawal.model_copy(
+            update={"withdrawn_by": actor_role(withdrawal.withdrawn_by), "reason": None}
+        )
+    return record.model_copy(update={"proof": proof, "withdrawal": withdrawal})
 
-    def _view(self, record: ConsentRecord) -> ConsentView:
+
+class ConsentController:
+    def __init__(self, service: ConsentService, throttle: AuthThrottle | None = None) -> None:
+        self.service = service
+        self.throttle = throttle if throttle is not None else AuthThrottle()
+
+    def _view(self, record: ConsentRecord, principal: Principal | None = None) -> ConsentView:
+        if principal is not None and principal.role is not _OFFICER:
+            record = _for_partner(record)
         return ConsentView.of(record, self.service.clock())
+
+    @staticmethod
+    def _event_view(event: ConsentEvent, principal: Principal) -> EventView:
+        view = EventView.of(event)
+        if principal.role is _OFFICER:
+            return view
+        return view.model_copy(update={"actor": actor_role(view.actor), "reason": None})
 
     def _readable(self, principal: Principal, record: ConsentRecord) -> None:
         principal.require(_OFFICER, _PARTNER)
@@ -75,12 +102,12 @@ class ConsentController:
         principal.require(_OFFICER, _PARTNER)
         record = self.service.get(consent_id)
         self._readable(principal, record)
-        return self._view(record)
+        return self._view(record, principal)
 
     def history(self, principal: Principal, consent_id: ConsentId) -> list[EventView]:
         principal.require(_OFFICER, _PARTNER)
         self._readable(principal, self.service.get(consent_id))
-        return [EventView.of(e) for e in self.service.history(consent_id)]
+        return [self._event_view(e, principal) for e in self.service.history(consent_id)]
 
     def for_subject(self, principal: Principal, subject: ClientPseudonym) -> SubjectConsents:
         self._subject_readable(principal, subject)
@@ -91,7 +118,7 @@ class ConsentController:
         return SubjectConsents(
             subject=subject,
             bsn_on_file=self.service.bsn_on_file(subject) if officer else None,
-            consents=[self._view(r) for r in records],
+            consents=[self._view(r, principal) for r in records],
         )
 
     def lookup(self, principal: Principal, request: BsnLookupRequest) -> BsnLookupResponse:
@@ -102,6 +129,7 @@ class ConsentController:
         principal.require(_OFFICER, _PARTNER)
         if principal.role is _PARTNER and request.partner_id != principal.partner_id:
             raise Forbidden(f"partner '{principal.partner_id}' may only ask decisions about itself")
+        self._subject_readable(principal, request.subject)
         decision = self.service.decide(
             request.subject, request.partner_id, request.purpose, request.categories, request.at
         )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, WithJsonSchema, field_validator
 
 from consent.decision import Decision, Reason
 from consent.model import (
@@ -22,19 +23,43 @@ from schemas.identifiers import normalise_bsn
 from schemas.vocabulary import DataCategory, Purpose
 
 __all__ = [
+    "BSN_FORMAT",
     "BsnLookupRequest",
     "BsnLookupResponse",
     "CategoryOutcomeView",
     "ConsentView",
     "DecisionRequest",
     "DecisionView",
+    "ErrorView",
     "EventView",
     "GrantRequest",
     "Health",
+    "InvalidView",
     "PolicyView",
+    "ProblemView",
     "StatsView",
     "SubjectConsents",
     "WithdrawRequest",
+]
+
+
+BSN_FORMAT = "bsn"
+"""The OpenAPI ``format`` of a citizen service number (a generator can register it)."""
+
+Bsn = Annotated[
+    SecretStr,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": BSN_FORMAT,
+            "pattern": r"^[0-9]{8,9}$",
+            "writeOnly": True,
+            "description": "Citizen service number: nine digits (or eight, read with a "
+            "leading zero) passing the eleven-test: 9*d1 + 8*d2 + ... + 2*d8 - d9 is a "
+            "multiple of 11 (and not 0). Never returned, never echoed in an error.",
+            "examples": ["111222333"],
+        }
+    ),
 ]
 
 
@@ -51,7 +76,7 @@ def _valid_bsn(value: SecretStr | None) -> SecretStr | None:
 class GrantRequest(ConsentTerms):
     """A consent to record. ``bsn`` is optional; it is stored only encrypted."""
 
-    bsn: SecretStr | None = Field(
+    bsn: Bsn | None = Field(
         default=None, description="Citizen service number (stored encrypted, never returned)."
     )
 
@@ -99,7 +124,7 @@ class EventView(_Body):
 
 
 class BsnLookupRequest(_Body):
-    bsn: SecretStr
+    bsn: Bsn
 
     _check_bsn = field_validator("bsn")(_valid_bsn)
 
@@ -171,6 +196,30 @@ class StatsView(_Body):
     generated_at: datetime
     consents_by_status: dict[str, int]
     policy_version: str
+
+
+class ProblemView(_Body):
+    """One problem of an invalid request; ``loc`` names the field, the input is never
+    echoed."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+    ctx: dict[str, str] | None = None
+
+
+class InvalidView(_Body):
+    """An invalid request (422)."""
+
+    error: str = Field(description="invalid")
+    detail: list[ProblemView]
+
+
+class ErrorView(_Body):
+    """Every refusal other than a validation error: a code and a sentence."""
+
+    error: str = Field(description="unauthenticated, forbidden, not_found, conflict, ...")
+    detail: str
 
 
 class Health(_Body):

@@ -7,6 +7,7 @@ request body/path/query invalid    422     ``detail[].loc`` names the field
 :class:`ConsentInvalid`            422     same shape, ``loc`` from its ``field``
 :class:`Unauthenticated`           401     ``WWW-Authenticate: ApiKey``
 :class:`Forbidden`                 403
+:class:`Throttled`                 429     ``Retry-After``; failed keys from this address
 :class:`ConsentNotFound`           404
 :class:`ConsentConflict`           409
 :class:`PublishTimeout`            503     ``Retry-After``; the change *is* stored
@@ -33,6 +34,7 @@ from consent.errors import (
     ConsentStoreError,
     Forbidden,
     PublishTimeout,
+    Throttled,
     Unauthenticated,
 )
 from hub.errors import BrokerError, HubError
@@ -45,6 +47,7 @@ STATUS: tuple[tuple[type[HubError], int, str], ...] = (
     (ConsentInvalid, 422, "invalid"),
     (Unauthenticated, 401, "unauthenticated"),
     (Forbidden, 403, "forbidden"),
+    (Throttled, 429, "throttled"),
     (ConsentNotFound, 404, "not_found"),
     (ConsentConflict, 409, "conflict"),
     (PublishTimeout, 503, "not_yet_published"),
@@ -92,6 +95,8 @@ async def _hub_error(_request: Request, exc: Exception) -> JSONResponse:
         headers["WWW-Authenticate"] = "ApiKey"
     if status == 503:
         headers["Retry-After"] = "1"
+    if isinstance(exc, Throttled):
+        headers["Retry-After"] = str(exc.retry_after_s)
     if status == 500:
         _LOG.error("consent service error: %s", exc)
     return JSONResponse(

@@ -1,12 +1,22 @@
-"""The HTTP routes: thin, each hands its caller and body to the controller."""
+"""The HTTP routes: thin, each hands its caller and body to the controller.
+
+Who may call a route is checked before anything of the request is read: every route
+with a caller is an :class:`_AuthorisedRoute`, which authenticates the key (throttled
+per source address) and checks the roles named in the route's ``x-roles`` before
+FastAPI parses and validates the body. A partner posting a malformed grant is told 403,
+not what is wrong with the body.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Request, Security
+from fastapi import APIRouter, Body, Depends, Path, Request, Response, Security
 from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from consent.api.auth import API_KEY_HEADER, Principal, authenticate
 from consent.api.controller import ConsentController
@@ -16,25 +26,99 @@ from consent.api.dto import (
     ConsentView,
     DecisionRequest,
     DecisionView,
+    ErrorView,
     EventView,
     GrantRequest,
     Health,
+    InvalidView,
     PolicyView,
     StatsView,
     SubjectConsents,
     WithdrawRequest,
 )
-from consent.model import PSEUDONYM_PATTERN
+from consent.model import PSEUDONYM_PATTERN, Role
 from consent.report import AccessReport
 from hub.ids import ClientPseudonym, ConsentId
 
 __all__ = ["build_router"]
 
-_ERRORS: dict[int | str, dict[str, str]] = {
-    401: {"description": "No, an unknown or a revoked API key"},
-    403: {"description": "The key's role or partner may not do this"},
-    422: {"description": "Invalid request; detail[].loc names the field"},
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorView, "description": "No, an unknown or a revoked API key"},
+    403: {"model": ErrorView, "description": "The key's role or partner may not do this"},
+    422: {"model": InvalidView, "description": "Invalid request; detail[].loc names the field"},
+    429: {
+        "model": ErrorView,
+        "description": "Too many unknown API keys from this address; see Retry-After",
+    },
+    503: {
+        "model": ErrorView,
+        "description": "The store or the broker is unavailable, or a change is stored but "
+        "not yet published; see Retry-After",
+    },
 }
+_HTML_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": response["description"],
+        "content": {
+            "application/json": {
+                "schema": {"$ref": f"#/components/schemas/{response['model'].__name__}"}
+            }
+        },
+    }
+    for status, response in _ERRORS.items()
+}
+"""The errors of a route answering HTML: JSON all the same."""
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    **_ERRORS,
+    404: {"model": ErrorView, "description": "No such consent"},
+}
+_OFFICER = (Role.PRIVACY_OFFICER,)
+_PARTY = (Role.PRIVACY_OFFICER, Role.PARTNER)
+_ANY = (Role.PRIVACY_OFFICER, Role.PARTNER, Role.MONITOR)
+_AGGREGATES = (Role.PRIVACY_OFFICER, Role.MONITOR)
+ROLES_EXTENSION = "x-roles"
+"""The OpenAPI extension of a route naming the roles that may call it."""
+
+
+def _roles(roles: tuple[Role, ...]) -> dict[str, Any]:
+    return {ROLES_EXTENSION: [r.value for r in roles]}
+
+
+def _key_of(request: Request) -> str | None:
+    """The API key of the ``X-API-Key`` header, else of ``Authorization: Bearer``."""
+    key = request.headers.get(API_KEY_HEADER)
+    if key:
+        return key
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    return (credentials.strip() or None) if scheme.lower() == "bearer" else None
+
+
+def _authorise(request: Request, roles: tuple[Role, ...]) -> Principal:
+    controller: ConsentController = request.app.state.consent_controller
+    source = request.client.host if request.client else "unknown"
+    principal = authenticate(
+        controller.service.store, _key_of(request), throttle=controller.throttle, source=source
+    )
+    principal.require(*roles)
+    return principal
+
+
+class _AuthorisedRoute(APIRoute):
+    """A route that authenticates and checks roles before the request is parsed."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        named = (self.openapi_extra or {}).get(ROLES_EXTENSION)
+        if named is None:
+            return handler
+        roles = tuple(Role(r) for r in named)
+
+        async def authorised(request: Request) -> Response:
+            request.state.principal = await run_in_threadpool(_authorise, request, roles)
+            return await handler(request)
+
+        return authorised
+
 
 SubjectPath = Annotated[
     ClientPseudonym, Path(pattern=PSEUDONYM_PATTERN, description="Client pseudonym")
@@ -47,11 +131,15 @@ _bearer = HTTPBearer(auto_error=False, description="The API key as a bearer toke
 
 def _principal(
     request: Request,
-    key: Annotated[str | None, Security(_api_key)],
-    token: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    _key: Annotated[str | None, Security(_api_key)],
+    _token: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
 ) -> Principal:
-    controller: ConsentController = request.app.state.consent_controller
-    return authenticate(controller.service.store, key or (token.credentials if token else None))
+    """The caller :class:`_AuthorisedRoute` authorised (the parameters document the
+    security schemes in OpenAPI)."""
+    principal = getattr(request.state, "principal", None)
+    if not isinstance(principal, Principal):
+        raise RuntimeError("a route with a caller must name its roles (x-roles)")
+    return principal
 
 
 Caller = Annotated[Principal, Depends(_principal)]
@@ -64,32 +152,52 @@ def build_router(controller: ConsentController) -> APIRouter:
     API-key dependency); :func:`consent.api.create_app` does both.
     """
     service = controller.service
-    router = APIRouter()
+    router = APIRouter(route_class=_AuthorisedRoute)
 
     @router.get("/health", tags=["service"])
     def health() -> Health:
         """Liveness and the store's schema version (no key needed)."""
         return Health(status="ok", schema_version=service.store.schema_version())
 
-    @router.post("/v1/consents", status_code=201, tags=["consents"], responses={**_ERRORS, 409: {}})
+    @router.post(
+        "/v1/consents",
+        status_code=201,
+        tags=["consents"],
+        responses={
+            **_ERRORS,
+            409: {"model": ErrorView, "description": "The subject has another BSN on record"},
+        },
+        openapi_extra=_roles(_OFFICER),
+    )
     def grant(caller: Caller, request: GrantRequest) -> ConsentView:
         """Record a consent (privacy officer). Returns once stored and published."""
         return controller.grant(caller, request)
 
-    @router.get("/v1/consents/{consent_id}", tags=["consents"], responses={**_ERRORS, 404: {}})
+    @router.get(
+        "/v1/consents/{consent_id}",
+        tags=["consents"],
+        responses=_NOT_FOUND,
+        openapi_extra=_roles(_PARTY),
+    )
     def show(caller: Caller, consent_id: ConsentPath) -> ConsentView:
         """One consent (privacy officer, or a partner party to it)."""
         return controller.show(caller, consent_id)
 
     @router.get(
-        "/v1/consents/{consent_id}/history", tags=["consents"], responses={**_ERRORS, 404: {}}
+        "/v1/consents/{consent_id}/history",
+        tags=["consents"],
+        responses=_NOT_FOUND,
+        openapi_extra=_roles(_PARTY),
     )
     def history(caller: Caller, consent_id: ConsentPath) -> list[EventView]:
         """Every event of one consent, hash-chained."""
         return controller.history(caller, consent_id)
 
     @router.post(
-        "/v1/consents/{consent_id}/withdraw", tags=["consents"], responses={**_ERRORS, 404: {}}
+        "/v1/consents/{consent_id}/withdraw",
+        tags=["consents"],
+        responses=_NOT_FOUND,
+        openapi_extra=_roles(_OFFICER),
     )
     def withdraw(
         caller: Caller,
@@ -99,17 +207,32 @@ def build_router(controller: ConsentController) -> APIRouter:
         """Withdraw (privacy officer); idempotent. Returns once stored and published."""
         return controller.withdraw(caller, consent_id, request)
 
-    @router.get("/v1/subjects/{subject}/consents", tags=["subjects"], responses=_ERRORS)
+    @router.get(
+        "/v1/subjects/{subject}/consents",
+        tags=["subjects"],
+        responses=_ERRORS,
+        openapi_extra=_roles(_PARTY),
+    )
     def for_subject(caller: Caller, subject: SubjectPath) -> SubjectConsents:
         """A subject's consents (privacy officer, or a partner party to the subject)."""
         return controller.for_subject(caller, subject)
 
-    @router.post("/v1/subjects/lookup", tags=["subjects"], responses=_ERRORS)
+    @router.post(
+        "/v1/subjects/lookup",
+        tags=["subjects"],
+        responses=_ERRORS,
+        openapi_extra=_roles(_OFFICER),
+    )
     def lookup(caller: Caller, request: BsnLookupRequest) -> BsnLookupResponse:
         """Subjects with this BSN on file (privacy officer; the BSN goes in the body)."""
         return controller.lookup(caller, request)
 
-    @router.get("/v1/subjects/{subject}/access-report", tags=["subjects"], responses=_ERRORS)
+    @router.get(
+        "/v1/subjects/{subject}/access-report",
+        tags=["subjects"],
+        responses=_ERRORS,
+        openapi_extra=_roles(_OFFICER),
+    )
     def access_report(caller: Caller, subject: SubjectPath) -> AccessReport:
         """Who received what about the subject, when, on which basis (privacy officer)."""
         return controller.access_report(caller, subject)
@@ -118,24 +241,30 @@ def build_router(controller: ConsentController) -> APIRouter:
         "/v1/subjects/{subject}/access-report.html",
         tags=["subjects"],
         response_class=HTMLResponse,
-        responses=_ERRORS,
+        responses=_HTML_ERRORS,
+        openapi_extra=_roles(_OFFICER),
     )
     def access_report_html(caller: Caller, subject: SubjectPath) -> HTMLResponse:
         """The access report as a readable page (privacy officer)."""
         return HTMLResponse(controller.access_report_html(caller, subject))
 
-    @router.post("/v1/decisions", tags=["decisions"], responses=_ERRORS)
+    @router.post(
+        "/v1/decisions",
+        tags=["decisions"],
+        responses=_ERRORS,
+        openapi_extra=_roles(_PARTY),
+    )
     def decide(caller: Caller, request: DecisionRequest) -> DecisionView:
         """May partner P receive categories C of subject S for purpose U now? (A partner
         key may only ask about itself.)"""
         return controller.decide(caller, request)
 
-    @router.get("/v1/policy", tags=["policy"], responses=_ERRORS)
+    @router.get("/v1/policy", tags=["policy"], responses=_ERRORS, openapi_extra=_roles(_ANY))
     def policy(caller: Caller) -> PolicyView:
         """The policy matrix: partner kind x purpose -> categories that may ever flow."""
         return controller.policy(caller)
 
-    @router.get("/v1/stats", tags=["policy"], responses=_ERRORS)
+    @router.get("/v1/stats", tags=["policy"], responses=_ERRORS, openapi_extra=_roles(_AGGREGATES))
     def stats(caller: Caller) -> StatsView:
         """Consents per status (aggregates only; privacy officer and monitor)."""
         return controller.stats(caller)

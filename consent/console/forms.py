@@ -140,6 +140,8 @@ def grant_request(subject: str, form: Form) -> GrantRequest:
         body["valid_from"] = datetime.combine(start, time(), UTC)
     if form.get("valid_until"):
         last = _day(form.get("valid_until"), "valid_until")
+        if last == date.max:
+            raise ConsentInvalid("valid_until", "leave it empty for no end date")
         body["valid_until"] = datetime.combine(last + timedelta(days=1), time(), UTC)
     if form.get("bsn"):
         body["bsn"] = form.get("bsn")

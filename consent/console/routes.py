@@ -28,6 +28,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -65,9 +66,17 @@ from consent.console.session import (
     SESSION_TTL_S,
     ConsoleSession,
     SessionSigner,
+    session_hash,
 )
-from consent.errors import ConsentConflict, ConsentInvalid, PublishTimeout, Unauthenticated
-from consent.model import PSEUDONYM_PATTERN, Role
+from consent.errors import (
+    ConsentConflict,
+    ConsentInvalid,
+    PublishTimeout,
+    Throttled,
+    Unauthenticated,
+)
+from consent.model import PSEUDONYM_PATTERN, Role, utc_now
+from consent.store import ConsoleSessionRecord
 from hub.errors import HubError
 from hub.ids import ClientPseudonym, ConsentId
 from schemas.vocabulary import PartnerKind, Purpose
@@ -96,10 +105,14 @@ def _redirect(url: str) -> RedirectResponse:
 
 
 def _secure(request: Request) -> bool:
-    return (
-        request.url.scheme == "https"
-        or request.headers.get("x-forwarded-proto", "").lower() == "https"
-    )
+    """Whether the browser reached us over HTTPS. The scheme is the connection's, or a
+    trusted proxy's ``X-Forwarded-Proto`` (``HUB_TRUSTED_PROXIES``, applied by
+    :class:`hub.http.HttpServer`); a client's own header never counts."""
+    return request.url.scheme == "https"
+
+
+def _source(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
 
 
 async def _read_form(request: Request) -> Form:
@@ -143,10 +156,16 @@ class _Console:
         session = self.signer.read(request.cookies.get(SESSION_COOKIE))
         if session is None:
             return _redirect("/console/login")
+        held = self.service.store.console_session(session_hash(session), utc_now())
+        if held is None or held.key_id != session.key_id:  # signed out, expired or not ours
+            response = _redirect("/console/login")
+            response.delete_cookie(SESSION_COOKIE, path="/console")
+            return response
         record = next(
             (k for k in self.service.store.list_api_keys() if k.key_id == session.key_id), None
         )
         if record is None or record.revoked_at is not None:
+            self.service.store.end_console_session(held.session_hash)
             response = _redirect("/console/login?ended=1")
             response.delete_cookie(SESSION_COOKIE, path="/console")
             return response
@@ -214,7 +233,7 @@ class _Console:
 
     # --- sign in and out --------------------------------------------------------------------
     def index(self, request: Request) -> Response:
-        if self.signer.read(request.cookies.get(SESSION_COOKIE)) is None:
+        if not isinstance(self.caller(request), _Caller):
             return _redirect("/console/login")
         return _redirect("/console/subjects")
 
@@ -238,7 +257,19 @@ class _Console:
             _LOG.warning("console: refused a sign-in without a valid CSRF token")
             return _html(error_page(Layout(), 403, "Form refused", _LOGIN_REFUSED), 403)
         try:
-            principal = authenticate(self.service.store, form.get("api_key"))
+            principal = authenticate(
+                self.service.store,
+                form.get("api_key"),
+                throttle=self.controller.throttle,
+                source=_source(request),
+            )
+        except Throttled as exc:
+            detail = (
+                f"Too many unknown API keys from this address. Try again in {exc.retry_after_s} s."
+            )
+            page = _html(error_page(Layout(), 429, "Too many attempts", detail), 429)
+            page.headers["Retry-After"] = str(exc.retry_after_s)
+            return page
         except Unauthenticated:
             _LOG.warning("console: sign-in refused (unknown or revoked key)")
             return self.login_form(
@@ -253,7 +284,17 @@ class _Console:
                 f"{principal.role.value}."
             )
             return _html(error_page(Layout(), 403, "Not for this key", detail), 403)
-        cookie, _ = self.signer.issue(principal.key_id)
+        cookie, session = self.signer.issue(principal.key_id)
+        now = utc_now()
+        self.service.store.purge_console_sessions(now)
+        self.service.store.add_console_session(
+            ConsoleSessionRecord(
+                session_hash(session),
+                session.key_id,
+                now,
+                datetime.fromtimestamp(session.expires_at, UTC),
+            )
+        )
         _LOG.info("console: signed in with key %s", principal.key_id)
         response = _redirect("/console/subjects")
         response.set_cookie(
@@ -272,6 +313,7 @@ class _Console:
         who = self.checked(request, form)
         if not isinstance(who, _Caller):
             return who
+        self.service.store.end_console_session(session_hash(who.session))
         _LOG.info("console: signed out key %s", who.principal.key_id)
         response = _redirect("/console/login?signed_out=1")
         response.delete_cookie(SESSION_COOKIE, path="/console")

@@ -1,11 +1,16 @@
-"""Console sessions and CSRF tokens: signed, stateless, shared by every replica.
+"""Console sessions and CSRF tokens: signed, and held by the server.
 
 After a privacy officer logs in with an API key, the browser holds a session cookie
 (HttpOnly, SameSite=Strict, Path=/console, Secure over HTTPS) whose value is
 ``<key id>.<expiry>.<nonce>.<signature>``: the key id, never the key. The signature is an
 HMAC-SHA256 under a secret every replica derives the same way (from the BSN master key,
-:func:`session_secret`), so any replica accepts the session and a restart keeps it. On
-every request the key is looked up again, so revoking it ends its sessions at once.
+:func:`session_secret`), so a forged cookie is refused without a database read. A signed
+cookie is not enough: the session must also be in the consent store
+(``consent_console_sessions``, keyed by :func:`session_hash`, the SHA-256 of the nonce),
+which every replica shares and a restart keeps. Signing out deletes it there, so a copy
+of the cookie (and its CSRF token) is worth nothing afterwards; an expired one is
+deleted when it is next seen and at every sign-in. On every request the key is looked up
+again, so revoking it ends its sessions at once.
 
 Every form carries a CSRF token: for a session, an HMAC over the session's key id and
 nonce (a synchronizer token nobody else can compute); for the login form, which has no
@@ -36,6 +41,7 @@ __all__ = [
     "SESSION_TTL_S",
     "ConsoleSession",
     "SessionSigner",
+    "session_hash",
     "session_secret",
 ]
 
@@ -66,6 +72,11 @@ class ConsoleSession:
     key_id: str
     expires_at: int
     nonce: str
+
+
+def session_hash(session: ConsoleSession) -> str:
+    """What the store keeps of a session: the SHA-256 of its nonce (hex)."""
+    return hashlib.sha256(session.nonce.encode()).hexdigest()
 
 
 class SessionSigner:

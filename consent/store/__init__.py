@@ -8,6 +8,7 @@ from consent.errors import ConsentStoreError
 from consent.store.interface import (
     ApiKeyRecord,
     ConsentStore,
+    ConsoleSessionRecord,
     OutboxRow,
     StoreTransaction,
     SubjectIdentity,
@@ -18,6 +19,7 @@ __all__ = [
     "DEFAULT_SQLITE_NAME",
     "ApiKeyRecord",
     "ConsentStore",
+    "ConsoleSessionRecord",
     "OutboxRow",
     "StoreTransaction",
     "SubjectIdentity",

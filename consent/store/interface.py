@@ -24,7 +24,14 @@ from consent.model import (
 )
 from hub.ids import ClientPseudonym, ConsentId, EventId, PartnerId
 
-__all__ = ["ApiKeyRecord", "ConsentStore", "OutboxRow", "StoreTransaction", "SubjectIdentity"]
+__all__ = [
+    "ApiKeyRecord",
+    "ConsentStore",
+    "ConsoleSessionRecord",
+    "OutboxRow",
+    "StoreTransaction",
+    "SubjectIdentity",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +59,16 @@ class ApiKeyRecord:
     partner_id: PartnerId | None
     created_at: datetime
     revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleSessionRecord:
+    """A console session the server holds: the SHA-256 of its secret, never the secret."""
+
+    session_hash: str
+    key_id: str
+    created_at: datetime
+    expires_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +230,22 @@ class ConsentStore(ABC):
 
     @abstractmethod
     def list_api_keys(self) -> list[ApiKeyRecord]: ...
+
+    # --- console sessions -------------------------------------------------------------------
+    @abstractmethod
+    def add_console_session(self, session: ConsoleSessionRecord) -> None: ...
+
+    @abstractmethod
+    def console_session(self, session_hash: str, now: datetime) -> ConsoleSessionRecord | None:
+        """The session while it lasts; an expired one is deleted and None returned."""
+
+    @abstractmethod
+    def end_console_session(self, session_hash: str) -> bool:
+        """Delete the session (sign-out); False when there was none."""
+
+    @abstractmethod
+    def purge_console_sessions(self, now: datetime) -> int:
+        """Delete every expired session; return how many."""
 
     @abstractmethod
     def close(self) -> None: ...

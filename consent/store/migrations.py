@@ -164,4 +164,18 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        4,
+        "console sessions held by the server (ended on sign-out and expiry)",
+        (
+            """CREATE TABLE consent_console_sessions (
+                session_hash TEXT PRIMARY KEY,
+                key_id TEXT NOT NULL,
+                created_at {ts} NOT NULL,
+                expires_at {ts} NOT NULL
+            )""",
+            "CREATE INDEX consent_console_sessions_by_expiry "
+            "ON consent_console_sessions (expires_at)",
+        ),
+    ),
 )

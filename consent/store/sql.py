@@ -29,6 +29,7 @@ from consent.model import (
 from consent.store.interface import (
     ApiKeyRecord,
     ConsentStore,
+    ConsoleSessionRecord,
     OutboxRow,
     StoreTransaction,
     SubjectIdentity,
@@ -467,6 +468,54 @@ class SqlConsentStore(ConsentStore):
         statement = f"SELECT {_KEY_COLUMNS} FROM consent_api_keys ORDER BY created_at"  # noqa: S608
         rows = self._query(statement)
         return [self._key_record(r) for r in rows]
+
+    # --- console sessions ----------------------------------------------------------------------
+    def add_console_session(self, session: ConsoleSessionRecord) -> None:
+        with self._tx("storing a console session") as conn:
+            self._execute(
+                conn,
+                "INSERT INTO consent_console_sessions (session_hash, key_id, created_at, "
+                "expires_at) VALUES (?, ?, ?, ?)",
+                (
+                    session.session_hash,
+                    session.key_id,
+                    self._ts_in(session.created_at),
+                    self._ts_in(session.expires_at),
+                ),
+            )
+
+    def console_session(self, session_hash: str, now: datetime) -> ConsoleSessionRecord | None:
+        rows = self._query(
+            "SELECT key_id, created_at, expires_at FROM consent_console_sessions "
+            "WHERE session_hash = ?",
+            (session_hash,),
+        )
+        if not rows:
+            return None
+        key_id, created_at, expires_at = rows[0]
+        session = ConsoleSessionRecord(
+            session_hash, key_id, self._ts_out(created_at), self._ts_out(expires_at)
+        )
+        if session.expires_at <= now:
+            self.end_console_session(session_hash)
+            return None
+        return session
+
+    def end_console_session(self, session_hash: str) -> bool:
+        with self._tx("ending a console session") as conn:
+            cursor = self._execute(
+                conn, "DELETE FROM consent_console_sessions WHERE session_hash = ?", (session_hash,)
+            )
+            return bool(cursor.rowcount)
+
+    def purge_console_sessions(self, now: datetime) -> int:
+        with self._tx("purging console sessions") as conn:
+            cursor = self._execute(
+                conn,
+                "DELETE FROM consent_console_sessions WHERE expires_at <= ?",
+                (self._ts_in(now),),
+            )
+            return int(cursor.rowcount)
 
     def close(self) -> None:
         with self._lock:

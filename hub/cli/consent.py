@@ -326,7 +326,11 @@ def serve(
     configure_logging(settings)
     with broker_for(settings) as running, ConsentRuntime(running) as runtime:
         server = HttpServer(
-            runtime.app, host=running.consent_host, port=running.consent_port, name="consent"
+            runtime.app,
+            host=running.consent_host,
+            port=running.consent_port,
+            name="consent",
+            trusted_proxies=running.trusted_proxy_list,
         )
         url = server.start()
         try:

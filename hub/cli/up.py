@@ -25,8 +25,8 @@ from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
 
-from consent.api.auth import issue_key
-from consent.model import Role
+from consent.api.auth import issue_run_key
+from consent.model import Role, utc_now
 from consent.outbox import wire_encoder
 from consent.runtime import ConsentRuntime
 from hub.broker import EmbeddedBroker, choose_broker, running_broker
@@ -333,11 +333,14 @@ def up(
             )
         )
         server = HttpServer(
-            consent.app, host=running.consent_host, port=running.consent_port, name="consent"
+            consent.app,
+            host=running.consent_host,
+            port=running.consent_port,
+            name="consent",
+            trusted_proxies=running.trusted_proxy_list,
         )
         consent_url = server.start()
         stack.callback(server.stop)
-        _, officer_key = issue_key(consent.store, Role.PRIVACY_OFFICER, "rmt-hub-up", None)
         worker = _start_router(stack, running, registry_url)
         console.print(f"[bold]router:[/] worker pid {worker.pid} (log: {worker.log_file})")
         metrics_port = (worker.status() or {}).get("metrics_port")
@@ -347,7 +350,7 @@ def up(
             )
         console.print(f"[bold]consent API:[/] {consent_url}/docs")
         console.print(f"[bold]privacy officer console:[/] {consent_url}/console")
-        console.print(f"[bold]privacy officer API key[/] (this run only): {officer_key}")
+        console.print(_run_officer_key(stack, consent))
         monitor = _start_monitor(stack, running, registry_url)
         period = demo_period()
         console.print(f"[bold]monitor:[/] worker pid {monitor.pid} (log: {monitor.log_file})")
@@ -384,6 +387,28 @@ def up(
         if once and not demo:
             return
         _watch(counter, once=once, guardian=guardian)
+
+
+RUN_KEY_NAME = "rmt-hub-up"
+"""The name of the privacy-officer key each run of ``up`` issues (and revokes at its end)."""
+
+
+def _run_officer_key(stack: ExitStack, consent: ConsentRuntime) -> str:
+    """Issue a privacy-officer key for this run, revoked when the run stops (and at the
+    next start, should this run be killed); the line to print shows it only when the
+    output is a terminal, so it never lands in a container log."""
+    record, key = issue_run_key(consent.store, Role.PRIVACY_OFFICER, RUN_KEY_NAME)
+
+    def revoke() -> None:
+        consent.store.revoke_api_key(record.key_id, utc_now())
+
+    stack.callback(revoke)
+    if console.file.isatty():
+        return f"[bold]privacy officer API key[/] (this run only): {key}"
+    return (
+        "[bold]privacy officer API key:[/] not shown (the output is not a terminal); "
+        "make one with: rmt-hub consent keys add --role privacy_officer --name NAME"
+    )
 
 
 def _guardian(

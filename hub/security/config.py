@@ -7,8 +7,10 @@ hash-chained audit) is **on by default**. Two settings govern it:
   router delivers plain CloudEvents records, as before issue 8. Turning it off makes
   every record readable by whoever can read the topic: for benchmarks and migrations
   only.
-* ``HUB_KEYS_PASSPHRASE`` (secret, default unset): encrypts private key files written
-  from now on and opens encrypted ones.
+* ``HUB_KEYS_PASSPHRASE`` (secret, default unset): seals every secret file of the hub
+  (private keys, the subject-key master key, the BSN master key; :mod:`hub.sealed`,
+  scrypt) and opens sealed ones; older files (plain, or PKCS#8 under PBKDF2) are still
+  read and sealed in place when first read with it.
 
 Both are :class:`~hub.config.HubSettings` fields, read through
 :func:`security_enabled` and :func:`keys_passphrase`.
@@ -28,6 +30,7 @@ from collections.abc import Iterable
 from pydantic import SecretStr
 
 from hub.config import HubSettings
+from hub.keyfile import passphrase_of
 from hub.security.errors import KeyNotFound
 from hub.security.hub_identity import HUB_ID, ensure_hub_identity, key_store
 from hub.security.keys import KeyStore, PublicKeyRecord
@@ -49,8 +52,7 @@ def security_enabled(settings: HubSettings) -> bool:
 
 def keys_passphrase(settings: HubSettings) -> SecretStr | None:
     """The passphrase of the private key files (``HUB_KEYS_PASSPHRASE``), if any."""
-    value = settings.keys_passphrase
-    return value if value is not None and value.get_secret_value() else None
+    return passphrase_of(settings)
 
 
 def partner_key_store(settings: HubSettings) -> KeyStore:

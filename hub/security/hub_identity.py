@@ -5,7 +5,8 @@
   key store; it signs what the router delivers, the audit chain, and is the identity
   partners verify inbox records against;
 * subject keys (crypto-shredding): ``data_dir/subject-keys.sqlite``, wrapped under the
-  master key ``<keys dir>/subject-keys.key`` (0600, generated once).
+  master key ``<keys dir>/subject-keys.key`` (0600, generated once; sealed under
+  ``HUB_KEYS_PASSPHRASE`` when set).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from hub.config import HubSettings
-from hub.keyfile import load_or_create_key
+from hub.keyfile import load_or_create_key, passphrase_of
 from hub.security.errors import KeyNotFound
 from hub.security.keys import DEFAULT_VALIDITY, KeyStore, PartnerKeys
 from hub.security.shredding import SubjectKeyStore
@@ -61,5 +62,6 @@ def subject_key_store(settings: HubSettings, *, cache_ttl_s: float = 30.0) -> Su
         keys_dir(settings) / SUBJECT_MASTER_KEY_FILE,
         label="subject key store master key",
         env="(key file)",
+        passphrase=passphrase_of(settings),
     )
     return SubjectKeyStore(settings.data_dir / SUBJECT_KEYS_DB, master, cache_ttl_s=cache_ttl_s)

@@ -19,8 +19,13 @@ generated on this machine, the private keys::
 
     <keys_dir>/directory.json                    public, 0644
     <keys_dir>/private/                          0700
-    <keys_dir>/private/<key_id>.signing.pem      PKCS#8 Ed25519, 0600 (encrypted with a passphrase)
+    <keys_dir>/private/<key_id>.signing.pem      PKCS#8 Ed25519, 0600 (sealed with a passphrase)
     <keys_dir>/private/<key_id>.encryption.pem   PKCS#8 X25519, 0600
+
+With a passphrase, a private file is the PEM sealed by :mod:`hub.sealed` (scrypt,
+AES-256-GCM); PKCS#8's own encryption (PBKDF2 with 2,048 iterations) is read but no
+longer written: such a file, or a plain one, is sealed in place when first read with
+the passphrase.
 
 A private file readable by group or others is refused. Private keys are only held by
 :class:`PartnerKeys`, whose ``repr``/``str`` mask them, which cannot be pickled, and
@@ -53,6 +58,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from hub.sealed import SealedError, is_sealed, replace_file, seal, unseal
 from hub.security.errors import KeyNotFound, KeyStoreError
 from schemas.regions import Region
 from schemas.vocabulary import PartnerKind
@@ -424,12 +430,9 @@ class KeyStore:
 
     # --- private keys --------------------------------------------------------------------------
 
-    def _encryption_algorithm(self) -> serialization.KeySerializationEncryption:
-        if self._passphrase is None:
-            return serialization.NoEncryption()
-        return serialization.BestAvailableEncryption(
-            self._passphrase.get_secret_value().encode("utf-8")
-        )
+    def _sealed(self, pem: bytes) -> bytes:
+        """What a private file holds: the PEM, sealed when there is a passphrase."""
+        return pem if self._passphrase is None else seal(pem, self._passphrase)
 
     def _write_private(self, keys: PartnerKeys) -> None:
         try:
@@ -437,13 +440,17 @@ class KeyStore:
             os.chmod(self.private_dir, 0o700)
         except OSError as exc:
             raise KeyStoreError(f"{self.private_dir}: cannot create: {exc.strerror}") from exc
-        algorithm = self._encryption_algorithm()
+        plain = serialization.NoEncryption()
         parts = {
-            "signing": keys.signing_key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, algorithm
+            "signing": self._sealed(
+                keys.signing_key.private_bytes(
+                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, plain
+                )
             ),
-            "encryption": keys.encryption_key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, algorithm
+            "encryption": self._sealed(
+                keys.encryption_key.private_bytes(
+                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, plain
+                )
             ),
         }
         for part, pem in parts.items():
@@ -475,16 +482,46 @@ class KeyStore:
             data = path.read_bytes()
         except OSError as exc:
             raise KeyStoreError(f"{path}: cannot read: {exc.strerror}") from exc
+        if is_sealed(data):
+            if self._passphrase is None:
+                raise KeyStoreError(f"{path}: the key file is encrypted: give the passphrase")
+            try:
+                return self._load_pem(path, unseal(data, self._passphrase, source=str(path)))
+            except SealedError as exc:
+                raise KeyStoreError(
+                    f"{path}: cannot load the private key (wrong passphrase?)"
+                ) from exc
+        key = self._load_pem(path, data)  # a file from before sealing: PKCS#8 or plain
+        if self._passphrase is not None:
+            self._seal_in_place(path, key)
+        return key
+
+    def _load_pem(self, path: Path, data: bytes) -> Any:
         password = self._passphrase.get_secret_value().encode("utf-8") if self._passphrase else None
         try:
             return serialization.load_pem_private_key(data, password=password)
-        except TypeError as exc:  # encrypted without a passphrase, or the reverse
-            raise KeyStoreError(
-                f"{path}: the key file is "
-                + ("encrypted: give the passphrase" if password is None else "not encrypted")
-            ) from exc
+        except TypeError:  # PKCS#8 unencrypted (from before a passphrase was set, or sealed)
+            pass
         except ValueError as exc:  # wrong passphrase or not a key; never quote the data
             raise KeyStoreError(f"{path}: cannot load the private key (wrong passphrase?)") from exc
+        if password is None:
+            raise KeyStoreError(f"{path}: the key file is encrypted: give the passphrase")
+        try:
+            return serialization.load_pem_private_key(data, password=None)
+        except (TypeError, ValueError) as exc:
+            raise KeyStoreError(f"{path}: cannot load the private key") from exc
+
+    def _seal_in_place(self, path: Path, key: Any) -> None:
+        """Migrate a private file written before sealing: the same key, sealed."""
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        try:
+            replace_file(path, self._sealed(pem))
+        except OSError as exc:
+            raise KeyStoreError(f"{path}: cannot seal the private key: {exc.strerror}") from exc
 
     def has_private(self, key_id: str) -> bool:
         return self._private_path(key_id, "signing").exists()

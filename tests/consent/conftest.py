@@ -245,7 +245,7 @@ def running_consent_api(settings: HubSettings, database: str) -> Iterator[Consen
         "monitor": issue_key(runtime.store, Role.MONITOR, "monitor-1")[1],
     }
     runtime.start()
-    http = HttpServer(runtime.app, name="consent-test")
+    http = HttpServer(runtime.app, name="consent-test", trusted_proxies=settings.trusted_proxy_list)
     try:
         base = http.start()
         yield ConsentApi(runtime, base, keys, database)

@@ -1,5 +1,6 @@
 """The consent store on SQLite and PostgreSQL: migrations, the append-only register,
-its projection, the outbox, leases, identities, disclosures and API keys."""
+its projection, the outbox, leases, identities, disclosures, API keys and console
+sessions."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from consent.model import (
 )
 from consent.policy import load_policy
 from consent.service import ConsentService
-from consent.store import ConsentStore, open_store
+from consent.store import ConsentStore, ConsoleSessionRecord, open_store
 from consent.store.migrations import MIGRATIONS, MIGRATIONS_TABLE
 from hub.ids import ClientPseudonym, ConsentId, EventId, PartnerId
 from schemas.vocabulary import DataCategory, PartnerKind, Purpose
@@ -264,3 +265,22 @@ def test_iterating_and_counting(store: ConsentStore) -> None:
     assert store.status_counts(utc_now()) == {"GIVEN": 4, "WITHDRAWN": 1, "EXPIRED": 0}
     records: list[ConsentRecord] = list(store.iter_records())
     assert len(records) == 5
+
+
+def test_console_sessions_end_on_sign_out_and_on_expiry(store: ConsentStore) -> None:
+    now = utc_now()
+    hour = timedelta(hours=1)
+    for name, ends in (("signed-out", now + hour), ("expires", now + hour), ("old", now - hour)):
+        store.add_console_session(ConsoleSessionRecord(name * 2, "key-1", now - 2 * hour, ends))
+    held = store.console_session("signed-out" * 2, now)
+    assert held is not None
+    assert held.key_id == "key-1"
+    assert held.expires_at == now + hour
+    assert store.end_console_session("signed-out" * 2) is True
+    assert store.console_session("signed-out" * 2, now) is None
+    assert store.end_console_session("signed-out" * 2) is False
+    assert store.console_session("expires" * 2, now) is not None
+    assert store.console_session("expires" * 2, now + hour) is None  # expired: deleted
+    assert store.end_console_session("expires" * 2) is False
+    assert store.purge_console_sessions(now) == 1  # the old one
+    assert store.console_session("old" * 2, now - 2 * hour) is None

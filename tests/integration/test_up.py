@@ -81,3 +81,31 @@ def test_up_demo_feeds_partner_files_and_records_flow(tmp_path: Path) -> None:
     assert published > 0
     assert delivered > 0
     assert dead_lettered > 0  # the demo spoils a few rows on purpose
+
+
+def test_regression_up_prints_a_never_revoked_officer_key(tmp_path: Path) -> None:
+    """`up` whose output is not a terminal (a container log) does not print its run's
+    privacy-officer key, and revokes it when it stops; the next run revokes a key a
+    killed run left behind."""
+    from consent.api import issue_key  # noqa: PLC0415
+    from consent.model import Role  # noqa: PLC0415
+    from consent.store import open_store  # noqa: PLC0415
+
+    store = open_store(None, tmp_path)
+    store.migrate()
+    left, _ = issue_key(store, Role.PRIVACY_OFFICER, "rmt-hub-up")  # as if a run was killed
+    store.close()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    env |= {"HUB_DATA_DIR": str(tmp_path), "HUB_REGISTRY_PORT": "0", "HUB_CONSENT_PORT": "0"}
+    result = _up(env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "rmtc_" not in result.stdout + result.stderr
+    assert "privacy officer API key: not shown" in result.stdout
+    store = open_store(None, tmp_path)
+    try:
+        keys = [k for k in store.list_api_keys() if k.name == "rmt-hub-up"]
+    finally:
+        store.close()
+    assert len(keys) == 2
+    assert left.key_id in {k.key_id for k in keys}
+    assert all(k.revoked_at is not None for k in keys)

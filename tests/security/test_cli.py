@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from hub.cli import acls as acls_cli
 from hub.cli import keys as keys_cli
+from hub.sealed import is_sealed
 from hub.security.keys import KeyStore
 
 runner = CliRunner(env={"COLUMNS": "200"})
@@ -74,7 +75,8 @@ def test_keys_with_a_passphrase_file(env: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "s3cret" not in result.output
     pem = next((env / "keys" / "private").glob("*.signing.pem")).read_bytes()
-    assert pem.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    assert is_sealed(pem)
+    assert b"PRIVATE KEY" not in pem
 
 
 def test_acls_render_formats(env: Path) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr, ValidationError
 
+from hub.sealed import is_sealed
 from hub.security.errors import KeyNotFound, KeyStoreError
 from hub.security.keys import KeyStatus, KeyStore, PartnerKeys, PublicDirectory, key_id_of
 from schemas.vocabulary import PartnerKind
@@ -63,7 +64,8 @@ def test_passphrase_encrypts_private_files(tmp_path: Path) -> None:
     locked = KeyStore(tmp_path, passphrase=SecretStr(secret))
     record = locked.new(UWV)
     pem = (locked.private_dir / f"{record.key_id}.signing.pem").read_bytes()
-    assert pem.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    assert is_sealed(pem)
+    assert b"PRIVATE KEY" not in pem
     assert locked.private(UWV).key_id == record.key_id
     with pytest.raises(KeyStoreError, match="give the passphrase"):
         KeyStore(tmp_path).private(UWV)
