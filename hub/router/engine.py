@@ -318,6 +318,9 @@ class RouterEngine:
             if loader.recovery:
                 writes += loader.recovery
                 loader.recovery = []
+            refusals = self.core.consent_refusals(loader.state)
+            self._count_refusals(refusals)
+            writes += refusals
             ended = list(loader.state.pending_erasures)
             writes += self.core.erasures(loader.state)
             if self.security is not None and ended:
@@ -325,6 +328,16 @@ class RouterEngine:
                     (e.subject, e.effective_at) for e in ended if _covered_special(loader.state, e)
                 )
         return writes
+
+    def _count_refusals(self, writes: Sequence[Write]) -> None:
+        for write in writes:
+            letter = write.record
+            if isinstance(letter, DeadLetter):
+                reason = letter.reason.value
+                self.metrics.consent_change_refused(reason)
+                self.metrics.dead_letter(
+                    letter.source_topic, letter.source_partner or "unknown", reason.lower()
+                )
 
     def _route(
         self, batch: Sequence[Inbound], verdicts: dict[str, Verdict], sources: list[float]

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from consent.policy import PolicyMatrix
-from hub.ids import ConsentId, EventId
+from hub.ids import ConsentId, EventId, PartnerId
 from hub.router.audit import Delivery
 from hub.router.entitlement import (
     HANDOVER_PURPOSES,
@@ -52,6 +52,7 @@ from schemas.loader import SchemaSet
 from schemas.models import (
     CanonicalRecord,
     ClientProfile,
+    ConsentChange,
     DeadLetter,
     DisclosureEvent,
     ErasureNotice,
@@ -447,6 +448,37 @@ class RouterCore:
             writes.append(
                 Write(self._inbox[publisher.id], message.partition, key, notice, notice_id)
             )
+        return writes
+
+    def consent_refusals(self, state: PartitionState) -> list[Write]:
+        """Dead letters of the consent feed records the loader refused (each at most once):
+        the record as it arrived and the reason; nobody's inbox hears of it."""
+        if not state.refused_changes:
+            return []
+        pending, state.refused_changes = state.refused_changes, []
+        now = self.clock()
+        writes: list[Write] = []
+        for refused in pending:
+            dead_id = dead_letter_id(refused.topic, refused.partition, refused.offset)
+            if not self._claim(state, dead_id):
+                continue
+            original_key, cut = _cut(refused.key, MAX_REFUSED_KEY, "key")
+            original_value, cut_value = _cut(refused.value, MAX_REFUSED_VALUE, "value")
+            dead = DeadLetter(
+                source_topic=refused.topic,
+                source_partition=refused.partition,
+                source_offset=refused.offset,
+                source_partner=PartnerId(refused.signer) if refused.signer else None,
+                record_type=ConsentChange.avro_name,
+                original_key=original_key,
+                original_value=original_value,
+                reason=refused.reason,
+                message=refused.detail + "".join(f" ({c})" for c in (cut, cut_value) if c),
+                event_id=EventId(refused.event_id) if refused.event_id else None,
+                failed_at=now,
+            )
+            key = refused.key if refused.key is not None and not cut else dead_id.encode()
+            writes.append(Write(self.dead_letter_topic, refused.partition, key, dead, dead_id))
         return writes
 
     # --- ended consents ---------------------------------------------------------------------------
