@@ -429,18 +429,19 @@ class RouterEngine:
     def _open_and_decode(
         self, message: Inbound, verdicts: dict[str, Verdict]
     ) -> tuple[CanonicalRecord | Rejection, str | None, Inbound, Verdict | None]:
-        """Verify and decrypt (with security on), then decode; returns the message with its
-        plaintext value when it opened (a refused record keeps the value as read) and the
-        accepted verdict (None: security off, or refused)."""
+        """Verify and decrypt (with security on), then decode; returns the message as it
+        arrived (what a dead letter keeps: never the decrypted value) and the accepted
+        verdict (None: security off, or refused)."""
         accepted: Verdict | None = None
+        opened = message
         if self.security is not None:
-            message, verdict = self.security.open(message)
+            opened, verdict = self.security.open(message)
             if isinstance(verdict, Rejection):
                 return verdict, _header(message.headers, "ce_type"), message, None
             if verdict.event_id:
                 verdicts[verdict.event_id] = verdict
             accepted = verdict
-        decoded, record_type = self._decode(message)
+        decoded, record_type = self._decode(opened)
         return decoded, record_type, message, accepted
 
     def _decode(self, message: Inbound) -> tuple[CanonicalRecord | Rejection, str | None]:

@@ -318,6 +318,7 @@ class PartitionLoader:
                 offset=record.offset,
                 key=record.key,
                 value=record.value,
+                headers=_headers(record.headers),
                 reason=reason,
                 detail=detail,
                 signer=signer,

@@ -59,6 +59,7 @@ from schemas.models import (
     IntakeDecision,
     PersonalArrangement,
     PersonRecord,
+    RecordHeader,
     RejectionNotice,
     ResponsibilityTransfer,
     Vacancy,
@@ -401,7 +402,10 @@ class RouterCore:
         record: CanonicalRecord | None,
         record_type: str | None,
     ) -> list[Write]:
-        """A dead letter and a rejection notice to the publisher's own inbox."""
+        """A dead letter and a rejection notice to the publisher's own inbox.
+
+        ``message`` is the record as it arrived: its dead letter keeps that key, value and
+        headers (an encrypted value stays encrypted; never the decrypted one)."""
         now = self.clock()
         event_id = getattr(record, "event_id", None) or _header(message.headers, "ce_id")
         writes: list[Write] = []
@@ -424,6 +428,7 @@ class RouterCore:
                 field=rejection.field,
                 event_id=event_id,
                 failed_at=now,
+                original_headers=_as_arrived(message.headers),
             )
             dead_key = message.key if not cut else dead_id.encode()
             writes.append(Write(self.dead_letter_topic, message.partition, dead_key, dead, dead_id))
@@ -476,6 +481,7 @@ class RouterCore:
                 message=refused.detail + "".join(f" ({c})" for c in (cut, cut_value) if c),
                 event_id=EventId(refused.event_id) if refused.event_id else None,
                 failed_at=now,
+                original_headers=_as_arrived(refused.headers),
             )
             key = refused.key if refused.key is not None and not cut else dead_id.encode()
             writes.append(Write(self.dead_letter_topic, refused.partition, key, dead, dead_id))
@@ -565,6 +571,11 @@ def _cut(data: bytes | None, limit: int, what: str) -> tuple[bytes | None, str |
     if data is None or len(data) <= limit:
         return data, None
     return data[:limit], f"the original {what} of {len(data):,} bytes is cut to its first {limit:,}"
+
+
+def _as_arrived(headers: Iterable[tuple[str, bytes]]) -> list[RecordHeader]:
+    """A record's headers for its dead letter, exactly as they were (names may repeat)."""
+    return [RecordHeader(name=name, value=bytes(value)) for name, value in headers]
 
 
 def _outcome(found: Iterable[Entitlement], carried: frozenset[DataCategory]) -> str:

@@ -126,6 +126,7 @@ class ConsentRefusal:
     offset: int
     key: bytes | None
     value: bytes | None
+    headers: tuple[tuple[str, bytes], ...]
     reason: DeadLetterReason
     detail: str
     signer: str | None = None
