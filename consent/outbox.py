@@ -25,6 +25,12 @@ docs/decisions/0001-deterministic-ids-not-transactions.md.
   is gone loses it at once, otherwise it expires after its TTL. A relay that is not the
   leader waits for the leader to mark the row it needs. Correctness rests on the
   reconciliation, which every new leader runs first.
+* **Signed, in the hub's header scheme**: every record carries the CloudEvents headers
+  of every hub topic and, with record security on, the consent service's signature and
+  the subject's chain link (:mod:`hub.security.consent_feed`): the hash of the subject's
+  previous change in the register, looked up when the row is sent, so a republished feed
+  chains as the first did. A feed whose last record is unsigned while this relay signs
+  is republished. The router applies nothing else.
 """
 
 from __future__ import annotations
@@ -51,11 +57,13 @@ from hub.errors import BrokerError, HubError
 from hub.ids import EventId
 from hub.kafka import consumer, discard_producer, kafka_errors, producer
 from hub.metrics import HubMetrics
-from hub.serde.canonical import CanonicalCodec, cloud_event_headers
+from hub.security.consent_feed import ConsentFeedSigner
+from hub.security.headers import CE_ID, SIG
+from hub.serde.canonical import CanonicalCodec
+from hub.serde.cloudevents import ce_headers
 from schemas.models.consent import ConsentChange
 
 __all__ = [
-    "CONSENT_ID_HEADER",
     "EVENT_ID_HEADER",
     "LEASE_NAME",
     "METRICS_PARTNER",
@@ -75,8 +83,9 @@ METRICS_PARTNER = "hub"
 ChangeEncoder = Callable[[ConsentChangeMessage], bytes]
 """Turns a change into the record value (swap in the Confluent wire-format serializer)."""
 
-EVENT_ID_HEADER = "event_id"
-CONSENT_ID_HEADER = "consent_id"
+EVENT_ID_HEADER = CE_ID
+"""The header holding a change's event id (CloudEvents, as on every hub topic)."""
+_OLD_EVENT_ID_HEADER = "event_id"  # what relays wrote before the feed used ce_id
 LEASE_NAME = "consent-outbox-relay"
 _BATCH = 100
 
@@ -112,6 +121,17 @@ def partition_for(key: bytes, partitions: int) -> int:
     return (hashed & 0x7FFFFFFF) % partitions
 
 
+def _event_id(record: Any) -> str | None:
+    """The event id header of a feed record (``ce_id``, or what older relays wrote)."""
+    headers = {name: raw for name, raw in record.headers or [] if raw is not None}
+    raw = headers.get(EVENT_ID_HEADER, headers.get(_OLD_EVENT_ID_HEADER))
+    return None if raw is None else bytes(raw).decode("utf-8", "replace")
+
+
+def _signed(record: Any) -> bool:
+    return any(name == SIG for name, _ in record.headers or [])
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -140,8 +160,12 @@ class OutboxRelay:
         verify_interval_s: float | None = 5.0,
         periodic: Callable[[], object] | None = None,
         metrics: HubMetrics | None = None,
+        signer: ConsentFeedSigner | None = None,
     ) -> None:
+        """``signer``: signs every change (record security on); None publishes unsigned
+        changes, which a router with record security on refuses."""
         self._store = store
+        self._signer = signer
         self._metrics = metrics
         self._settings = settings
         self.topic = topic
@@ -317,11 +341,7 @@ class OutboxRelay:
         key = row.key.encode()
         value = self._encoder(row.message)
         partition = partition_for(key, self._partition_count())
-        headers = [
-            (EVENT_ID_HEADER, row.event_id.encode()),
-            (CONSENT_ID_HEADER, row.message.consent_id.encode()),
-            *cloud_event_headers(_as_record(row.message)),
-        ]
+        headers = self._headers(row, key, value)
         self._in_doubt = True  # until the ack is in and the row is marked
         try:
             with kafka_errors(f"publishing consent change {row.event_id}"):
@@ -361,6 +381,25 @@ class OutboxRelay:
         with self._marked:
             self._marked.notify_all()
         _LOG.debug("published %s at %s/%d@%d", row.event_id, self.topic, partition, metadata.offset)
+
+    def _headers(self, row: OutboxRow, key: bytes, value: bytes) -> list[tuple[str, bytes]]:
+        """The CloudEvents headers of the change, signed and chained when there is a signer."""
+        message = row.message
+        headers = ce_headers(
+            event_id=message.event_id,
+            source=self._signer.source if self._signer is not None else message.source_partner,
+            record_type=ConsentChange.avro_name,
+            time=message.occurred_at,
+        )
+        if self._signer is None:
+            return headers
+        return self._signer.sign(
+            topic=self.topic,
+            key=key,
+            value=value,
+            headers=headers,
+            previous=self._store.previous_hash(row.event_id),
+        )
 
     # --- verifying the feed ----------------------------------------------------------------------
     def _verification_due(self) -> bool:
@@ -486,8 +525,10 @@ class OutboxRelay:
                         return False
                     if first.offset > offset:  # the log starts later (retention)
                         return True
-                    ids = [v for k, v in first.headers or [] if k == EVENT_ID_HEADER]
-                    return bool(ids) and ids[0].decode("utf-8", "replace") == expected
+                    if self._signer is not None and not _signed(first):
+                        return False  # published unsigned: the router refuses it
+                    found = _event_id(first)
+                    return found is not None and found == expected
                 high = reader.highwater(tp)
                 if high is not None and high <= offset:
                     return False
@@ -507,11 +548,9 @@ class OutboxRelay:
                 while True:
                     batch: dict[Any, list[Any]] = reader.poll(timeout_ms=200, max_records=500)
                     for record in batch.get(tp, []):
-                        for name, raw in record.headers or []:
-                            if name == EVENT_ID_HEADER and raw is not None:
-                                event_id = raw.decode("utf-8", "replace")
-                                if event_id in wanted:
-                                    found.setdefault(event_id, record.offset)
+                        event_id = _event_id(record)
+                        if event_id in wanted and (self._signer is None or _signed(record)):
+                            found.setdefault(event_id, record.offset)
                     high = reader.highwater(tp)
                     if high is not None and reader.position(tp) >= high:
                         return found

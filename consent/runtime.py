@@ -5,6 +5,10 @@ changes topic (and the router's disclosure audit topic, when the catalogue has i
 exists, and builds the relay, the disclosure ingester, the service and the FastAPI app
 (the API, the privacy officer console and ``/metrics``, ``/healthz``, ``/readyz``; the
 metrics go to the process's :class:`hub.metrics.HubMetrics` unless ``metrics`` is given).
+With record security on, the relay signs the feed with the consent service's key
+(``consent-service`` in the key store, generated on first use like the hub's); the feed
+is in the Confluent wire format when a schema registry is configured
+(``HUB_SCHEMA_REGISTRY_URL``), else bare Avro, which the router reads too.
 ``start`` runs the relay (it first reconciles, then publishes anything a crash left
 behind, and verifies the feed periodically) and the ingester in the background; ``stop``
 stops them and closes the store. ``verify_feed`` checks the feed against the register at
@@ -27,7 +31,7 @@ from consent.console import session_secret
 from consent.crypto import BsnVault
 from consent.disclosures import DisclosureDecoder, DisclosureIngester, disclosure_decoder_for
 from consent.model import utc_now
-from consent.outbox import ChangeEncoder, OutboxRelay, avro_encoder
+from consent.outbox import ChangeEncoder, OutboxRelay, avro_encoder, wire_encoder
 from consent.policy import PolicyMatrix, load_policy
 from consent.service import ConsentService
 from consent.store import ConsentStore, store_for
@@ -35,10 +39,15 @@ from hub.config import HubSettings
 from hub.errors import TopicError
 from hub.metrics import HubMetrics, process_metrics
 from hub.observability import broker_check
+from hub.registry import client_for
+from hub.security.config import partner_key_store, security_enabled
+from hub.security.consent_feed import CONSENT_SERVICE_ID, ConsentFeedSigner
+from hub.security.hub_identity import ensure_identity
+from hub.serde.canonical import CanonicalCodec
 from topics import apply_to_cluster, build_catalogue
 from topics.partners import PartnerDirectory, load_partners
 
-__all__ = ["DISCLOSURE_TOPIC_SUFFIX", "ConsentRuntime", "ensure_consent_topic"]
+__all__ = ["DISCLOSURE_TOPIC_SUFFIX", "ConsentRuntime", "ensure_consent_topic", "feed_signer"]
 
 DISCLOSURE_TOPIC_SUFFIX = "audit.disclosures"
 """The router's audit topic (``<prefix>.audit.disclosures``), read into the store."""
@@ -59,6 +68,24 @@ def _ensure_topics(settings: HubSettings, partners: PartnerDirectory) -> tuple[s
     return specs[0].name, (specs[1].name if len(specs) > 1 else None)
 
 
+def feed_signer(settings: HubSettings) -> ConsentFeedSigner | None:
+    """The consent service's signer of the feed (None with record security off)."""
+    if not security_enabled(settings):
+        return None
+    return ConsentFeedSigner(ensure_identity(partner_key_store(settings), CONSENT_SERVICE_ID))
+
+
+def _wire(settings: HubSettings) -> CanonicalCodec | None:
+    """A codec on the configured registry (None: no registry configured)."""
+    if settings.schema_registry_url is None:
+        return None
+    return CanonicalCodec(client_for(settings))
+
+
+def _feed_encoder(codec: CanonicalCodec | None, topic: str) -> ChangeEncoder:
+    return avro_encoder if codec is None else wire_encoder(codec, topic)
+
+
 class ConsentRuntime:
     """Everything the consent service runs on, built from settings."""
 
@@ -66,7 +93,7 @@ class ConsentRuntime:
         self,
         settings: HubSettings,
         *,
-        encoder: ChangeEncoder = avro_encoder,
+        encoder: ChangeEncoder | None = None,
         policy: PolicyMatrix | None = None,
         partners: PartnerDirectory | None = None,
         clock: Callable[[], datetime] = utc_now,
@@ -80,6 +107,7 @@ class ConsentRuntime:
         self.metrics = metrics if metrics is not None else process_metrics()
         self.partners = partners if partners is not None else load_partners(settings.partners_file)
         self.store = store if store is not None else store_for(settings)
+        self._codec = _wire(settings) if encoder is None else None
         try:
             self.topic, audit_topic = _ensure_topics(settings, self.partners)
             vault = BsnVault.from_settings(settings)
@@ -87,10 +115,11 @@ class ConsentRuntime:
                 self.store,
                 settings,
                 self.topic,
-                encoder=encoder,
+                encoder=encoder or _feed_encoder(self._codec, self.topic),
                 clock=clock,
                 interval_s=relay_interval_s,
                 metrics=self.metrics,
+                signer=feed_signer(settings),
             )
             self.service = ConsentService(
                 self.store,
@@ -104,6 +133,7 @@ class ConsentRuntime:
             )
             self._console_secret = session_secret(settings)
         except BaseException:
+            self._close_codec()
             self.store.close()
             raise
         self.relay.set_periodic(self.service.sweep_expired)
@@ -156,7 +186,12 @@ class ConsentRuntime:
         if self.ingester is not None:
             self.ingester.stop()
         self.relay.stop()
+        self._close_codec()
         self.store.close()
+
+    def _close_codec(self) -> None:
+        if self._codec is not None:
+            self._codec.registry.close()
 
     def __enter__(self) -> ConsentRuntime:
         return self.start()

@@ -140,6 +140,13 @@ class HubMetrics:
             ("topic", "partner", "reason"),
             registry=self.registry,
         )
+        self.consent_refused = Counter(
+            "rmt_consent_changes_refused",
+            "Consent feed records the router refused (unsigned, forged, another signer, out "
+            "of chain): they had no effect; per reason code.",
+            ("reason",),
+            registry=self.registry,
+        )
         self.consent_decisions = Counter(
             "rmt_consent_decisions",
             "Consent decisions, by outcome (allowed, denied, partial).",
@@ -175,6 +182,9 @@ class HubMetrics:
 
     def dead_letter(self, topic: str, partner: str, reason: str, count: int = 1) -> None:
         self.dead_lettered.labels(_label(topic), _label(partner), _label(reason)).inc(count)
+
+    def consent_change_refused(self, reason: str, count: int = 1) -> None:
+        self.consent_refused.labels(_label(reason)).inc(count)
 
     def consent_decision(self, outcome: str, count: int = 1) -> None:
         self.consent_decisions.labels(_label(outcome)).inc(count)

@@ -176,6 +176,11 @@ class ConsentStore(ABC):
         """The event the outbox recorded at this position of the topic."""
 
     @abstractmethod
+    def previous_hash(self, event_id: EventId) -> str | None:
+        """The hash of the subject's change before ``event_id`` in the register (None: it
+        is the subject's first); the feed's chain link (:mod:`hub.security.consent_feed`)."""
+
+    @abstractmethod
     def requeue(self, topic: str, partition: int) -> int:
         """Mark every row published to ``topic``/``partition`` unpublished again (the topic
         lost them); return how many."""

@@ -52,6 +52,9 @@ class PostgresConsentStore(SqlConsentStore):
     def _lock_for_migrations(self, conn: Any) -> None:
         conn.execute(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
 
+    def _lock_subject(self, conn: Any, subject: str) -> None:
+        conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (subject,))
+
     def _is_broken(self, conn: Any) -> bool:
         return bool(conn.closed or conn.broken)
 

@@ -70,6 +70,11 @@ class SqlConsentStore(ConsentStore):
     def _lock_for_migrations(self, conn: Any) -> None:
         """Inside the migration transaction: keep other processes from migrating too."""
 
+    def _lock_subject(self, conn: Any, subject: str) -> None:
+        """Inside a write transaction: serialise the changes of one subject, so that its
+        changes commit in register order (the feed chains them). SQLite's BEGIN IMMEDIATE
+        already serialises every writer."""
+
     @abstractmethod
     def _is_broken(self, conn: Any) -> bool:
         """True when the connection is unusable and must be replaced."""
@@ -343,6 +348,15 @@ class SqlConsentStore(ConsentStore):
         )
         return EventId(rows[0][0]) if rows else None
 
+    def previous_hash(self, event_id: EventId) -> str | None:
+        rows = self._query(
+            "SELECT p.event_hash FROM consent_events e JOIN consent_events p "
+            "ON p.subject = e.subject AND p.seq < e.seq WHERE e.event_id = ? "
+            "ORDER BY p.seq DESC LIMIT 1",
+            (event_id,),
+        )
+        return str(rows[0][0]) if rows else None
+
     def requeue(self, topic: str, partition: int) -> int:
         with self._tx("requeueing outbox rows") as conn:
             cursor = self._execute(
@@ -548,6 +562,7 @@ class _SqlTransaction(StoreTransaction):
 
     def append(self, event: ConsentEvent, message: ConsentChangeMessage) -> int:
         ts = self._store._ts_in
+        self._store._lock_subject(self._conn, event.subject)
         body = event.model_dump_json(exclude={"seq"})
         cursor = self._execute(
             "INSERT INTO consent_events (event_id, consent_id, subject, change, actor, "

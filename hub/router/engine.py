@@ -320,6 +320,9 @@ class RouterEngine:
             if loader.recovery:
                 writes += loader.recovery
                 loader.recovery = []
+            refusals = self.core.consent_refusals(loader.state)
+            self._count_refusals(refusals)
+            writes += refusals
             ended = list(loader.state.pending_erasures)
             writes += self.core.erasures(loader.state)
             if self.security is not None and ended:
@@ -327,6 +330,16 @@ class RouterEngine:
                     (e.subject, e.effective_at) for e in ended if _covered_special(loader.state, e)
                 )
         return writes
+
+    def _count_refusals(self, writes: Sequence[Write]) -> None:
+        for write in writes:
+            letter = write.record
+            if isinstance(letter, DeadLetter):
+                reason = letter.reason.value
+                self.metrics.consent_change_refused(reason)
+                self.metrics.dead_letter(
+                    letter.source_topic, letter.source_partner or "unknown", reason.lower()
+                )
 
     def _route(
         self, batch: Sequence[Inbound], verdicts: dict[str, Verdict], sources: list[float]
@@ -418,18 +431,19 @@ class RouterEngine:
     def _open_and_decode(
         self, message: Inbound, verdicts: dict[str, Verdict]
     ) -> tuple[CanonicalRecord | Rejection, str | None, Inbound, Verdict | None]:
-        """Verify and decrypt (with security on), then decode; returns the message with its
-        plaintext value when it opened (a refused record keeps the value as read) and the
-        accepted verdict (None: security off, or refused)."""
+        """Verify and decrypt (with security on), then decode; returns the message as it
+        arrived (what a dead letter keeps: never the decrypted value) and the accepted
+        verdict (None: security off, or refused)."""
         accepted: Verdict | None = None
+        opened = message
         if self.security is not None:
-            message, verdict = self.security.open(message)
+            opened, verdict = self.security.open(message)
             if isinstance(verdict, Rejection):
                 return verdict, _header(message.headers, "ce_type"), message, None
             if verdict.event_id:
                 verdicts[verdict.event_id] = verdict
             accepted = verdict
-        decoded, record_type = self._decode(message)
+        decoded, record_type = self._decode(opened)
         return decoded, record_type, message, accepted
 
     def _decode(self, message: Inbound) -> tuple[CanonicalRecord | Rejection, str | None]:

@@ -16,9 +16,13 @@ copy elsewhere a replay), and resumes the audit chain of the partition after the
 record of the audit topic.
 
 Afterwards the loader keeps reading the consent partition and applies every change as it
-arrives; :meth:`PartitionLoader.caught_up` waits until it has applied everything below a
-given offset. A consent record that cannot be decoded blocks every delivery for its
-subject (fail closed): it might be a withdrawal.
+arrives. With record security on, a change applies only when the consent service signed
+it (a ``consent-service`` key) and it follows its subject's chain; anything else has no
+effect and is logged CRITICAL and dead-lettered
+(:attr:`PartitionState.refused_changes`). :meth:`PartitionLoader.caught_up` waits until
+it has applied everything below a given offset. A signed consent record that cannot be
+decoded, or breaks its subject's chain, blocks every delivery for its subject (fail
+closed): it might be a withdrawal.
 """
 
 from __future__ import annotations
@@ -41,9 +45,11 @@ from hub.router.clients import new_consumer
 from hub.router.codec import DISCLOSURE_HEADER, RouterCodec
 from hub.router.processing import RouterCore, Write
 from hub.router.sealing import RouterSecurity
-from hub.router.state import PartitionState, SubjectState
+from hub.router.state import ConsentRefusal, PartitionState, SubjectState
+from hub.security.consent_feed import previous_hash
 from hub.serde import SerializationContext
 from schemas.models import DisclosureEvent, RoutingState
+from schemas.models.enums import DeadLetterReason
 
 __all__ = ["CE_ID_HEADER", "LoaderTopics", "PartitionLoader", "header"]
 
@@ -54,6 +60,10 @@ CE_ID_HEADER = "ce_id"
 
 def _headers(raw: Iterable[tuple[str, bytes | None]] | None) -> tuple[tuple[str, bytes], ...]:
     return tuple((str(k), bytes(v or b"")) for k, v in raw or ())
+
+
+def _text(raw: bytes | None) -> str | None:
+    return None if raw is None else raw.decode("utf-8", "replace")
 
 
 def header(headers: Iterable[tuple[str, bytes]] | None, name: str) -> bytes | None:
@@ -234,6 +244,23 @@ class PartitionLoader:
         self._position = record.offset + 1
         if record.value is None:
             return
+        previous: str | None = None
+        signer: str | None = None
+        if self._security is not None:
+            headers = _headers(record.headers)
+            verdict = self._security.verify_consent(
+                topic=record.topic, key=record.key, value=record.value, headers=headers
+            )
+            if not verdict.ok:
+                self._refuse_consent(
+                    record,
+                    DeadLetterReason(verdict.dead_letter_reason),
+                    verdict.detail,
+                    signer=verdict.signer,
+                    event_id=verdict.event_id or _text(header(headers, CE_ID_HEADER)),
+                )
+                return
+            previous, signer = previous_hash(headers), verdict.signer
         try:
             change = self._codec.decode_consent(record.value, self._ctx(record))
         except RegistryError:
@@ -249,9 +276,55 @@ class PartitionLoader:
                 exc,
             )
             return
+        if self._security is not None and not self.state.consents.follows(change, previous):
+            # the consent service's, but not after what was applied: a change is missing or
+            # out of order; nothing about the subject is delivered until the feed is whole
+            self.state.consents.block(change.subject_pseudonym)
+            self._refuse_consent(
+                record,
+                DeadLetterReason.CHAIN_BROKEN,
+                f"the change links to {previous or 'no change before it'}, not to the last "
+                f"change applied for its subject; no deliveries for the subject",
+                signer=signer,
+                event_id=change.event_id,
+            )
+            return
         ended = self.state.consents.apply(change)
         if live and ended is not None:
             self.state.pending_erasures.append(ended)
+
+    def _refuse_consent(
+        self,
+        record: Any,
+        reason: DeadLetterReason,
+        detail: str,
+        *,
+        signer: str | None,
+        event_id: str | None,
+    ) -> None:
+        """A consent feed record with no effect: logged CRITICAL, dead-lettered later."""
+        _LOG.critical(
+            "consent change REFUSED at %s partition %d offset %d: %s (%s); it has no effect",
+            record.topic,
+            record.partition,
+            record.offset,
+            reason.value,
+            detail,
+        )
+        self.state.refused_changes.append(
+            ConsentRefusal(
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                key=record.key,
+                value=record.value,
+                headers=_headers(record.headers),
+                reason=reason,
+                detail=detail,
+                signer=signer,
+                event_id=event_id,
+            )
+        )
 
     def _load(self, topic: str, record: Any, warmup: _Warmup) -> None:
         warmup.records += 1

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from consent.policy import PolicyMatrix
-from hub.ids import ConsentId, EventId
+from hub.ids import ConsentId, EventId, PartnerId
 from hub.router.audit import Delivery
 from hub.router.entitlement import (
     HANDOVER_PURPOSES,
@@ -52,12 +52,14 @@ from schemas.loader import SchemaSet
 from schemas.models import (
     CanonicalRecord,
     ClientProfile,
+    ConsentChange,
     DeadLetter,
     DisclosureEvent,
     ErasureNotice,
     IntakeDecision,
     PersonalArrangement,
     PersonRecord,
+    RecordHeader,
     RejectionNotice,
     ResponsibilityTransfer,
     Vacancy,
@@ -406,7 +408,10 @@ class RouterCore:
         record: CanonicalRecord | None,
         record_type: str | None,
     ) -> list[Write]:
-        """A dead letter and a rejection notice to the publisher's own inbox."""
+        """A dead letter and a rejection notice to the publisher's own inbox.
+
+        ``message`` is the record as it arrived: its dead letter keeps that key, value and
+        headers (an encrypted value stays encrypted; never the decrypted one)."""
         now = self.clock()
         event_id = getattr(record, "event_id", None) or _header(message.headers, "ce_id")
         writes: list[Write] = []
@@ -429,6 +434,7 @@ class RouterCore:
                 field=rejection.field,
                 event_id=event_id,
                 failed_at=now,
+                original_headers=_as_arrived(message.headers),
             )
             dead_key = message.key if not cut else dead_id.encode()
             writes.append(Write(self.dead_letter_topic, message.partition, dead_key, dead, dead_id))
@@ -453,6 +459,38 @@ class RouterCore:
             writes.append(
                 Write(self._inbox[publisher.id], message.partition, key, notice, notice_id)
             )
+        return writes
+
+    def consent_refusals(self, state: PartitionState) -> list[Write]:
+        """Dead letters of the consent feed records the loader refused (each at most once):
+        the record as it arrived and the reason; nobody's inbox hears of it."""
+        if not state.refused_changes:
+            return []
+        pending, state.refused_changes = state.refused_changes, []
+        now = self.clock()
+        writes: list[Write] = []
+        for refused in pending:
+            dead_id = dead_letter_id(refused.topic, refused.partition, refused.offset)
+            if not self._claim(state, dead_id):
+                continue
+            original_key, cut = _cut(refused.key, MAX_REFUSED_KEY, "key")
+            original_value, cut_value = _cut(refused.value, MAX_REFUSED_VALUE, "value")
+            dead = DeadLetter(
+                source_topic=refused.topic,
+                source_partition=refused.partition,
+                source_offset=refused.offset,
+                source_partner=PartnerId(refused.signer) if refused.signer else None,
+                record_type=ConsentChange.avro_name,
+                original_key=original_key,
+                original_value=original_value,
+                reason=refused.reason,
+                message=refused.detail + "".join(f" ({c})" for c in (cut, cut_value) if c),
+                event_id=EventId(refused.event_id) if refused.event_id else None,
+                failed_at=now,
+                original_headers=_as_arrived(refused.headers),
+            )
+            key = refused.key if refused.key is not None and not cut else dead_id.encode()
+            writes.append(Write(self.dead_letter_topic, refused.partition, key, dead, dead_id))
         return writes
 
     # --- ended consents ---------------------------------------------------------------------------
@@ -539,6 +577,11 @@ def _cut(data: bytes | None, limit: int, what: str) -> tuple[bytes | None, str |
     if data is None or len(data) <= limit:
         return data, None
     return data[:limit], f"the original {what} of {len(data):,} bytes is cut to its first {limit:,}"
+
+
+def _as_arrived(headers: Iterable[tuple[str, bytes]]) -> list[RecordHeader]:
+    """A record's headers for its dead letter, exactly as they were (names may repeat)."""
+    return [RecordHeader(name=name, value=bytes(value)) for name, value in headers]
 
 
 def _outcome(found: Iterable[Entitlement], carried: frozenset[DataCategory]) -> str:

@@ -24,6 +24,10 @@ subject key store and the audit chainer, and does, per record:
   partition and the entry hash signed by the hub; the chain of a partition resumes from
   the last record on the topic whenever the partition is loaded
   (:meth:`resume_audit`).
+* **consent feed** (:meth:`RouterSecurity.verify_consent`): every consent change must be
+  signed by the consent service (a key of role ``consent-service``,
+  :mod:`hub.security.consent_feed`); the loader refuses anything else and checks the
+  subject's chain of what it accepts.
 * **erasure** (:meth:`shred`): when a consent that covered special-category data ends
   (withdrawn, expired), the subject's key is destroyed: every sealed field delivered
   about the subject, in every inbox, becomes unreadable for everyone.
@@ -44,13 +48,14 @@ from hub.router.validation import Rejection
 from hub.sdk.security import seal_record_fields
 from hub.security.audit_chain import AuditChainer
 from hub.security.config import missing_keys, partner_key_store
+from hub.security.consent_feed import ConsentFeedVerifier
 from hub.security.errors import AuditChainError, KeyStoreError
 from hub.security.headers import HeaderList
 from hub.security.hub_identity import HUB_ID, ensure_hub_identity, subject_key_store
 from hub.security.pipeline import HubSecurity
 from hub.security.replay import ReplayGuard
 from hub.security.shredding import SEALED_FIELD, FieldSealer, special_fields
-from hub.security.signing import Verdict
+from hub.security.signing import Verdict, VerdictReason
 from schemas.loader import SchemaSet
 from schemas.models import CanonicalRecord
 from schemas.models.enums import DeadLetterReason
@@ -94,6 +99,7 @@ class RouterSecurity:
         self._directory_mtime = _mtime(store.directory_path)
         self.guard = ReplayGuard()
         self.hub = HubSecurity.from_store(store, replay_guard=self.guard)
+        self.consent = ConsentFeedVerifier(self.hub.directory)
         self.chainer = AuditChainer(store.private(HUB_ID))
         self.subject_keys = subject_key_store(settings)
         self.fields = FieldSealer(self.subject_keys)
@@ -130,6 +136,7 @@ class RouterSecurity:
             _LOG.error("the key store cannot be read (%s): keeping the keys held", exc)
             return False
         self.hub = hub
+        self.consent.directory = hub.directory
         self.chainer.signer = signer
         self._directory_mtime = mtime
         _LOG.info("key store reloaded (the public directory changed)")
@@ -182,6 +189,19 @@ class RouterSecurity:
         """Drop the replay guard of ``partition`` (revoked, or about to be rebuilt)."""
         for topic in self._owner:
             self.guard.forget_partition(topic, partition)
+
+    # --- the consent feed ------------------------------------------------------------------------
+
+    def verify_consent(
+        self, *, topic: str, key: bytes | None, value: bytes | None, headers: HeaderList
+    ) -> Verdict:
+        """The verdict on a consent change: signed by the consent service, unaltered. A key
+        the directory does not know yet (the consent service made its key after this worker
+        read the directory) is looked up again once."""
+        verdict = self.consent.verify(topic=topic, key=key, value=value, headers=headers)
+        if verdict.reason is VerdictReason.KEY_UNKNOWN and self.reload_if_changed():
+            verdict = self.consent.verify(topic=topic, key=key, value=value, headers=headers)
+        return verdict
 
     # --- outbound ---------------------------------------------------------------------------------
 

@@ -6,7 +6,10 @@ All of it is rebuilt from topics whenever the worker is assigned a partition (se
 * :class:`ConsentTable`, from the consent change feed (same partition number: the feed
   is keyed and partitioned like the outboxes). Changes apply idempotently: a change
   seen before (same event id) is ignored, the latest change of a consent wins, and a
-  withdrawal or expiry is final - a late copy of the GIVEN event never revives it
+  withdrawal or expiry is final - a late copy of the GIVEN event never revives it. With
+  record security on, a change applies only when it follows its subject's chain
+  (:meth:`ConsentTable.follows`); changes refused (unsigned, forged, out of chain) wait
+  in :attr:`PartitionState.refused_changes` for their dead letter
   (docs/decisions/0002-consent-stream-table-join.md).
 * :class:`SubjectState` per client pseudonym, from the router's own routing-state topic
   (the latest snapshot per subject wins): residence, benefit, banenafspraak, the
@@ -47,13 +50,14 @@ from schemas.models import (
     RoutingState,
 )
 from schemas.models.base import CanonicalRecord
-from schemas.models.enums import ConsentChangeType
+from schemas.models.enums import ConsentChangeType, DeadLetterReason
 from schemas.regions import Region
 from schemas.vocabulary import BenefitStatus, JobSeekerCategory, PartnerKind
 
 __all__ = [
     "HUB_SOURCE",
     "ConsentEnded",
+    "ConsentRefusal",
     "ConsentTable",
     "PartitionState",
     "SubjectState",
@@ -114,6 +118,23 @@ class ConsentEnded:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsentRefusal:
+    """A record of the consent feed the router refused: it has no effect; it is
+    dead-lettered exactly as it arrived, with the reason."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...]
+    reason: DeadLetterReason
+    detail: str
+    signer: str | None = None
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class _Entry:
     consent: CompiledConsent
     event_id: EventId
@@ -129,17 +150,29 @@ class ConsentTable:
         self._by_subject: dict[str, dict[str, _Entry]] = {}
         self._events: set[str] = set()
         self._blocked: set[str] = set()
+        self._heads: dict[str, str] = {}
+        """subject -> record_hash of its last change applied (the end of its chain)."""
         self.applied = 0
 
     def block(self, subject: str) -> None:
         """A change of ``subject`` could not be read: deliver nothing about it (fail closed)."""
         self._blocked.add(subject)
 
+    def follows(self, change: ConsentChange, previous: str | None) -> bool:
+        """Whether ``change``, linked to ``previous`` (the ``record_hash`` of its subject's
+        change before it; None: the subject's first), may be applied: it continues the
+        subject's chain, or it is a copy of a change applied already (which
+        :meth:`apply` ignores)."""
+        if change.event_id in self._events:
+            return True
+        return self._heads.get(change.subject_pseudonym) == previous
+
     def apply(self, change: ConsentChange) -> ConsentEnded | None:
         """Apply one change; returns the end of a consent when this change ended it."""
         if change.event_id in self._events:
             return None
         self._events.add(change.event_id)
+        self._heads[change.subject_pseudonym] = change.record_hash
         entries = self._by_subject.setdefault(change.subject_pseudonym, {})
         current = entries.get(change.consent_id)
         if current is not None:
@@ -381,6 +414,8 @@ class PartitionState:
     disclosed: dict[str, dict[str, set[str]]] = field(default_factory=dict)
     """subject -> recipient -> consent ids it received data under."""
     pending_erasures: list[ConsentEnded] = field(default_factory=list)
+    refused_changes: list[ConsentRefusal] = field(default_factory=list)
+    """Consent feed records refused, their dead letters not written yet."""
 
     @property
     def written(self) -> IdSet:

@@ -15,12 +15,12 @@ hash-chained audit) is **on by default**. Two settings govern it:
 Both are :class:`~hub.config.HubSettings` fields, read through
 :func:`security_enabled` and :func:`keys_passphrase`.
 
-:func:`ensure_keys` provisions the keys a single-machine hub needs: the hub's identity
-and one key generation for every partner of the directory that has no active key yet
-(``rmt-hub up``, the demo feed and the tests call it). A partner that runs the SDK
-elsewhere generates its own keys and hands the hub only the public part
-(``rmt-hub keys`` / :meth:`KeyStore.add_public`); :func:`ensure_keys` never replaces a key
-that exists.
+:func:`ensure_keys` provisions the keys a single-machine hub needs: the hub's identity,
+the consent service's (it signs the consent feed) and one key generation for every
+partner of the directory that has no active key yet (``rmt-hub up``, the demo feed and
+the tests call it). A partner that runs the SDK elsewhere generates its own keys and
+hands the hub only the public part (``rmt-hub keys`` / :meth:`KeyStore.add_public`);
+:func:`ensure_keys` never replaces a key that exists.
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ from pydantic import SecretStr
 
 from hub.config import HubSettings
 from hub.keyfile import passphrase_of
+from hub.security.consent_feed import CONSENT_SERVICE_ID
 from hub.security.errors import KeyNotFound
-from hub.security.hub_identity import HUB_ID, ensure_hub_identity, key_store
+from hub.security.hub_identity import HUB_ID, ensure_identity, key_store
 from hub.security.keys import KeyStore, PublicKeyRecord
 from topics.partners import Partner
 
@@ -73,7 +74,8 @@ def missing_keys(store: KeyStore, partners: Iterable[str]) -> list[str]:
 
 
 def ensure_keys(settings: HubSettings, partners: Iterable[Partner]) -> list[PublicKeyRecord]:
-    """Generate the hub's identity and a key for every partner that has no active one.
+    """Generate the hub's and the consent service's identities and a key for every partner
+    that has no active one.
 
     Returns the records created (empty when every identity already had a key). Never
     rotates or replaces a key; a partner whose only keys are revoked or expired gets a
@@ -81,9 +83,10 @@ def ensure_keys(settings: HubSettings, partners: Iterable[Partner]) -> list[Publ
     """
     store = partner_key_store(settings)
     created: list[PublicKeyRecord] = []
-    if missing_keys(store, ()):
-        ensure_hub_identity(store)
-        created.append(store.directory().current(HUB_ID))
+    for identity in (HUB_ID, CONSENT_SERVICE_ID):
+        if identity in missing_keys(store, (identity,)):
+            ensure_identity(store, identity)
+            created.append(store.directory().current(identity))
     for partner in partners:
         if store.directory().keys_of(partner.id):
             continue

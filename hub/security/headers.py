@@ -28,6 +28,11 @@ Audit chain (the hub, on the disclosure topic; :mod:`hub.security.audit_chain`):
     rmt-audit-key   key id of the hub key that signed the entry hash (optional)
     rmt-audit-sig   base64 Ed25519 signature over the entry hash (optional)
 
+Consent change feed (the consent service; :mod:`hub.security.consent_feed`)::
+
+    rmt-consent-prev  the ``record_hash`` of the subject's previous change on the feed
+                      (absent on the subject's first change)
+
 Header names are matched exactly (Kafka header names are case-sensitive); a record that
 repeats one of these names, or a CloudEvents header, is refused as ambiguous.
 """
@@ -45,6 +50,7 @@ __all__ = [
     "CE_ID",
     "CE_SOURCE",
     "CE_TYPE",
+    "CONSENT_PREV",
     "ENC_ALG",
     "ENC_DEK",
     "ENC_KEY",
@@ -87,6 +93,8 @@ AUDIT_PREV = "rmt-audit-prev"
 AUDIT_HASH = "rmt-audit-hash"
 AUDIT_KEY = "rmt-audit-key"
 AUDIT_SIG = "rmt-audit-sig"
+
+CONSENT_PREV = "rmt-consent-prev"
 
 CE_ID = "ce_id"
 CE_SOURCE = "ce_source"

@@ -4,6 +4,8 @@
 * the hub's identity: partner id ``hub`` (:data:`topics.catalogue.HUB_PRINCIPAL`) in that
   key store; it signs what the router delivers, the audit chain, and is the identity
   partners verify inbox records against;
+* the consent service's identity ``consent-service`` (role ``consent-service``): it signs
+  the consent change feed (:mod:`hub.security.consent_feed`);
 * subject keys (crypto-shredding): ``data_dir/subject-keys.sqlite``, wrapped under the
   master key ``<keys dir>/subject-keys.key`` (0600, generated once; sealed under
   ``HUB_KEYS_PASSPHRASE`` when set).
@@ -11,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,7 +21,7 @@ from pydantic import SecretStr
 
 from hub.config import HubSettings
 from hub.keyfile import load_or_create_key, passphrase_of
-from hub.security.errors import KeyNotFound
+from hub.security.errors import KeyNotFound, KeyStoreError
 from hub.security.keys import DEFAULT_VALIDITY, KeyStore, PartnerKeys
 from hub.security.shredding import SubjectKeyStore
 from topics.catalogue import HUB_PRINCIPAL
@@ -28,6 +31,7 @@ __all__ = [
     "SUBJECT_KEYS_DB",
     "SUBJECT_MASTER_KEY_FILE",
     "ensure_hub_identity",
+    "ensure_identity",
     "key_store",
     "keys_dir",
     "subject_key_store",
@@ -46,13 +50,22 @@ def key_store(settings: HubSettings, *, passphrase: SecretStr | None = None) -> 
     return KeyStore(keys_dir(settings), passphrase=passphrase)
 
 
+def ensure_identity(
+    store: KeyStore, identity: str, *, valid_for: timedelta = DEFAULT_VALIDITY
+) -> PartnerKeys:
+    """The current private keys of one of the hub's own identities (``hub``,
+    ``consent-service``), generated into ``store`` on first use (its role is its id)."""
+    try:
+        return store.private(identity)
+    except KeyNotFound:
+        with contextlib.suppress(KeyStoreError):  # another process made it at the same moment
+            store.new(identity, valid_for=valid_for)
+        return store.private(identity)
+
+
 def ensure_hub_identity(store: KeyStore, *, valid_for: timedelta = DEFAULT_VALIDITY) -> PartnerKeys:
     """The hub's current private keys, generated into ``store`` on first use."""
-    try:
-        return store.private(HUB_ID)
-    except KeyNotFound:
-        store.new(HUB_ID, valid_for=valid_for)
-        return store.private(HUB_ID)
+    return ensure_identity(store, HUB_ID, valid_for=valid_for)
 
 
 def subject_key_store(settings: HubSettings, *, cache_ttl_s: float = 30.0) -> SubjectKeyStore:

@@ -9,7 +9,8 @@ for. The **key id** is a fingerprint of both public keys::
 so a key id names exactly one pair and cannot be claimed for another.
 
 The **public directory** (:class:`PublicDirectory`, ``directory.json``) is what the hub
-and the partners share: per key id the partner id, kind, region, both public keys
+and the partners share: per key id the partner id, kind, region, role (:class:`KeyRole`:
+a partner, or one of the hub's own identities), both public keys
 (base64 of the 32 raw bytes), ``not_before``/``not_after`` (UTC) and a status
 (``active``, ``retired`` after a rotation, ``revoked``). Verifiers and encryptors only
 ever need it.
@@ -67,12 +68,14 @@ __all__ = [
     "DEFAULT_OVERLAP",
     "DEFAULT_VALIDITY",
     "KEY_ID_PATTERN",
+    "KeyRole",
     "KeyStatus",
     "KeyStore",
     "PartnerKeys",
     "PublicDirectory",
     "PublicKeyRecord",
     "key_id_of",
+    "role_of",
 ]
 
 KEY_ID_PATTERN = r"^[0-9a-f]{32}$"
@@ -116,6 +119,25 @@ class KeyStatus(StrEnum):
     REVOKED = "revoked"  # compromised or withdrawn: refused at once
 
 
+class KeyRole(StrEnum):
+    """What an identity is to the hub. The hub's own identities are named after their role."""
+
+    PARTNER = "partner"  # publishes to its outbox, reads its inbox
+    HUB = "hub"  # the router: signs deliveries, the audit chain, hub-internal records
+    CONSENT_SERVICE = "consent-service"  # signs the consent change feed
+    OPERATIONS = "operations"  # hub operators: hub-internal topics are encrypted to it
+
+
+def role_of(partner_id: str, kind: PartnerKind | None = None) -> KeyRole:
+    """The role of a new identity: a hub identity by its id (``hub``, ``consent-service``,
+    ``operations``), any other a partner."""
+    if kind is None:
+        for role in KeyRole:
+            if role is not KeyRole.PARTNER and role.value == partner_id:
+                return role
+    return KeyRole.PARTNER
+
+
 class PublicKeyRecord(BaseModel):
     """One key generation of one identity, as shared in the public directory."""
 
@@ -130,6 +152,16 @@ class PublicKeyRecord(BaseModel):
     not_before: datetime
     not_after: datetime
     status: KeyStatus = KeyStatus.ACTIVE
+    role: KeyRole = KeyRole.PARTNER
+
+    @model_validator(mode="before")
+    @classmethod
+    def _role_of_old_records(cls, data: Any) -> Any:
+        """Directories written before roles existed: the hub was the one identity without
+        a kind."""
+        if isinstance(data, dict) and "role" not in data and data.get("kind") is None:
+            return {**data, "role": role_of(str(data.get("partner_id", "")))}
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> PublicKeyRecord:
@@ -316,12 +348,14 @@ class PartnerKeys:
         kind: PartnerKind | None = None,
         region: Region | None = None,
         status: KeyStatus = KeyStatus.ACTIVE,
+        role: KeyRole | None = None,
     ) -> PublicKeyRecord:
-        """The directory entry of this key generation."""
+        """The directory entry of this key generation (``role``: from the id by default)."""
         return PublicKeyRecord(
             partner_id=self.partner_id,
             kind=kind,
             region=region,
+            role=role if role is not None else role_of(self.partner_id, kind),
             key_id=self.key_id,
             signing_public_key=_b64(self.signing_public_bytes()),
             encryption_public_key=_b64(self.encryption_public_bytes()),
@@ -566,8 +600,10 @@ class KeyStore:
         kind: PartnerKind | None = None,
         region: Region | None = None,
         valid_for: timedelta = DEFAULT_VALIDITY,
+        role: KeyRole | None = None,
     ) -> PublicKeyRecord:
-        """Generate the first key generation of ``partner_id`` (use rotate afterwards)."""
+        """Generate the first key generation of ``partner_id`` (use rotate afterwards);
+        ``role``: :func:`role_of` the id by default."""
         with self._locked():
             directory = self.directory()
             now = self._clock()
@@ -579,7 +615,13 @@ class KeyStore:
                     f"partner {partner_id} already has an active key: use `keys rotate`"
                 )
             return self._generate(
-                directory, partner_id, kind=kind, region=region, now=now, valid_for=valid_for
+                directory,
+                partner_id,
+                kind=kind,
+                region=region,
+                now=now,
+                valid_for=valid_for,
+                role=role,
             )
 
     def rotate(
@@ -591,7 +633,7 @@ class KeyStore:
     ) -> tuple[PublicKeyRecord, PublicKeyRecord]:
         """A new active generation; the old active ones retire after ``overlap``.
 
-        Returns (newest retired, new). The new key inherits kind and region.
+        Returns (newest retired, new). The new key inherits kind, region and role.
         """
         with self._locked():
             directory = self.directory()
@@ -622,6 +664,7 @@ class KeyStore:
                 region=latest.region,
                 now=now,
                 valid_for=valid_for,
+                role=latest.role,
             )
             return retired[-1], new
 
@@ -642,11 +685,12 @@ class KeyStore:
         region: Region | None,
         now: datetime,
         valid_for: timedelta,
+        role: KeyRole | None = None,
     ) -> PublicKeyRecord:
         keys = PartnerKeys.generate(partner_id)
         try:
             record = keys.public_record(
-                not_before=now, not_after=now + valid_for, kind=kind, region=region
+                not_before=now, not_after=now + valid_for, kind=kind, region=region, role=role
             )
         except ValidationError as exc:
             first = exc.errors()[0]

@@ -33,7 +33,8 @@ SIGNATURE_INVALID   malformed signature headers, a repeated ce_/rmt- header, no
 KEY_UNKNOWN         ``rmt-sig-key`` is not in the public directory
 KEY_REVOKED         the key is revoked
 SIGNER_MISMATCH     the key belongs to another partner than ``ce_source`` or than
-                    the expected publisher (the owner of the outbox)
+                    the expected publisher (the owner of the outbox), or its role is
+                    not the expected one (the consent feed: ``consent-service``)
 KEY_EXPIRED         signed outside the key's [not_before, not_after], or verified
                     later than not_after + ``expiry_grace``
 REPLAYED            the event id was accepted before at another position, or the
@@ -74,7 +75,7 @@ from hub.security.headers import (
     header_value,
     replace_headers,
 )
-from hub.security.keys import KeyStatus, PartnerKeys, PublicDirectory, PublicKeyRecord
+from hub.security.keys import KeyRole, KeyStatus, PartnerKeys, PublicDirectory, PublicKeyRecord
 from hub.security.replay import ReplayGuard, ReplayResult
 
 __all__ = [
@@ -269,19 +270,21 @@ class RecordVerifier:
         value: bytes | None,
         headers: HeaderList | None,
         expected_signer: str | None = None,
+        expected_role: KeyRole | None = None,
         partition: int | None = None,
         offset: int | None = None,
     ) -> Verdict:
         """The verdict on one record as read from ``topic``.
 
         ``expected_signer``: the partner that may write this topic (the outbox owner;
-        for inbox records the hub). ``partition``/``offset``: where it was read, for
-        the replay guard (without them, or without a guard, replays are not checked).
+        for inbox records the hub). ``expected_role``: the role the signing key must
+        have in the directory. ``partition``/``offset``: where it was read, for the
+        replay guard (without them, or without a guard, replays are not checked).
         """
         parsed = _read_signature(headers)
         if isinstance(parsed, Verdict):
             return parsed
-        refusal = self._check_key(parsed, topic, expected_signer)
+        refusal = self._check_key(parsed, topic, expected_signer, expected_role)
         if refusal is not None:
             return refusal
         record = self.directory.get(parsed.key_id)
@@ -350,7 +353,11 @@ class RecordVerifier:
         return None, result is ReplayResult.REDELIVERY
 
     def _check_key(
-        self, parsed: _SignatureHeaders, topic: str, expected_signer: str | None
+        self,
+        parsed: _SignatureHeaders,
+        topic: str,
+        expected_signer: str | None,
+        expected_role: KeyRole | None = None,
     ) -> Verdict | None:
         record = self.directory.find(parsed.key_id)
         if record is None:
@@ -372,6 +379,13 @@ class RecordVerifier:
             return parsed.refuse(
                 VerdictReason.SIGNER_MISMATCH,
                 f"signed by {signer}, but only {expected_signer} may write {topic}",
+                signer,
+            )
+        if expected_role is not None and record.role is not expected_role:
+            return parsed.refuse(
+                VerdictReason.SIGNER_MISMATCH,
+                f"signed by {signer}, a {record.role.value} key, but only a "
+                f"{expected_role.value} key may write {topic}",
                 signer,
             )
         return None

@@ -17,7 +17,7 @@ from schemas.models.audit import DisclosureEvent
 from schemas.models.base import CanonicalRecord
 from schemas.models.common import Competence, Envelope, Money, PartyRef, PersonRecord
 from schemas.models.consent import ConsentChange, Recipient
-from schemas.models.dead_letter import DeadLetter
+from schemas.models.dead_letter import DeadLetter, RecordHeader
 from schemas.models.intake import CriterionAssessment, IntakeDecision
 from schemas.models.monitor import MonitorEvent, two_month_period
 from schemas.models.notice import ErasureNotice, RejectionNotice
@@ -48,6 +48,7 @@ __all__ = [
     "PersonalArrangement",
     "PlacementOutcome",
     "Recipient",
+    "RecordHeader",
     "Referral",
     "RejectionNotice",
     "ResponsibilityTransfer",
@@ -83,5 +84,6 @@ RECORD_MODELS: tuple[type[CanonicalRecord], ...] = (
     ArrangementService,
     Employer,
     Recipient,
+    RecordHeader,
 )
 """Every concrete model, one per Avro record type."""

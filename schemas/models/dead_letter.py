@@ -4,15 +4,27 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import Field
+
 from hub.ids import EventId, PartnerId
 from schemas.models.base import AvroInt, AvroLong, CanonicalRecord, UtcMillis
 from schemas.models.enums import DeadLetterReason
 
-__all__ = ["DeadLetter"]
+__all__ = ["DeadLetter", "RecordHeader"]
+
+
+class RecordHeader(CanonicalRecord):
+    """One Kafka record header, exactly as it was on the record."""
+
+    avro_name: ClassVar[str] = "nl.rmt.hub.RecordHeader"
+
+    name: str
+    value: bytes
 
 
 class DeadLetter(CanonicalRecord):
-    """A record the hub refused; ``original_value`` counts as health data (any category)."""
+    """A record the hub refused, as it arrived (key, value and headers: never a decrypted
+    value); ``original_value`` counts as health data (any category)."""
 
     avro_name: ClassVar[str] = "nl.rmt.hub.DeadLetter"
 
@@ -28,3 +40,4 @@ class DeadLetter(CanonicalRecord):
     field: str | None = None
     event_id: EventId | None = None
     failed_at: UtcMillis
+    original_headers: list[RecordHeader] = Field(default_factory=list)

@@ -175,3 +175,4 @@ class DeadLetterReason(StrEnum):
     KEY_REVOKED = "KEY_REVOKED"  # signed with a revoked key
     KEY_EXPIRED = "KEY_EXPIRED"  # signed outside the key's validity
     SIGNER_MISMATCH = "SIGNER_MISMATCH"  # signed by another partner than the outbox owner
+    CHAIN_BROKEN = "CHAIN_BROKEN"  # a consent change that does not follow its subject's last

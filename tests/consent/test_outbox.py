@@ -19,6 +19,15 @@ from consent.store import ConsentStore
 from hub.config import HubSettings
 from hub.errors import HubError
 from hub.kafka import producer
+from hub.security.consent_feed import (
+    CONSENT_SERVICE_ID,
+    ConsentFeedSigner,
+    ConsentFeedVerifier,
+    previous_hash,
+)
+from hub.security.headers import SIG
+from hub.security.hub_identity import ensure_identity
+from hub.security.keys import KeyStore
 from hub.serde import CloudEvent
 from schemas import codec
 from schemas.models.consent import ConsentChange
@@ -71,7 +80,7 @@ def test_changes_are_published_in_order_keyed_by_subject(
         change = codec.decode("nl.rmt.hub.ConsentChange", record.value)
         assert isinstance(change, ConsentChange)
         assert record.key.decode() == change.subject_pseudonym
-        assert dict(record.headers)["event_id"].decode() == change.event_id
+        assert dict(record.headers)["ce_id"].decode() == change.event_id
         cloud_event = CloudEvent.from_headers(record.headers)
         assert (cloud_event.id, cloud_event.type) == (change.event_id, ConsentChange.avro_name)
     same_subject = [r for r in records if r.key == b"client-feed-1"]
@@ -79,6 +88,60 @@ def test_changes_are_published_in_order_keyed_by_subject(
     assert [c.change for c in changes] == ["GIVEN", "WITHDRAWN"]  # type: ignore[attr-defined]
     rows = [store.outbox_row(e.event_id) for e in events]
     assert all(r is not None and r.published_at is not None for r in rows)
+
+
+def _signer(tmp_path: Path) -> tuple[ConsentFeedSigner, KeyStore]:
+    keys = KeyStore(tmp_path / "keys")
+    return ConsentFeedSigner(ensure_identity(keys, CONSENT_SERVICE_ID)), keys
+
+
+def test_a_signing_relay_signs_every_change_and_chains_each_subject(
+    store: ConsentStore, feed_settings: HubSettings, tmp_path: Path
+) -> None:
+    signer, keys = _signer(tmp_path)
+    relay = _relay(store, feed_settings, signer=signer)
+    try:
+        service = _service(store, relay)
+        first = service.grant(terms("client-chain-1"), actor="officer:a")
+        service.grant(terms("client-chain-1"), actor="officer:a")  # a second consent
+        service.withdraw(first.id, actor="officer:a")
+    finally:
+        relay.stop()
+    records = read_topic(feed_settings, _topic(feed_settings))
+    verifier = ConsentFeedVerifier(keys.directory())
+    links = []
+    for record in records:
+        verdict = verifier.verify(
+            topic=record.topic, key=record.key, value=record.value, headers=record.headers
+        )
+        assert verdict.ok, verdict.detail
+        assert verdict.signer == CONSENT_SERVICE_ID
+        change = codec.decode("nl.rmt.hub.ConsentChange", record.value)
+        assert isinstance(change, ConsentChange)
+        links.append((previous_hash(record.headers), change.record_hash))
+    hashes = [e.event_hash for e in store.events(subject=first.subject)]
+    assert links == [(None, hashes[0]), (hashes[0], hashes[1]), (hashes[1], hashes[2])]
+
+
+def test_a_signing_relay_republishes_a_feed_published_unsigned(
+    store: ConsentStore, feed_settings: HubSettings, tmp_path: Path
+) -> None:
+    """A feed published before the feed was signed is refused by the router: the relay
+    finds it unsigned and publishes the register again, signed."""
+    unsigned = _relay(store, feed_settings)
+    try:
+        _service(store, unsigned).grant(terms("client-chain-2"), actor="officer:a")
+    finally:
+        unsigned.stop()
+    signer, _ = _signer(tmp_path)
+    relay = _relay(store, feed_settings, signer=signer)
+    try:
+        assert relay.verify_feed() == 1
+        assert relay.run_once() == 1
+    finally:
+        relay.stop()
+    records = read_topic(feed_settings, _topic(feed_settings))
+    assert [any(name == SIG for name, _ in r.headers) for r in records] == [False, True]
 
 
 def test_reconciliation_finds_changes_sent_before_a_crash(
@@ -96,7 +159,7 @@ def test_reconciliation_finds_changes_sent_before_a_crash(
         topic,
         key=key,
         value=json_encoder(rows[0].message),
-        headers=[("event_id", rows[0].event_id.encode())],
+        headers=[("ce_id", rows[0].event_id.encode())],
         partition=partition_for(key, feed_settings.topic_partitions),
     ).get(timeout=10)
     sender.close()

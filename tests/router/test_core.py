@@ -143,6 +143,21 @@ def test_a_subject_with_an_unreadable_change_gets_nothing() -> None:
     assert table.consents_of("psn-a") == ()
 
 
+def test_a_change_applies_only_after_its_subjects_last_change() -> None:
+    table = ConsentTable()
+    first = change("psn-a", "uwv").model_copy(update={"record_hash": "1" * 64})
+    second = change("psn-a", "sbb", consent_id="c-2").model_copy(update={"record_hash": "2" * 64})
+    assert not table.follows(second, "1" * 64)  # its predecessor is not applied yet
+    assert table.follows(first, None)
+    table.apply(first)
+    assert not table.follows(second, None)  # written as if it were the first
+    assert table.follows(second, "1" * 64)
+    table.apply(second)
+    assert table.follows(first, None)  # a copy of an applied change: apply ignores it
+    assert not table.follows(change("psn-a", "uwv"), "1" * 64)  # a fork of the chain
+    assert table.follows(change("psn-b", "uwv"), None)  # each subject has its own chain
+
+
 def test_snapshots_are_equal_for_equal_histories() -> None:
     one, two = ConsentTable(), ConsentTable()
     changes = [change("psn-a", "uwv"), change("psn-b", "sbb", consent_id="c-2")]

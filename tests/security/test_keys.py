@@ -14,7 +14,14 @@ from pydantic import SecretStr, ValidationError
 
 from hub.sealed import is_sealed
 from hub.security.errors import KeyNotFound, KeyStoreError
-from hub.security.keys import KeyStatus, KeyStore, PartnerKeys, PublicDirectory, key_id_of
+from hub.security.keys import (
+    KeyRole,
+    KeyStatus,
+    KeyStore,
+    PartnerKeys,
+    PublicDirectory,
+    key_id_of,
+)
 from schemas.vocabulary import PartnerKind
 from tests.security.conftest import AMSTERDAM, HUB, UWV
 
@@ -143,3 +150,22 @@ def test_private_keys_are_masked_and_never_copied(store: KeyStore) -> None:
 
 def test_generated_keys_differ() -> None:
     assert PartnerKeys.generate(UWV).key_id != PartnerKeys.generate(UWV).key_id
+
+
+def test_every_key_has_a_role_and_a_rotation_keeps_it(tmp_path: Path) -> None:
+    keys = KeyStore(tmp_path / "keys")
+    assert keys.new(HUB).role is KeyRole.HUB
+    assert keys.new("consent-service").role is KeyRole.CONSENT_SERVICE
+    assert keys.new(UWV, kind=PartnerKind.UWV).role is KeyRole.PARTNER
+    _, rotated = keys.rotate("consent-service")
+    assert rotated.role is KeyRole.CONSENT_SERVICE
+    assert {r.partner_id: r.role for r in keys.directory()}["consent-service"] == "consent-service"
+
+
+def test_a_directory_written_before_roles_reads_the_hub_as_the_hub(store: KeyStore) -> None:
+    payload = json.loads(store.directory().to_json())
+    for entry in payload["keys"]:
+        del entry["role"]
+    roles = {r.partner_id: r.role for r in PublicDirectory.from_json(json.dumps(payload))}
+    assert roles[HUB] is KeyRole.HUB
+    assert roles[AMSTERDAM] is KeyRole.PARTNER

@@ -491,3 +491,44 @@ def test_the_sdk_reads_its_inbox_and_deliveries_name_their_origin(hub: Hub) -> N
     assert seen
     assert all(m.error is None for m in seen), [m.error for m in seen if m.error]
     assert record.event_id in {getattr(m.record, "event_id", None) for m in seen}
+
+
+def _raw_bytes(hub: Hub, topic: str) -> bytes:
+    """Everything a reader of ``topic`` without keys sees: keys, values, header values."""
+    found = hub.read(topic, decode=False)  # Received.raw: the value as on the topic
+    parts: list[bytes] = []
+    for received in found:
+        parts += [received.key or b"", received.raw or b""]
+        parts += list(received.headers.values())
+    return b"\x00".join(parts)
+
+
+def test_regression_refused_encrypted_record_leaves_no_plaintext_in_dead_letters(
+    hub: Hub,
+) -> None:
+    """A signed record encrypted to the hub that fails validation was dead-lettered with
+    its decrypted value (BSN, names, health) in original_value; the dead letter now keeps
+    the record exactly as it arrived: ciphertext, key and headers."""
+    who = records.subject()
+    given, family = f"Zoë{uuid.uuid4().hex[:8]}", f"Ymkes{uuid.uuid4().hex[:8]}"
+    bsn = "987654320"  # fails the eleven-test
+    refused = records.profile(
+        who,
+        bsn=bsn,
+        given_name=given,
+        family_name=family,
+        work_limitation=True,
+        health_needs=[HealthNeed.WORKPLACE_ADAPTATION],
+    )
+    hub.publish(refused)
+    dead = hub.wait_dead_letter(refused.event_id)
+    letter = dead.record
+    assert isinstance(letter, DeadLetter)
+    assert letter.reason is DeadLetterReason.BSN_INVALID
+    outbox = hub.read(hub.catalogue.outbox("uwv").name, decode=False)
+    (arrived,) = [r for r in outbox if r.headers.get("ce_id") == refused.event_id.encode()]
+    assert letter.original_value == arrived.raw  # the ciphertext, exactly as it arrived
+    assert [(h.name, h.value) for h in letter.original_headers] == list(arrived.headers.items())
+    raw = _raw_bytes(hub, hub.catalogue.dead_letter.name)
+    for secret in (bsn, given, family, "WORKPLACE_ADAPTATION"):
+        assert secret.encode() not in raw, f"{secret!r} in clear on the dead-letter topic"

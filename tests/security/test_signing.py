@@ -14,7 +14,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hub.security.headers import CE_ID, CE_SOURCE, CE_TYPE, SIG, SIG_KEY, SIG_TIME
+from hub.security.consent_feed import (
+    CONSENT_SERVICE_ID,
+    ConsentFeedSigner,
+    ConsentFeedVerifier,
+    previous_hash,
+)
+from hub.security.headers import CE_ID, CE_SOURCE, CE_TYPE, CONSENT_PREV, SIG, SIG_KEY, SIG_TIME
 from hub.security.keys import KeyStore, PartnerKeys
 from hub.security.replay import ReplayGuard
 from hub.security.signing import (
@@ -25,7 +31,7 @@ from hub.security.signing import (
     covered_headers,
     signed_bytes,
 )
-from tests.security.conftest import AMSTERDAM, UWV, Headers, make_headers
+from tests.security.conftest import AMSTERDAM, HUB, UWV, Headers, make_headers
 
 TOPIC = "rmt.partner.uwv.outbox"
 KEY = b"pseudonym-1"
@@ -284,3 +290,37 @@ def test_every_reason_is_a_dead_letter_symbol() -> None:
 def test_ce_source_is_required(store: KeyStore, uwv: PartnerKeys) -> None:
     headers = [(k, v) for k, v in signed(uwv) if k != CE_SOURCE]
     assert verify(store, headers).reason is VerdictReason.SIGNATURE_INVALID
+
+
+def test_the_consent_feed_takes_only_a_consent_service_key_for_ever(store: KeyStore) -> None:
+    store.new(CONSENT_SERVICE_ID)
+    feed = "rmt.consent.changes"
+
+    def sign_as(keys: PartnerKeys, clock: Clock | None = None) -> Headers:
+        return ConsentFeedSigner(keys, clock=clock or Clock()).sign(
+            topic=feed,
+            key=KEY,
+            value=VALUE,
+            headers=make_headers(keys.partner_id, record_type="nl.rmt.hub.ConsentChange"),
+            previous="a" * 64,
+        )
+
+    def check(headers: Headers, clock: Clock | None = None) -> Verdict:
+        verifier = ConsentFeedVerifier(store.directory(), clock=clock or Clock())
+        return verifier.verify(topic=feed, key=KEY, value=VALUE, headers=headers)
+
+    service = store.private(CONSENT_SERVICE_ID)
+    headers = sign_as(service)
+    assert check(headers).ok
+    assert previous_hash(headers) == "a" * 64
+    for other in (store.private(HUB), store.private(UWV)):
+        refused = check(sign_as(other))
+        assert refused.reason is VerdictReason.SIGNER_MISMATCH
+        assert "only a consent-service key" in refused.detail
+    assert check(make_headers(CONSENT_SERVICE_ID)).reason is VerdictReason.UNSIGNED
+    relinked = replaced(headers, CONSENT_PREV, b"b" * 64)
+    assert check(relinked).reason is VerdictReason.SIGNATURE_INVALID
+    # the feed is read from its start for ever: signed while valid stays valid
+    record = store.directory().get(service.key_id)
+    inside = Clock(record.not_after.timestamp() - 1)
+    assert check(sign_as(service, inside), Clock(inside.now + 400 * 86_400)).ok

@@ -217,6 +217,7 @@ def test_dead_letter_reasons_and_monitor_event_types_are_those_of_the_brief(
         "KEY_REVOKED",
         "KEY_EXPIRED",
         "SIGNER_MISMATCH",
+        "CHAIN_BROKEN",  # issue 16: a consent change out of its subject's chain
     ]
     assert schemas.raw("MonitorEventType")["symbols"] == [
         "INTAKE",

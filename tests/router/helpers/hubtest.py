@@ -1,12 +1,13 @@
 """A hub for router tests: its own topic prefix on the session broker, publishing as
 partners and as the consent service do, and reading what the router wrote.
 
-With record security on (the default), the hub's key store holds a key for every
-partner of the directory (as ``rmt-hub up`` makes it): :meth:`Hub.publish` encrypts to
-the hub and signs as the outbox's owner, like the SDK, and :meth:`Hub.read` verifies,
-decrypts (with the key of the inbox's partner) and opens sealed special-category fields
-(with the hub's subject keys), so tests see plaintext records; ``Received.raw`` is the
-value as it is on the topic.
+With record security on (the default), the hub's key store holds a key for every partner
+of the directory (as ``rmt-hub up`` makes it): :meth:`Hub.publish` encrypts to the hub
+and signs as the outbox's owner, like the SDK, consent changes are signed and chained as
+the consent service's relay does (:meth:`Hub.grant`, :meth:`Hub.withdraw`), and
+:meth:`Hub.read` verifies, decrypts (with the key of the inbox's partner) and opens
+sealed special-category fields (with the hub's subject keys), so tests see plaintext
+records; ``Received.raw`` is the value as it is on the topic.
 """
 
 from __future__ import annotations
@@ -22,13 +23,7 @@ from typing import Any
 from kafka import KafkaProducer, TopicPartition
 
 from consent.model import ConsentChangeMessage, Recipient
-from consent.outbox import (
-    CONSENT_ID_HEADER,
-    EVENT_ID_HEADER,
-    avro_encoder,
-    partition_for,
-    wire_encoder,
-)
+from consent.outbox import avro_encoder, partition_for, wire_encoder
 from hub.config import HubSettings
 from hub.ids import ClientPseudonym, ConsentId, EventId, PartnerId
 from hub.kafka import admin_client, consumer, producer
@@ -38,6 +33,7 @@ from hub.router.options import RouterOptions
 from hub.router.runtime import RouterProcess
 from hub.sdk.security import open_sealed_fields
 from hub.security.config import ensure_keys, partner_key_store, security_enabled
+from hub.security.consent_feed import CONSENT_SERVICE_ID, ConsentFeedSigner
 from hub.security.envelope import EnvelopeDecryptor, is_encrypted
 from hub.security.errors import EnvelopeError
 from hub.security.headers import ENC_KEY
@@ -46,7 +42,6 @@ from hub.security.keys import KeyStore
 from hub.security.pipeline import PartnerSecurity
 from hub.security.shredding import FieldSealer, SubjectKeyStore
 from hub.serde import SerializationContext, ce_headers
-from hub.serde.canonical import cloud_event_headers
 from schemas.models import CanonicalRecord, ConsentChange, PersonRecord, Vacancy
 from schemas.models.enums import ConsentChangeType, LegalBasis
 from schemas.vocabulary import SPECIAL_CATEGORIES, DataCategory, PartnerKind, Purpose
@@ -107,6 +102,8 @@ class Hub:
     keys: KeyStore = field(init=False)
     _partners: dict[str, PartnerSecurity] = field(default_factory=dict)
     _subject_keys: SubjectKeyStore | None = None
+    _chain: dict[str, str] = field(default_factory=dict)
+    """subject -> record_hash of its last consent change sent (the feed's chain)."""
 
     def __post_init__(self) -> None:
         self.catalogue = build_catalogue(self.settings)
@@ -247,25 +244,45 @@ class Hub:
 
     def _send_change(self, message: ConsentChangeMessage) -> None:
         """Exactly as consent.outbox.OutboxRelay publishes: explicit murmur2 partition, one
-        record per request, idempotent producer, wait for the acknowledgement."""
+        record per request, idempotent producer, wait for the acknowledgement; CloudEvents
+        headers and, with record security, signed by the consent service and chained to
+        the subject's previous change."""
         if self._consent_producer is None:
             self._consent_producer = producer(self.settings, enable_idempotence=True, linger_ms=0)
         topic = self.catalogue.consent_changes.name
         key = message.subject_pseudonym.encode()
-        encode = (
-            avro_encoder if self.consent_encoding == "bare" else wire_encoder(self.codec, topic)
+        value = self.encode_change(message)
+        source = CONSENT_SERVICE_ID if self.security else message.source_partner
+        headers = ce_headers(
+            event_id=message.event_id,
+            source=source,
+            record_type=ConsentChange.avro_name,
+            time=message.occurred_at,
         )
+        if self.security:
+            signer = ConsentFeedSigner(self.keys.private(CONSENT_SERVICE_ID))
+            headers = signer.sign(
+                topic=topic,
+                key=key,
+                value=value,
+                headers=headers,
+                previous=self._chain.get(message.subject_pseudonym),
+            )
         self._consent_producer.send(
             topic,
             key=key,
-            value=encode(message),
-            headers=[
-                (EVENT_ID_HEADER, message.event_id.encode()),
-                (CONSENT_ID_HEADER, message.consent_id.encode()),
-                *cloud_event_headers(ConsentChange.model_validate(message.model_dump())),
-            ],
+            value=value,
+            headers=headers,
             partition=partition_for(key, self.settings.topic_partitions),
         ).get(timeout=15)
+        self._chain[message.subject_pseudonym] = message.record_hash
+
+    def encode_change(self, message: ConsentChangeMessage) -> bytes:
+        """The value of a consent change, as ``consent_encoding`` says."""
+        topic = self.catalogue.consent_changes.name
+        if self.consent_encoding == "bare":
+            return avro_encoder(message)
+        return wire_encoder(self.codec, topic)(message)
 
     def grant(
         self,
@@ -306,7 +323,7 @@ class Hub:
             valid_until=valid_until or now + timedelta(days=valid_days),
             actor="test",
             recorded_at=now,
-            record_hash="0" * 64,
+            record_hash=uuid.uuid4().hex * 2,
         )
         self._send_change(message)
         return message
@@ -320,6 +337,7 @@ class Hub:
                 "change": ConsentChangeType.WITHDRAWN,
                 "occurred_at": now,
                 "recorded_at": now,
+                "record_hash": uuid.uuid4().hex * 2,
             }
         )
         self._send_change(message)
