@@ -103,6 +103,8 @@ def start_side(mode: str, base: HubSettings, data_dir: Path, subjects: list[str]
     catalogue = build_catalogue(settings)
     apply_to_cluster(settings, catalogue)
     codec = CanonicalCodec(client_for(settings))
+    if mode == "on":  # before the grants: the consent service signs them
+        ensure_keys(settings, load_partners(settings.partners_file))
     grant_consents(
         settings,
         codec,
@@ -113,7 +115,6 @@ def start_side(mode: str, base: HubSettings, data_dir: Path, subjects: list[str]
     outbox, inbox = catalogue.outbox(PUBLISHER).name, catalogue.inbox(RECIPIENT).name
     batch = profiles(codec, outbox, subjects)
     if mode == "on":
-        ensure_keys(settings, load_partners(settings.partners_file))
         partner = PartnerSecurity.from_store(partner_key_store(settings), PUBLISHER)
         batch = sealed(batch, partner, outbox)
     options = RouterOptions.for_embedded_broker(status_file=data_dir / f"{mode}.status.json")

@@ -55,6 +55,10 @@ from hub.registry.embedded import EmbeddedRegistry
 from hub.router.clients import aiokafka_config
 from hub.router.options import RouterOptions
 from hub.router.runtime import RouterProcess
+from hub.security.config import partner_key_store
+from hub.security.consent_feed import CONSENT_SERVICE_ID, ConsentFeedSigner
+from hub.security.errors import KeyNotFound
+from hub.serde import ce_headers
 from hub.serde.canonical import CanonicalCodec, cloud_event_headers
 from hub.supervise import settings_env
 from schemas.examples import example
@@ -178,11 +182,18 @@ def grant_consents(
     legal_basis: LegalBasis = LegalBasis.CONSENT,
 ) -> None:
     """One consent per subject for the municipality, published as the consent service does
-    (one record per request, explicit partition)."""
+    (one record per request, explicit partition; signed by the consent service when its
+    key is in the store, as the router requires with record security on)."""
     topic = build_catalogue(settings).consent_changes.name
     encode = wire_encoder(codec, topic)
     out = producer(settings, enable_idempotence=True, linger_ms=0)
     now = datetime.now(UTC)
+    try:
+        signer: ConsentFeedSigner | None = ConsentFeedSigner(
+            partner_key_store(settings).private(CONSENT_SERVICE_ID)
+        )
+    except KeyNotFound:
+        signer = None
     try:
         for who in subjects:
             message = ConsentChangeMessage(
@@ -204,11 +215,26 @@ def grant_consents(
                 record_hash="0" * 64,
             )
             key = who.encode()
-            headers = cloud_event_headers(ConsentChange.model_validate(message.model_dump()))
+            value = encode(message)
+            if signer is None:
+                headers = cloud_event_headers(ConsentChange.model_validate(message.model_dump()))
+            else:
+                headers = signer.sign(
+                    topic=topic,
+                    key=key,
+                    value=value,
+                    headers=ce_headers(
+                        event_id=message.event_id,
+                        source=CONSENT_SERVICE_ID,
+                        record_type=ConsentChange.avro_name,
+                        time=message.occurred_at,
+                    ),
+                    previous=None,  # each subject's first and only change
+                )
             out.send(
                 topic,
                 key=key,
-                value=encode(message),
+                value=value,
                 headers=headers,
                 partition=partition_for(key, settings.topic_partitions),
             ).get(timeout=15)

@@ -39,7 +39,7 @@ from pydantic import SecretStr
 from hub.config import HubSettings
 from hub.errors import ConfigError
 from hub.ids import EventId
-from hub.keyfile import KEY_BYTES, load_or_create_key
+from hub.keyfile import KEY_BYTES, load_or_create_key, passphrase_of
 from hub.monitor.errors import MonitorInputError, MonitorKeyError
 from schemas.identifiers import normalise_bsn
 
@@ -181,7 +181,11 @@ def load_keyring(settings: HubSettings, *, create: bool = True) -> MonitorKeyrin
     for version in sorted(versions):
         try:
             keys[version] = load_or_create_key(
-                None, key_path(settings, version), label="monitor key", env=KEY_ENV
+                None,
+                key_path(settings, version),
+                label="monitor key",
+                env=KEY_ENV,
+                passphrase=passphrase_of(settings),
             )
         except ConfigError as exc:
             raise MonitorKeyError(str(exc)) from exc
@@ -199,7 +203,13 @@ def add_key_version(settings: HubSettings) -> int:
         )
     version = load_keyring(settings).current + 1
     try:
-        load_or_create_key(None, key_path(settings, version), label="monitor key", env=KEY_ENV)
+        load_or_create_key(
+            None,
+            key_path(settings, version),
+            label="monitor key",
+            env=KEY_ENV,
+            passphrase=passphrase_of(settings),
+        )
     except ConfigError as exc:
         raise MonitorKeyError(str(exc)) from exc
     return version

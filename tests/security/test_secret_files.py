@@ -15,6 +15,8 @@ from pydantic import SecretStr
 from consent.crypto import KEY_FILE_NAME, load_master_key
 from hub.config import HubSettings
 from hub.keyfile import KeyFileError, load_or_create_key
+from hub.monitor.errors import MonitorKeyError
+from hub.monitor.pseudonym import add_key_version, key_path, load_keyring
 from hub.sealed import SCRYPT_N, SealedError, is_sealed, seal, unseal
 from hub.security.errors import KeyStoreError
 from hub.security.hub_identity import SUBJECT_MASTER_KEY_FILE, keys_dir, subject_key_store
@@ -121,3 +123,16 @@ def test_a_sealed_file_is_bound_to_its_header() -> None:
         unseal(json.dumps(document).encode(), passphrase, source="x")
     with pytest.raises(SealedError, match="not a readable sealed file"):
         unseal(b'{"sealed": 1}', passphrase, source="x")
+
+
+def test_regression_monitor_keys_were_not_under_the_passphrase(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    keyring = load_keyring(settings)
+    version = add_key_version(settings)
+    for v in (1, version):
+        content = key_path(settings, v).read_bytes()
+        assert is_sealed(content), v
+        assert _scrypt_n(content) >= 2**15
+    assert load_keyring(settings).keys[1] == keyring.keys[1]  # opens again
+    with pytest.raises(MonitorKeyError, match="HUB_KEYS_PASSPHRASE"):
+        load_keyring(_settings(tmp_path, passphrase=None))

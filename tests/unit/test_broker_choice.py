@@ -24,7 +24,7 @@ def _java_home(tmp_path: Path, version: str) -> Path:
     home = tmp_path / f"jdk-{version}"
     (home / "bin").mkdir(parents=True)
     java = home / "bin" / "java"
-    java.write_text(f'#!/bin/sh\necho \'openjdk version "{version}" 2025-04-15\' >&2\n')
+    java.write_text(f"#!/bin/sh\necho 'openjdk version \"{version}\" 2025-04-15' >&2\n")
     java.chmod(0o755)
     return home
 
