@@ -121,11 +121,33 @@ def task_format(_: list[str]) -> None:
     _run([BIN / "ruff", "format", "."])
 
 
+def _pytest(args: Sequence[str], **env: str) -> None:
+    """Run pytest; with ``env`` set in its environment (and said)."""
+    if env:
+        _say(" ".join(f"{k}={v}" for k, v in env.items()))
+    cmd = [str(BIN / "python"), "-m", "pytest", *args]
+    _say(" ".join(cmd))
+    done = subprocess.run(cmd, cwd=ROOT, env={**os.environ, **env}, check=False)
+    if done.returncode != 0:
+        raise SystemExit(done.returncode)
+
+
 def task_test(args: list[str]) -> None:
-    """lint, type-check, then run every test; extra args go to pytest"""
+    """lint, every test on Apache Kafka, a smoke set on Tansu; args: one pytest run instead"""
     ensure_system_packages()
     task_lint([])
-    _run([BIN / "python", "-m", "pytest", *args])
+    ensure_kafka()
+    if args:
+        _pytest(args)
+        return
+    _pytest([])  # the broker: HUB_EMBEDDED_BROKER, else Apache Kafka where Java 17+ runs
+    _pytest(["-m", "tansu", "-p", "no:cacheprovider"], HUB_EMBEDDED_BROKER="tansu")
+
+
+def task_unit(args: list[str]) -> None:
+    """the broker-free tier only (no broker starts): a quick inner loop; args go to pytest"""
+    ensure_venv()
+    _pytest(["-m", "not integration", "-q", *args])
 
 
 def task_reliability(args: list[str]) -> None:
@@ -146,6 +168,7 @@ TASKS: dict[str, Callable[[list[str]], None]] = {
     "install": task_install,
     "run": task_run,
     "test": task_test,
+    "unit": task_unit,
     "lint": task_lint,
     "format": task_format,
     "reliability": task_reliability,

@@ -27,17 +27,33 @@ def _up(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _env_without_hub_settings() -> dict[str, str]:
+    """The environment less every HUB_ setting but the broker choice (the CI smoke run on
+    Tansu sets HUB_EMBEDDED_BROKER=tansu)."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("HUB_") or k == "HUB_EMBEDDED_BROKER"
+    }
+
+
+def _expected_broker() -> str:
+    return "Tansu" if os.environ.get("HUB_EMBEDDED_BROKER") == "tansu" else "Apache Kafka"
+
+
+@pytest.mark.tansu
 def test_up_on_embedded_defaults_prints_bootstrap_and_round_trips_every_schema(
     tmp_path: Path,
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    env = _env_without_hub_settings()
     env["HUB_DATA_DIR"] = str(tmp_path)
     env["HUB_REGISTRY_PORT"] = "0"
     env["HUB_CONSENT_PORT"] = "0"
     result = _up(env)
     assert result.returncode == 0, result.stdout + result.stderr
-    match = re.search(r"bootstrap servers: (127\.0\.0\.1:\d+)\s+\(embedded", result.stdout)
+    match = re.search(r"bootstrap servers: (127\.0\.0\.1:\d+)\s+\(embedded (.+?) \(", result.stdout)
     assert match, result.stdout
+    assert match.group(2).startswith(_expected_broker()), result.stdout
     messages = load_schemas().messages()
     for fullname in messages:
         short = fullname.rsplit(".", 1)[-1]
@@ -69,8 +85,9 @@ def test_up_against_an_external_cluster_does_not_start_a_broker(
     assert f"bootstrap servers: {hub_settings.bootstrap_servers}  (external" in result.stdout
 
 
+@pytest.mark.tansu
 def test_up_demo_feeds_partner_files_and_records_flow(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    env = _env_without_hub_settings()
     env |= {"HUB_DATA_DIR": str(tmp_path), "HUB_REGISTRY_PORT": "0", "HUB_CONSENT_PORT": "0"}
     result = _up(env, "--demo", "60")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -95,7 +112,7 @@ def test_regression_up_prints_a_never_revoked_officer_key(tmp_path: Path) -> Non
     store.migrate()
     left, _ = issue_key(store, Role.PRIVACY_OFFICER, "rmt-hub-up")  # as if a run was killed
     store.close()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    env = _env_without_hub_settings()
     env |= {"HUB_DATA_DIR": str(tmp_path), "HUB_REGISTRY_PORT": "0", "HUB_CONSENT_PORT": "0"}
     result = _up(env)
     assert result.returncode == 0, result.stdout + result.stderr
