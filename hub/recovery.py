@@ -237,7 +237,10 @@ class Guardian:
 
     def _keep_broker_alive(self) -> None:
         if self._broker is not None and not self._broker.running:
-            _LOG.critical("the embedded broker died; starting it again (it comes back empty)")
+            if getattr(self._broker, "persistent", False):
+                _LOG.warning("the embedded broker died; starting it again (with its data)")
+            else:
+                _LOG.critical("the embedded broker died; starting it again (it comes back empty)")
             self._broker.restart()
 
     def _on_loss(self, report: ContinuityReport) -> None:

@@ -1,6 +1,8 @@
 """`rmt-hub up --demo` when its embedded broker is killed: the hub starts the broker
-again, says loudly that the data is gone, recovers and feeds the demo files again
-through the connectors, and still stops cleanly on Ctrl-C, leaving no process behind."""
+again. Tansu comes back empty: the hub says loudly that the data is gone, recovers and
+feeds the demo files again through the connectors. Apache Kafka comes back with its
+data: nothing is lost, nothing replayed. Either way `up` still stops cleanly on Ctrl-C,
+leaving no process behind."""
 
 from __future__ import annotations
 
@@ -47,9 +49,14 @@ def _wait_for(log: Path, text: str, proc: subprocess.Popen[bytes], timeout_s: fl
     raise AssertionError(f"'{text}' not printed within {timeout_s:.0f}s:\n{content[-4000:]}")
 
 
-def test_up_recovers_from_a_killed_embedded_broker_and_replays_the_demo(tmp_path: Path) -> None:
+BROKER_PROCESS = {"tansu": "tansu", "kafka": "kafka.Kafka"}
+
+
+@pytest.mark.parametrize("kind", ["tansu", "kafka"])
+def test_up_survives_a_killed_embedded_broker(tmp_path: Path, kind: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
     env |= {
+        "HUB_EMBEDDED_BROKER": kind,
         "HUB_DATA_DIR": str(tmp_path),
         "HUB_REGISTRY_PORT": "0",
         "HUB_CONSENT_PORT": "0",
@@ -65,20 +72,29 @@ def test_up_recovers_from_a_killed_embedded_broker_and_replays_the_demo(tmp_path
         )
     try:
         _wait_for(log, "demo feed:", proc, 240)
-        brokers = {p: c for p, c in _children(proc.pid).items() if "tansu" in c}
+        marker = BROKER_PROCESS[kind]
+        brokers = {p: c for p, c in _children(proc.pid).items() if marker in c}
         assert len(brokers) == 1, _children(proc.pid)
         (broker,) = brokers
         os.kill(broker, signal.SIGKILL)
-        content = _wait_for(log, "recovered from broker data loss", proc, 240)
-        assert "BROKER DATA LOSS" in content
-        assert "must replay" in content
-        assert content.count("demo feed:") == 2  # the replay through the connectors
-        replay = content[content.rindex("demo feed:") :].splitlines()[0]
-        assert "0 already there" in replay  # everything was gone, all published again
-        restarted = {p for p, c in _children(proc.pid).items() if "tansu" in c}
+        if kind == "tansu":
+            content = _wait_for(log, "recovered from broker data loss", proc, 240)
+            assert "BROKER DATA LOSS" in content
+            assert "must replay" in content
+            assert content.count("demo feed:") == 2  # the replay through the connectors
+            replay = content[content.rindex("demo feed:") :].splitlines()[0]
+            assert "0 already there" in replay  # everything was gone, all published again
+        else:
+            content = _wait_for(log, "starting it again (with its data)", proc, 120)
+            _wait_until_restarted(proc.pid, marker, broker)
+            time.sleep(6)  # three continuity checks (every 2 s) on the restarted broker
+            content = log.read_text(errors="replace")
+            assert "BROKER DATA LOSS" not in content
+            assert content.count("demo feed:") == 1  # nothing to replay
+        restarted = {p for p, c in _children(proc.pid).items() if marker in c}
         assert len(restarted) == 1
         assert broker not in restarted
-        workers = [p for p, c in _children(proc.pid).items() if "tansu" not in c]
+        workers = [p for p, c in _children(proc.pid).items() if marker not in c]
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=60) == 0, log.read_text(errors="replace")[-3000:]
         for pid in (*restarted, *workers):
@@ -87,6 +103,16 @@ def test_up_recovers_from_a_killed_embedded_broker_and_replays_the_demo(tmp_path
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
+
+
+def _wait_until_restarted(parent: int, marker: str, old: int, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = {p for p, c in _children(parent).items() if marker in c}
+        if found and old not in found:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"no new broker process under {parent} within {timeout_s:.0f}s")
 
 
 def _state(pid: int) -> str:
