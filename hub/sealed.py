@@ -9,7 +9,7 @@ The key is scrypt(passphrase, salt; n, r, p), 32 bytes; the header (everything b
 ciphertext) is the associated data, so it cannot be changed without the file failing
 to open. The cost parameters travel with the file: raising :data:`SCRYPT_N` later
 leaves older files readable. Parameters beyond :data:`MAX_SCRYPT_N` are refused (a
-crafted file must not exhaust memory). See docs/decisions/secret-files.md.
+crafted file must not exhaust memory). See docs/decisions/0009-secret-files.md.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The jars are fetched once per machine by Maven from the checked-in ``kafka/pom.xml``
 (``mvn dependency:copy-dependencies``) into a cache outside the repository:
 ``$RMT_HUB_CACHE`` or ``$XDG_CACHE_HOME/rmt-hub`` or ``~/.cache/rmt-hub``. Java is
-found through ``JAVA_HOME`` or ``PATH``. See docs/decisions/0010-apache-kafka-embedded.md.
+found through ``JAVA_HOME`` or ``PATH``. See docs/decisions/0011-apache-kafka-embedded.md.
 """
 
 from __future__ import annotations

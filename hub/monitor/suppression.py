@@ -6,7 +6,7 @@ cents), a number of *contributors* (distinct people behind it) and, for money, t
 largest contributions of single people in it.
 
 :func:`protect` marks entries as suppressed, with the parameters of one :class:`Rule`
-(the rule set and its reasons: docs/decisions/0100-statistical-disclosure-control.md):
+(the rule set and its reasons: docs/decisions/0008-statistical-disclosure-control.md):
 
 1. **Primary**: every non-zero entry with 1 to ``threshold - 1`` contributors, and every
    money entry that a few people dominate (the ``(n, k)`` rule: the ``dominance_top``
@@ -82,7 +82,7 @@ class Unit(StrEnum):
 @dataclass(frozen=True)
 class Rule:
     """Every parameter of the disclosure control (why these: the decision record
-    docs/decisions/0100-statistical-disclosure-control.md)."""
+    docs/decisions/0008-statistical-disclosure-control.md)."""
 
     threshold: int = DEFAULT_THRESHOLD
     """Entries with 1 to ``threshold - 1`` contributors are suppressed; the interval a
