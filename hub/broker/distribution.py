@@ -122,7 +122,7 @@ def classpath() -> str:
     """The broker's class path; raises when the jars are not installed."""
     if not installed():
         raise BrokerStartError(
-            f"Apache Kafka {kafka_version()} is not installed; run 'rmt-hub broker install' "
+            f"Apache Kafka {kafka_version()} is not installed; run 'rmt-hub broker --install' "
             "(or 'python3 dev.py install'), which fetches it once through Maven"
         )
     return str(libs_dir() / "*")
