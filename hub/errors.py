@@ -42,6 +42,14 @@ class BrokerError(HubError):
     """Something went wrong talking to, or running, the Kafka cluster."""
 
 
+class BrokerAuthorizationError(BrokerError):
+    """The cluster's ACLs do not allow what was asked (``topics``: the topics named)."""
+
+    def __init__(self, message: str, topics: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.topics = topics
+
+
 class BrokerStartError(BrokerError):
     """The embedded broker could not be started or did not become ready."""
 

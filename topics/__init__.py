@@ -11,8 +11,12 @@ from topics.apply import (
     plan,
 )
 from topics.catalogue import (
-    HUB_PRINCIPAL,
+    CONSENT_PRINCIPAL,
     MONITOR_PRINCIPAL,
+    OPERATOR_PRINCIPAL,
+    REGISTRY_PRINCIPAL,
+    ROUTER_PRINCIPAL,
+    SERVICE_PRINCIPALS,
     CleanupPolicy,
     KeyKind,
     TopicCatalogue,
@@ -22,8 +26,12 @@ from topics.catalogue import (
 from topics.partners import Partner, PartnerDirectory, load_partners
 
 __all__ = [
-    "HUB_PRINCIPAL",
+    "CONSENT_PRINCIPAL",
     "MONITOR_PRINCIPAL",
+    "OPERATOR_PRINCIPAL",
+    "REGISTRY_PRINCIPAL",
+    "ROUTER_PRINCIPAL",
+    "SERVICE_PRINCIPALS",
     "Action",
     "ApplyReport",
     "CleanupPolicy",

@@ -23,11 +23,15 @@ from hub.errors import TopicError
 from topics.partners import PartnerDirectory, load_partners
 
 __all__ = [
-    "HUB_PRINCIPAL",
+    "CONSENT_PRINCIPAL",
     "INBOX_NOTICES",
     "INCARNATION_MARKER",
     "MONITOR_PRINCIPAL",
+    "OPERATOR_PRINCIPAL",
     "PERSON_RECORDS",
+    "REGISTRY_PRINCIPAL",
+    "ROUTER_PRINCIPAL",
+    "SERVICE_PRINCIPALS",
     "CleanupPolicy",
     "KeyKind",
     "TopicCatalogue",
@@ -37,10 +41,26 @@ __all__ = [
     "incarnation_topic",
 ]
 
-HUB_PRINCIPAL = "hub"
-"""The hub's own services (router, registry, consent service)."""
+ROUTER_PRINCIPAL = "router"
+"""The router workers (``rmt-hub router``)."""
+CONSENT_PRINCIPAL = "consent"
+"""The consent service (``rmt-hub consent serve``): the consent feed's relay."""
+REGISTRY_PRINCIPAL = "registry"
+"""The embedded schema registry (``rmt-hub registry``)."""
 MONITOR_PRINCIPAL = "monitor"
 """The national monitor: pseudonymised streams only."""
+OPERATOR_PRINCIPAL = "operator"
+"""The operator's tools: ``topics apply``, the incarnation marker, the self-check and
+``audit verify`` (compose's hub-init)."""
+SERVICE_PRINCIPALS: tuple[str, ...] = (
+    ROUTER_PRINCIPAL,
+    CONSENT_PRINCIPAL,
+    REGISTRY_PRINCIPAL,
+    MONITOR_PRINCIPAL,
+    OPERATOR_PRINCIPAL,
+)
+"""The Kafka principal of each hub service: one each, none shared (a partner's
+principal is its partner id; docs/decisions/0011-one-principal-per-service.md)."""
 
 NAMESPACE = "nl.rmt.hub"
 PERSON_RECORDS: tuple[str, ...] = tuple(
@@ -208,7 +228,7 @@ class TopicCatalogue(BaseModel):
     def check(self, schema_names: Iterable[str], principals: Iterable[str]) -> None:
         """Raise TopicError on any inconsistency (names, schemas, principals, partitions)."""
         known_schemas = set(schema_names)
-        known_principals = {*principals, HUB_PRINCIPAL, MONITOR_PRINCIPAL}
+        known_principals = {*principals, *SERVICE_PRINCIPALS}
         seen: set[str] = set()
         for topic in self.topics:
             if not _KAFKA_NAME.match(topic.name):
@@ -234,6 +254,10 @@ def build_catalogue(
 ) -> TopicCatalogue:
     """The catalogue for these settings and partner directory."""
     partners = partners if partners is not None else load_partners(settings.partners_file)
+    if clash := sorted({p.id for p in partners} & set(SERVICE_PRINCIPALS)):
+        raise TopicError(
+            f"partner ids {clash} are Kafka principals of hub services; rename the partners"
+        )
     prefix = settings.topic_prefix
     n = settings.topic_partitions
     rf = settings.replication_factor
@@ -251,7 +275,7 @@ def build_catalogue(
                 retention_ms=7 * DAY_MS,
                 owner=partner.id,
                 writers=(partner.id,),
-                readers=(HUB_PRINCIPAL,),
+                readers=(ROUTER_PRINCIPAL,),
             )
         )
         topics.append(
@@ -267,9 +291,10 @@ def build_catalogue(
                 value_schemas=(*PERSON_RECORDS, VACANCY, *INBOX_NOTICES),
                 cleanup_policy=CleanupPolicy.COMPACT_DELETE,
                 retention_ms=30 * DAY_MS,
-                owner=HUB_PRINCIPAL,
-                writers=(HUB_PRINCIPAL,),
-                readers=(partner.id,),
+                owner=ROUTER_PRINCIPAL,
+                writers=(ROUTER_PRINCIPAL,),
+                # the router reads them back on assignment (the ids it already wrote)
+                readers=(partner.id, ROUTER_PRINCIPAL),
             )
         )
     topics += [
@@ -283,9 +308,9 @@ def build_catalogue(
             value_schemas=(CONSENT_CHANGE,),
             cleanup_policy=CleanupPolicy.DELETE,
             retention_ms=FOREVER,
-            owner=HUB_PRINCIPAL,
-            writers=(HUB_PRINCIPAL,),
-            readers=(HUB_PRINCIPAL,),
+            owner=CONSENT_PRINCIPAL,
+            writers=(CONSENT_PRINCIPAL,),
+            readers=(ROUTER_PRINCIPAL, CONSENT_PRINCIPAL),
         ),
         TopicSpec(
             name=f"{prefix}.audit.disclosures",
@@ -298,9 +323,9 @@ def build_catalogue(
             value_schemas=(DISCLOSURE_EVENT,),
             cleanup_policy=CleanupPolicy.DELETE,
             retention_ms=FOREVER,
-            owner=HUB_PRINCIPAL,
-            writers=(HUB_PRINCIPAL,),
-            readers=(HUB_PRINCIPAL,),
+            owner=ROUTER_PRINCIPAL,
+            writers=(ROUTER_PRINCIPAL,),
+            readers=(ROUTER_PRINCIPAL, CONSENT_PRINCIPAL, OPERATOR_PRINCIPAL),
         ),
         TopicSpec(
             name=f"{prefix}.hub.routing-state",
@@ -312,9 +337,9 @@ def build_catalogue(
             value_schemas=(ROUTING_STATE,),
             cleanup_policy=CleanupPolicy.COMPACT,
             retention_ms=FOREVER,
-            owner=HUB_PRINCIPAL,
-            writers=(HUB_PRINCIPAL,),
-            readers=(HUB_PRINCIPAL,),
+            owner=ROUTER_PRINCIPAL,
+            writers=(ROUTER_PRINCIPAL,),
+            readers=(ROUTER_PRINCIPAL,),
         ),
         TopicSpec(
             name=f"{prefix}.hub.deadletter",
@@ -325,9 +350,10 @@ def build_catalogue(
             value_schemas=(DEAD_LETTER,),
             cleanup_policy=CleanupPolicy.DELETE,
             retention_ms=30 * DAY_MS,
-            owner=HUB_PRINCIPAL,
-            writers=(HUB_PRINCIPAL,),
-            readers=(HUB_PRINCIPAL,),
+            owner=ROUTER_PRINCIPAL,
+            # the partners' connectors dead-letter rows they cannot map (write only)
+            writers=(ROUTER_PRINCIPAL, *(partner.id for partner in partners)),
+            readers=(ROUTER_PRINCIPAL, OPERATOR_PRINCIPAL),
         ),
         TopicSpec(
             name=f"{prefix}.monitor.events",
@@ -338,8 +364,8 @@ def build_catalogue(
             value_schemas=(MONITOR_EVENT,),
             cleanup_policy=CleanupPolicy.DELETE,
             retention_ms=FOREVER,
-            owner=HUB_PRINCIPAL,
-            writers=(HUB_PRINCIPAL,),
+            owner=ROUTER_PRINCIPAL,
+            writers=(ROUTER_PRINCIPAL,),
             readers=(MONITOR_PRINCIPAL,),
         ),
         TopicSpec(
@@ -360,9 +386,9 @@ def build_catalogue(
             ),
             cleanup_policy=CleanupPolicy.DELETE,
             retention_ms=HOUR_MS,
-            owner=HUB_PRINCIPAL,
-            writers=(HUB_PRINCIPAL,),
-            readers=(HUB_PRINCIPAL,),
+            owner=OPERATOR_PRINCIPAL,
+            writers=(OPERATOR_PRINCIPAL,),
+            readers=(OPERATOR_PRINCIPAL,),
         ),
         TopicSpec(
             name=incarnation_topic(prefix),
@@ -376,9 +402,9 @@ def build_catalogue(
             value_format=ValueFormat.JSON,
             cleanup_policy=CleanupPolicy.DELETE,
             retention_ms=FOREVER,
-            owner=HUB_PRINCIPAL,
-            writers=(HUB_PRINCIPAL,),
-            readers=(HUB_PRINCIPAL,),
+            owner=OPERATOR_PRINCIPAL,
+            writers=(OPERATOR_PRINCIPAL,),
+            readers=(OPERATOR_PRINCIPAL,),
         ),
     ]
     if settings.schema_registry_url is None:
@@ -394,9 +420,9 @@ def build_catalogue(
                 value_format=ValueFormat.JSON,
                 cleanup_policy=CleanupPolicy.COMPACT,
                 retention_ms=FOREVER,
-                owner=HUB_PRINCIPAL,
-                writers=(HUB_PRINCIPAL,),
-                readers=(HUB_PRINCIPAL,),
+                owner=REGISTRY_PRINCIPAL,
+                writers=(REGISTRY_PRINCIPAL,),
+                readers=(REGISTRY_PRINCIPAL,),
             )
         )
     return TopicCatalogue(prefix=prefix, topics=tuple(topics))

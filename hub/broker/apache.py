@@ -18,13 +18,16 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
+from typing import Protocol
 
 from hub.broker import distribution
 from hub.broker._process import format_address, pick_free_port
 from hub.broker.embedded import EmbeddedBroker, _child_env
+from hub.config import HubSettings
 from hub.errors import BrokerStartError
+from hub.kafka import wait_for_metadata
 
-__all__ = ["BASE_PROPERTIES", "KafkaBroker", "KafkaCluster", "new_cluster_id"]
+__all__ = ["BASE_PROPERTIES", "BrokerSecurity", "KafkaBroker", "KafkaCluster", "new_cluster_id"]
 
 _LOG = logging.getLogger(__name__)
 
@@ -49,6 +52,25 @@ QUICK_PROPERTIES: dict[str, str] = {
 }
 
 
+class BrokerSecurity(Protocol):
+    """TLS, SASL and ACL settings for a node (:class:`hub.broker.secure.SecuredBrokers`)."""
+
+    def node_properties(
+        self, node_id: int, host: str, port: int, controller_port: int
+    ) -> dict[str, str]:
+        """Settings of node ``node_id``, its client listener on ``port``; they replace
+        the plaintext listeners."""
+        ...
+
+    def format_args(self) -> list[str]:
+        """Storage formatter arguments (e.g. SCRAM credentials)."""
+        ...
+
+    def probe_settings(self, bootstrap_servers: str) -> HubSettings:
+        """Client settings the readiness probe connects with."""
+        ...
+
+
 def new_cluster_id() -> str:
     """A KRaft cluster id: a random UUID in URL-safe base64 without padding."""
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
@@ -65,7 +87,8 @@ class KafkaBroker(EmbeddedBroker):
     :meth:`restart` and across processes. ``quorum`` and ``controller_port`` are set by
     :class:`KafkaCluster`; alone, the node is its own single-voter quorum.
     ``properties`` override any broker setting; ``format_args`` go to the storage
-    formatter (e.g. ``--add-scram``) the first time the node's storage is formatted."""
+    formatter (e.g. ``--add-scram``) the first time the node's storage is formatted.
+    ``security`` secures the listeners (TLS, SCRAM, ACLs; applied before ``properties``)."""
 
     name = f"Apache Kafka {distribution.kafka_version()}"
     persistent = True
@@ -87,6 +110,7 @@ class KafkaBroker(EmbeddedBroker):
         properties: Mapping[str, str] | None = None,
         format_args: Sequence[str] = (),
         heap: str = "512m",
+        security: BrokerSecurity | None = None,
     ) -> None:
         super().__init__(host=host, port=port, ready_timeout_s=ready_timeout_s, log_path=log_path)
         self.data_dir = data_dir
@@ -98,6 +122,7 @@ class KafkaBroker(EmbeddedBroker):
         self._properties = dict(properties or {})
         self._format_args = list(format_args)
         self._heap = heap
+        self._security = security
         self._java: distribution.Java | None = None
 
     @property
@@ -130,8 +155,14 @@ class KafkaBroker(EmbeddedBroker):
                 "transaction.state.log.replication.factor": str(min(3, size)),
                 "transaction.state.log.min.isr": str(min(2, size)),
             }
+            | self._secured(port, controller_port)
             | self._properties
         )
+
+    def _secured(self, port: int, controller_port: int) -> dict[str, str]:
+        if self._security is None:
+            return {}
+        return self._security.node_properties(self.node_id, self._host, port, controller_port)
 
     # --- EmbeddedBroker hooks --------------------------------------------------------------
 
@@ -170,6 +201,7 @@ class KafkaBroker(EmbeddedBroker):
             str(self.config_path),
             "--ignore-formatted",
             *self._format_args,
+            *(self._security.format_args() if self._security else ()),
         ]
         done = subprocess.run(
             command, capture_output=True, text=True, env=self._env(), timeout=120, check=False
@@ -198,6 +230,12 @@ class KafkaBroker(EmbeddedBroker):
     def _command(self, port: int) -> list[str]:
         return [*self._java_command(), "kafka.Kafka", str(self.config_path)]
 
+    def _probe(self, address: str, timeout_s: float) -> None:
+        if self._security is None:
+            super()._probe(address, timeout_s)
+            return
+        wait_for_metadata(address, timeout_s, settings=self._security.probe_settings(address))
+
     def _env(self) -> dict[str, str]:
         env = _child_env()
         env.pop("KAFKA_OPTS", None)  # a developer's own broker options are not ours
@@ -208,7 +246,7 @@ class KafkaCluster:
     """``size`` Apache Kafka nodes on loopback forming one KRaft quorum (tests, failover).
 
     Node ``i`` (1-based) keeps its data in ``data_dir/node-i``. ``properties`` and
-    ``format_args`` apply to every node."""
+    ``format_args`` and ``security`` apply to every node."""
 
     def __init__(
         self,
@@ -220,6 +258,7 @@ class KafkaCluster:
         properties: Mapping[str, str] | None = None,
         format_args: Sequence[str] = (),
         heap: str = "384m",
+        security: BrokerSecurity | None = None,
     ) -> None:
         if size < 1:
             raise ValueError(f"a cluster needs at least one node, not {size}")
@@ -245,6 +284,7 @@ class KafkaCluster:
                 properties=properties,
                 format_args=format_args,
                 heap=heap,
+                security=security,
             )
             for i, (port, controller) in enumerate(ports, start=1)
         ]

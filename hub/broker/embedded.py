@@ -400,13 +400,18 @@ class EmbeddedBroker:
             if remaining <= 0:
                 raise self._not_ready(proc, address, str(last) if last else "no answer")
             try:
-                wait_for_metadata(address, min(remaining, _METADATA_SLICE_S))
+                self._probe(address, min(remaining, _METADATA_SLICE_S))
             except BrokerUnavailable as exc:
                 last = exc
                 self._check_alive(proc, port)
                 continue
             self._check_alive(proc, port)  # the answer came from a live broker of ours
             return
+
+    def _probe(self, address: str, timeout_s: float) -> None:
+        """Return once the broker at ``address`` answers a metadata request (raise
+        :class:`BrokerUnavailable` if not within ``timeout_s``)."""
+        wait_for_metadata(address, timeout_s)
 
     def _check_alive(self, proc: subprocess.Popen[bytes], port: int) -> None:
         code = proc.poll()

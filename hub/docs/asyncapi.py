@@ -17,8 +17,8 @@ from hub.config import HubSettings
 from hub.serde.avro import self_contained_schema
 from schemas.loader import SchemaSet
 from topics.catalogue import (
-    HUB_PRINCIPAL,
     INCARNATION_MARKER,
+    SERVICE_PRINCIPALS,
     TopicCatalogue,
     TopicSpec,
     ValueFormat,
@@ -148,7 +148,7 @@ def _operations(topic: TopicSpec, channel_id: str) -> dict[str, Any]:
         {"$ref": f"#/channels/{channel_id}/messages/{key}"} for key in _channel(topic)["messages"]
     ]
     for action, principals in (("receive", topic.readers), ("send", topic.writers)):
-        if HUB_PRINCIPAL in principals:
+        if set(principals) & set(SERVICE_PRINCIPALS):
             operations[f"{action}-{channel_id}"] = {
                 "action": action,
                 "channel": {"$ref": f"#/channels/{channel_id}"},

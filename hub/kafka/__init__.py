@@ -15,15 +15,17 @@ from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
-from kafka.errors import KafkaError, KafkaTimeoutError
+from kafka.errors import AuthorizationError, KafkaError, KafkaTimeoutError
 
 from hub.config import HubSettings
-from hub.errors import BrokerError, BrokerUnavailable, ConfigError
+from hub.errors import BrokerAuthorizationError, BrokerError, BrokerUnavailable, ConfigError
 
 _LOG = logging.getLogger(__name__)
 
 __all__ = [
     "admin_client",
+    "authorization_error",
+    "check_authorized",
     "client_config",
     "consumer",
     "create_topics",
@@ -86,17 +88,77 @@ def client_config(settings: HubSettings) -> dict[str, Any]:
     return config
 
 
+_DENIED = {
+    "TopicAuthorizationFailedError": "topic",
+    "GroupAuthorizationFailedError": "consumer group",
+    "ClusterAuthorizationFailedError": "cluster",
+    "TransactionalIdAuthorizationFailedError": "transactional id",
+}
+
+
+def _names(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, set | frozenset | list | tuple):
+        return tuple(sorted(str(v) for v in value))
+    return ()
+
+
+def authorization_error(action: str, exc: BaseException) -> BrokerAuthorizationError | None:
+    """The hub's error for a Kafka authorization failure (kafka-python's or aiokafka's),
+    naming the resources the broker named; None for any other error. An idempotent
+    producer whose principal may write no topic at all is refused its producer id
+    (kafka-python reports that as a plain KafkaError): ``action`` names the topic."""
+    kind = _DENIED.get(type(exc).__name__)
+    if kind is None and "InitProducerId" in str(exc) and "ClusterAuthorization" in str(exc):
+        return BrokerAuthorizationError(
+            f"{action}: not authorized to write (the principal may write no topic, so the "
+            "broker refused it a producer id; `rmt-hub acls render` lists what each "
+            "principal may do)"
+        )
+    if kind is None:
+        return None
+    names = tuple(n for arg in exc.args for n in _names(arg))
+    what = f"{kind} {', '.join(names)}" if names and kind != "cluster" else kind
+    topics = names if kind == "topic" else ()
+    return BrokerAuthorizationError(
+        f"{action}: not authorized for {what} (the broker's ACLs refused it: "
+        "`rmt-hub acls render` lists what each principal may do)",
+        topics,
+    )
+
+
 @contextmanager
 def kafka_errors(action: str) -> Iterator[None]:
-    """Translate kafka-python errors raised inside the block into the hub's tree."""
+    """Translate kafka-python errors raised inside the block into the hub's tree
+    (an authorization failure into :class:`BrokerAuthorizationError` naming the topic)."""
     try:
         yield
+    except AuthorizationError as exc:
+        denied = authorization_error(action, exc)
+        raise (denied or BrokerError(f"{action}: {type(exc).__name__}: {exc}")) from exc
     except KafkaTimeoutError as exc:
         if "bootstrap" in str(exc).lower():
             raise BrokerUnavailable(f"{action}: no broker answered ({exc})") from exc
         raise BrokerError(f"{action}: timed out: {exc}") from exc
     except KafkaError as exc:
-        raise BrokerError(f"{action}: {type(exc).__name__}: {exc}") from exc
+        denied = authorization_error(action, exc)
+        raise (denied or BrokerError(f"{action}: {type(exc).__name__}: {exc}")) from exc
+
+
+def check_authorized(reader: KafkaConsumer, action: str) -> None:
+    """Raise :class:`BrokerAuthorizationError` if the broker refused ``reader`` the
+    metadata of a topic it reads: kafka-python only logs that for assigned partitions
+    and keeps waiting. Uses kafka-python's cluster metadata (``_client.cluster``)."""
+    cluster = getattr(getattr(reader, "_client", None), "cluster", None)
+    refused = set(getattr(cluster, "unauthorized_topics", ()) or ())
+    wanted = {tp.topic for tp in reader.assignment()} | set(reader.subscription() or ())
+    if denied := sorted(refused & wanted):
+        raise BrokerAuthorizationError(
+            f"{action}: not authorized for topic {', '.join(denied)} (the broker's ACLs "
+            "refused it: `rmt-hub acls render` lists what each principal may do)",
+            tuple(denied),
+        )
 
 
 def admin_client(settings: HubSettings) -> KafkaAdminClient:

@@ -1,23 +1,18 @@
-"""Kafka ACLs for production, derived from the topic catalogue.
+"""Kafka ACLs for production, derived from the topic catalogue: one principal per service.
 
-Each principal is ``User:<name>``: a partner id, ``hub`` or ``monitor`` (the SASL/SCRAM
-user name, or the CN of an mTLS client certificate mapped by
-``ssl.principal.mapping.rules``). From every :class:`~topics.catalogue.TopicSpec`:
-
-* each reader gets READ + DESCRIBE on the topic, each writer WRITE + DESCRIBE (literal
-  names, so a partner reaches its own inbox and outbox and nothing else);
-* each partner gets its consumer groups: ``<prefix>.sdk.<id>`` (literal) and the
-  prefixes ``<prefix>.sdk.<id>.`` and ``<prefix>.deliver.<id>.`` (the SDK's and the
-  delivery connectors' groups; the trailing dot keeps ``gemeente-a`` out of
-  ``gemeente-ab``'s groups); the monitor ``<prefix>.monitor`` and ``<prefix>.monitor.``;
-* the hub additionally gets CREATE / DESCRIBE_CONFIGS / ALTER_CONFIGS on topics with
-  the prefix ``<prefix>.`` and on the registry topic (``topics apply``), READ on its
-  groups (``<prefix>-router`` and the prefix ``<prefix>.hub.``) and WRITE + DESCRIBE on
-  transactional ids with the prefix ``<prefix>-hub``.
-
-Nothing is granted to ``User:*`` and nothing is a wildcard: with
-``allow.everyone.if.no.acl.found=false`` (the default) anything not listed is denied.
-The brokers' own principals and the admin that applies these ACLs are super users.
+Each principal is ``User:<name>``: a partner id, or the principal of one hub service
+(:data:`~topics.catalogue.SERVICE_PRINCIPALS`: ``router``, ``consent``, ``registry``,
+``monitor``, ``operator``), as its SASL/SCRAM user name or the CN of an mTLS client
+certificate (``ssl.principal.mapping.rules``). From every
+:class:`~topics.catalogue.TopicSpec`, each reader gets READ + DESCRIBE and each writer
+WRITE + DESCRIBE on the topic's literal name. Besides, each principal gets what its
+clients need and nothing more (:func:`render_acls`): its consumer groups, the router and
+the monitor their faust groups, the monitor its table's changelog topics, the registry
+the creation of its store, the operator ``topics apply``. Nothing is granted to
+``User:*``, nothing is a wildcard, and nobody needs a transactional id (the hub writes no
+transactions, decision 0001; an idempotent producer needs only WRITE on its topics since
+Kafka 3.0). With ``allow.everyone.if.no.acl.found=false`` anything not listed is denied;
+only the brokers are super users (docs/decisions/0011-one-principal-per-service.md).
 """
 
 from __future__ import annotations
@@ -30,7 +25,14 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 
 from hub.security.errors import AclError
-from topics.catalogue import HUB_PRINCIPAL, MONITOR_PRINCIPAL, TopicCatalogue
+from topics.catalogue import (
+    MONITOR_PRINCIPAL,
+    OPERATOR_PRINCIPAL,
+    REGISTRY_PRINCIPAL,
+    ROUTER_PRINCIPAL,
+    SERVICE_PRINCIPALS,
+    TopicCatalogue,
+)
 
 __all__ = [
     "AclBinding",
@@ -63,6 +65,7 @@ class Operation(StrEnum):
     WRITE = "Write"
     DESCRIBE = "Describe"
     CREATE = "Create"
+    ALTER = "Alter"
     DESCRIBE_CONFIGS = "DescribeConfigs"
     ALTER_CONFIGS = "AlterConfigs"
 
@@ -98,6 +101,17 @@ def _grant(  # noqa: PLR0917 - reads as a table of grants
         out.add(AclBinding(principal(who), resource, pattern, name, operation))
 
 
+def router_group(prefix: str) -> str:
+    """The router workers' consumer group (their faust app id)."""
+    return f"{prefix}-router"
+
+
+def monitor_group(prefix: str) -> str:
+    """The monitor worker's consumer group (its faust app id); its table's changelog
+    topics start with this name and a dash."""
+    return f"{prefix}-monitor"
+
+
 def render_acls(catalogue: TopicCatalogue) -> list[AclBinding]:
     """Every ALLOW rule the catalogue implies, sorted."""
     out: set[AclBinding] = set()
@@ -115,31 +129,42 @@ def render_acls(catalogue: TopicCatalogue) -> list[AclBinding]:
             )
             names.add(writer)
     read = (Operation.READ,)
-    for name in sorted(names - {HUB_PRINCIPAL}):
-        if name == MONITOR_PRINCIPAL:
-            _grant(out, name, ResourceType.GROUP, f"{prefix}.monitor", read)
-            _grant(out, name, ResourceType.GROUP, f"{prefix}.monitor.", read, PatternType.PREFIXED)
-            continue
+    for name in sorted(names - set(SERVICE_PRINCIPALS)):  # the partners
         _grant(out, name, ResourceType.GROUP, f"{prefix}.sdk.{name}", read)
         _grant(out, name, ResourceType.GROUP, f"{prefix}.sdk.{name}.", read, PatternType.PREFIXED)
         _grant(
             out, name, ResourceType.GROUP, f"{prefix}.deliver.{name}.", read, PatternType.PREFIXED
         )
-    admin = (Operation.CREATE, Operation.DESCRIBE_CONFIGS, Operation.ALTER_CONFIGS)
-    _grant(out, HUB_PRINCIPAL, ResourceType.TOPIC, f"{prefix}.", admin, PatternType.PREFIXED)
-    for topic in catalogue:
-        if not topic.name.startswith(f"{prefix}."):
-            _grant(out, HUB_PRINCIPAL, ResourceType.TOPIC, topic.name, admin)
-    _grant(out, HUB_PRINCIPAL, ResourceType.GROUP, f"{prefix}-router", read)
-    _grant(out, HUB_PRINCIPAL, ResourceType.GROUP, f"{prefix}.hub.", read, PatternType.PREFIXED)
+    _grant(out, ROUTER_PRINCIPAL, ResourceType.GROUP, router_group(prefix), read)
+    monitor = monitor_group(prefix)
+    _grant(out, MONITOR_PRINCIPAL, ResourceType.GROUP, monitor, read)
     _grant(
         out,
-        HUB_PRINCIPAL,
-        ResourceType.TRANSACTIONAL_ID,
-        f"{prefix}-hub",
-        (Operation.WRITE, Operation.DESCRIBE),
+        MONITOR_PRINCIPAL,
+        ResourceType.TOPIC,
+        f"{monitor}-",
+        (Operation.CREATE, Operation.READ, Operation.WRITE, Operation.DESCRIBE),
         PatternType.PREFIXED,
     )
+    admin = (
+        Operation.CREATE,
+        Operation.ALTER,
+        Operation.DESCRIBE,
+        Operation.DESCRIBE_CONFIGS,
+        Operation.ALTER_CONFIGS,
+    )
+    _grant(out, OPERATOR_PRINCIPAL, ResourceType.TOPIC, f"{prefix}.", admin, PatternType.PREFIXED)
+    for topic in catalogue:
+        if not topic.name.startswith(f"{prefix}."):
+            _grant(out, OPERATOR_PRINCIPAL, ResourceType.TOPIC, topic.name, admin)
+    if REGISTRY_PRINCIPAL in names:  # the embedded registry creates its store if missing
+        _grant(
+            out,
+            REGISTRY_PRINCIPAL,
+            ResourceType.TOPIC,
+            catalogue.schema_store.name,
+            (Operation.CREATE,),
+        )
     return sorted(out)
 
 

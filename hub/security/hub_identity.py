@@ -1,9 +1,9 @@
 """Where this process's key store and subject keys live, and the hub's own identity.
 
 * key store: ``settings.keys_dir``, or ``data_dir/keys`` when unset;
-* the hub's identity: partner id ``hub`` (:data:`topics.catalogue.HUB_PRINCIPAL`) in that
-  key store; it signs what the router delivers, the audit chain, and is the identity
-  partners verify inbox records against;
+* the hub's identity: partner id ``hub`` in that key store; it signs what the router
+  delivers, the audit chain, and is the identity partners verify inbox records against
+  (a signer, not a Kafka principal: :data:`topics.catalogue.SERVICE_PRINCIPALS`);
 * the consent service's identity ``consent-service`` (role ``consent-service``): it signs
   the consent change feed (:mod:`hub.security.consent_feed`);
 * subject keys (crypto-shredding): ``data_dir/subject-keys.sqlite``, wrapped under the
@@ -24,7 +24,6 @@ from hub.keyfile import load_or_create_key, passphrase_of
 from hub.security.errors import KeyNotFound, KeyStoreError
 from hub.security.keys import DEFAULT_VALIDITY, KeyStore, PartnerKeys
 from hub.security.shredding import SubjectKeyStore
-from topics.catalogue import HUB_PRINCIPAL
 
 __all__ = [
     "HUB_ID",
@@ -37,7 +36,7 @@ __all__ = [
     "subject_key_store",
 ]
 
-HUB_ID = HUB_PRINCIPAL
+HUB_ID = "hub"
 SUBJECT_KEYS_DB = "subject-keys.sqlite"
 SUBJECT_MASTER_KEY_FILE = "subject-keys.key"
 

@@ -20,11 +20,22 @@ from hub.security.acls import (
     topic_grants,
 )
 from topics import build_catalogue
-from topics.catalogue import TopicCatalogue
+from topics.catalogue import SERVICE_PRINCIPALS, TopicCatalogue
 from topics.partners import load_partners
 
 READ = {Operation.READ, Operation.DESCRIBE}
 WRITE = {Operation.WRITE, Operation.DESCRIBE}
+#: what the operator may do to topics besides the catalogue's reads and writes (topics apply)
+OPERATOR_EXTRA = {
+    "operator": {
+        Operation.CREATE,
+        Operation.ALTER,
+        Operation.DESCRIBE,
+        Operation.DESCRIBE_CONFIGS,
+        Operation.ALTER_CONFIGS,
+    },
+    "registry": {Operation.CREATE},
+}
 
 
 @pytest.fixture
@@ -45,6 +56,7 @@ def test_each_partner_gets_exactly_its_inbox_and_outbox(
         assert grants == {
             catalogue.inbox(partner.id).name: READ,
             catalogue.outbox(partner.id).name: WRITE,
+            catalogue.dead_letter.name: WRITE,  # its connectors' dead letters
         }, partner.id
         mine = [b for b in bindings if b.principal == f"User:{partner.id}"]
         others = {p.id for p in load_partners()} - {partner.id}
@@ -71,29 +83,59 @@ def test_monitor_reads_the_monitor_topic_only(
     assert topic_grants(bindings, "monitor") == {catalogue.monitor_events.name: READ}
 
 
-def test_hub_gets_what_the_catalogue_says(
+def test_regression_the_monitor_s_group_was_not_the_one_faust_joins(
+    bindings: list[AclBinding],
+) -> None:
+    """The monitor's faust app joins group ``rmt-monitor`` (its app id); the ACLs granted
+    ``rmt.monitor``, so the monitor would have been refused its group."""
+    groups = {
+        b.resource_name
+        for b in bindings
+        if b.principal == "User:monitor" and b.resource_type is ResourceType.GROUP
+    }
+    assert groups == {"rmt-monitor"}
+
+
+def test_regression_the_router_could_not_read_the_inboxes_it_loads(
     catalogue: TopicCatalogue, bindings: list[AclBinding]
 ) -> None:
-    grants = topic_grants(bindings, "hub")
+    """The router reads every inbox back on assignment (hub.router.loader)."""
+    grants = topic_grants(bindings, "router")
+    for inbox in catalogue.inboxes():
+        assert grants[inbox.name] >= READ | WRITE, inbox.name
+
+
+@pytest.mark.parametrize("service", SERVICE_PRINCIPALS)
+def test_each_service_gets_exactly_what_the_catalogue_says(
+    catalogue: TopicCatalogue, bindings: list[AclBinding], service: str
+) -> None:
+    grants = topic_grants(bindings, service)
     for topic in catalogue:
         expected: set[Operation] = set()
-        if "hub" in topic.readers:
+        if service in topic.readers:
             expected |= READ
-        if "hub" in topic.writers:
+        if service in topic.writers:
             expected |= WRITE
-        assert expected <= grants.get(topic.name, set()), topic.name
-    assert Operation.READ not in grants[catalogue.monitor_events.name]
+        got = grants.get(topic.name, set())
+        assert expected <= got, (service, topic.name)
+        assert got - expected <= OPERATOR_EXTRA.get(service, set()), (service, topic.name)
+
+
+def test_no_shared_hub_principal_and_no_transactional_ids(bindings: list[AclBinding]) -> None:
+    assert "hub" not in principals(bindings)
+    assert all(b.resource_type is not ResourceType.TRANSACTIONAL_ID for b in bindings)
 
 
 def test_no_wildcards_and_no_everyone(bindings: list[AclBinding]) -> None:
     assert all(b.resource_name not in {"*", ""} for b in bindings)
     assert all(b.principal != "User:*" and b.permission == "Allow" for b in bindings)
-    assert principals(bindings)[:3] == [
+    assert principals(bindings)[:4] == [
+        "consent",
         "gemeente-amsterdam",
         "gemeente-rotterdam",
         "gemeente-tilburg",
     ]
-    assert {"hub", "monitor", "uwv"} <= set(principals(bindings))
+    assert {*SERVICE_PRINCIPALS, "uwv"} <= set(principals(bindings))
 
 
 def test_script_and_json(bindings: list[AclBinding]) -> None:

@@ -10,7 +10,7 @@ import pytest
 from hub.config import load_settings
 from hub.errors import ConfigError, TopicError
 from schemas import load_schemas
-from topics import HUB_PRINCIPAL, KeyKind, TopicSpec, build_catalogue, load_partners
+from topics import ROUTER_PRINCIPAL, KeyKind, TopicSpec, build_catalogue, load_partners
 
 
 def test_builtin_directory_has_every_partner_kind() -> None:
@@ -31,9 +31,9 @@ def test_every_partner_gets_an_inbox_and_an_outbox() -> None:
         outbox = catalogue.outbox(partner.id)
         inbox = catalogue.inbox(partner.id)
         assert outbox.writers == (partner.id,)
-        assert outbox.readers == (HUB_PRINCIPAL,)
-        assert inbox.readers == (partner.id,)
-        assert inbox.writers == (HUB_PRINCIPAL,)
+        assert outbox.readers == (ROUTER_PRINCIPAL,)
+        assert inbox.readers == (partner.id, ROUTER_PRINCIPAL)
+        assert inbox.writers == (ROUTER_PRINCIPAL,)
 
 
 def test_a_partner_reads_only_its_own_inbox() -> None:
@@ -112,3 +112,13 @@ def test_partners_file_setting_drives_the_catalogue(tmp_path: Path) -> None:
         "rmt.partner.uwv.outbox",
         "rmt.partner.uwv.inbox",
     ]
+
+
+def test_a_partner_named_like_a_hub_service_is_refused(tmp_path: Path) -> None:
+    """A partner ``router`` would get the router's ACLs: its id is a service principal."""
+    directory = tmp_path / "partners.json"
+    partners = json.loads((Path(__file__).parents[2] / "topics" / "partners.json").read_text())
+    partners["partners"][0]["id"] = "router"
+    directory.write_text(json.dumps(partners), encoding="utf-8")
+    with pytest.raises(TopicError, match="router"):
+        build_catalogue(load_settings(partners_file=directory))
