@@ -11,6 +11,8 @@ import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+import kafka.errors
+
 from hub.config import HubSettings
 
 __all__ = [
@@ -88,6 +90,23 @@ def configure_logging(settings: HubSettings) -> None:
     quiet_client_loggers(max(logging.WARNING, root.level))
 
 
+class ClientNoise(logging.Filter):
+    """Drops two kafka-python 3 log lines that report nothing wrong with the hub:
+
+    * ``ERROR Metadata refresh: failed Cancelled``: a client closed while its periodic
+      metadata request was in flight (every short-lived admin client and probe does that);
+    * ``WARNING Task ... ran for 0.12s (>0.100s threshold)``: its network thread's own
+      slow-callback check, which fires whenever the machine is busy.
+    Every other line of these loggers passes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "kafka.cluster" and record.msg == "Metadata refresh: failed %s":
+            args = record.args if isinstance(record.args, tuple) else ()
+            return not (args and isinstance(args[0], kafka.errors.Cancelled))
+        slow_callback = "It is blocking the event loop" in record.getMessage()
+        return not (record.name == "kafka.net.selector" and slow_callback)
+
+
 def quiet_client_loggers(floor: int = logging.WARNING) -> None:
     """Keep :data:`CLIENT_LOGGERS` at ``floor`` (never below WARNING) or above.
 
@@ -100,3 +119,7 @@ def quiet_client_loggers(floor: int = logging.WARNING) -> None:
         logger = logging.getLogger(name)
         if logger.level < floor:  # NOTSET (inherit the root's) included
             logger.setLevel(floor)
+    for name in ("kafka.cluster", "kafka.net.selector"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, ClientNoise) for f in logger.filters):
+            logger.addFilter(ClientNoise())

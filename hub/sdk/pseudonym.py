@@ -13,6 +13,7 @@ public, so such pseudonyms protect nothing.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -41,11 +42,17 @@ def pseudonym_key(settings: HubSettings) -> bytes:
     secret = settings.pseudonym_key
     if secret is not None and secret.get_secret_value():
         return secret.get_secret_value().encode("utf-8")
-    _LOG.warning(
-        "HUB_PSEUDONYM_KEY is not set: using the public development key; "
-        "client pseudonyms are NOT protected"
-    )
+    _warn_development_key()
     return DEVELOPMENT_PSEUDONYM_KEY
+
+
+@functools.cache
+def _warn_development_key() -> None:
+    """Once per process: every connector and client asks for the key."""
+    _LOG.warning(
+        "HUB_PSEUDONYM_KEY is not set: using the public development key; client "
+        "pseudonyms are NOT protected (set HUB_PSEUDONYM_KEY to a long random secret)"
+    )
 
 
 class Pseudonymiser:

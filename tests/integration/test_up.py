@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,12 @@ def test_up_demo_feeds_partner_files_and_records_flow(tmp_path: Path) -> None:
     assert published > 0
     assert delivered > 0
     assert dead_lettered > 0  # the demo spoils a few rows on purpose
+    said = (result.stdout + result.stderr).splitlines()
+    assert [line for line in said if re.search(r"\bERROR\b", line)] == []
+    warnings = Counter(
+        re.sub(r"^\[[^]]*\]\s*", "", line).strip() for line in said if "WARNING" in line
+    )
+    assert [w for w, n in warnings.items() if n > 1] == [], warnings
 
 
 def test_regression_up_prints_a_never_revoked_officer_key(tmp_path: Path) -> None:
