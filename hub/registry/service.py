@@ -20,6 +20,8 @@ Semantics follow Confluent's registry:
 from __future__ import annotations
 
 import logging
+import random
+import time
 from dataclasses import dataclass, replace
 
 import avro.schema
@@ -52,7 +54,8 @@ __all__ = ["CompatibilityReport", "RegistryService", "SchemaInput", "parse_versi
 
 _LOG = logging.getLogger(__name__)
 
-_RACE_RETRIES = 5
+_RACE_RETRIES = 10
+_RACE_BACKOFF_S = 0.02  # times the attempt number, jittered: losers step aside
 LATEST = "latest"
 
 
@@ -238,7 +241,7 @@ class RegistryService:
         """Register ``schema`` under ``subject``; the existing version if it is there."""
         identity = self._identity(schema)
         with self._store.write_lock:
-            for _attempt in range(_RACE_RETRIES):
+            for attempt in range(_RACE_RETRIES):
                 with self._store.reading():
                     live = self._state.versions(subject)
                     for entry in live:
@@ -270,6 +273,7 @@ class RegistryService:
                     # value again, so compaction keeps it, then try the next version.
                     self._store.write_schema(won)
                 _LOG.info("registration of %s lost a race to another registry; retrying", subject)
+                time.sleep(random.uniform(0, _RACE_BACKOFF_S * (attempt + 1)))  # noqa: S311
         raise StoreError(
             f"could not register a schema under {subject!r}: other registries kept winning "
             f"the race for ids and versions ({_RACE_RETRIES} attempts)"
