@@ -146,13 +146,15 @@ class RouterEngine:
     async def start(self) -> None:
         """Connect, check the topics, register the schemas the router writes; idempotent
         (concurrent callers wait for the same start)."""
-        if self._starting is None:
-            self._starting = asyncio.ensure_future(self._start())
+        starting = self._starting
+        if starting is None:
+            starting = self._starting = asyncio.ensure_future(self._start())
         try:
-            await asyncio.shield(self._starting)
+            await asyncio.shield(starting)
         except BaseException:
-            if self._starting.done():
-                self._starting = None  # let the next caller try again
+            # a failed start has stopped the engine (which forgets it): the next call retries
+            if starting.done() and self._starting is starting:
+                self._starting = None
             raise
 
     async def _start(self) -> None:
