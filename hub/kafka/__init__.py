@@ -180,11 +180,11 @@ def wait_for_metadata(
 def _unled(admin: KafkaAdminClient, names: list[str]) -> set[str]:
     """The topics of ``names`` not yet in the metadata with a leader for every partition."""
     ready = {
-        t["topic"]
+        t["name"]
         for t in admin.describe_topics(names)
         if not t.get("error_code")
         and t.get("partitions")
-        and all(p.get("leader", -1) >= 0 for p in t["partitions"])
+        and all(p.get("leader_id", -1) >= 0 for p in t["partitions"])
     }
     return set(names) - ready
 
