@@ -186,11 +186,14 @@ class RouterEngine:
         )
 
     async def _check_partitions(self) -> None:
-        assert self._offsets is not None
-        await self._offsets.topics()  # a metadata request for every topic
+        assert self._producer is not None
+        # Every topic, fresh from the cluster (naming them would create them on Tansu). Not
+        # the consumer's own metadata: it holds only topics it asked for, and Apache Kafka
+        # answers its bootstrap request with none.
+        cluster = await self._producer.client.fetch_all_metadata()
         wrong = []
         for topic in (*self.outboxes, *self.topics.all()):
-            parts = self._offsets.partitions_for_topic(topic)
+            parts = cluster.partitions_for_topic(topic)
             if parts is None or len(parts) != self.partitions:
                 wrong.append(f"{topic} ({len(parts) if parts else 'missing'})")
         if wrong:
