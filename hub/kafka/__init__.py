@@ -51,7 +51,10 @@ CONSUMER_DEFAULTS: dict[str, Any] = {
 PRODUCER_DEFAULTS: dict[str, Any] = {
     "acks": "all",
     "linger_ms": 5,
-    "retries": 5,
+    # Retried until delivery_timeout_ms (2 min), not a count: a leader change on Apache
+    # Kafka takes the broker session timeout (9 s) and an election, and five quick
+    # retries gave up long before (docs/decisions/0008-broker-failover.md).
+    "delivery_timeout_ms": 120_000,
     "allow_auto_create_topics": False,  # see CONSUMER_DEFAULTS
 }
 
