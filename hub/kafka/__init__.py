@@ -31,7 +31,6 @@ __all__ = [
     "create_topics",
     "discard_producer",
     "kafka_errors",
-    "partition_counts",
     "producer",
     "wait_for_leaders",
     "wait_for_metadata",
@@ -54,7 +53,10 @@ CONSUMER_DEFAULTS: dict[str, Any] = {
 PRODUCER_DEFAULTS: dict[str, Any] = {
     "acks": "all",
     "linger_ms": 5,
-    "retries": 5,
+    # Retried until delivery_timeout_ms (2 min), not a count: a leader change on Apache
+    # Kafka takes the broker session timeout (9 s) and an election, and five quick
+    # retries gave up long before (docs/decisions/0012-broker-failover.md).
+    "delivery_timeout_ms": 120_000,
     "allow_auto_create_topics": False,  # see CONSUMER_DEFAULTS
 }
 
@@ -267,21 +269,6 @@ def wait_for_leaders(admin: KafkaAdminClient, names: list[str], timeout_s: float
                 f"topics created, but without a leader after {timeout_s:.0f} s: {sorted(missing)}"
             )
         time.sleep(0.05)
-
-
-def partition_counts(settings: HubSettings, topics: list[str]) -> dict[str, int | None]:
-    """The number of partitions of each topic (None: missing), asked of the cluster."""
-    admin = admin_client(settings)
-    try:
-        with kafka_errors("reading topic metadata"):
-            described = admin.describe_topics(topics)
-    finally:
-        admin.close()
-    found: dict[str, int | None] = dict.fromkeys(topics)
-    for topic in described:
-        if not topic.get("error_code") and topic["name"] in found:
-            found[topic["name"]] = len(topic.get("partitions") or ())
-    return found
 
 
 def create_topics(admin: KafkaAdminClient, topics: list[NewTopic]) -> None:

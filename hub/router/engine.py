@@ -50,7 +50,6 @@ from aiokafka.errors import KafkaError
 from consent.policy import PolicyMatrix, load_policy
 from hub.config import HubSettings
 from hub.errors import HubError, RecordError
-from hub.kafka import partition_counts
 from hub.metrics import HubMetrics, process_metrics
 from hub.registry import RegistryClient
 from hub.registry.errors import RegistryError
@@ -147,14 +146,15 @@ class RouterEngine:
     async def start(self) -> None:
         """Connect, check the topics, register the schemas the router writes; idempotent
         (concurrent callers wait for the same start)."""
-        if self._starting is None:
-            self._starting = asyncio.ensure_future(self._start())
-        starting = self._starting  # stop() or another failed caller may reset the field
+        starting = self._starting
+        if starting is None:
+            starting = self._starting = asyncio.ensure_future(self._start())
         try:
             await asyncio.shield(starting)
         except BaseException:
+            # a failed start has stopped the engine (which forgets it): the next call retries
             if starting.done() and self._starting is starting:
-                self._starting = None  # let the next caller try again
+                self._starting = None
             raise
 
     async def _start(self) -> None:
@@ -186,13 +186,16 @@ class RouterEngine:
         )
 
     async def _check_partitions(self) -> None:
-        names = list(dict.fromkeys((*self.outboxes, *self.topics.all())))
-        counts = await asyncio.to_thread(partition_counts, self.settings, names)
-        wrong = [
-            f"{topic} ({count or 'missing'})"
-            for topic, count in counts.items()
-            if count != self.partitions
-        ]
+        assert self._producer is not None
+        # Every topic, fresh from the cluster (naming them would create them on Tansu). Not
+        # the consumer's own metadata: it holds only topics it asked for, and Apache Kafka
+        # answers its bootstrap request with none.
+        cluster = await self._producer.client.fetch_all_metadata()
+        wrong = []
+        for topic in (*self.outboxes, *self.topics.all()):
+            parts = cluster.partitions_for_topic(topic)
+            if parts is None or len(parts) != self.partitions:
+                wrong.append(f"{topic} ({len(parts) if parts else 'missing'})")
         if wrong:
             raise RouterConfigError(
                 f"these topics are missing or not co-partitioned ({self.partitions} partitions): "

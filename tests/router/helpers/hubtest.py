@@ -199,6 +199,7 @@ class Hub:
                 linger_ms=5,
                 batch_size=256 * 1024,
                 max_in_flight_requests_per_connection=1,  # retries keep the order
+                enable_idempotence=True,  # like the SDK: a retry after a leader change
             )
         futures = []
         for item in items:
