@@ -17,7 +17,6 @@ import uuid
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import TracebackType
 from typing import Protocol
 
 from hub.broker import distribution
@@ -26,6 +25,7 @@ from hub.broker.embedded import EmbeddedBroker, _child_env
 from hub.config import HubSettings
 from hub.errors import BrokerStartError
 from hub.kafka import wait_for_metadata
+from hub.lifecycle import Startable
 
 __all__ = ["BASE_PROPERTIES", "BrokerSecurity", "KafkaBroker", "KafkaCluster", "new_cluster_id"]
 
@@ -242,7 +242,7 @@ class KafkaBroker(EmbeddedBroker):
         return env
 
 
-class KafkaCluster:
+class KafkaCluster(Startable):
     """``size`` Apache Kafka nodes on loopback forming one KRaft quorum (tests, failover).
 
     Node ``i`` (1-based) keeps its data in ``data_dir/node-i``. ``properties`` and
@@ -326,15 +326,3 @@ class KafkaCluster:
         with ThreadPoolExecutor(max_workers=len(self.nodes)) as pool:
             for done in [pool.submit(node.stop) for node in self.nodes]:
                 done.result()
-
-    def __enter__(self) -> KafkaCluster:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -31,8 +31,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from types import TracebackType
-from typing import IO, ClassVar, Self
+from typing import IO, ClassVar
 
 from hub.broker._process import (
     format_address,
@@ -44,6 +43,7 @@ from hub.broker._process import (
 )
 from hub.errors import BrokerStartError, BrokerUnavailable
 from hub.kafka import wait_for_metadata
+from hub.lifecycle import Startable
 
 __all__ = ["EmbeddedBroker", "TansuBroker"]
 
@@ -108,7 +108,7 @@ def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
         proc.send_signal(sig)
 
 
-class EmbeddedBroker:
+class EmbeddedBroker(Startable):
     """A broker child process on ``host:port`` (``port=0``: a free port); a subclass
     says what to run (:meth:`_command`) and how to prepare for it (:meth:`_prepare`).
 
@@ -277,18 +277,6 @@ class EmbeddedBroker:
                 proc.pid,
                 code,
             )
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # --- internals ---------------------------------------------------------------------------
 
