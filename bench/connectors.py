@@ -31,6 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._broker import add_broker_option, describe_broker, use_broker
 from connectors.demo import write_gemeente_csv
 from connectors.gemeente import import_gemeente
 from hub.broker import broker_for
@@ -104,7 +105,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--small", type=int, default=10_000)
     parser.add_argument("--warmup", type=int, default=2_000, help="rows imported first, unmeasured")
+    add_broker_option(parser)
     args = parser.parse_args()
+    use_broker(args.broker)
     logging.disable(logging.WARNING)  # the development pseudonym key warning
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
@@ -116,6 +119,7 @@ def main() -> None:
             ensure_keys(settings, load_partners(settings.partners_file))
             run(settings, workdir, args.warmup)  # warm-up: schema registration, imports, caches
             print(f"gemeente CSV importer, embedded broker on {settings.bootstrap_servers}")
+            print(describe_broker(settings))
             print(f"{'rows':>9} {'rows/s':>9} {'peak RSS':>10} {'published':>10} {'rejected':>9}")
             for rows in (args.small, args.rows):
                 rate, peak, published, rejected = run(settings, workdir, rows)

@@ -37,12 +37,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._broker import add_broker_option, describe_broker, router_options, use_broker
 from bench.router import BASE_CATEGORIES, Figures, grant_consents, measure, profiles
 from hub.broker import broker_for
 from hub.config import HubSettings, load_settings
 from hub.registry import client_for
 from hub.registry.embedded import EmbeddedRegistry
-from hub.router.options import RouterOptions
 from hub.router.runtime import RouterProcess
 from hub.security.config import ensure_keys, partner_key_store
 from hub.security.envelope import EnvelopeDecryptor, EnvelopeEncryptor
@@ -117,7 +117,7 @@ def start_side(mode: str, base: HubSettings, data_dir: Path, subjects: list[str]
     if mode == "on":
         partner = PartnerSecurity.from_store(partner_key_store(settings), PUBLISHER)
         batch = sealed(batch, partner, outbox)
-    options = RouterOptions.for_embedded_broker(status_file=data_dir / f"{mode}.status.json")
+    options = router_options(settings, status_file=data_dir / f"{mode}.status.json")
     worker = RouterProcess(
         settings,
         options,
@@ -200,7 +200,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds, modes alternating")
     parser.add_argument("--subjects", type=int, default=200)
     parser.add_argument("--size", type=int, default=600, help="payload bytes (primitives)")
+    add_broker_option(parser)
     args = parser.parse_args()
+    use_broker(args.broker)
 
     subjects = [f"psn-bench-{i:05d}" for i in range(args.subjects)]
     results: dict[str, list[Figures]] = {mode: [] for mode in MODES}
@@ -216,8 +218,9 @@ def main() -> None:
                     f"router throughput, security off and on: {args.records} ClientProfile "
                     f"records per burst, {args.rounds} rounds alternating, {args.subjects} "
                     f"subjects, {base.topic_partitions} partitions, one router worker per "
-                    f"mode, broker {base.bootstrap_servers}\n"
+                    f"mode, broker {base.bootstrap_servers}"
                 )
+                print(f"{describe_broker(base)}\n")
                 sides = [start_side(mode, base, data_dir, subjects) for mode in MODES]
                 try:
                     for side in sides:

@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx
 from kafka.admin import NewTopic
 
+from bench._broker import add_broker_option, describe_broker, use_broker
 from hub.broker import broker_for
 from hub.config import HubSettings, load_settings
 from hub.kafka import admin_client, create_topics
@@ -107,6 +108,7 @@ def _status(port: int) -> dict[str, int]:
 
 def through_faust(events: list[MonitorEvent], data_dir: Path) -> None:
     with broker_for(load_settings(data_dir=data_dir)) as base:
+        print(describe_broker(base))
         prefix = f"bench{uuid.uuid4().hex[:6]}"
         with EmbeddedRegistry(base, port=0) as registry, RegistryClient(registry.url) as client:
             settings: HubSettings = base.model_copy(
@@ -160,7 +162,9 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-faust", action="store_true")
+    add_broker_option(parser)
     args = parser.parse_args()
+    use_broker(args.broker)
     events = in_process(args.people, args.rounds)
     if not args.no_faust:
         with tempfile.TemporaryDirectory(prefix="bench-monitor-") as tmp:

@@ -35,6 +35,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench._broker import add_broker_option, use_broker  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -64,13 +67,12 @@ def machine() -> list[tuple[str, str]]:
     except OSError:
         pass
     try:
-        from hub.broker.embedded import _resolve_tansu  # noqa: PLC0415
+        from bench._broker import describe_broker  # noqa: PLC0415
+        from hub.config import load_settings  # noqa: PLC0415
 
-        broker = f"embedded Tansu ({Path(_resolve_tansu()).name}, memory-only)"
-    except Exception:
-        broker = "embedded Tansu"
-    if os.environ.get("HUB_BOOTSTRAP_SERVERS"):
-        broker = f"external cluster {os.environ['HUB_BOOTSTRAP_SERVERS']}"
+        broker = describe_broker(load_settings()).removeprefix("broker: ")
+    except Exception as exc:
+        broker = f"unknown ({type(exc).__name__})"
     return [
         ("CPU", f"{cpu}, {os.cpu_count()} cores visible"),
         ("memory", memory),
@@ -143,6 +145,7 @@ def run_soak(rate: int, duration: int, interval: int) -> tuple[int, list[str]]:
     command = [
         sys.executable,
         "bench/soak.py",
+        f"--broker={os.environ['HUB_EMBEDDED_BROKER']}",
         "--rate",
         str(rate),
         "--duration",
@@ -235,6 +238,7 @@ def main() -> int:
     parser.add_argument(
         "--fuzz-seconds", type=int, default=300, help="seconds per atheris harness (300)"
     )
+    add_broker_option(parser)
     parser.add_argument("--skip-tests", action="store_true", help="only the soak")
     parser.add_argument("--skip-soak", action="store_true", help="only the tests")
     parser.add_argument(
@@ -242,6 +246,7 @@ def main() -> int:
     )
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     args = parser.parse_args()
+    use_broker(args.broker)  # the tests' session broker and the soak's
     started = datetime.now(UTC)
     os.environ["RMT_FUZZ_SECONDS"] = str(args.fuzz_seconds)
     tests = None if args.skip_tests else run_tests(args.pytest_args)

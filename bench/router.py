@@ -44,6 +44,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 
+from bench._broker import add_broker_option, describe_broker, router_options, use_broker
 from consent.model import ConsentChangeMessage, Recipient
 from consent.outbox import partition_for, wire_encoder
 from hub.broker import broker_for
@@ -53,7 +54,6 @@ from hub.kafka import admin_client, consumer, create_topics, producer
 from hub.registry import client_for
 from hub.registry.embedded import EmbeddedRegistry
 from hub.router.clients import aiokafka_config
-from hub.router.options import RouterOptions
 from hub.router.runtime import RouterProcess
 from hub.security.config import partner_key_store
 from hub.security.consent_feed import CONSENT_SERVICE_ID, ConsentFeedSigner
@@ -335,7 +335,9 @@ def main() -> None:
     parser.add_argument(
         "--passthrough", nargs=2, metavar=("SOURCE", "SINK"), help=argparse.SUPPRESS
     )
+    add_broker_option(parser)
     args = parser.parse_args()
+    use_broker(args.broker)
     if args.passthrough:
         asyncio.run(passthrough(load_settings(), *args.passthrough))
         return
@@ -381,8 +383,9 @@ def run(settings: HubSettings, args: Any, data_dir: Path) -> None:
         f"{args.rate:.0f}/s, {args.subjects} subjects, {settings.topic_partitions} partitions, "
         f"broker {settings.bootstrap_servers}"
     )
+    print(describe_broker(settings))
 
-    options = RouterOptions.for_embedded_broker(status_file=data_dir / "router.status.json")
+    options = router_options(settings, status_file=data_dir / "router.status.json")
     worker = RouterProcess(settings, options, log_file=data_dir / "router.log").start()
     try:
         worker.wait_ready(120, partitions=settings.topic_partitions)

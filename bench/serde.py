@@ -31,6 +31,7 @@ from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._broker import add_broker_option, describe_broker, use_broker
 from hub.broker import broker_for
 from hub.config import load_settings
 from hub.registry import RegistryClient
@@ -61,7 +62,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=60_000)
     parser.add_argument("--rounds", type=int, default=3)
+    add_broker_option(parser)
     args = parser.parse_args()
+    use_broker(args.broker)
 
     schema_set = load_schemas()
     names = schema_set.messages()
@@ -76,6 +79,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as data_dir:
         settings = load_settings(data_dir=Path(data_dir))
         with broker_for(settings) as running:
+            print(describe_broker(running))
             registry_settings = running.model_copy(
                 update={"schema_registry_topic": f"bench-schemas-{uuid.uuid4().hex[:8]}"}
             )

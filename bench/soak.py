@@ -62,6 +62,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._broker import add_broker_option, describe_broker, router_options, use_broker
 from bench.crypto import sealed
 from bench.router import RECIPIENT, Arrivals, grant_consents, profiles
 from hub.broker import broker_for
@@ -70,7 +71,6 @@ from hub.kafka import producer
 from hub.registry import client_for
 from hub.registry.embedded import EmbeddedRegistry
 from hub.router.codec import SOURCE_EVENT_HEADER
-from hub.router.options import RouterOptions
 from hub.router.runtime import RouterProcess, router_lag
 from hub.security.config import ensure_keys, partner_key_store
 from hub.security.pipeline import PartnerSecurity
@@ -280,7 +280,8 @@ def _pct(value: float | None) -> str:
 def start_workers(settings: HubSettings, count: int, data_dir: Path) -> list[RouterProcess]:
     workers = []
     for number in range(1, count + 1):
-        options = RouterOptions.for_embedded_broker(
+        options = router_options(
+            settings,
             status_file=data_dir / f"router-{number}.status.json",
             monitor_events=True,
             metrics_port=0,
@@ -525,7 +526,9 @@ def main() -> None:
         help="apply the memory verdict to the broker too (for a broker with retention)",
     )
     option("--data-dir", type=Path, default=None, help="keep logs here (default: a temp dir)")
+    add_broker_option(parser)
     args = parser.parse_args()
+    use_broker(args.broker)
 
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = args.data_dir or Path(tmp)
@@ -546,6 +549,7 @@ def main() -> None:
                     f"partitions, security {args.security}, broker {settings.bootstrap_servers}"
                     f", data {data_dir}"
                 )
+                print(describe_broker(settings))
                 failures = soak(settings, args, data_dir)
     if failures:
         raise SystemExit("soak FAILED:\n  " + "\n  ".join(failures))
