@@ -60,7 +60,7 @@ SERVICE_PRINCIPALS: tuple[str, ...] = (
     OPERATOR_PRINCIPAL,
 )
 """The Kafka principal of each hub service: one each, none shared (a partner's
-principal is its partner id; docs/decisions/0011-one-principal-per-service.md)."""
+principal is its partner id; docs/decisions/0013-one-principal-per-service.md)."""
 
 NAMESPACE = "nl.rmt.hub"
 PERSON_RECORDS: tuple[str, ...] = tuple(

@@ -6,7 +6,8 @@
 #
 # Environment:
 #   BOOTSTRAP       the brokers' mTLS listener, e.g. kafka-1:9092,kafka-2:9092,kafka-3:9092
-#   COMMAND_CONFIG  admin client properties (super user "admin" over mTLS)
+#   COMMAND_CONFIG  client properties as a broker over mTLS (a super user; there is no
+#                   admin user): gen-secrets.sh's <broker>/client.properties
 #   ACLS_DIR        holds acls.sh and principals.txt (`rmt-hub acls render`), default /acls
 #   SCRAM_DIR       one password file per principal, default /secrets/scram
 #   KAFKA_BIN       default /opt/kafka/bin

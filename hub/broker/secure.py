@@ -10,7 +10,8 @@ principal (``kafka-1``), a SCRAM user name is its principal (``router``, ``uwv``
 :class:`SecuredBrokers` applies them to :class:`~hub.broker.apache.KafkaBroker` and
 :class:`~hub.broker.apache.KafkaCluster` (with a throwaway CA and SCRAM credentials
 given at format time) and :mod:`hub.broker.overlay` renders them into
-deploy/kafka/compose.security.yml. See docs/decisions/0011-one-principal-per-service.md.
+deploy/kafka/compose.security.yml (``rmt-hub acls compose``). See
+docs/decisions/0013-one-principal-per-service.md.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from hub.broker._process import format_address, pick_free_port
-from hub.broker.tls import TestPki, issue_test_pki
+from hub.broker.tls import Pki, issue_test_pki
 from hub.config import HubSettings
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "SCRAM_MECHANISM",
     "SecuredBrokers",
     "broker_principal",
+    "client_fields",
     "client_settings",
     "listener_properties",
     "scram_format_args",
@@ -106,19 +108,27 @@ def scram_format_args(credentials: Mapping[str, str]) -> list[str]:
     return args
 
 
+def client_fields(*, username: str, password: str, cafile: str) -> dict[str, str]:
+    """The :class:`~hub.config.HubSettings` fields of a client signing in as SCRAM
+    principal ``username`` on the ``CLIENT`` listener, trusting the CA in ``cafile``."""
+    return {
+        "security_protocol": PROTOCOLS["CLIENT"],
+        "sasl_mechanism": SCRAM_MECHANISM,
+        "sasl_username": username,
+        "sasl_password": password,
+        "ssl_cafile": cafile,
+    }
+
+
 def client_settings(
     settings: HubSettings, *, username: str, password: str, cafile: Path
 ) -> HubSettings:
     """``settings`` as the hub's SCRAM principal ``username`` on the ``CLIENT`` listener."""
-    return settings.model_copy(
-        update={
-            "security_protocol": "SASL_SSL",
-            "sasl_mechanism": SCRAM_MECHANISM,
-            "sasl_username": username,
-            "sasl_password": SecretStr(password),
-            "ssl_cafile": cafile,
-        }
+    fields: dict[str, object] = dict(
+        client_fields(username=username, password=password, cafile=str(cafile))
     )
+    fields |= {"sasl_password": SecretStr(password), "ssl_cafile": cafile}
+    return settings.model_copy(update=fields)
 
 
 @dataclass
@@ -131,7 +141,7 @@ class SecuredBrokers:
     :class:`~hub.broker.apache.KafkaCluster`; :meth:`client` gives a principal's client
     settings. The readiness probe signs in as ``probe``."""
 
-    pki: TestPki
+    pki: Pki
     credentials: dict[str, str]
     nodes: int = 1
     probe: str = ""
@@ -142,11 +152,17 @@ class SecuredBrokers:
         cls, directory: Path, principals: Sequence[str], *, nodes: int = 1
     ) -> SecuredBrokers:
         """Issue the CA and node certificates into ``directory``; a password per principal."""
-        if not principals:
-            raise ValueError("a secured cluster needs at least one SCRAM principal")
         names = [broker_principal(i) for i in range(1, nodes + 1)]
         credentials = {p: secrets.token_hex(16) for p in principals}
-        return cls(issue_test_pki(directory, names), credentials, nodes, principals[0])
+        return cls.issued(issue_test_pki(directory, names), credentials, nodes=nodes)
+
+    @classmethod
+    def issued(cls, pki: Pki, credentials: Mapping[str, str], *, nodes: int = 1) -> SecuredBrokers:
+        """With certificates issued elsewhere (e.g. by deploy/kafka/gen-secrets.sh) and
+        these SCRAM passwords (principal -> password)."""
+        if not credentials:
+            raise ValueError("a secured cluster needs at least one SCRAM principal")
+        return cls(pki, dict(credentials), nodes, next(iter(credentials)))
 
     @property
     def brokers(self) -> list[str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,21 +21,23 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-__all__ = ["TestPki", "issue_test_pki"]
+__all__ = ["Pki", "issue_test_pki"]
 
 _VALID = datetime.timedelta(days=2)
 
 
 @dataclass(frozen=True)
-class TestPki:
-    """Where a throwaway CA and its broker keystores are."""
+class Pki:
+    """Where a CA's certificate (PEM) and the brokers' PEM keystores are: a throwaway
+    one (:func:`issue_test_pki`) or what deploy/kafka/gen-secrets.sh issued
+    (:func:`hub.broker.overlay.secrets_pki`)."""
 
-    directory: Path
     ca: Path
+    keystores: Mapping[str, Path]
 
     def keystore(self, name: str) -> Path:
-        """The PEM keystore (key + certificate chain) of broker ``name``."""
-        return self.directory / f"{name}.keystore.pem"
+        """The PEM keystore (unencrypted PKCS#8 key + certificate chain) of broker ``name``."""
+        return self.keystores[name]
 
 
 def _name(common_name: str) -> x509.Name:
@@ -59,7 +61,7 @@ def issue_test_pki(
     *,
     hosts: Sequence[str] = ("localhost",),
     addresses: Sequence[str] = ("127.0.0.1",),
-) -> TestPki:
+) -> Pki:
     """A new CA in ``directory`` and a keystore for each of ``names`` (CN = the name)."""
     directory.mkdir(parents=True, exist_ok=True)
     now = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)
@@ -91,7 +93,7 @@ def issue_test_pki(
         .sign(ca_key, hashes.SHA256())
     )
     ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM)
-    pki = TestPki(directory, directory / "ca.pem")
+    pki = Pki(directory / "ca.pem", {n: directory / f"{n}.keystore.pem" for n in names})
     pki.ca.write_bytes(ca_pem)
     alt_names: list[x509.GeneralName] = [x509.DNSName(h) for h in hosts]
     alt_names += [x509.IPAddress(ipaddress.ip_address(a)) for a in addresses]

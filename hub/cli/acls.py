@@ -8,12 +8,13 @@ from typing import Annotated
 
 import typer
 
+from hub.broker.overlay import render_overlay
 from hub.cli._common import console, handle_errors, settings_for
 from hub.errors import ConfigError
 from hub.security.acls import principals, render_acls, to_json, to_kafka_acls_script
 from topics import build_catalogue
 
-__all__ = ["AclFormat", "app", "render"]
+__all__ = ["AclFormat", "app", "compose", "render"]
 
 app = typer.Typer(help="Kafka ACLs derived from the topic catalogue.", no_args_is_help=True)
 
@@ -53,11 +54,30 @@ def render(
         text = to_json(bindings)
     else:
         text = "".join(f"{name}\n" for name in principals(bindings))
+    if _emit(text, output):
+        console.print(f"wrote {len(bindings)} ACLs ({fmt.value}) to {output}")
+
+
+@app.command("compose")
+@handle_errors
+def compose(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+) -> None:
+    """Print deploy/kafka/compose.security.yml: the secured brokers' settings (those the
+    tests run) and each hub service signed in as its own principal."""
+    if _emit(render_overlay(), output):
+        console.print(f"wrote the compose security overlay to {output}")
+
+
+def _emit(text: str, output: Path | None) -> bool:
+    """Print ``text``, or write it to ``output`` (then True)."""
     if output is None:
         console.out(text, end="", highlight=False)
-        return
+        return False
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{output}: cannot write: {exc.strerror}") from exc
-    console.print(f"wrote {len(bindings)} ACLs ({fmt.value}) to {output}")
+    return True

@@ -12,7 +12,7 @@ the creation of its store, the operator ``topics apply``. Nothing is granted to
 ``User:*``, nothing is a wildcard, and nobody needs a transactional id (the hub writes no
 transactions, decision 0001; an idempotent producer needs only WRITE on its topics since
 Kafka 3.0). With ``allow.everyone.if.no.acl.found=false`` anything not listed is denied;
-only the brokers are super users (docs/decisions/0011-one-principal-per-service.md).
+only the brokers are super users (docs/decisions/0013-one-principal-per-service.md).
 """
 
 from __future__ import annotations

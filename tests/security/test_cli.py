@@ -86,8 +86,20 @@ def test_acls_render_formats(env: Path) -> None:
     js = runner.invoke(acls_cli.app, ["render", "--format", "json"])
     assert json.loads(js.output)
     names = runner.invoke(acls_cli.app, ["render", "--format", "principals"])
-    assert {"hub", "monitor", "uwv"} <= set(names.output.split())
+    listed = set(names.output.split())
+    assert {"router", "consent", "registry", "monitor", "operator", "uwv"} <= listed
+    assert "hub" not in listed  # one principal per service, none shared
     out = env / "acls.sh"
     written = runner.invoke(acls_cli.app, ["render", "-o", str(out)])
     assert written.exit_code == 0
     assert out.read_text() == sh.output
+
+
+def test_acls_compose_prints_the_checked_in_overlay(env: Path) -> None:
+    overlay = Path(__file__).resolve().parents[2] / "deploy" / "kafka" / "compose.security.yml"
+    printed = runner.invoke(acls_cli.app, ["compose"])
+    assert printed.exit_code == 0
+    assert printed.output == overlay.read_text(encoding="utf-8")
+    out = env / "compose.security.yml"
+    assert runner.invoke(acls_cli.app, ["compose", "-o", str(out)]).exit_code == 0
+    assert out.read_text(encoding="utf-8") == printed.output
