@@ -16,7 +16,14 @@ from typing import Annotated
 
 import typer
 
-from hub.cli._common import BootstrapOption, console, err_console, handle_errors, settings_for
+from hub.cli._common import (
+    BootstrapOption,
+    console,
+    err_console,
+    handle_errors,
+    require_safe_start,
+    settings_for,
+)
 from hub.cli._common import require_cluster as _require_cluster
 from hub.config import HubSettings
 from hub.errors import ConfigError
@@ -146,7 +153,9 @@ def aggregate(
     """Run the aggregating faust worker (rebuilds from the topic first); serves the figures."""
     from hub.monitor.stream import build_app, rebuild, run_app  # noqa: PLC0415 - faust is heavy
 
-    settings = _require_cluster(settings_for(bootstrap_servers))
+    settings = require_safe_start(
+        _require_cluster(settings_for(bootstrap_servers)), "rmt-hub monitor aggregate"
+    )
     name = _topic(settings, topic)
     budgets = load_budgets(budgets_file)
     aggregator = Aggregator(_pseudonymiser(settings))
