@@ -26,13 +26,14 @@ from pydantic import SecretStr
 from hub.config import HubSettings
 from hub.keyfile import load_or_create_key, passphrase_of
 from hub.security.errors import KeyNotFound, KeyStoreError
-from hub.security.keys import DEFAULT_VALIDITY, KeyStore, PartnerKeys, PartnersDigest
+from hub.security.keys import DEFAULT_VALIDITY, KeyRole, KeyStore, PartnerKeys, PartnersDigest
 from hub.security.shredding import SubjectKeyStore
 from topics.catalogue import HUB_PRINCIPAL
 from topics.partners import load_partners
 
 __all__ = [
     "HUB_ID",
+    "OPERATIONS_ID",
     "SUBJECT_KEYS_DB",
     "SUBJECT_MASTER_KEY_FILE",
     "ensure_hub_identity",
@@ -44,6 +45,9 @@ __all__ = [
 ]
 
 HUB_ID = HUB_PRINCIPAL
+OPERATIONS_ID = KeyRole.OPERATIONS.value
+"""The hub operators' identity: hub-internal topics (dead letters, routing state) are
+encrypted to it."""
 SUBJECT_KEYS_DB = "subject-keys.sqlite"
 SUBJECT_MASTER_KEY_FILE = "subject-keys.key"
 
