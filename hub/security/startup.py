@@ -10,7 +10,9 @@ long-running command (``up``, ``router``, ``consent serve``, ``monitor aggregate
 * key storage is not persistent (:func:`key_storage_problem`).
 
 ``HUB_ALLOW_INSECURE=true`` starts anyway, logging every waived problem at CRITICAL.
-On the embedded broker (development, tests, the demo) nothing is checked.
+On the embedded broker (development, tests, the demo) nothing is checked. The workers a
+command supervises (``up``'s router and monitor, on its own broker) are not checked
+again: ``up`` checked the start.
 """
 
 from __future__ import annotations
