@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -123,7 +124,9 @@ def through_faust(events: list[MonitorEvent], data_dir: Path) -> None:
                 "HUB_BOOTSTRAP_SERVERS": settings.bootstrap_servers or "",
                 "HUB_TOPIC_PREFIX": prefix,
                 "HUB_SCHEMA_REGISTRY_URL": registry.url,
-                "HUB_DATA_DIR": str(data_dir),
+                "HUB_DATA_DIR": str(data_dir.resolve()),
+                # the worker sees an external cluster: it demands a pseudonym key
+                "HUB_PSEUDONYM_KEY": os.environ.get("HUB_PSEUDONYM_KEY") or secrets.token_hex(32),
             }
             code = "from hub.cli.monitor import app; app()"
             worker = subprocess.Popen(

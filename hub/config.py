@@ -116,7 +116,8 @@ class HubSettings(BaseSettings):
     pseudonym_key: SecretStr | None = Field(
         default=None,
         description="Hub-wide key of the client pseudonym partners share (HMAC-SHA-256 of "
-        "the BSN); generated into data_dir when unset.",
+        "the BSN); never generated: unset, a public development key is used (with a "
+        "warning), and a hub on an external cluster refuses to start.",
     )
     monitor_key: SecretStr | None = Field(
         default=None,
@@ -133,6 +134,12 @@ class HubSettings(BaseSettings):
     )
     keys_passphrase: SecretStr | None = Field(
         default=None, description="Encrypts (and opens) the private key files of the key store."
+    )
+    allow_insecure: bool = Field(
+        default=False,
+        description="Start on an external cluster although HUB_PSEUDONYM_KEY is unset, "
+        "record security is off or the key store is not persistent, logging each at "
+        "CRITICAL; for tests and migrations only.",
     )
 
     # --- process -------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ __all__ = [
     "err_console",
     "handle_errors",
     "require_cluster",
+    "require_safe_start",
     "settings_for",
 ]
 
@@ -55,6 +56,15 @@ def require_cluster(settings: HubSettings) -> HubSettings:
             "no cluster to act on: set HUB_BOOTSTRAP_SERVERS or pass --bootstrap-servers "
             "(start one with `rmt-hub broker`, or run everything with `rmt-hub up`)"
         )
+    return settings
+
+
+def require_safe_start(settings: HubSettings, command: str) -> HubSettings:
+    """Long-running commands on an external cluster refuse to start unsafely
+    (:func:`hub.security.startup.check_start`)."""
+    from hub.security.startup import check_start  # noqa: PLC0415 - cryptography on use
+
+    check_start(settings, command)
     return settings
 
 

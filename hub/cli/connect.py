@@ -37,6 +37,7 @@ from hub.cli._common import (
     err_console,
     handle_errors,
     require_cluster,
+    require_safe_start,
     settings_for,
 )
 from hub.cli.up import wait_for_shutdown
@@ -117,7 +118,9 @@ def webhook(
     registry_url: str | None = RegistryUrlOption,
 ) -> None:
     """Serve the social partners' webhook for PARTNER until Ctrl-C."""
-    settings = require_cluster(settings_for(bootstrap_servers))
+    settings = require_safe_start(
+        require_cluster(settings_for(bootstrap_servers)), "rmt-hub connect webhook"
+    )
     with PartnerClient(settings, partner, registry_url=registry_url) as client:
         if client.partner.kind is not PartnerKind.SOCIAL_PARTNER:
             raise ConnectorError(

@@ -38,6 +38,7 @@ from hub.cli._common import (
     console,
     handle_errors,
     require_cluster,
+    require_safe_start,
     settings_for,
 )
 from hub.config import HubSettings
@@ -324,6 +325,7 @@ def serve(
         overrides["consent_port"] = port
     settings = load_settings(**overrides)
     configure_logging(settings)
+    require_safe_start(settings, "rmt-hub consent serve")
     with broker_for(settings) as running, ConsentRuntime(running) as runtime:
         server = HttpServer(
             runtime.app,

@@ -1,4 +1,9 @@
-"""``rmt-hub keys``: the key store of partner and hub identities (new, rotate, list, revoke).
+"""``rmt-hub keys``: the key store of partner and hub identities (new, rotate, list, revoke,
+sign-directory).
+
+The public directory is signed by the hub: ``new``, ``rotate`` and ``revoke`` sign it
+where the hub's private key is; ``sign-directory`` signs it as it is (the migration of an
+unsigned directory, or accepting a changed partner directory).
 
 Keys live in ``HUB_KEYS_DIR`` (``HUB_DATA_DIR/keys`` when unset): the public directory
 ``directory.json`` is what the hub and the partners share; private key files stay in
@@ -16,7 +21,7 @@ import typer
 from pydantic import SecretStr
 from rich.table import Table
 
-from hub.cli._common import console, handle_errors, settings_for
+from hub.cli._common import console, err_console, handle_errors, settings_for
 from hub.config import HubSettings
 from hub.errors import ConfigError
 from hub.security.hub_identity import HUB_ID, key_store, keys_dir
@@ -156,3 +161,24 @@ def list_keys(
     store = store_for(settings)
     records = [r for r in store.records() if partner is None or r.partner_id == partner]
     console.print(key_table(records, store, f"keys in {keys_dir(settings)} ({len(records)})"))
+    problem = store.directory_problem()
+    if problem is None:
+        console.print("directory: signature verified", highlight=False)
+    else:
+        err_console.print(f"[bold red]directory refused:[/] {problem}", highlight=False)
+
+
+@app.command("sign-directory")
+@handle_errors
+def sign_directory(passphrase_file: PassphraseFile = None) -> None:
+    """Sign the public directory as it is, with the hub's current key (held here), bound
+    to the partner directory in effect. Check it first with `keys list`."""
+    settings = settings_for()
+    store = store_for(settings, passphrase_file)
+    before = store.directory_problem()
+    signer = store.sign()
+    was = "it was signed" if before is None else f"it was refused: {before}"
+    console.print(
+        f"signed {store.directory_path} with the hub key {signer.key_id} ({was})",
+        highlight=False,
+    )

@@ -16,7 +16,14 @@ from typing import Annotated
 
 import typer
 
-from hub.cli._common import BootstrapOption, console, err_console, handle_errors, settings_for
+from hub.cli._common import (
+    BootstrapOption,
+    console,
+    err_console,
+    handle_errors,
+    require_safe_start,
+    settings_for,
+)
 from hub.cli._common import require_cluster as _require_cluster
 from hub.config import HubSettings
 from hub.errors import ConfigError
@@ -141,12 +148,22 @@ def aggregate(
         str | None, typer.Option("--app-id", help="faust app id (consumer group).")
     ] = None,
     loglevel: Annotated[str, typer.Option("--loglevel")] = "WARNING",
+    supervised: Annotated[
+        bool,
+        typer.Option(
+            "--supervised",
+            hidden=True,
+            help="Started by a command that checked the start itself (rmt-hub up).",
+        ),
+    ] = False,
     bootstrap_servers: str | None = BootstrapOption,
 ) -> None:
     """Run the aggregating faust worker (rebuilds from the topic first); serves the figures."""
     from hub.monitor.stream import build_app, rebuild, run_app  # noqa: PLC0415 - faust is heavy
 
     settings = _require_cluster(settings_for(bootstrap_servers))
+    if not supervised:
+        require_safe_start(settings, "rmt-hub monitor aggregate")
     name = _topic(settings, topic)
     budgets = load_budgets(budgets_file)
     aggregator = Aggregator(_pseudonymiser(settings))

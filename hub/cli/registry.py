@@ -16,6 +16,7 @@ from hub.cli._common import (
     err_console,
     handle_errors,
     require_cluster,
+    require_safe_start,
     settings_for,
 )
 from hub.cli.up import wait_for_shutdown
@@ -42,7 +43,9 @@ def registry(
     ),
 ) -> None:
     """Serve the embedded Confluent-compatible schema registry until Ctrl-C."""
-    settings = require_cluster(settings_for(bootstrap_servers))
+    settings = require_safe_start(
+        require_cluster(settings_for(bootstrap_servers)), "rmt-hub registry"
+    )
     if settings.schema_registry_url:
         err_console.print(
             f"note: HUB_SCHEMA_REGISTRY_URL is set ({escape(settings.schema_registry_url)}); "

@@ -11,7 +11,14 @@ from typing import Annotated
 
 import typer
 
-from hub.cli._common import BootstrapOption, console, handle_errors, require_cluster, settings_for
+from hub.cli._common import (
+    BootstrapOption,
+    console,
+    handle_errors,
+    require_cluster,
+    require_safe_start,
+    settings_for,
+)
 from hub.logging import configure_logging
 from hub.router.options import RouterOptions
 from hub.router.runtime import run_worker
@@ -59,6 +66,7 @@ def router(
     """Run a router worker: validate what partners publish, deliver what consents allow."""
     settings = require_cluster(settings_for(bootstrap_servers))
     configure_logging(settings)
+    require_safe_start(settings, "rmt-hub router")
     options = RouterOptions.model_validate(
         {
             "session_timeout_s": session_timeout,

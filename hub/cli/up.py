@@ -30,7 +30,13 @@ from consent.model import Role, utc_now
 from consent.outbox import wire_encoder
 from consent.runtime import ConsentRuntime
 from hub.broker import EmbeddedBroker, choose_broker, running_broker
-from hub.cli._common import BootstrapOption, console, handle_errors, settings_for
+from hub.cli._common import (
+    BootstrapOption,
+    console,
+    handle_errors,
+    require_safe_start,
+    settings_for,
+)
 from hub.cli.topics import print_report
 from hub.config import HubSettings
 from hub.continuity import ContinuityGuard, ContinuityReport
@@ -305,6 +311,7 @@ def up(
     """Run the whole hub: broker, topics, registry, consent service, router, demo feed."""
     settings = settings_for(bootstrap_servers)
     configure_logging(settings)
+    require_safe_start(settings, "rmt-hub up")
     with ExitStack() as stack:
         running, broker = stack.enter_context(running_broker(settings))
         flavour = _broker_flavour(settings, broker)

@@ -64,7 +64,8 @@ class MonitorProcess(WorkerProcess):
         return f"{self.url}/monitor/report?{urlencode(query, safe='/')}"
 
     def command(self) -> list[str]:
-        args = [sys.executable, "-m", "hub", "monitor", "aggregate"]
+        # --supervised: the supervising command (rmt-hub up) checked the start itself
+        args = [sys.executable, "-m", "hub", "monitor", "aggregate", "--supervised"]
         args += ["--web-port", str(self.web_port), "--loglevel", self.loglevel]
         if self.topic:
             args += ["--topic", self.topic]

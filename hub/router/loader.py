@@ -391,7 +391,11 @@ class PartitionLoader:
         if record.value is None:
             return
         try:
-            snapshot = self._codec.decode(record.value, self._ctx(record))
+            value = record.value
+            if self._security is not None:
+                headers = [(str(k), bytes(v)) for k, v in record.headers or ()]
+                value = self._security.open_internal(record.topic, record.key, value, headers)
+            snapshot = self._codec.decode(value, self._ctx(record))
         except RegistryError:
             raise
         except HubError as exc:

@@ -18,8 +18,9 @@ subject key store and the audit chainer, and does, per record:
 * **deliveries** (:meth:`RouterSecurity.protect`): special-category fields of records for
   an inbox are sealed with the subject's key (:meth:`seal_fields`, before encoding), the
   value is encrypted to the recipient's current key and the record signed by the hub
-  (origin headers name the publisher); tombstones are signed. Records for the hub's own
-  topics (dead letters, routing state) are signed, not encrypted.
+  (origin headers name the publisher); tombstones are signed. The hub-internal topics
+  (dead letters, routing state) are encrypted to the operators' key (``operations``)
+  and signed; the loader opens routing state with it (:meth:`open_internal`).
 * **audit** (:meth:`RouterSecurity.link_audit`): every audit record is hash-chained per
   partition and the entry hash signed by the hub; the chain of a partition resumes from
   the last record on the topic whenever the partition is loaded
@@ -49,9 +50,16 @@ from hub.sdk.security import seal_record_fields
 from hub.security.audit_chain import AuditChainer
 from hub.security.config import missing_keys, partner_key_store
 from hub.security.consent_feed import ConsentFeedVerifier
+from hub.security.envelope import EnvelopeDecryptor, is_encrypted
 from hub.security.errors import AuditChainError, KeyStoreError
 from hub.security.headers import HeaderList
-from hub.security.hub_identity import HUB_ID, ensure_hub_identity, subject_key_store
+from hub.security.hub_identity import (
+    HUB_ID,
+    OPERATIONS_ID,
+    ensure_hub_identity,
+    ensure_identity,
+    subject_key_store,
+)
 from hub.security.pipeline import HubSecurity
 from hub.security.replay import ReplayGuard
 from hub.security.shredding import SEALED_FIELD, FieldSealer, special_fields
@@ -86,6 +94,10 @@ class RouterSecurity:
             ensure_hub_identity(store)
         except KeyStoreError:  # another worker made it at the same moment
             store.private(HUB_ID)
+        try:
+            ensure_identity(store, OPERATIONS_ID)
+        except KeyStoreError:
+            store.private(OPERATIONS_ID)
         partners = [p.id for p in directory]
         missing = [p for p in missing_keys(store, partners) if p != HUB_ID]
         if missing:
@@ -105,6 +117,8 @@ class RouterSecurity:
         self.fields = FieldSealer(self.subject_keys)
         self._owner = {catalogue.outbox(p.id).name: p.id for p in directory}
         self._recipient = {catalogue.inbox(p.id).name: p.id for p in directory}
+        self._internal = {catalogue.routing_state.name, catalogue.dead_letter.name}
+        self._operations = EnvelopeDecryptor(store.private_keys(OPERATIONS_ID))
         self._special: dict[str, tuple[str, ...]] = {}
         for name in schemas.messages():
             categories = schemas.field_categories(name)
@@ -136,6 +150,7 @@ class RouterSecurity:
             _LOG.error("the key store cannot be read (%s): keeping the keys held", exc)
             return False
         self.hub = hub
+        self._operations = EnvelopeDecryptor(self._store.private_keys(OPERATIONS_ID))
         self.consent.directory = hub.directory
         self.chainer.signer = signer
         self._directory_mtime = mtime
@@ -224,8 +239,13 @@ class RouterSecurity:
         headers: Headers,
         origin: Verdict | None = None,
     ) -> tuple[bytes | None, Headers]:
-        """(value, headers) to write: encrypted and signed for an inbox, else signed."""
+        """(value, headers) to write: encrypted and signed for an inbox (to its partner) or
+        a hub-internal topic (to the operators), else signed."""
         recipient = self._recipient.get(topic)
+        if recipient is None and topic in self._internal:
+            return self.hub.seal_delivery(
+                recipient=OPERATIONS_ID, topic=topic, key=key, value=value, headers=headers
+            )
         if recipient is None:
             return value, self.hub.sign(topic=topic, key=key, value=value, headers=headers)
         if origin is not None and (not origin.ok or origin.signer is None):
@@ -233,6 +253,15 @@ class RouterSecurity:
         return self.hub.seal_delivery(
             recipient=recipient, topic=topic, key=key, value=value, headers=headers, origin=origin
         )
+
+    def open_internal(
+        self, topic: str, key: bytes | None, value: bytes | None, headers: HeaderList
+    ) -> bytes | None:
+        """The plaintext of a record of a hub-internal topic (EnvelopeError when it does not
+        decrypt); one written before these topics were encrypted is returned as it is."""
+        if value is None or not is_encrypted(headers):
+            return value
+        return self._operations.decrypt(topic=topic, key=key, value=value, headers=headers)
 
     # --- the audit chain --------------------------------------------------------------------------
 

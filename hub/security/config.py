@@ -33,7 +33,7 @@ from hub.config import HubSettings
 from hub.keyfile import passphrase_of
 from hub.security.consent_feed import CONSENT_SERVICE_ID
 from hub.security.errors import KeyNotFound
-from hub.security.hub_identity import HUB_ID, ensure_identity, key_store
+from hub.security.hub_identity import HUB_ID, OPERATIONS_ID, ensure_identity, key_store
 from hub.security.keys import KeyStore, PublicKeyRecord
 from topics.partners import Partner
 
@@ -74,8 +74,8 @@ def missing_keys(store: KeyStore, partners: Iterable[str]) -> list[str]:
 
 
 def ensure_keys(settings: HubSettings, partners: Iterable[Partner]) -> list[PublicKeyRecord]:
-    """Generate the hub's and the consent service's identities and a key for every partner
-    that has no active one.
+    """Generate the hub's, the consent service's and the operators' identities and a key
+    for every partner that has no active one.
 
     Returns the records created (empty when every identity already had a key). Never
     rotates or replaces a key; a partner whose only keys are revoked or expired gets a
@@ -83,7 +83,7 @@ def ensure_keys(settings: HubSettings, partners: Iterable[Partner]) -> list[Publ
     """
     store = partner_key_store(settings)
     created: list[PublicKeyRecord] = []
-    for identity in (HUB_ID, CONSENT_SERVICE_ID):
+    for identity in (HUB_ID, CONSENT_SERVICE_ID, OPERATIONS_ID):
         if identity in missing_keys(store, (identity,)):
             ensure_identity(store, identity)
             created.append(store.directory().current(identity))

@@ -32,6 +32,14 @@ A private file readable by group or others is refused. Private keys are only hel
 :class:`PartnerKeys`, whose ``repr``/``str`` mask them, which cannot be pickled, and
 which never appear in an error message; nothing here logs them.
 
+The directory is **signed by the hub** (``signature`` in ``directory.json``: the hub's
+Ed25519 signature over the canonical records, the digest of the partner directory in
+effect and the signer's key id). A store that holds a hub private key signs on every
+write (``new``, ``rotate``, ``revoke``, ``add_public``, :meth:`KeyStore.sign`); a
+verifying store (every process's, :func:`hub.security.hub_identity.key_store`) refuses
+an unsigned or altered directory, one signed by a hub key it does not hold (when it holds
+one), and a partner directory other than the signed one (:class:`DirectoryRefused`).
+
 Rotation makes a new pair the active one and retires the old one with a short overlap
 (``not_after`` = now + overlap), so records in flight still verify and records already
 encrypted to the old key can still be decrypted by its owner.
@@ -49,17 +57,20 @@ import os
 import secrets
 import stat
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, NoReturn
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from hub.sealed import SealedError, is_sealed, replace_file, seal, unseal
+from hub.security import canonical
 from hub.security.errors import KeyNotFound, KeyStoreError
 from schemas.regions import Region
 from schemas.vocabulary import PartnerKind
@@ -68,10 +79,13 @@ __all__ = [
     "DEFAULT_OVERLAP",
     "DEFAULT_VALIDITY",
     "KEY_ID_PATTERN",
+    "DirectoryRefused",
+    "DirectorySignature",
     "KeyRole",
     "KeyStatus",
     "KeyStore",
     "PartnerKeys",
+    "PartnersDigest",
     "PublicDirectory",
     "PublicKeyRecord",
     "key_id_of",
@@ -85,6 +99,33 @@ _KEY_ID_LABEL = b"rmt-hub/key-id/v1"
 _RAW = 32
 _MASK = "**********"
 _DIRECTORY_VERSION = 1
+_DIRECTORY_SIGNATURE_LABEL = b"rmt-hub/directory-signature/v1"
+_MIGRATION = (
+    "check it (`rmt-hub keys list`), then sign it where the hub's private key is: "
+    "`rmt-hub keys sign-directory` (decision 0012)"
+)
+#: (private key file, key id, mtime) of hub keys proven to match their directory record
+_PROVEN: set[tuple[str, str, int]] = set()
+
+
+class DirectoryRefused(KeyStoreError):
+    """The public directory is unsigned or altered: the process must not use it."""
+
+
+@dataclass(frozen=True, slots=True)
+class PartnersDigest:
+    """The partner directory in effect: where it comes from and its SHA-256."""
+
+    source: str
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class DirectorySignature:
+    """The hub's signature of a directory: signer key id and Ed25519 signature."""
+
+    key_id: str
+    value: bytes
 
 
 def _utcnow() -> datetime:
@@ -191,7 +232,15 @@ class PublicKeyRecord(BaseModel):
 class PublicDirectory:
     """The public keys of every identity, by key id (immutable; ``with_record`` copies)."""
 
-    def __init__(self, records: Iterable[PublicKeyRecord] = ()) -> None:
+    def __init__(
+        self,
+        records: Iterable[PublicKeyRecord] = (),
+        *,
+        partners_sha256: str | None = None,
+        signature: DirectorySignature | None = None,
+    ) -> None:
+        self.partners_sha256 = partners_sha256
+        self.signature = signature
         self._records: dict[str, PublicKeyRecord] = {}
         for record in records:
             if record.key_id in self._records:
@@ -257,16 +306,63 @@ class PublicDirectory:
         return key
 
     def with_record(self, record: PublicKeyRecord) -> PublicDirectory:
-        """A copy with ``record`` added or replacing the record of the same key id."""
+        """A copy (unsigned) with ``record`` added or replacing the record of its key id."""
         records = dict(self._records)
         records[record.key_id] = record
         return PublicDirectory(records.values())
 
+    def signed_bytes(self, signer_key_id: str, partners_sha256: str | None) -> bytes:
+        """What the hub signs: every record (canonical JSON), the partner directory's
+        digest and the signer's key id."""
+        keys = json.dumps(
+            [r.model_dump(mode="json") for r in self], sort_keys=True, separators=(",", ":")
+        )
+        return canonical.join(
+            _DIRECTORY_SIGNATURE_LABEL,
+            [
+                canonical.item(keys),
+                canonical.optional(partners_sha256),
+                canonical.item(signer_key_id),
+            ],
+        )
+
+    def signed(self, signer: PartnerKeys, partners_sha256: str | None) -> PublicDirectory:
+        """A copy signed by ``signer`` (a hub key), bound to ``partners_sha256``."""
+        value = signer.sign(self.signed_bytes(signer.key_id, partners_sha256))
+        return PublicDirectory(
+            self,
+            partners_sha256=partners_sha256,
+            signature=DirectorySignature(signer.key_id, value),
+        )
+
+    def signature_problem(self) -> str | None:
+        """Why the signature does not hold (None: signed by a hub key of this directory,
+        not revoked, over exactly these records)."""
+        if self.signature is None:
+            return "not signed by the hub"
+        signer = self.find(self.signature.key_id)
+        if signer is None or signer.role is not KeyRole.HUB:
+            return f"signed by {self.signature.key_id}, which is no hub key of the directory"
+        if signer.status is KeyStatus.REVOKED:
+            return f"signed by the revoked hub key {signer.key_id}"
+        data = self.signed_bytes(signer.key_id, self.partners_sha256)
+        try:
+            self.verifying_key(signer.key_id).verify(self.signature.value, data)
+        except InvalidSignature:
+            return "altered since the hub signed it (the signature does not verify)"
+        return None
+
     def to_json(self) -> str:
-        payload = {
+        payload: dict[str, Any] = {
             "version": _DIRECTORY_VERSION,
             "keys": [r.model_dump(mode="json") for r in self],
         }
+        if self.signature is not None:
+            payload["partners_sha256"] = self.partners_sha256
+            payload["signature"] = {
+                "key_id": self.signature.key_id,
+                "value": _b64(self.signature.value),
+            }
         return json.dumps(payload, indent=2, sort_keys=False) + "\n"
 
     @classmethod
@@ -278,6 +374,10 @@ class PublicDirectory:
             keys = payload.get("keys")
             if not isinstance(keys, list):
                 raise ValueError("'keys' must be a list")
+            signature = _signature_of(payload.get("signature"))
+            partners_sha256 = payload.get("partners_sha256")
+            if partners_sha256 is not None and not isinstance(partners_sha256, str):
+                raise ValueError("'partners_sha256' must be a string")
         except ValueError as exc:
             raise KeyStoreError(f"{source}: {exc}") from exc
         records = []
@@ -288,7 +388,7 @@ class PublicDirectory:
                 first = exc.errors()[0]
                 where = ".".join(str(p) for p in ("keys", index, *first["loc"]))
                 raise KeyStoreError(f"{source}: {where}: {first['msg']}") from exc
-        return cls(records)
+        return cls(records, partners_sha256=partners_sha256, signature=signature)
 
     @classmethod
     def load(cls, path: Path) -> PublicDirectory:
@@ -300,6 +400,18 @@ class PublicDirectory:
         except OSError as exc:
             raise KeyStoreError(f"{path}: cannot read: {exc.strerror}") from exc
         return cls.from_json(text, str(path))
+
+
+def _signature_of(raw: object) -> DirectorySignature | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not isinstance(raw.get("key_id"), str):
+        raise ValueError("'signature' must be an object with key_id and value")
+    try:
+        value = base64.b64decode(str(raw.get("value", "")).encode("ascii"), validate=True)
+    except (binascii.Error, ValueError, UnicodeEncodeError) as exc:
+        raise ValueError("'signature.value' is not base64") from exc
+    return DirectorySignature(raw["key_id"], value)
 
 
 class PartnerKeys:
@@ -386,7 +498,9 @@ class KeyStore:
 
     ``root`` is ``settings.keys_dir`` (or ``data_dir/keys``, see
     :func:`hub.security.hub_identity.key_store`). ``passphrase`` encrypts private key
-    files written from now on and decrypts encrypted ones.
+    files written from now on and decrypts encrypted ones. ``partners``: the partner
+    directory in effect, bound into the directory's signature. ``verify``: refuse an
+    unsigned or altered directory on every read (:class:`DirectoryRefused`).
     """
 
     DIRECTORY = "directory.json"
@@ -398,10 +512,14 @@ class KeyStore:
         *,
         passphrase: SecretStr | None = None,
         clock: Callable[[], datetime] = _utcnow,
+        partners: PartnersDigest | None = None,
+        verify: bool = False,
     ) -> None:
         self.root = root
         self._passphrase = passphrase
         self._clock = clock
+        self._partners = partners
+        self._verify = verify
 
     def __repr__(self) -> str:
         masked = _MASK if self._passphrase is not None else None
@@ -436,12 +554,109 @@ class KeyStore:
     # --- public directory ----------------------------------------------------------------------
 
     def directory(self) -> PublicDirectory:
-        return PublicDirectory.load(self.directory_path)
+        """The public directory; a verifying store refuses it unsigned or altered."""
+        directory = PublicDirectory.load(self.directory_path)
+        if self._verify:
+            problem = self.directory_problem(directory)
+            if problem is not None:
+                raise DirectoryRefused(problem)
+        return directory
 
     def records(self) -> list[PublicKeyRecord]:
-        return list(self.directory())
+        return list(PublicDirectory.load(self.directory_path))
+
+    def directory_problem(self, directory: PublicDirectory | None = None) -> str | None:
+        """Why this store must not use its directory (None: empty, or signed by the hub
+        over these records and the partner directory in effect)."""
+        directory = (
+            directory if directory is not None else PublicDirectory.load(self.directory_path)
+        )
+        if len(directory) == 0 and directory.signature is None:
+            return None
+        where = f"key directory {self.directory_path}"
+        problem = directory.signature_problem()
+        if problem is not None:
+            return f"{where}: {problem}; {_MIGRATION}"
+        signature = directory.signature
+        assert signature is not None  # signature_problem said so
+        held = [r.key_id for r in directory if r.role is KeyRole.HUB and self.has_private(r.key_id)]
+        if held and signature.key_id not in held:
+            return (
+                f"{where}: signed by the hub key {signature.key_id}, which this store does not "
+                f"hold (it holds {', '.join(held)}); {_MIGRATION}"
+            )
+        if held:
+            self._prove(signature.key_id)
+        partners = self._partners
+        if (
+            partners is not None
+            and directory.partners_sha256 is not None
+            and directory.partners_sha256 != partners.sha256
+        ):
+            return (
+                f"partner directory {partners.source}: not the one the hub signed with "
+                f"{self.directory_path} (altered, or replaced since); {_MIGRATION}"
+            )
+        return None
+
+    def _prove(self, key_id: str) -> None:
+        """Load the hub key ``key_id`` once: its private files match its public record."""
+        path = self._private_path(key_id, "signing")
+        try:
+            proof = (str(path), key_id, path.stat().st_mtime_ns)
+        except OSError as exc:
+            raise KeyStoreError(f"{path}: cannot read: {exc.strerror}") from exc
+        if proof not in _PROVEN:
+            self._keys_of(PublicDirectory.load(self.directory_path).get(key_id))
+            _PROVEN.add(proof)
+
+    def sign(self) -> PublicKeyRecord:
+        """Sign the directory as it is with the hub's current key (held here), bound to
+        the partner directory in effect: the migration of an unsigned directory, and
+        how a deliberate change of the partner directory is accepted."""
+        with self._locked():
+            directory = PublicDirectory.load(self.directory_path)
+            signer = self._hub_signer(directory)
+            if signer is None:
+                raise KeyStoreError(
+                    f"{self.root}: holds no active hub private key: sign the directory where "
+                    "the hub's key is (or create it: `rmt-hub keys new --partner hub`)"
+                )
+            self._save_directory(directory)
+            return directory.get(signer.key_id)
+
+    def _for_write(self) -> PublicDirectory:
+        """The directory to change: refused when signed and altered (an unsigned one is
+        signed by the write: the migration)."""
+        directory = PublicDirectory.load(self.directory_path)
+        if directory.signature is not None:
+            problem = directory.signature_problem()
+            if problem is not None:
+                raise DirectoryRefused(
+                    f"key directory {self.directory_path}: {problem}; {_MIGRATION}"
+                )
+        return directory
+
+    def _hub_signer(self, directory: PublicDirectory) -> PartnerKeys | None:
+        """The current hub key, when this store holds its private part."""
+        now = self._clock()
+        candidates = [
+            r
+            for r in directory
+            if r.role is KeyRole.HUB
+            and r.status is KeyStatus.ACTIVE
+            and r.valid_at(now)
+            and self.has_private(r.key_id)
+        ]
+        if not candidates:
+            return None
+        return self._keys_of(max(candidates, key=lambda r: r.not_before))
 
     def _save_directory(self, directory: PublicDirectory) -> None:
+        signer = self._hub_signer(directory)
+        if signer is not None:
+            partners = self._partners.sha256 if self._partners is not None else None
+            directory = directory.signed(signer, partners)
         path = self.directory_path
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
         try:
@@ -460,7 +675,7 @@ class KeyStore:
     def add_public(self, record: PublicKeyRecord) -> None:
         """Add or update a public record (e.g. a partner's key generated elsewhere)."""
         with self._locked():
-            self._save_directory(self.directory().with_record(record))
+            self._save_directory(self._for_write().with_record(record))
 
     # --- private keys --------------------------------------------------------------------------
 
@@ -562,7 +777,10 @@ class KeyStore:
 
     def private_key(self, key_id: str) -> PartnerKeys:
         """The private keys of generation ``key_id`` (KeyNotFound when not held here)."""
-        record = self.directory().get(key_id)
+        return self._keys_of(self.directory().get(key_id))
+
+    def _keys_of(self, record: PublicKeyRecord) -> PartnerKeys:
+        key_id = record.key_id
         signing = self._read_private(key_id, "signing")
         encryption = self._read_private(key_id, "encryption")
         if not isinstance(signing, Ed25519PrivateKey) or not isinstance(
@@ -605,7 +823,7 @@ class KeyStore:
         """Generate the first key generation of ``partner_id`` (use rotate afterwards);
         ``role``: :func:`role_of` the id by default."""
         with self._locked():
-            directory = self.directory()
+            directory = self._for_write()
             now = self._clock()
             if any(
                 r.status is KeyStatus.ACTIVE and r.not_after >= now
@@ -636,7 +854,7 @@ class KeyStore:
         Returns (newest retired, new). The new key inherits kind, region and role.
         """
         with self._locked():
-            directory = self.directory()
+            directory = self._for_write()
             now = self._clock()
             active = [r for r in directory.keys_of(partner_id) if r.status is KeyStatus.ACTIVE]
             if not active:
@@ -671,7 +889,7 @@ class KeyStore:
     def revoke(self, key_id: str) -> PublicKeyRecord:
         """Mark ``key_id`` revoked: its signatures and envelopes are refused from now on."""
         with self._locked():
-            directory = self.directory()
+            directory = self._for_write()
             record = directory.get(key_id).model_copy(update={"status": KeyStatus.REVOKED})
             self._save_directory(directory.with_record(record))
             return record

@@ -91,6 +91,7 @@ def crash_env(
         "HUB_BOOTSTRAP_SERVERS": str(settings.bootstrap_servers),
         "HUB_DATABASE_URL": database_url,
         "HUB_DATA_DIR": str(tmp_path),
+        "HUB_PSEUDONYM_KEY": "consent-crash-test-pseudonym-key",  # an external cluster's demand
         "HUB_TOPIC_PREFIX": settings.topic_prefix,
         "HUB_TOPIC_PARTITIONS": str(settings.topic_partitions),
         "HUB_CONSENT_PORT": "0",

@@ -72,12 +72,14 @@ def test_up_on_embedded_defaults_prints_bootstrap_and_round_trips_every_schema(
 
 
 def test_up_against_an_external_cluster_does_not_start_a_broker(
-    hub_settings: HubSettings,
+    hub_settings: HubSettings, tmp_path: Path
 ) -> None:
     assert hub_settings.bootstrap_servers is not None
     env = {
         **os.environ,
         "HUB_BOOTSTRAP_SERVERS": hub_settings.bootstrap_servers,
+        "HUB_DATA_DIR": str(tmp_path),  # a persistent key store, placed explicitly
+        "HUB_PSEUDONYM_KEY": "up-external-test-pseudonym-key",
         "HUB_REGISTRY_PORT": "0",
         "HUB_CONSENT_PORT": "0",
     }

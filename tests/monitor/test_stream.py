@@ -46,6 +46,7 @@ def _worker(settings: HubSettings, port: int, log: Path) -> Iterator[subprocess.
         "HUB_TOPIC_PREFIX": settings.topic_prefix,
         "HUB_SCHEMA_REGISTRY_URL": settings.schema_registry_url or "",
         "HUB_DATA_DIR": str(settings.data_dir),
+        "HUB_PSEUDONYM_KEY": "monitor-stream-test-pseudonym-key",  # an external cluster's demand
     }
     code = "from hub.cli.monitor import app; app()"
     with log.open("ab") as out:

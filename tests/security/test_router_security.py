@@ -532,3 +532,64 @@ def test_regression_refused_encrypted_record_leaves_no_plaintext_in_dead_letters
     raw = _raw_bytes(hub, hub.catalogue.dead_letter.name)
     for secret in (bsn, given, family, "WORKPLACE_ADAPTATION"):
         assert secret.encode() not in raw, f"{secret!r} in clear on the dead-letter topic"
+
+
+def test_regression_hub_topics_hold_no_personal_data_or_monitor_pseudonym_in_clear(
+    hub: Hub,
+) -> None:
+    """The routing state held health-derived flags and the monitor pseudonym in clear,
+    beside the client pseudonym; dead letters and routing state are now encrypted to the
+    operators' key, so a reader of the topics without keys sees none of it."""
+    who, _consent = consented(hub, *PROFILE_CATEGORIES, DataCategory.HEALTH)
+    given, family = f"Wiebe{uuid.uuid4().hex[:8]}", f"Xandra{uuid.uuid4().hex[:8]}"
+    accepted = records.profile(
+        who,
+        given_name=given,
+        family_name=family,
+        banenafspraak=True,
+        reduced_wage_value=True,
+        work_limitation=True,
+        health_needs=[HealthNeed.WORKPLACE_ADAPTATION],
+    )
+    hub.publish(accepted)
+    _delivered_profile(hub, accepted.event_id)
+    state_topic = hub.catalogue.routing_state.name
+    states = hub.wait_for(
+        lambda: hub.read(state_topic),
+        lambda rs: any(getattr(r.record, "source_event_id", None) == accepted.event_id for r in rs),
+        what="the routing state of the accepted profile",
+    )
+    (state,) = [r for r in states if r.record.source_event_id == accepted.event_id]  # type: ignore[union-attr]
+    monitor_pseudonym = state.record.monitor_pseudonym  # type: ignore[union-attr]
+    assert monitor_pseudonym, "the router feeds the monitor: the state holds its pseudonym"
+    assert state.record.banenafspraak is True  # type: ignore[union-attr]
+    refused = records.profile(who, bsn="987654320", given_name=given, family_name=family)
+    hub.publish(refused)
+    hub.wait_dead_letter(refused.event_id)
+
+    for topic in (state_topic, hub.catalogue.dead_letter.name, hub.catalogue.inbox(GEMEENTE).name):
+        raw = _raw_bytes(hub, topic)
+        for secret in (accepted.bsn, "987654320", given, family, monitor_pseudonym):
+            assert secret is not None
+            assert secret.encode() not in raw, f"{secret!r} in clear on {topic}"
+    for topic in (state_topic, hub.catalogue.dead_letter.name):
+        for received in hub.read(topic, decode=False):
+            if received.raw is None:
+                continue
+            assert "rmt-enc-key" in received.headers, f"{topic} holds an unencrypted record"
+            with pytest.raises(Exception):  # noqa: B017, PT011 - ciphertext decodes as nothing
+                hub.codec.decode(received.raw, _ctx(received))
+            opened = hub.open(_as_raw(received))
+            assert opened is not None  # the operators' key opens it
+
+
+def _as_raw(received: Received) -> Any:
+    """``received`` as the consumer record :meth:`Hub.open` takes."""
+    from types import SimpleNamespace  # noqa: PLC0415
+
+    return SimpleNamespace(
+        topic=received.topic,
+        key=received.key,
+        value=received.raw,
+        headers=list(received.headers.items()),
+    )

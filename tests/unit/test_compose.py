@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from hub.broker import distribution
+from hub.security.startup import REQUIRED_SECRETS
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = Path(__file__).parent / "data" / "compose-spec" / "compose-spec.json"
@@ -173,6 +174,30 @@ def test_the_production_topology() -> None:
     assert services["hub-init"]["command"] == ["topics", "apply"]
     mounts = services["prometheus"]["volumes"]
     assert any(m.startswith("./deploy/prometheus/prometheus.yml:") for m in mounts)
+
+
+def test_every_hub_service_gets_the_required_secrets_and_the_key_volume() -> None:
+    """What the production start check demands (hub/security/startup.py) is given: each
+    required secret from .env (listed in .env.example), a persistent key store."""
+    document = load(COMPOSE)
+    listed = {
+        line.split("=", 1)[0]
+        for line in (ROOT / ".env.example").read_text(encoding="utf-8").splitlines()
+        if re.match(r"^[A-Z_]+=", line)
+    }
+    hub_services = [
+        n for n, s in document["services"].items() if s.get("image", "").startswith("rmt-hub:")
+    ]
+    assert {"router", "consent", "hub-init"} <= set(hub_services)
+    for name in hub_services:
+        service = document["services"][name]
+        env = service["environment"]
+        for secret in REQUIRED_SECRETS:
+            assert re.fullmatch(rf"\$\{{{secret}:\?[^}}]+\}}", str(env.get(secret))), (name, secret)
+            assert secret in listed, secret
+        volume, _, target = service["volumes"][0].partition(":")
+        assert volume in document["volumes"], name
+        assert env["HUB_KEYS_DIR"] == target.split(":")[0], name
 
 
 def test_prometheus_scrapes_the_hub_services() -> None:
