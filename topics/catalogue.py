@@ -31,6 +31,7 @@ __all__ = [
     "PERSON_RECORDS",
     "REGISTRY_PRINCIPAL",
     "ROUTER_PRINCIPAL",
+    "SCHEMA_REGISTRY_PRINCIPAL",
     "SERVICE_PRINCIPALS",
     "CleanupPolicy",
     "KeyKind",
@@ -52,12 +53,16 @@ MONITOR_PRINCIPAL = "monitor"
 OPERATOR_PRINCIPAL = "operator"
 """The operator's tools: ``topics apply``, the incarnation marker, the self-check and
 ``audit verify`` (compose's hub-init)."""
+SCHEMA_REGISTRY_PRINCIPAL = "schema-registry"
+"""The external (Confluent) schema registry's Kafka store, when ``HUB_SCHEMA_REGISTRY_URL``
+is set: docker-compose.yml's ``schema-registry``."""
 SERVICE_PRINCIPALS: tuple[str, ...] = (
     ROUTER_PRINCIPAL,
     CONSENT_PRINCIPAL,
     REGISTRY_PRINCIPAL,
     MONITOR_PRINCIPAL,
     OPERATOR_PRINCIPAL,
+    SCHEMA_REGISTRY_PRINCIPAL,
 )
 """The Kafka principal of each hub service: one each, none shared (a partner's
 principal is its partner id; docs/decisions/0013-one-principal-per-service.md)."""
@@ -155,6 +160,11 @@ class TopicCatalogue(BaseModel):
 
     prefix: str
     topics: tuple[TopicSpec, ...]
+    external_schema_store: str | None = None
+    """The topic where the external schema registry keeps its schemas in this cluster
+    (its ``kafkastore.topic``), when ``HUB_SCHEMA_REGISTRY_URL`` is set. The registry
+    creates and checks it itself, so it is no topic of the catalogue: ``topics apply``
+    leaves it alone and only the registry's principal is granted it."""
 
     def __iter__(self) -> Iterator[TopicSpec]:  # type: ignore[override]
         return iter(self.topics)
@@ -425,4 +435,5 @@ def build_catalogue(
                 readers=(REGISTRY_PRINCIPAL,),
             )
         )
-    return TopicCatalogue(prefix=prefix, topics=tuple(topics))
+    external = settings.schema_registry_topic if settings.schema_registry_url else None
+    return TopicCatalogue(prefix=prefix, topics=tuple(topics), external_schema_store=external)

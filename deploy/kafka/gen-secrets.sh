@@ -16,7 +16,9 @@
 #                                       user): the healthcheck and kafka-init use it
 #   OUT/scram/<principal>               one SCRAM-SHA-512 password per principal, for the
 #                                       principals in PRINCIPALS_FILE (default: the output
-#                                       of `rmt-hub acls render --format principals`)
+#                                       of `rmt-hub acls render --format principals` for
+#                                       the catalogue docker-compose.yml runs, with its
+#                                       external schema registry)
 # There is no admin user: kafka-init authenticates with a broker's certificate.
 #
 # Environment: BROKERS (default "kafka-1 kafka-2 kafka-3"), DAYS (certificate validity,
@@ -80,7 +82,9 @@ done
 principals_file=${PRINCIPALS_FILE:-}
 if [ -z "$principals_file" ]; then
     principals_file=$(mktemp)
-    rmt-hub acls render --format principals > "$principals_file"
+    # compose's catalogue (hub/broker/overlay.py CATALOGUE_ENVIRONMENT; a test checks)
+    HUB_SCHEMA_REGISTRY_URL=http://schema-registry:8081 \
+        rmt-hub acls render --format principals > "$principals_file"
 fi
 while IFS= read -r principal; do
     [ -n "$principal" ] || continue

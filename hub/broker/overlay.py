@@ -4,7 +4,8 @@ The brokers of docker-compose.yml get the secured settings the test clusters run
 (:func:`~hub.broker.secure.security_properties`, as the ``KAFKA_*`` variables the
 apache/kafka image turns back into properties), their PEM keystores from
 deploy/kafka/gen-secrets.sh, and a healthcheck over mTLS. Each hub service signs in as
-its own principal (:data:`HUB_SERVICES`), with its own password from ``.env``; the
+its own principal (:data:`HUB_SERVICES`), with its own password from ``.env``, and so does
+the Confluent schema registry's Kafka store (:data:`REGISTRY_SERVICE`); the
 ``kafka-init`` job creates the SCRAM credentials and applies the ACLs of
 ``rmt-hub acls render``, authenticated by a broker's certificate. ``rmt-hub acls
 compose`` prints it; a test keeps the checked-in file equal to :func:`render_overlay`.
@@ -21,17 +22,26 @@ from hub.broker import distribution
 from hub.broker.secure import (
     broker_principal,
     client_fields,
+    java_client_properties,
     listener_properties,
     security_properties,
 )
 from hub.broker.tls import Pki
-from topics.catalogue import CONSENT_PRINCIPAL, OPERATOR_PRINCIPAL, ROUTER_PRINCIPAL
+from topics.catalogue import (
+    CONSENT_PRINCIPAL,
+    OPERATOR_PRINCIPAL,
+    ROUTER_PRINCIPAL,
+    SCHEMA_REGISTRY_PRINCIPAL,
+)
 
 __all__ = [
     "BROKERS",
     "HUB_SERVICES",
+    "REGISTRY_SERVICE",
+    "SIGNED_IN",
     "kafka_env_name",
     "password_variable",
+    "registry_variable",
     "render_overlay",
     "secrets_pki",
 ]
@@ -44,6 +54,10 @@ HUB_SERVICES: dict[str, str] = {
     "router": ROUTER_PRINCIPAL,
     "consent": CONSENT_PRINCIPAL,
 }
+#: The compose service of the Confluent schema registry (its Kafka store signs in).
+REGISTRY_SERVICE = "schema-registry"
+#: Every compose service that signs in to Kafka -> its principal, none shared.
+SIGNED_IN: dict[str, str] = HUB_SERVICES | {REGISTRY_SERVICE: SCHEMA_REGISTRY_PRINCIPAL}
 HUB_IMAGE = "rmt-hub:0.1.0"
 #: The hub settings that decide the topic names, as docker-compose.yml sets them: the
 #: ACLs must be rendered for the catalogue the hub runs.
@@ -72,8 +86,8 @@ _HEADER = """\
 # A certificate's CN is its principal (User:kafka-1), a SCRAM user name is its principal
 # (User:router, User:uwv). StandardAuthorizer denies whatever no ACL allows; only the
 # brokers are super users. One principal per hub service, each with its own password:
-# docs/decisions/0013-one-principal-per-service.md. Not covered: the schema registry's
-# own Kafka client (it still speaks PLAINTEXT to :9092; see deploy/kafka/README.md).
+# docs/decisions/0013-one-principal-per-service.md. The schema registry's Kafka store
+# signs in as User:schema-registry.
 """
 
 
@@ -125,17 +139,47 @@ def _broker(node_id: int, brokers: Sequence[str]) -> dict[str, object]:
     }
 
 
-def _hub_service(principal: str, brokers: Sequence[str]) -> dict[str, object]:
+def _password(principal: str) -> str:
+    """Compose's interpolation of ``principal``'s password from ``.env`` (required)."""
     variable = password_variable(principal)
-    password = f"${{{variable}:?set {variable} in .env to deploy/kafka/secrets/scram/{principal}}}"
-    fields = client_fields(username=principal, password=password, cafile=HUB_CAFILE)
-    servers = ",".join(f"{b}:{PORTS['CLIENT']}" for b in brokers)
+    return f"${{{variable}:?set {variable} in .env to deploy/kafka/secrets/scram/{principal}}}"
+
+
+def _signed_in(environment: dict[str, str]) -> dict[str, object]:
+    """A compose service signing in with ``environment``: after kafka-init, trusting the CA."""
     return {
         "depends_on": {"kafka-init": {"condition": "service_completed_successfully"}},
-        "environment": {"HUB_BOOTSTRAP_SERVERS": servers}
-        | {f"HUB_{k.upper()}": v for k, v in fields.items()},
+        "environment": environment,
         "volumes": [f"{SECRETS}/ca/{CA}:{HUB_CAFILE}:ro"],
     }
+
+
+def _hub_service(principal: str, brokers: Sequence[str]) -> dict[str, object]:
+    fields = client_fields(username=principal, password=_password(principal), cafile=HUB_CAFILE)
+    servers = ",".join(f"{b}:{PORTS['CLIENT']}" for b in brokers)
+    return _signed_in(
+        {"HUB_BOOTSTRAP_SERVERS": servers} | {f"HUB_{k.upper()}": v for k, v in fields.items()}
+    )
+
+
+def registry_variable(prop: str) -> str:
+    """The cp-schema-registry image's variable for its Kafka store's client setting
+    ``prop`` (``kafkastore.<prop>``; the image maps ``_`` to ``.``)."""
+    return "SCHEMA_REGISTRY_KAFKASTORE_" + prop.replace(".", "_").upper()
+
+
+def _registry_service(brokers: Sequence[str]) -> dict[str, object]:
+    principal = SIGNED_IN[REGISTRY_SERVICE]
+    settings = java_client_properties(
+        username=principal, password=_password(principal), truststore=HUB_CAFILE
+    )
+    # the registry keeps only the endpoints of its security protocol, so each is prefixed
+    protocol = settings["security.protocol"]
+    servers = ",".join(f"{protocol}://{b}:{PORTS['CLIENT']}" for b in brokers)
+    return _signed_in(
+        {registry_variable("bootstrap.servers"): servers}
+        | {registry_variable(k): v for k, v in settings.items()}
+    )
 
 
 def overlay(brokers: int = BROKERS) -> dict[str, object]:
@@ -173,6 +217,7 @@ def overlay(brokers: int = BROKERS) -> dict[str, object]:
             "kafka-acls:/acls:ro",
         ],
     }
+    services[REGISTRY_SERVICE] = _registry_service(names)
     for service, principal in HUB_SERVICES.items():
         services[service] = _hub_service(principal, names)
     return {"services": services, "volumes": {"kafka-acls": {}}}

@@ -35,6 +35,7 @@ __all__ = [
     "broker_principal",
     "client_fields",
     "client_settings",
+    "java_client_properties",
     "listener_properties",
     "scram_format_args",
     "security_properties",
@@ -47,6 +48,7 @@ PROTOCOLS = {"INTERNAL": "SSL", "CONTROLLER": "SSL", "CLIENT": "SASL_SSL"}
 #: a certificate's CN wherever it stands in the DN: ``O=rmt-hub,CN=kafka-1`` -> ``kafka-1``
 #: (Java writes the DN in RFC 2253 order, the last RDN of the certificate first)
 PRINCIPAL_MAPPING = "RULE:^(?:.*,)?CN=([a-zA-Z0-9.-]+)(?:,.*)?$/$1/,DEFAULT"
+SCRAM_LOGIN_MODULE = "org.apache.kafka.common.security.scram.ScramLoginModule"
 
 
 def broker_principal(node_id: int) -> str:
@@ -61,7 +63,7 @@ def security_properties(
 
     ``keystore``: a PEM file with the node's key and certificate chain; ``truststore``:
     the CA's PEM; ``brokers``: the brokers' principals, the only super users."""
-    jaas = "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+    jaas = f"{SCRAM_LOGIN_MODULE} required;"
     return {
         "listener.security.protocol.map": ",".join(f"{k}:{v}" for k, v in PROTOCOLS.items()),
         "inter.broker.listener.name": "INTERNAL",
@@ -117,6 +119,20 @@ def client_fields(*, username: str, password: str, cafile: str) -> dict[str, str
         "sasl_username": username,
         "sasl_password": password,
         "ssl_cafile": cafile,
+    }
+
+
+def java_client_properties(*, username: str, password: str, truststore: str) -> dict[str, str]:
+    """The Java client settings of SCRAM principal ``username`` on the ``CLIENT`` listener,
+    trusting the CA's PEM file ``truststore`` (the Confluent schema registry's store)."""
+    return {
+        "security.protocol": PROTOCOLS["CLIENT"],
+        "sasl.mechanism": SCRAM_MECHANISM,
+        "sasl.jaas.config": (
+            f'{SCRAM_LOGIN_MODULE} required username="{username}" password="{password}";'
+        ),
+        "ssl.truststore.type": "PEM",
+        "ssl.truststore.location": truststore,
     }
 
 

@@ -2,13 +2,14 @@
 
 Each principal is ``User:<name>``: a partner id, or the principal of one hub service
 (:data:`~topics.catalogue.SERVICE_PRINCIPALS`: ``router``, ``consent``, ``registry``,
-``monitor``, ``operator``), as its SASL/SCRAM user name or the CN of an mTLS client
-certificate (``ssl.principal.mapping.rules``). From every
+``monitor``, ``operator``, ``schema-registry``), as its SASL/SCRAM user name or the CN of
+an mTLS client certificate (``ssl.principal.mapping.rules``). From every
 :class:`~topics.catalogue.TopicSpec`, each reader gets READ + DESCRIBE and each writer
 WRITE + DESCRIBE on the topic's literal name. Besides, each principal gets what its
 clients need and nothing more (:func:`render_acls`): its consumer groups, the router and
 the monitor their faust groups, the monitor its table's changelog topics, the registry
-the creation of its store, the operator ``topics apply``. Nothing is granted to
+the creation of its store, the operator ``topics apply``, the external (Confluent) schema
+registry its store and its leader election group. Nothing is granted to
 ``User:*``, nothing is a wildcard, and nobody needs a transactional id (the hub writes no
 transactions, decision 0001; an idempotent producer needs only WRITE on its topics since
 Kafka 3.0). With ``allow.everyone.if.no.acl.found=false`` anything not listed is denied;
@@ -30,11 +31,13 @@ from topics.catalogue import (
     OPERATOR_PRINCIPAL,
     REGISTRY_PRINCIPAL,
     ROUTER_PRINCIPAL,
+    SCHEMA_REGISTRY_PRINCIPAL,
     SERVICE_PRINCIPALS,
     TopicCatalogue,
 )
 
 __all__ = [
+    "SCHEMA_REGISTRY_GROUP",
     "AclBinding",
     "Operation",
     "PatternType",
@@ -112,6 +115,35 @@ def monitor_group(prefix: str) -> str:
     return f"{prefix}-monitor"
 
 
+#: The external schema registry's group: Confluent's ``schema.registry.group.id`` default
+#: (its leader election joins it; docker-compose.yml keeps the default).
+SCHEMA_REGISTRY_GROUP = "schema-registry"
+
+
+def _grant_schema_registry(out: set[AclBinding], store: str) -> None:
+    """What Confluent Schema Registry's Kafka store needs (its ``KafkaStore``): list and
+    describe its topic, create it with ``cleanup.policy=compact`` if missing, check that
+    policy when present (DescribeConfigs), write and read it back (by assignment, no
+    committed offsets); and READ on its group, which its leader election joins. Nothing
+    on the cluster: WRITE on the topic covers its idempotent producer (Kafka >= 3.0)."""
+    _grant(
+        out,
+        SCHEMA_REGISTRY_PRINCIPAL,
+        ResourceType.TOPIC,
+        store,
+        (
+            Operation.CREATE,
+            Operation.DESCRIBE,
+            Operation.DESCRIBE_CONFIGS,
+            Operation.READ,
+            Operation.WRITE,
+        ),
+    )
+    _grant(
+        out, SCHEMA_REGISTRY_PRINCIPAL, ResourceType.GROUP, SCHEMA_REGISTRY_GROUP, (Operation.READ,)
+    )
+
+
 def render_acls(catalogue: TopicCatalogue) -> list[AclBinding]:
     """Every ALLOW rule the catalogue implies, sorted."""
     out: set[AclBinding] = set()
@@ -165,6 +197,8 @@ def render_acls(catalogue: TopicCatalogue) -> list[AclBinding]:
             catalogue.schema_store.name,
             (Operation.CREATE,),
         )
+    if catalogue.external_schema_store is not None:
+        _grant_schema_registry(out, catalogue.external_schema_store)
     return sorted(out)
 
 

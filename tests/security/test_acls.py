@@ -9,6 +9,7 @@ import pytest
 
 from hub.config import load_settings
 from hub.security.acls import (
+    SCHEMA_REGISTRY_GROUP,
     AclBinding,
     Operation,
     PatternType,
@@ -20,7 +21,7 @@ from hub.security.acls import (
     topic_grants,
 )
 from topics import build_catalogue
-from topics.catalogue import SERVICE_PRINCIPALS, TopicCatalogue
+from topics.catalogue import SCHEMA_REGISTRY_PRINCIPAL, SERVICE_PRINCIPALS, TopicCatalogue
 from topics.partners import load_partners
 
 READ = {Operation.READ, Operation.DESCRIBE}
@@ -135,7 +136,46 @@ def test_no_wildcards_and_no_everyone(bindings: list[AclBinding]) -> None:
         "gemeente-rotterdam",
         "gemeente-tilburg",
     ]
-    assert {*SERVICE_PRINCIPALS, "uwv"} <= set(principals(bindings))
+    # the embedded registry's principal, not the external one's (no external registry here)
+    assert {*SERVICE_PRINCIPALS, "uwv"} - set(principals(bindings)) == {SCHEMA_REGISTRY_PRINCIPAL}
+
+
+def test_an_external_registry_gets_its_store_and_group_the_embedded_one_nothing(
+    tmp_path: Path,
+) -> None:
+    """With HUB_SCHEMA_REGISTRY_URL the Confluent registry keeps its schemas in the
+    cluster (its kafkastore): its own principal gets that topic and its group, nobody else
+    gets the topic, and the embedded registry's principal gets nothing."""
+    settings = load_settings(
+        data_dir=tmp_path,
+        schema_registry_url="http://schema-registry:8081",
+        schema_registry_topic="_schemas_hub",
+    )
+    catalogue = build_catalogue(settings)
+    bindings = render_acls(catalogue)
+    assert catalogue.external_schema_store == "_schemas_hub"
+    assert topic_grants(bindings, SCHEMA_REGISTRY_PRINCIPAL) == {
+        "_schemas_hub": {
+            Operation.CREATE,
+            Operation.DESCRIBE,
+            Operation.DESCRIBE_CONFIGS,
+            Operation.READ,
+            Operation.WRITE,
+        }
+    }
+    groups = {
+        (b.resource_name, b.operation)
+        for b in bindings
+        if b.principal == f"User:{SCHEMA_REGISTRY_PRINCIPAL}"
+        and b.resource_type is ResourceType.GROUP
+    }
+    assert groups == {(SCHEMA_REGISTRY_GROUP, Operation.READ)}
+    assert all(b.resource_type is not ResourceType.CLUSTER for b in bindings)
+    assert {b.principal for b in bindings if b.resource_name == "_schemas_hub"} == {
+        f"User:{SCHEMA_REGISTRY_PRINCIPAL}"
+    }
+    assert "registry" not in principals(bindings)
+    assert "_schemas_hub" not in catalogue.names()  # not created by `topics apply`
 
 
 def test_script_and_json(bindings: list[AclBinding]) -> None:

@@ -116,7 +116,9 @@ def literal_secrets(document: dict[str, Any], text: str) -> list[str]:
     if "-----BEGIN" in text:
         problems.append("a PEM block in the file")
     for line in text.splitlines():
-        if re.search(r"(?i)(password|secret)\s*[:=]\s*[^\s$#{]", line) and "PASSWORD:" not in line:
+        # a value quoted inside a value (a JAAS config's password="${...}") is no literal
+        literal = r'(?i)(password|secret)\s*[:=]\s*(\\?")?[^\s$#{"\\]'
+        if re.search(literal, line) and "PASSWORD:" not in line:
             problems.append(f"a literal secret in: {line.strip()}")
     return problems
 
@@ -257,6 +259,9 @@ def test_the_extra_checks_catch_what_they_should() -> None:
     assert literal_secrets({}, "    password: hunter2\n") == [
         "a literal secret in: password: hunter2"
     ]
+    jaas = 'JAAS: "ScramLoginModule required username=\\"u\\" password=\\"hunter2\\";"'
+    assert literal_secrets({}, jaas) == [f"a literal secret in: {jaas}"]
+    assert literal_secrets({}, jaas.replace("hunter2", "${PW:?set PW}")) == []
 
 
 @pytest.mark.parametrize("path", [COMPOSE, SECURITY], ids=lambda p: p.name)

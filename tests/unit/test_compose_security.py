@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +28,23 @@ from hub.broker.secure import (
     PRINCIPAL_MAPPING,
     SCRAM_ITERATIONS,
     broker_principal,
+    java_client_properties,
     listener_properties,
     security_properties,
 )
 from hub.broker.tls import issue_test_pki
 from hub.config import load_settings
-from hub.security.acls import principals, render_acls, to_kafka_acls_script, topic_grants
-from topics import build_catalogue
+from hub.security.acls import (
+    SCHEMA_REGISTRY_GROUP,
+    Operation,
+    PatternType,
+    ResourceType,
+    principals,
+    render_acls,
+    to_kafka_acls_script,
+    topic_grants,
+)
+from topics import SCHEMA_REGISTRY_PRINCIPAL, build_catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy" / "kafka"
@@ -131,18 +142,102 @@ def test_regression_each_hub_service_read_every_secret_in_dotenv() -> None:
     base = load(COMPOSE)["services"]
     services = load(SECURITY)["services"]
     variable = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
-    for name, principal in overlay.HUB_SERVICES.items():
+    every_password = {overlay.password_variable(p) for p in overlay.SIGNED_IN.values()}
+    for name, principal in overlay.SIGNED_IN.items():
         assert "env_file" not in base[name], f"{name} would read every password in .env"
         environment = base[name]["environment"] | services[name]["environment"]
         named = {v for value in environment.values() for v in variable.findall(str(value))}
-        passwords = named & {overlay.password_variable(p) for p in overlay.HUB_SERVICES.values()}
-        assert passwords == {overlay.password_variable(principal)}, name
-        assert environment["HUB_SASL_PASSWORD"].startswith(
+        assert named & every_password == {overlay.password_variable(principal)}, name
+    for name, principal in overlay.HUB_SERVICES.items():
+        assert services[name]["environment"]["HUB_SASL_PASSWORD"].startswith(
             "${" + overlay.password_variable(principal) + ":?"
         )
     example = (ROOT / ".env.example").read_text(encoding="utf-8")
-    for principal in overlay.HUB_SERVICES.values():
+    for principal in overlay.SIGNED_IN.values():
         assert f"\n{overlay.password_variable(principal)}=" in example
+
+
+# --- the Confluent schema registry's Kafka store --------------------------------------------------
+def _registry_environment() -> dict[str, str]:
+    """The schema-registry container's environment with the overlay (compose merges maps)."""
+    base = load(COMPOSE)["services"][overlay.REGISTRY_SERVICE]["environment"]
+    environment: dict[str, str] = (
+        base | load(SECURITY)["services"][overlay.REGISTRY_SERVICE]["environment"]
+    )
+    return environment
+
+
+def _kafkastore_properties(environment: dict[str, str]) -> dict[str, str]:
+    """The Kafka client settings cp-schema-registry makes of its variables
+    (``SCHEMA_REGISTRY_KAFKASTORE_SASL_MECHANISM`` -> ``kafkastore.sasl.mechanism``), without
+    the ``kafkastore.`` prefix its store strips before handing them to its clients."""
+    prefix = "SCHEMA_REGISTRY_KAFKASTORE_"
+    return {
+        key.removeprefix(prefix).lower().replace("_", "."): value
+        for key, value in environment.items()
+        if key.startswith(prefix)
+    }
+
+
+def test_regression_the_schema_registry_spoke_plaintext_to_a_certificate_only_listener() -> None:
+    """The overlay makes :9092 mTLS-only; the registry's store still connected there with
+    PLAINTEXT and had no principal, so the stack did not come up under the overlay."""
+    store = _kafkastore_properties(_registry_environment())
+    servers = store["bootstrap.servers"].split(",")
+    assert servers == [f"SASL_SSL://{b}:{overlay.PORTS['CLIENT']}" for b in BROKERS]
+    variable = overlay.password_variable(SCHEMA_REGISTRY_PRINCIPAL)
+    password = f"${{{variable}:?set {variable} in .env to deploy/kafka/secrets/scram/"
+    assert store == {
+        "bootstrap.servers": ",".join(servers),
+        "topic": "_schemas",
+        "topic.replication.factor": "3",
+    } | java_client_properties(
+        username=SCHEMA_REGISTRY_PRINCIPAL,
+        password=password + f"{SCHEMA_REGISTRY_PRINCIPAL}}}",
+        truststore=overlay.HUB_CAFILE,
+    )
+    assert overlay.SIGNED_IN[overlay.REGISTRY_SERVICE] == SCHEMA_REGISTRY_PRINCIPAL
+    assert SCHEMA_REGISTRY_PRINCIPAL in principals(deployed_bindings())
+    service = load(SECURITY)["services"][overlay.REGISTRY_SERVICE]
+    assert service["depends_on"] == {"kafka-init": {"condition": "service_completed_successfully"}}
+    assert service["volumes"] == [f"./deploy/kafka/secrets/ca/{overlay.CA}:{overlay.HUB_CAFILE}:ro"]
+
+
+def test_the_schema_registry_gets_exactly_what_its_store_needs() -> None:
+    """Its store (Confluent's KafkaStore) lists, creates or checks (cleanup policy), writes
+    and reads its topic; its leader election joins its group. Nothing else, nothing on the
+    cluster, and nobody else gets its topic."""
+    environment = _registry_environment()
+    topic = environment["SCHEMA_REGISTRY_KAFKASTORE_TOPIC"]
+    assert "SCHEMA_REGISTRY_SCHEMA_REGISTRY_GROUP_ID" not in environment  # Confluent's default
+    catalogue = build_catalogue(
+        load_settings(
+            _env_file=None,
+            schema_registry_url=overlay.CATALOGUE_ENVIRONMENT["HUB_SCHEMA_REGISTRY_URL"],
+        )
+    )
+    assert catalogue.external_schema_store == topic
+    assert topic not in catalogue.names()  # `topics apply` leaves it to the registry
+    bindings = deployed_bindings()
+    mine = {
+        (b.resource_type, b.pattern_type, b.resource_name, b.operation)
+        for b in bindings
+        if b.principal == f"User:{SCHEMA_REGISTRY_PRINCIPAL}"
+    }
+    topic_operations = {
+        Operation.CREATE,
+        Operation.DESCRIBE,
+        Operation.DESCRIBE_CONFIGS,
+        Operation.READ,
+        Operation.WRITE,
+    }
+    assert mine == {
+        (ResourceType.TOPIC, PatternType.LITERAL, topic, op) for op in topic_operations
+    } | {(ResourceType.GROUP, PatternType.LITERAL, SCHEMA_REGISTRY_GROUP, Operation.READ)}
+    assert {b.principal for b in bindings if b.resource_name == topic} == {
+        f"User:{SCHEMA_REGISTRY_PRINCIPAL}"
+    }
+    assert "registry" not in principals(bindings)  # the embedded registry does not run
 
 
 # --- gen-secrets.sh and create-principals.sh ---------------------------------------------------
@@ -172,6 +267,33 @@ def _host_path(mount: str, secrets: Path) -> tuple[Path, str]:
     host, _, rest = mount.partition(":")
     target = rest.removesuffix(":ro")
     return secrets / host.removeprefix("./deploy/kafka/secrets/"), target
+
+
+def test_regression_gen_secrets_wrote_passwords_for_the_embedded_registry_s_catalogue(
+    tmp_path: Path,
+) -> None:
+    """Without PRINCIPALS_FILE it rendered the principals with the host's settings (no
+    HUB_SCHEMA_REGISTRY_URL): a password for `registry`, which compose does not run, and
+    none for `schema-registry`, so kafka-init failed. It renders compose's catalogue."""
+    hub_bin = Path(sys.executable).parent
+    assert (hub_bin / "rmt-hub").exists()
+    out = tmp_path / "secrets"
+    subprocess.run(
+        ["sh", str(DEPLOY / "gen-secrets.sh"), str(out)],
+        cwd=tmp_path,  # no .env
+        env={
+            "PATH": f"{hub_bin}:/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "BROKERS": BROKERS[0],
+            "KAFKA_UID": str(os.getuid()),
+        },
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    written = sorted(p.name for p in (out / "scram").iterdir())
+    assert written == principals(deployed_bindings())
+    assert SCHEMA_REGISTRY_PRINCIPAL in written
 
 
 def test_gen_secrets_writes_what_the_overlay_mounts(secrets: Path) -> None:
@@ -335,7 +457,7 @@ def test_create_principals_creates_exactly_the_rendered_principals(
             created[user.group(1)] = config.group(2)
         assert f"--command-config {init['environment']['COMMAND_CONFIG']}" in call
     assert sorted(created) == principals(bindings)
-    assert set(hub_principals(load(SECURITY)).values()) <= set(created)
+    assert set(overlay.SIGNED_IN.values()) <= set(created)  # the schema registry too
     assert "admin" not in created
     for user, password in created.items():
         assert (secrets / "scram" / user).read_text().strip() == password
