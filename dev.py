@@ -140,7 +140,8 @@ def task_test(args: list[str]) -> None:
     if args:
         _pytest(args)
         return
-    _pytest([])  # the broker: HUB_EMBEDDED_BROKER, else Apache Kafka where Java 17+ runs
+    # the broker: HUB_EMBEDDED_BROKER, else Apache Kafka where Java 17+ runs
+    _pytest(["--durations=20"])
     _pytest(["-m", "tansu", "-p", "no:cacheprovider"], HUB_EMBEDDED_BROKER="tansu")
 
 
