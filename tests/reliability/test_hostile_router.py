@@ -26,8 +26,10 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from kafka import KafkaProducer
+from kafka.errors import MessageSizeTooLargeError
 
-from hub.config import HubSettings
+from hub.broker import choose_broker
+from hub.config import HubSettings, load_settings
 from hub.kafka import producer
 from hub.registry.embedded import EmbeddedRegistry
 from hub.router.codec import DEAD_LETTER_VALUE_BYTES
@@ -287,15 +289,17 @@ def invalid_utf8(draw: st.DrawFn) -> Hostile:
 
 @st.composite
 def huge_string(draw: st.DrawFn) -> Hostile:
-    """A profile with a multi-megabyte name: more than any inbox record may be."""
-    size = draw(st.sampled_from([1_200_000, 2_500_000, 4_000_000]))
+    """A profile with a name of most of a megabyte: more than the hub takes from an outbox
+    (MAX_OUTBOX_VALUE_BYTES), less than Apache Kafka's default record limit (1 MiB), which
+    refuses anything larger at publish (test_a_record_over_the_brokers_limit_...)."""
+    size = draw(st.sampled_from([600_000, 800_000, 1_000_000]))
 
     def make(r: Router) -> tuple[bytes | None, Headers]:
         profile, value = _profile_bytes(r, given_name="x" * size)
         return _sealed(r, value, profile)
 
     return Hostile(
-        "a multi-megabyte string",
+        "a string of most of a megabyte",
         make,
         frozenset({DeadLetterReason.DECODE_ERROR, DeadLetterReason.SCHEMA_INVALID}),
     )
@@ -543,11 +547,13 @@ def test_an_older_revision_after_a_newer_one_is_passed_on_and_the_newer_one_kept
 
 
 def test_regression_an_oversized_record_stalled_its_partition(router: Router) -> None:
-    """A valid profile with a 1.2 MB name: its delivery did not fit in a produce request,
-    the router retried the batch forever and nothing behind it in the partition moved.
-    Now it is refused (DECODE_ERROR), its dead letter keeps the first 64 KiB and names
-    where the whole record is, and the next record is delivered."""
-    profile = records.profile(router.who, given_name="x" * 1_200_000)
+    """A valid profile with a 1.2 MB name (on Tansu, which has no record limit): its
+    delivery did not fit in a produce request, the router retried the batch forever and
+    nothing behind it in the partition moved. Now anything over MAX_OUTBOX_VALUE_BYTES is
+    refused (DECODE_ERROR), its dead letter keeps the first 64 KiB and names where the
+    whole record is, and the next record is delivered. 900 KB: over the hub's limit,
+    under Apache Kafka's 1 MiB."""
+    profile = records.profile(router.who, given_name="x" * 900_000)
     offset = router.publish(profile)
     router.good_record()
     letter = router.dead_letter_at(offset)
@@ -628,3 +634,27 @@ def test_a_restarted_worker_loads_past_the_hostile_records_and_repeats_nothing(
     wheres = [(d.source_partition, d.source_offset) for d in after]
     assert len(wheres) == len(set(wheres)), "a record was dead-lettered twice"
     assert set(before) <= set(wheres)
+
+
+def test_a_record_over_the_brokers_limit_is_refused_at_publish(router: Router) -> None:
+    """Apache Kafka refuses a record over its 1 MiB default at publish: it never reaches
+    an outbox, the router or a dead letter; the next record flows (Tansu takes any size,
+    which is why the router has a limit of its own)."""
+    if router.hub.settings.bootstrap_servers and not _on_apache_kafka():
+        pytest.skip("the session broker is Tansu, which has no record limit")
+    lone = producer(
+        router.hub.settings, linger_ms=0, enable_idempotence=False, max_request_size=4 << 20
+    )
+    try:
+        future = lone.send(router.outbox, key=router.key, value=b"x" * 1_500_000)
+        with pytest.raises(MessageSizeTooLargeError):
+            future.get(timeout=30)
+    finally:
+        lone.close()
+    router.good_record()
+    router.delivered()
+
+
+def _on_apache_kafka() -> bool:
+    settings = load_settings()
+    return settings.bootstrap_servers is not None or choose_broker(settings).kind == "kafka"
