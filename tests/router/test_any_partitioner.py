@@ -129,7 +129,8 @@ def send_confluent(hub: Hub, sends: list[Sent]) -> list[tuple[bytes, int]]:
             placed.append((msg.key(), msg.partition()))  # type: ignore[attr-defined]
 
     for topic, key, value, headers in sends:
-        producer.produce(topic, key=key, value=value, headers=headers, on_delivery=report)
+        sent: list[tuple[str, str | bytes | None]] = list(headers)
+        producer.produce(topic, key=key, value=value, headers=sent, on_delivery=report)
         producer.poll(0)
     assert producer.flush(30) == 0
     assert not errors, errors
@@ -241,3 +242,85 @@ def test_regression_librdkafka_partitioner_got_records_refused(hub: Hub) -> None
         if isinstance(d, DeadLetter) and d.reason is DeadLetterReason.PARTITION_MISMATCH
     ]
     assert letters == []
+
+
+def other_partition(hub: Hub, key: bytes) -> int:
+    """A partition the key does not hash to."""
+    return (partition_of(key, hub.settings.topic_partitions) + 1) % hub.settings.topic_partitions
+
+
+def moved_copy(hub: Hub, event_id: str) -> Received:
+    """The repartition record of the outbox record ``event_id`` (as the router wrote it)."""
+    found = hub.wait_for(
+        lambda: hub.read(hub.catalogue.repartition.name, decode=False),
+        lambda rs: any(r.ce_id == event_id for r in rs),
+        what=f"{event_id} on the repartition topic",
+    )
+    return next(r for r in found if r.ce_id == event_id)
+
+
+def test_a_record_moved_twice_is_routed_once_in_its_place(hub: Hub) -> None:
+    """A worker that fails after moving a record moves it again; the second copy is not
+    routed again - not even when the subject's state changed in between so that the rules
+    would now accept what they refused."""
+    who = records.subject()
+    key = who.encode()
+    hub.grant(
+        who,
+        to=[GEMEENTE],
+        purposes=[Purpose.ARRANGEMENT],
+        categories=(*CATEGORIES, DataCategory.INTAKE, DataCategory.ARRANGEMENT),
+    )
+    early = records.arrangement(who)  # before any profile: whose arrangement is unknown
+    hub.publish(early, partition=other_partition(hub, key))
+    letter = hub.wait_dead_letter(str(early.event_id))
+    assert isinstance(letter.record, DeadLetter)
+    assert letter.record.reason is DeadLetterReason.PUBLISHER_NOT_ALLOWED
+    assert letter.record.source_partition == other_partition(hub, key)  # where it was published
+    hub.publish(records.profile(who))  # now UWV is known to be first responsible
+
+    copy = moved_copy(hub, str(early.event_id))
+    assert (
+        copy.headers[MOVED_FROM]
+        .decode()
+        .endswith(f":{other_partition(hub, key)}:{letter.record.source_offset}")
+    )
+    hub.publish_raw(
+        copy.topic,
+        key=copy.key,
+        value=copy.raw,
+        headers=list(copy.headers.items()),
+        partition=copy.partition,
+    )
+    wait_caught_up(hub, hub.workers, timeout_s=120)
+
+    assert str(early.event_id) not in delivered_ids(hub.inbox(GEMEENTE))
+    letters = [
+        r for r in hub.dead_letters() if getattr(r.record, "event_id", None) == early.event_id
+    ]
+    assert len(letters) == 1
+
+
+@pytest.mark.parametrize("hub", ["security-on"], indirect=True)
+def test_a_signed_record_replayed_to_another_partition_is_refused(hub: Hub) -> None:
+    """The signature binds topic and key, not the partition: the replay guard of the
+    partition the key hashes to sees every copy, wherever it was published."""
+    (who,) = subjects(hub, 1)
+    profile = records.profile(who)
+    topic, key, value, headers = outgoing(hub, profile)
+    first = other_partition(hub, key)  # moved, then routed
+    hub.publish_raw(topic, key=key, value=value, headers=headers, partition=first)
+    hub.wait_for(
+        lambda: hub.inbox(GEMEENTE),
+        lambda rs: str(profile.event_id) in delivered_ids(rs),
+        what="the profile delivered",
+    )
+    again = partition_of(key, hub.settings.topic_partitions)  # routed where it is
+    hub.publish_raw(topic, key=key, value=value, headers=headers, partition=again)
+
+    letter = hub.wait_dead_letter(str(profile.event_id))
+    assert isinstance(letter.record, DeadLetter)
+    assert letter.record.reason is DeadLetterReason.REPLAYED
+    assert letter.record.source_partition == again
+    wait_caught_up(hub, hub.workers, timeout_s=120)
+    assert delivered_ids(hub.inbox(GEMEENTE)).count(str(profile.event_id)) == 1
