@@ -193,7 +193,7 @@ class TopicCatalogue(BaseModel):
     @property
     def repartition(self) -> TopicSpec:
         """Outbox records the router moved to the partition their key hashes to
-        (docs/decisions/0012-partition-agnostic-inbound.md)."""
+        (docs/decisions/0015-partition-agnostic-inbound.md)."""
         return self.get(f"{self.prefix}.hub.repartition")
 
     @property

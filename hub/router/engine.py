@@ -7,7 +7,7 @@ batch (returns) only once everything it caused is written and acknowledged. Per 
 0. **Move what is misplaced.** An outbox record on another partition than its key hashes
    to (a producer with another partitioner than murmur2) is moved to that partition of
    the repartition topic and routed from there, by the worker that owns it
-   (:mod:`hub.router.repartition`, docs/decisions/0012-partition-agnostic-inbound.md).
+   (:mod:`hub.router.repartition`, docs/decisions/0015-partition-agnostic-inbound.md).
 
 1. **Hold while loading.** Each partition of the batch must be loaded
    (:class:`~hub.router.loader.PartitionLoader`): consents, subjects and the ids already

@@ -8,7 +8,7 @@ and headers, plus one header saying where it was published, to partition *p* of 
 hub's repartition topic, which the router reads with the outboxes. Reading it back
 (:func:`arrived`) gives the record exactly as it was published, at its outbox
 coordinates, routed on partition *p*
-(docs/decisions/0012-partition-agnostic-inbound.md).
+(docs/decisions/0015-partition-agnostic-inbound.md).
 
 Plain Python: no Kafka, no faust.
 """

@@ -5,7 +5,7 @@ the record *key hashes to* (murmur2), whichever partition the record was publish
 and as its offset the :func:`position` of where it was published (partition and offset
 in one number): a record signature binds the topic and the record key, so a valid copy
 of a record, published to any partition of the same topic, meets the same guard
-(docs/decisions/0012-partition-agnostic-inbound.md). The guard of a partition therefore
+(docs/decisions/0015-partition-agnostic-inbound.md). The guard of a partition therefore
 lives with the router worker that owns the partition, and is rebuilt when the partition
 is (re)assigned.
 

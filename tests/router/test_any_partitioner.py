@@ -7,7 +7,7 @@ delivered exactly once, in the order its subject's records were published, with 
 security off and on (sealed with the partner SDK's security, then sent as plain bytes by
 the stock client). A record published to another partition than its key hashes to is
 moved to that partition of the repartition topic first
-(docs/decisions/0012-partition-agnostic-inbound.md).
+(docs/decisions/0015-partition-agnostic-inbound.md).
 """
 
 from __future__ import annotations

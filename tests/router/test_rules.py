@@ -238,7 +238,7 @@ def test_key_must_be_the_client_pseudonym(shared: Hub) -> None:
 
 
 def test_a_record_on_another_partition_than_its_key_is_routed_on_its_keys(shared: Hub) -> None:
-    """Not refused (PARTITION_MISMATCH, before decision 0012): moved to the partition its
+    """Not refused (PARTITION_MISMATCH, before decision 0015): moved to the partition its
     key hashes to and routed there, with the subject's consents."""
     who = consented(shared)
     moved = records.referral(who)

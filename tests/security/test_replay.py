@@ -113,7 +113,7 @@ def test_rebuilding_from_the_log_gives_the_same_guard(store: KeyStore) -> None:
 
 def test_a_position_names_partition_and_offset_apart() -> None:
     """The router's guard of a partition holds records published to every partition of
-    the outbox (docs/decisions/0012-partition-agnostic-inbound.md): the same offset on
+    the outbox (docs/decisions/0015-partition-agnostic-inbound.md): the same offset on
     another partition is another position, so a copy there is a replay."""
     clock = Clock()
     guard = ReplayGuard(timedelta(days=1), clock=clock)
