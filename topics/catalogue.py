@@ -358,9 +358,9 @@ def build_catalogue(
             value_schemas=(*PERSON_RECORDS, VACANCY),
             cleanup_policy=CleanupPolicy.DELETE,
             retention_ms=7 * DAY_MS,
-            owner=HUB_PRINCIPAL,
-            writers=(HUB_PRINCIPAL,),
-            readers=(HUB_PRINCIPAL,),
+            owner=ROUTER_PRINCIPAL,
+            writers=(ROUTER_PRINCIPAL,),
+            readers=(ROUTER_PRINCIPAL,),
         ),
         TopicSpec(
             name=f"{prefix}.hub.deadletter",
