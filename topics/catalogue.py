@@ -201,6 +201,12 @@ class TopicCatalogue(BaseModel):
         return self.get(f"{self.prefix}.audit.disclosures")
 
     @property
+    def repartition(self) -> TopicSpec:
+        """Outbox records the router moved to the partition their key hashes to
+        (docs/decisions/0015-partition-agnostic-inbound.md)."""
+        return self.get(f"{self.prefix}.hub.repartition")
+
+    @property
     def routing_state(self) -> TopicSpec:
         """The router's per-subject state (validation across records)."""
         return self.get(f"{self.prefix}.hub.routing-state")
@@ -347,6 +353,21 @@ def build_catalogue(
             value_schemas=(ROUTING_STATE,),
             cleanup_policy=CleanupPolicy.COMPACT,
             retention_ms=FOREVER,
+            owner=ROUTER_PRINCIPAL,
+            writers=(ROUTER_PRINCIPAL,),
+            readers=(ROUTER_PRINCIPAL,),
+        ),
+        TopicSpec(
+            name=f"{prefix}.hub.repartition",
+            description="Outbox records published to another partition than the one their "
+            "key hashes to (murmur2): the router moves them here, to that partition, as they "
+            "arrived plus the header naming where (rmt-moved-from), and routes them from here.",
+            partitions=n,
+            replication_factor=rf,
+            key=KeyKind.CLIENT_PSEUDONYM,
+            value_schemas=(*PERSON_RECORDS, VACANCY),
+            cleanup_policy=CleanupPolicy.DELETE,
+            retention_ms=7 * DAY_MS,
             owner=ROUTER_PRINCIPAL,
             writers=(ROUTER_PRINCIPAL,),
             readers=(ROUTER_PRINCIPAL,),

@@ -9,12 +9,15 @@ import typer
 
 from hub.cli._common import console, handle_errors, settings_for
 from hub.docs import build_asyncapi, render_asyncapi
+from hub.docs.test_vectors import build_test_vectors, render
 from schemas import load_schemas
 from topics import build_catalogue
 
 __all__ = ["app"]
 
-app = typer.Typer(help="Generated documentation (AsyncAPI).", no_args_is_help=True)
+app = typer.Typer(
+    help="Generated documentation (AsyncAPI, protocol test vectors).", no_args_is_help=True
+)
 
 
 @app.command("asyncapi")
@@ -32,4 +35,19 @@ def asyncapi(
         typer.echo(text, nl=False)
         return
     out.write_text(text, encoding="utf-8")
+    console.print(f"wrote {out}")
+
+
+@app.command("test-vectors")
+@handle_errors
+def write_test_vectors(
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", help="The directory to write them to."),
+    ] = Path("docs/test-vectors"),
+) -> None:
+    """The partner protocol's test vectors (docs/partner-protocol.md), made by the hub's code."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name, content in build_test_vectors().items():
+        (out / name).write_text(render(content), encoding="utf-8")
     console.print(f"wrote {out}")

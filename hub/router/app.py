@@ -1,21 +1,23 @@
 """The stream layer: the faust application around the router engine.
 
 The only module that knows faust. :func:`build_app` makes (at call time, never at
-import) a faust app whose one agent reads every partner outbox as raw bytes, in batches
+import) a faust app whose one agent reads every partner outbox and the repartition topic
+(where the engine moves records published to another partition than their key hashes
+to) as raw bytes, in batches
 (``noack_take``), and hands them to the :class:`~hub.router.engine.RouterEngine`; it
 acknowledges the events - and so lets faust commit their offsets - only once the engine
 returns, i.e. once every inbox, dead-letter, state and audit write of the batch is
 acknowledged by the broker (at-least-once processing; the engine's deterministic ids turn
 it into exactly-once effect).
 
-All outboxes have the same partition count, and faust's assignor gives a worker the same
-partition numbers of co-partitioned topics it subscribes to (verified on the embedded
-broker: two workers got {0,1} and {2,3} of both topics), so partition *p* of every outbox
-is routed by one worker, the one that loads partition *p* of the consent feed, the
-inboxes and the audit topic. Rebalances: faust waits for the agent to acknowledge what it
-holds before revoking (``stream_wait_empty``), the engine then forgets the revoked
-partitions, and newly assigned ones are loaded afresh before any of their records is
-routed.
+All outboxes and the repartition topic have the same partition count, and faust's
+assignor gives a worker the same partition numbers of co-partitioned topics it subscribes
+to (verified on the embedded broker: two workers got {0,1} and {2,3} of both topics), so
+partition *p* of every outbox and of the repartition topic is routed by one worker, the
+one that loads partition *p* of the consent feed, the inboxes and the audit topic.
+Rebalances: faust waits for the agent to acknowledge what it holds before revoking
+(``stream_wait_empty``), the engine then forgets the revoked partitions, and newly
+assigned ones are loaded afresh before any of their records is routed.
 
 Settings that matter on the embedded broker (docs/embedded-broker.md): short session and
 heartbeat (``session_timeout_s``/``heartbeat_interval_s`` in :class:`RouterOptions`),
@@ -119,7 +121,7 @@ def _inbound(events: Sequence[Any], consumer: Any = None) -> list[Inbound]:
 
 def build_app(settings: HubSettings, engine: RouterEngine, options: RouterOptions) -> faust.App:
     """The faust app of one router worker (nothing connects until a faust Worker runs it)."""
-    outboxes = engine.outboxes
+    sources = engine.sources
     engine.group_id = options.group_id or f"{settings.topic_prefix}-router"
     app = _app_class(_transport(options.fetch_max_wait_ms))(
         engine.group_id,
@@ -142,7 +144,7 @@ def build_app(settings: HubSettings, engine: RouterEngine, options: RouterOption
         producer_acks=-1,
     )
     source = app.topic(
-        *outboxes,
+        *sources,
         key_type=bytes,
         value_type=bytes,
         key_serializer="raw",
@@ -158,19 +160,19 @@ def build_app(settings: HubSettings, engine: RouterEngine, options: RouterOption
                 await stream.ack(event)
 
     def _ours(tps: Any) -> set[int]:
-        return {tp.partition for tp in tps if tp.topic in outboxes}
+        return {tp.partition for tp in tps if tp.topic in sources}
 
     def _check_copartitioned(tps: Any) -> None:
-        """Partition p of every outbox must be ours, or none: one worker routes p."""
+        """Partition p of every source must be ours, or none: one worker routes p."""
         for partition in _ours(tps):
-            have = {tp.topic for tp in tps if tp.partition == partition and tp.topic in outboxes}
-            if have != set(outboxes):
+            have = {tp.topic for tp in tps if tp.partition == partition and tp.topic in sources}
+            if have != set(sources):
                 _LOG.error(
-                    "router: partition %d assigned for %d of %d outboxes: the assignor did not "
-                    "keep them co-partitioned (same partition count everywhere?)",
+                    "router: partition %d assigned for %d of %d source topics: the assignor "
+                    "did not keep them co-partitioned (same partition count everywhere?)",
                     partition,
                     len(have),
-                    len(outboxes),
+                    len(sources),
                 )
 
     @app.on_partitions_revoked.connect

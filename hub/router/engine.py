@@ -1,8 +1,13 @@
 """The router engine: partitions, freshness, processing of batches, writing.
 
 The stream layer (:mod:`hub.router.app`) hands the engine the partitions it is assigned
-and revoked, and batches of outbox records; the engine acknowledges a batch (returns)
-only once everything it caused is written and acknowledged. Per batch:
+and revoked, and batches of outbox and repartition records; the engine acknowledges a
+batch (returns) only once everything it caused is written and acknowledged. Per batch:
+
+0. **Move what is misplaced.** An outbox record on another partition than its key hashes
+   to (a producer with another partitioner than murmur2) is moved to that partition of
+   the repartition topic and routed from there, by the worker that owns it
+   (:mod:`hub.router.repartition`, docs/decisions/0015-partition-agnostic-inbound.md).
 
 1. **Hold while loading.** Each partition of the batch must be loaded
    (:class:`~hub.router.loader.PartitionLoader`): consents, subjects and the ids already
@@ -58,6 +63,7 @@ from hub.router.codec import RouterCodec
 from hub.router.errors import RouterConfigError, RouterNotReady, WriteFailed
 from hub.router.loader import LoaderTopics, PartitionLoader
 from hub.router.processing import Inbound, RouterCore, Write
+from hub.router.repartition import Forward, arrived, misplaced, moved, origin_id
 from hub.router.sealing import RouterSecurity, covers_special
 from hub.router.state import ConsentEnded, PartitionState
 from hub.router.validation import Rejection
@@ -117,6 +123,9 @@ class RouterEngine:
                 settings, catalogue=catalogue, directory=directory, schemas=schemas
             )
         self.outboxes = tuple(t.name for t in catalogue.outboxes())
+        self.repartition = catalogue.repartition.name
+        self.sources = (*self.outboxes, self.repartition)
+        """Every topic the router routes records from."""
         self.topics = LoaderTopics(
             consent=catalogue.consent_changes.name,
             audit=catalogue.disclosures.name,
@@ -125,6 +134,7 @@ class RouterEngine:
             inboxes=tuple(t.name for t in catalogue.inboxes()),
             # the replay guard of a partition is rebuilt from its outbox partitions
             outboxes=self.outboxes if self.security is not None else (),
+            repartition=self.repartition,
         )
         self._clock = clock
         self._status_file = status_file
@@ -139,7 +149,7 @@ class RouterEngine:
         self._inboxes = {catalogue.inbox(pid).name: pid for pid in self.core.partners}
         self.group_id = f"{settings.topic_prefix}-router"
         """The consumer group (the lag gauge's label); the stream layer sets its own."""
-        self.stats: dict[str, int] = {"records": 0, "batches": 0, "retries": 0}
+        self.stats: dict[str, int] = {"records": 0, "batches": 0, "retries": 0, "moved": 0}
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -192,7 +202,7 @@ class RouterEngine:
         # answers its bootstrap request with none.
         cluster = await self._producer.client.fetch_all_metadata()
         wrong = []
-        for topic in (*self.outboxes, *self.topics.all()):
+        for topic in dict.fromkeys((*self.sources, *self.topics.all())):
             parts = cluster.partitions_for_topic(topic)
             if parts is None or len(parts) != self.partitions:
                 wrong.append(f"{topic} ({len(parts) if parts else 'missing'})")
@@ -267,7 +277,16 @@ class RouterEngine:
         when it is done, so a failure is retried - after reloading the partitions from
         the topics, which say exactly what landed - until it succeeds.
         """
-        partitions = {message.partition for message in batch}
+        routed = await self._move(batch)
+        if routed:
+            await self._process(routed)
+        try:
+            self._count_lag([m for m in batch if m.topic != self.repartition])
+        except Exception:  # counting must never make an acknowledged batch retry
+            _LOG.exception("counting the lag of a batch failed")
+
+    async def _process(self, batch: Sequence[Inbound]) -> None:
+        partitions = {message.routing_partition for message in batch}
         delay = 0.2
         while True:
             try:
@@ -302,6 +321,55 @@ class RouterEngine:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
             await self._reload(partitions)
+
+    async def _move(self, batch: Sequence[Inbound]) -> list[Inbound]:
+        """Move the misplaced outbox records of ``batch`` to the repartition topic (returns
+        once every move is acknowledged, retrying until it is); returns the records to
+        route here: the others, and the repartition records as they were published."""
+        routed: list[Inbound] = []
+        forwards: list[Forward] = []
+        for read in batch:
+            if read.topic == self.repartition:
+                message = arrived(read)
+                if message is None:
+                    _LOG.error("%s/%d@%d: not a moved record; ignored", *_where(read))
+                else:
+                    routed.append(message)
+            elif misplaced(read, self.partitions):
+                forwards.append(moved(read, self.partitions))
+            else:
+                routed.append(read)
+        delay = 0.2
+        while forwards:
+            try:
+                await self.start()
+                assert self._producer is not None
+                futures = [
+                    await self._producer.send(
+                        self.repartition,
+                        key=f.key,
+                        value=f.value,
+                        headers=f.headers,
+                        partition=f.partition,
+                        timestamp_ms=f.timestamp_ms,
+                    )
+                    for f in forwards
+                ]
+                async with asyncio.timeout(30):
+                    await asyncio.gather(*futures)
+                self.stats["moved"] += len(forwards)
+                break
+            except asyncio.CancelledError:
+                raise
+            except (KafkaError, HubError, TimeoutError) as exc:
+                # moved again, a record is a second copy: the first one is routed
+                _LOG.warning("moving %d record(s) failed (%s): retrying", len(forwards), exc)
+            except Exception:
+                _LOG.exception("moving %d record(s) failed: retrying", len(forwards))
+            self.stats["retries"] += 1
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+        return routed
 
     async def _ready(self, partitions: set[int]) -> None:
         loaders = [self._loader(p) for p in sorted(partitions)]
@@ -352,7 +420,11 @@ class RouterEngine:
         inbox delivery (the latency histogram)."""
         writes: list[Write] = []
         for read in batch:
-            state = self._loaders[read.partition].state
+            state = self._loaders[read.routing_partition].state
+            if read.moved is not None and not state.seen.moved.first(
+                origin_id(read), read.moved.offset
+            ):
+                continue  # a second copy of a moved record: the first one is routed
             decoded, record_type, message, verdict = self._open_and_decode(read, verdicts)
             try:
                 made = self.core.handle(
@@ -410,6 +482,9 @@ class RouterEngine:
         now = time.time()
         for started in sources:
             metrics.observe_latency(now - started)
+
+    def _count_lag(self, batch: Sequence[Inbound]) -> None:
+        """The lag of the outbox partitions of ``batch`` (as read)."""
         positions: dict[tuple[str, int], int] = {}
         highwaters: dict[tuple[str, int], int] = {}
         for m in batch:
@@ -419,7 +494,7 @@ class RouterEngine:
                 highwaters[tp] = max(highwaters.get(tp, 0), m.highwater)
         for (topic, partition), highwater in highwaters.items():
             lag = highwater - positions[(topic, partition)]
-            metrics.set_lag(topic, partition, self.group_id, lag)
+            self.metrics.set_lag(topic, partition, self.group_id, lag)
 
     def check_loaded(self) -> None:
         """Readiness: raises RouterNotReady until every assigned partition is loaded (safe

@@ -9,11 +9,16 @@ written, and the disclosures an inbox holds). Until that is done the partition i
 ready and its records are held, neither delivered nor dropped (fail closed while
 loading).
 
+It also reads partition *p* of the repartition topic, where the router moved the outbox
+records whose key hashes to *p* but were published to another partition
+(:mod:`hub.router.repartition`): which copy of a record moved twice is routed.
+
 With record security on, the loader also reads partition *p* of every outbox, to rebuild
-the replay guard of the partition (every record's signature is verified and accepted
-event ids are remembered at their offsets: re-reading them later is a redelivery, a
-copy elsewhere a replay), and resumes the audit chain of the partition after the last
-record of the audit topic.
+the replay guard of the partition from every record routed on *p* (published there or
+moved there; every record's signature is verified and accepted event ids are remembered
+where they were published: re-reading them later is a redelivery, a copy elsewhere a
+replay), and resumes the audit chain of the partition after the last record of the
+audit topic.
 
 Afterwards the loader keeps reading the consent partition and applies every change as it
 arrives. With record security on, a change applies only when the consent service signed
@@ -43,7 +48,8 @@ from hub.errors import HubError
 from hub.registry.errors import RegistryError
 from hub.router.clients import new_consumer
 from hub.router.codec import DISCLOSURE_HEADER, RouterCodec
-from hub.router.processing import RouterCore, Write
+from hub.router.processing import Inbound, RouterCore, Write
+from hub.router.repartition import arrived, misplaced, origin_id
 from hub.router.sealing import RouterSecurity
 from hub.router.state import ConsentRefusal, PartitionState, SubjectState
 from hub.security.consent_feed import previous_hash
@@ -60,6 +66,17 @@ CE_ID_HEADER = "ce_id"
 
 def _headers(raw: Iterable[tuple[str, bytes | None]] | None) -> tuple[tuple[str, bytes], ...]:
     return tuple((str(k), bytes(v or b"")) for k, v in raw or ())
+
+
+def _inbound(topic: str, record: Any) -> Inbound:
+    return Inbound(
+        topic=topic,
+        partition=record.partition,
+        offset=record.offset,
+        key=record.key,
+        value=record.value,
+        headers=_headers(record.headers),
+    )
 
 
 def _text(raw: bytes | None) -> str | None:
@@ -85,6 +102,8 @@ class LoaderTopics:
     inboxes: tuple[str, ...]
     outboxes: tuple[str, ...] = ()
     """Read only to rebuild the replay guard (record security on)."""
+    repartition: str | None = None
+    """Outbox records moved to the partition their key hashes to."""
 
     def all(self) -> tuple[str, ...]:
         return (
@@ -94,6 +113,7 @@ class LoaderTopics:
             self.dead_letter,
             *self.inboxes,
             *self.outboxes,
+            *((self.repartition,) if self.repartition else ()),
         )
 
 
@@ -130,6 +150,7 @@ class PartitionLoader:
         self._core = core
         self._security = security
         self._outboxes = frozenset(topics.outboxes)
+        self._partitions = settings.topic_partitions
         self._consent_tp = TopicPartition(topics.consent, partition)
         self._position = 0
         self._advanced = asyncio.Condition()
@@ -333,15 +354,13 @@ class PartitionLoader:
             self._apply_consent(record, live=False)
             return
         if topic in self._outboxes:
-            if self._security is not None:
-                self._security.remember(
-                    topic=topic,
-                    partition=record.partition,
-                    offset=record.offset,
-                    key=record.key,
-                    value=record.value,
-                    headers=_headers(record.headers),
-                )
+            # (read only with record security on) routed here unless moved elsewhere
+            read = _inbound(topic, record)
+            if self._security is not None and not misplaced(read, self._partitions):
+                self._security.remember(read)
+            return
+        if topic == topics.repartition:
+            self._load_moved(_inbound(topic, record))
             return
         ce_id = header(record.headers, CE_ID_HEADER)
         if topic == topics.audit:
@@ -364,6 +383,16 @@ class PartitionLoader:
                         event.client_pseudonym, event.recipient, tuple(event.consent_ids)
                     )
                     self.state.seen.stage_delivery(event.event_id, disclosure)
+
+    def _load_moved(self, read: Inbound) -> None:
+        message = arrived(read)
+        if message is None:
+            _LOG.error("%s@%d: not a record the router moved; ignored", read.topic, read.offset)
+            return
+        if not self.state.seen.moved.first(origin_id(message), read.offset):
+            return  # a second copy (moved again after a failure): never routed
+        if self._security is not None and message.topic in self._outboxes:
+            self._security.remember(message)
 
     def _unaudited(self) -> Iterator[DisclosureEvent]:
         """The deliveries read from the inboxes whose disclosure is not on the audit topic

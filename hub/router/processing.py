@@ -71,7 +71,7 @@ from topics.partners import Partner, PartnerDirectory
 if TYPE_CHECKING:
     from hub.router.monitoring import MonitorFeed
 
-__all__ = ["MAX_REFUSED_KEY", "MAX_REFUSED_VALUE", "Inbound", "RouterCore", "Write"]
+__all__ = ["MAX_REFUSED_KEY", "MAX_REFUSED_VALUE", "Inbound", "Moved", "RouterCore", "Write"]
 
 _STATEFUL = (ClientProfile, IntakeDecision, PersonalArrangement, ResponsibilityTransfer)
 
@@ -85,8 +85,18 @@ partition and offset still point at the whole record."""
 
 
 @dataclass(frozen=True, slots=True)
+class Moved:
+    """Where the router read a record it moved to the repartition topic
+    (:mod:`hub.router.repartition`)."""
+
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
 class Inbound:
-    """A record as read from an outbox topic."""
+    """A record as published to an outbox topic (``topic``, ``partition``, ``offset``:
+    where it was published, also when the router read it from the repartition topic)."""
 
     topic: str
     partition: int
@@ -98,6 +108,14 @@ class Inbound:
     """The record's timestamp on the outbox (seconds since the epoch), when known."""
     highwater: int | None = None
     """The partition's high watermark as the consumer last saw it, when known (lag)."""
+    moved: Moved | None = None
+    """Where it was read on the repartition topic, when the router moved it there."""
+
+    @property
+    def routing_partition(self) -> int:
+        """The partition it is routed on, and everything it causes written to: the one
+        its key hashes to (for a record not moved: the one it was published to)."""
+        return self.partition if self.moved is None else self.moved.partition
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +231,7 @@ class RouterCore:
                 record,
                 publisher=publisher,
                 key=message.key,
-                partition=message.partition,
+                partition=message.routing_partition,
                 partitions=self.partitions,
             )
         else:
@@ -222,7 +240,7 @@ class RouterCore:
                 record,
                 publisher=publisher,
                 key=message.key,
-                partition=message.partition,
+                partition=message.routing_partition,
                 partitions=self.partitions,
                 subject=subject or SubjectState(),
                 directory=self.partners,
@@ -263,7 +281,9 @@ class RouterCore:
             now=self.clock(),
             source_event_partner=publisher.id,
         )
-        return [Write(self.state_topic, message.partition, message.key, snapshot, snapshot_id)]
+        return [
+            Write(self.state_topic, message.routing_partition, message.key, snapshot, snapshot_id)
+        ]
 
     def _deliveries(
         self,
@@ -308,7 +328,7 @@ class RouterCore:
                     state,
                     record=record,
                     entitled=e,
-                    partition=message.partition,
+                    partition=message.routing_partition,
                     key=message.key,
                     publisher=publisher,
                 )
@@ -377,7 +397,7 @@ class RouterCore:
             state,
             record=arrangement,
             entitled=entitled,
-            partition=message.partition,
+            partition=message.routing_partition,
             key=message.key,
             publisher=composer,
         )
@@ -392,7 +412,13 @@ class RouterCore:
             if not self._claim(state, write_id):
                 continue
             writes.append(
-                Write(self._inbox[recipient.id], message.partition, message.key, vacancy, write_id)
+                Write(
+                    self._inbox[recipient.id],
+                    message.routing_partition,
+                    message.key,
+                    vacancy,
+                    write_id,
+                )
             )
         return writes
 
@@ -437,7 +463,9 @@ class RouterCore:
                 original_headers=_as_arrived(message.headers),
             )
             dead_key = message.key if not cut else dead_id.encode()
-            writes.append(Write(self.dead_letter_topic, message.partition, dead_key, dead, dead_id))
+            writes.append(
+                Write(self.dead_letter_topic, message.routing_partition, dead_key, dead, dead_id)
+            )
         if self._claim(state, notice_id):
             notice = RejectionNotice(
                 event_id=EventId(notice_id),
@@ -457,7 +485,7 @@ class RouterCore:
             # more than a MiB: give the notice its id then.
             key = message.key if message.key is not None and not cut else notice_id.encode()
             writes.append(
-                Write(self._inbox[publisher.id], message.partition, key, notice, notice_id)
+                Write(self._inbox[publisher.id], message.routing_partition, key, notice, notice_id)
             )
         return writes
 

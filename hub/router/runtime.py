@@ -155,7 +155,9 @@ def router_lag(
     *,
     timeout_s: float = 15.0,
 ) -> dict[TopicPartition, int]:
-    """Outbox records the router has not routed yet, per outbox partition: the partition's
+    """Records the router has not routed yet, per partition of the outboxes and the
+    repartition topic (where records published to another partition than their key
+    hashes to wait, moved but not yet routed): the partition's
     fetch high watermark minus the offset the router's consumer group committed (0 when
     none is committed: every record is behind).
 
@@ -171,25 +173,27 @@ def router_lag(
     group = group_id or f"{settings.topic_prefix}-router"
     tps = [
         TopicPartition(t.name, p)
-        for t in catalogue.outboxes()
+        for t in (*catalogue.outboxes(), catalogue.repartition)
         for p in range(settings.topic_partitions)
     ]
     reader = consumer(settings, group_id=None, fetch_max_wait_ms=10, max_poll_records=1)
     admin = admin_client(settings)
     try:
+        # committed offsets first, high watermarks after: a record the router moved before
+        # committing its outbox offset is then already counted on the repartition topic
+        committed = admin.list_group_offsets({group: tps}).get(group, {})
         reader.assign(tps)
         reader.seek_to_end(*tps)  # the broker may answer short of the end: the fetch corrects
         deadline = time.monotonic() + timeout_s
         highwater: dict[TopicPartition, int] = {}
         while len(highwater) < len(tps):
             if time.monotonic() > deadline:
-                raise RouterError(f"no high watermark for {len(tps) - len(highwater)} outboxes")
+                raise RouterError(f"no high watermark for {len(tps) - len(highwater)} partitions")
             reader.poll(timeout_ms=50)
             for tp in tps:
                 known = reader.highwater(tp)
                 if known is not None:
                     highwater[tp] = known
-        committed = admin.list_group_offsets({group: tps}).get(group, {})
     finally:
         reader.close()
         admin.close()

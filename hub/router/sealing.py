@@ -9,12 +9,15 @@ subject key store and the audit chainer, and does, per record:
   SIGNER_MISMATCH, one without a signature UNSIGNED, ...), check the replay guard,
   decrypt. A refusal becomes a :class:`~hub.router.validation.Rejection` with the
   verdict's DeadLetterReason, dead-lettered like any other refused record.
-* **replay guard**: event ids per (outbox, partition). A partition's guard is rebuilt
-  when the partition is (re)loaded, from the outbox partition itself
-  (:meth:`RouterSecurity.remember`, called by the loader for every record up to the
-  high watermark): what the guard holds is a function of the log, so a restarted or
-  newly assigned worker refuses exactly the replays the previous one would have, and
-  re-reading records after the last commit is a redelivery, not a replay.
+* **replay guard**: event ids per (outbox, routing partition), each at the position
+  (partition, offset) it was published at, also when the router moved the record to
+  the partition its key hashes to (:mod:`hub.router.repartition`). A partition's guard
+  is rebuilt when the partition is (re)loaded, from the outbox partition and the
+  repartition partition (:meth:`RouterSecurity.remember`, called by the loader for every
+  record routed there up to the high watermark): what the guard holds is a function of
+  the log, so a restarted or newly assigned worker refuses exactly the replays the
+  previous one would have, and re-reading records after the last commit is a
+  redelivery, not a replay.
 * **deliveries** (:meth:`RouterSecurity.protect`): special-category fields of records for
   an inbox are sealed with the subject's key (:meth:`seal_fields`, before encoding), the
   value is encrypted to the recipient's current key and the record signed by the hub
@@ -61,7 +64,7 @@ from hub.security.hub_identity import (
     subject_key_store,
 )
 from hub.security.pipeline import HubSecurity
-from hub.security.replay import ReplayGuard
+from hub.security.replay import ReplayGuard, position
 from hub.security.shredding import SEALED_FIELD, FieldSealer, special_fields
 from hub.security.signing import Verdict, VerdictReason
 from schemas.loader import SchemaSet
@@ -170,8 +173,8 @@ class RouterSecurity:
             value=message.value,
             headers=message.headers,
             publisher=self._owner[message.topic],
-            partition=message.partition,
-            offset=message.offset,
+            partition=message.routing_partition,
+            offset=position(message.partition, message.offset),
         )
         verdict = opened.verdict
         if not verdict.ok:
@@ -179,25 +182,17 @@ class RouterSecurity:
             return message, Rejection(reason, f"{reason.value}: {verdict.detail}")
         return replace(message, value=opened.value), verdict
 
-    def remember(
-        self,
-        *,
-        topic: str,
-        partition: int,
-        offset: int,
-        key: bytes | None,
-        value: bytes | None,
-        headers: HeaderList,
-    ) -> None:
-        """Feed one outbox record to the replay guard (rebuilding it while loading)."""
+    def remember(self, message: Inbound) -> None:
+        """Feed one outbox record routed on this worker to the replay guard (rebuilding
+        it while loading)."""
         self.hub.verify_inbound(
-            topic=topic,
-            key=key,
-            value=value,
-            headers=headers,
-            publisher=self._owner[topic],
-            partition=partition,
-            offset=offset,
+            topic=message.topic,
+            key=message.key,
+            value=message.value,
+            headers=message.headers,
+            publisher=self._owner[message.topic],
+            partition=message.routing_partition,
+            offset=position(message.partition, message.offset),
         )
 
     def forget(self, partition: int) -> None:

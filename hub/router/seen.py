@@ -22,7 +22,7 @@ from collections.abc import Iterator
 
 from hub.scratch import DEFAULT_CACHE_KIB, ScratchError, scratch_db
 
-__all__ = ["AppliedIds", "IdSet", "SeenIds"]
+__all__ = ["AppliedIds", "IdSet", "MovedRecords", "SeenIds"]
 
 
 def _key(item: str) -> bytes:
@@ -38,6 +38,7 @@ _TABLES = (
     "CREATE TABLE IF NOT EXISTS applied (id BLOB PRIMARY KEY, partner TEXT) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS delivered (id BLOB PRIMARY KEY, disclosure BLOB NOT NULL) "
     "WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS moved (id BLOB PRIMARY KEY, offset INTEGER NOT NULL) WITHOUT ROWID",
 )
 
 _SET_SQL = {
@@ -70,6 +71,8 @@ class SeenIds:
         """Source event ids whose effect on the subject state is in the routing-state
         topic, with the partner whose outbox published each (None: a snapshot from before
         that was recorded)."""
+        self.moved = MovedRecords(self)
+        """Where on the repartition topic each moved outbox record first is."""
 
     def run(self, sql: str, args: tuple[object, ...] = ()) -> sqlite3.Cursor:
         """Execute one statement (the database is opened on first use)."""
@@ -91,7 +94,7 @@ class SeenIds:
         if self._db is not None:
             self._db.close()
             self._db = None
-        self.written.count = self.audited.count = self.applied.count = 0
+        self.written.count = self.audited.count = self.applied.count = self.moved.count = 0
 
     # --- deliveries found in the inboxes while loading ---------------------------------------
 
@@ -170,6 +173,32 @@ class AppliedIds:
             self._store.run(
                 "UPDATE applied SET partner = ? WHERE id = ?", (partner, _key(event_id))
             )
+
+    def __len__(self) -> int:
+        return self.count
+
+
+class MovedRecords:
+    """Outbox record (where it was published) -> the repartition offset it first has.
+
+    A worker that fails after moving a record moves it again; the copy is the same record
+    at a later offset. The first one is routed, every later one skipped: a function of
+    the repartition partition alone, so every worker decides alike."""
+
+    def __init__(self, store: SeenIds) -> None:
+        self._store = store
+        self.count = 0
+
+    def first(self, origin: str, offset: int) -> bool:
+        """Whether the repartition record at ``offset`` is the first copy of ``origin``
+        (noted when it is the first seen)."""
+        key = _key(origin)
+        added = self._store.run("INSERT OR IGNORE INTO moved VALUES (?, ?)", (key, offset)).rowcount
+        if added:
+            self.count += 1
+            return True
+        row = self._store.run("SELECT offset FROM moved WHERE id = ?", (key,)).fetchone()
+        return row is not None and int(row[0]) == offset
 
     def __len__(self) -> int:
         return self.count

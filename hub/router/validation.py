@@ -12,8 +12,10 @@ The rules:
   may not), and ``withheld_categories`` is empty (``SCHEMA_INVALID``);
 * **routing** - the value's ``source_partner`` is the owner of the outbox
   (``PUBLISHER_NOT_ALLOWED``), the record key is its client pseudonym or vacancy id
-  (``KEY_MISMATCH``), and the record is in the partition its key hashes to, so it meets
-  the subject's consents (``PARTITION_MISMATCH``);
+  (``KEY_MISMATCH``), and the record is routed on the partition its key hashes to, so it
+  meets the subject's consents (``PARTITION_MISMATCH``: the router moves a record published
+  elsewhere there first, :mod:`hub.router.repartition`, so this only catches a fault of the
+  hub's own);
 * **identity** - the BSN passes the eleven-test (``BSN_INVALID``);
 * **residence** - the municipality is a known CBS code (``MUNICIPALITY_UNKNOWN``); the
   region is derived from it, a contradicting region is refused, and an arrangement is
@@ -232,8 +234,8 @@ def check_partition(key: bytes | None, partition: int, partitions: int) -> Rejec
     if expected != partition:
         return Rejection(
             DeadLetterReason.PARTITION_MISMATCH,
-            f"published to partition {partition}, but the key hashes to partition {expected} "
-            "(murmur2, the default partitioner of the Java client): use the default partitioner",
+            f"routed on partition {partition}, but the key hashes to partition {expected} "
+            "(murmur2): the hub failed to move it there",
         )
     return None
 

@@ -74,7 +74,10 @@ __all__ = [
     "DekPolicy",
     "EnvelopeDecryptor",
     "EnvelopeEncryptor",
+    "derive_kek",
     "is_encrypted",
+    "record_aad",
+    "wrap_aad",
 ]
 
 ENVELOPE_ALGORITHM = "x25519-hkdf-sha256/aes-256-gcm/v1"
@@ -110,7 +113,7 @@ class _Dek:
     used: int = 0
 
 
-def _kek(shared: bytes, ephemeral: bytes, recipient: bytes, key_id: str) -> bytes:
+def derive_kek(shared: bytes, ephemeral: bytes, recipient: bytes, key_id: str) -> bytes:
     if shared == bytes(len(shared)):
         raise EnvelopeError("the X25519 exchange gave an all-zero secret")
     return HKDF(
@@ -121,11 +124,11 @@ def _kek(shared: bytes, ephemeral: bytes, recipient: bytes, key_id: str) -> byte
     ).derive(shared)
 
 
-def _wrap_aad(dek_id: bytes, key_id: str) -> bytes:
+def wrap_aad(dek_id: bytes, key_id: str) -> bytes:
     return canonical.join(_WRAP_LABEL, [canonical.item(dek_id), canonical.item(key_id)])
 
 
-def _record_aad(topic: str, key: bytes | None, event_id: str, dek_id: bytes, key_id: str) -> bytes:
+def record_aad(topic: str, key: bytes | None, event_id: str, dek_id: bytes, key_id: str) -> bytes:
     return canonical.join(
         _RECORD_LABEL,
         [
@@ -144,13 +147,21 @@ def is_encrypted(headers: HeaderList | None) -> bool:
 
 
 class EnvelopeEncryptor:
-    """Encrypts values for recipients, one live DEK per recipient key (thread-safe)."""
+    """Encrypts values for recipients, one live DEK per recipient key (thread-safe).
+
+    ``random``: where DEKs, DEK ids, ephemeral keys and nonces come from (n -> n bytes;
+    the operating system's CSPRNG; fixed only to make test vectors)."""
 
     def __init__(
-        self, policy: DekPolicy | None = None, *, clock: Callable[[], float] = time.monotonic
+        self,
+        policy: DekPolicy | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        random: Callable[[int], bytes] = os.urandom,
     ) -> None:
         self.policy = policy or DekPolicy()
         self._clock = clock
+        self._random = random
         self._deks: dict[str, _Dek] = {}
         self._lock = threading.Lock()
         self.deks_created = 0
@@ -159,18 +170,18 @@ class EnvelopeEncryptor:
         return f"EnvelopeEncryptor(policy={self.policy!r}, live_deks={len(self._deks)})"
 
     def _new_dek(self, recipient: PublicKeyRecord) -> _Dek:
-        dek = AESGCM.generate_key(bit_length=256)
-        dek_id = os.urandom(_DEK_ID)
+        dek = self._random(_DEK)
+        dek_id = self._random(_DEK_ID)
         recipient_pub = recipient.encryption_public_bytes()
-        ephemeral = X25519PrivateKey.generate()
+        ephemeral = X25519PrivateKey.from_private_bytes(self._random(_PUB))
         ephemeral_pub = ephemeral.public_key().public_bytes_raw()
         try:
             shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(recipient_pub))
         except ValueError as exc:
             raise EnvelopeError(f"key {recipient.key_id} is not a usable X25519 key") from exc
-        kek = _kek(shared, ephemeral_pub, recipient_pub, recipient.key_id)
-        nonce = os.urandom(_NONCE)
-        wrapped = AESGCM(kek).encrypt(nonce, dek, _wrap_aad(dek_id, recipient.key_id))
+        kek = derive_kek(shared, ephemeral_pub, recipient_pub, recipient.key_id)
+        nonce = self._random(_NONCE)
+        wrapped = AESGCM(kek).encrypt(nonce, dek, wrap_aad(dek_id, recipient.key_id))
         blob = bytes([_BLOB_VERSION]) + dek_id + ephemeral_pub + nonce + wrapped
         self.deks_created += 1
         return _Dek(dek_id, AESGCM(dek), base64.b64encode(blob), self._clock())
@@ -212,8 +223,8 @@ class EnvelopeEncryptor:
             raise EnvelopeError("an encrypted record needs its event id")
         with self._lock:
             dek = self._dek_for(recipient)
-        nonce = os.urandom(_NONCE)
-        aad = _record_aad(topic, key, event_id, dek.dek_id, recipient.key_id)
+        nonce = self._random(_NONCE)
+        aad = record_aad(topic, key, event_id, dek.dek_id, recipient.key_id)
         ciphertext = nonce + dek.aead.encrypt(nonce, value, aad)
         headers = [
             (ENC_ALG, ENVELOPE_ALGORITHM.encode("ascii")),
@@ -267,8 +278,8 @@ class EnvelopeDecryptor:
         private = self._keys[key_id].encryption_key
         try:
             shared = private.exchange(X25519PublicKey.from_public_bytes(ephemeral_pub))
-            kek = _kek(shared, ephemeral_pub, private.public_key().public_bytes_raw(), key_id)
-            dek = AESGCM(kek).decrypt(nonce, wrapped, _wrap_aad(dek_id, key_id))
+            kek = derive_kek(shared, ephemeral_pub, private.public_key().public_bytes_raw(), key_id)
+            dek = AESGCM(kek).decrypt(nonce, wrapped, wrap_aad(dek_id, key_id))
         except (InvalidTag, ValueError, EnvelopeError) as exc:
             raise DecryptionFailed("the wrapped data key does not open with this key") from exc
         entry = (dek_id, AESGCM(dek))
@@ -314,7 +325,7 @@ class EnvelopeDecryptor:
         dek_id, aead = self._unwrap(key_id, dek_header)
         if len(value) < _NONCE + 16:
             raise DecryptionFailed("the ciphertext is too short")
-        aad = _record_aad(topic, key, event_id, dek_id, key_id)
+        aad = record_aad(topic, key, event_id, dek_id, key_id)
         try:
             return aead.decrypt(value[:_NONCE], value[_NONCE:], aad)
         except InvalidTag as exc:

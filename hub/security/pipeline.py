@@ -32,6 +32,7 @@ Router (the hub)::
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -89,6 +90,7 @@ class PartnerSecurity:
     ``decrypt_with``: every key generation the partner still holds (records encrypted
     before a rotation name the old key); ``keys`` is always included.
     ``require_encryption``: refuse inbox values that are not encrypted.
+    ``random``: the source of data keys and nonces (fixed only to make test vectors).
     """
 
     def __init__(
@@ -102,6 +104,7 @@ class PartnerSecurity:
         require_encryption: bool = True,
         dek_policy: DekPolicy | None = None,
         clock: Callable[[], float] = time.time,
+        random: Callable[[int], bytes] = os.urandom,
     ) -> None:
         self.partner_id = keys.partner_id
         self.hub_id = hub_id
@@ -110,7 +113,7 @@ class PartnerSecurity:
         self._signer = RecordSigner(keys, clock=clock)
         self._verifier = RecordVerifier(directory, replay_guard=replay_guard, clock=clock)
         self._decryptor = EnvelopeDecryptor([keys, *decrypt_with])
-        self._encryptor = EnvelopeEncryptor(dek_policy)
+        self._encryptor = EnvelopeEncryptor(dek_policy, random=random)
         self._recipients = _CurrentKeys(directory)
 
     def __repr__(self) -> str:
@@ -196,7 +199,7 @@ class HubSecurity:
     ``decrypt_with``: the hub's older key generations (outbox records encrypted before a
     rotation of the hub key). ``require_encrypted_inbound``: an outbox value that is not
     encrypted to the hub is refused (DECODE_ERROR); turn it off only while partners
-    migrate.
+    migrate. ``random``: the source of data keys and nonces (fixed only for test vectors).
     """
 
     def __init__(
@@ -209,12 +212,13 @@ class HubSecurity:
         dek_policy: DekPolicy | None = None,
         require_encrypted_inbound: bool = True,
         clock: Callable[[], float] = time.time,
+        random: Callable[[int], bytes] = os.urandom,
     ) -> None:
         self.directory = directory
         self.require_encrypted_inbound = require_encrypted_inbound
         self._signer = RecordSigner(keys, clock=clock)
         self._verifier = RecordVerifier(directory, replay_guard=replay_guard, clock=clock)
-        self._encryptor = EnvelopeEncryptor(dek_policy)
+        self._encryptor = EnvelopeEncryptor(dek_policy, random=random)
         self._decryptor = EnvelopeDecryptor([keys, *decrypt_with])
         self._recipients = _CurrentKeys(directory)
 

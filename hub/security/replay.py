@@ -1,16 +1,18 @@
 """The replay guard: event ids accepted recently, per topic partition, bounded in time.
 
-**Scope.** Ids are remembered per (topic, partition). That suffices because a record
-signature binds the topic and the record key, and the router refuses a record that is
-not in the partition its key hashes to (PARTITION_MISMATCH): a valid copy of a record
-can only reappear in the same partition of the same topic. The guard of a partition
-therefore lives with the router worker that owns the partition, and is rebuilt when
-the partition is (re)assigned.
+**Scope.** Ids are remembered per (topic, partition). The router passes the partition
+the record *key hashes to* (murmur2), whichever partition the record was published to,
+and as its offset the :func:`position` of where it was published (partition and offset
+in one number): a record signature binds the topic and the record key, so a valid copy
+of a record, published to any partition of the same topic, meets the same guard
+(docs/decisions/0015-partition-agnostic-inbound.md). The guard of a partition therefore
+lives with the router worker that owns the partition, and is rebuilt when the partition
+is (re)assigned.
 
 **Redelivery is not replay.** A consumer that restarts re-reads records after its last
-committed offset. The guard remembers the offset at which it accepted each id; the same
-id at the *same* offset is a :attr:`ReplayResult.REDELIVERY` (handle idempotently), at
-another offset a :attr:`ReplayResult.REPLAYED`.
+committed offset. The guard remembers the offset (or position) at which it accepted
+each id; the same id at the *same* offset is a :attr:`ReplayResult.REDELIVERY` (handle
+idempotently), at another offset a :attr:`ReplayResult.REPLAYED`.
 
 **Bounded.** An id is kept for ``window`` after its signing time (default 7 days, the
 outbox retention). A record signed before the window cannot be proven new and is
@@ -48,7 +50,7 @@ from pathlib import Path
 from hub.scratch import ScratchError, scratch_db
 from hub.security.errors import SecurityError
 
-__all__ = ["ReplayGuard", "ReplayResult"]
+__all__ = ["ReplayGuard", "ReplayResult", "position"]
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS seen (topic TEXT NOT NULL, partition INTEGER NOT NULL, "
@@ -57,6 +59,18 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS seen_by_age ON seen (signed_at_ms)",
     "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER)",
 )
+
+
+_OFFSET_BITS = 42
+
+
+def position(partition: int, offset: int) -> int:
+    """Where a record is in its topic, as one number (for :meth:`ReplayGuard.check`'s
+    ``offset`` when the guard's partition is not the one the record was read from):
+    offsets below 2**42 (4.4 trillion records per partition), partitions below 2**21."""
+    if not 0 <= offset < 1 << _OFFSET_BITS or not 0 <= partition < 1 << 21:
+        raise ValueError(f"no position for partition {partition}, offset {offset}")
+    return partition << _OFFSET_BITS | offset
 
 
 class ReplayResult(Enum):

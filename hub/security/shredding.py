@@ -64,6 +64,7 @@ __all__ = [
     "SubjectKeyProvider",
     "SubjectKeyStore",
     "is_token",
+    "sealed_field_aad",
     "sealed_field_schema",
     "special_fields",
     "unwrap_subject_key",
@@ -97,6 +98,13 @@ def sealed_field_schema() -> dict[str, Any]:
         "field name -> token. The named fields are null in the record; the token opens "
         "only while the subject's key exists. Null when nothing is sealed.",
     }
+
+
+def sealed_field_aad(subject: str, field: str, key_id: bytes) -> bytes:
+    """The associated data of a sealed field's AES-GCM encryption."""
+    return canonical.join(
+        _FIELD_LABEL, [canonical.item(subject), canonical.item(field), canonical.item(key_id)]
+    )
 
 
 def is_token(value: object) -> bool:
@@ -357,10 +365,10 @@ class CachedSubjectKeys:
 
 
 def wrap_subject_key(
-    key: SubjectKey, recipient: PublicKeyRecord
+    key: SubjectKey, recipient: PublicKeyRecord, *, random: Callable[[int], bytes] = os.urandom
 ) -> tuple[bytes, list[tuple[str, bytes]]]:
     """A subject key for transport to ``recipient`` (its X25519 key): (blob, headers)."""
-    encryptor = EnvelopeEncryptor()
+    encryptor = EnvelopeEncryptor(random=random)
     return encryptor.encrypt(
         recipient,
         topic=_GRANT_TOPIC,
@@ -396,9 +404,17 @@ def unwrap_subject_key(
 class FieldSealer:
     """Seals and opens special-category fields of record dicts with subject keys."""
 
-    def __init__(self, keys: SubjectKeyProvider, *, sealed_field: str = SEALED_FIELD) -> None:
+    def __init__(
+        self,
+        keys: SubjectKeyProvider,
+        *,
+        sealed_field: str = SEALED_FIELD,
+        random: Callable[[int], bytes] = os.urandom,
+    ) -> None:
+        """``random``: where nonces come from (fixed only to make test vectors)."""
         self.keys = keys
         self.sealed_field = sealed_field
+        self._random = random
         self._aeads: dict[str, AESGCM] = {}
 
     def _aead(self, key: SubjectKey) -> AESGCM:
@@ -408,13 +424,6 @@ class FieldSealer:
                 self._aeads.clear()
             aead = self._aeads[key.key_id] = AESGCM(key.secret)
         return aead
-
-    @staticmethod
-    def _aad(subject: str, field: str, key_id: bytes) -> bytes:
-        return canonical.join(
-            _FIELD_LABEL,
-            [canonical.item(subject), canonical.item(field), canonical.item(key_id)],
-        )
 
     def seal_value(self, subject: str, field: str, value: Any) -> str:
         """The token of one field value."""
@@ -426,8 +435,8 @@ class FieldSealer:
             ) from exc
         key = self.keys.current_key(subject)
         key_id = bytes.fromhex(key.key_id)
-        nonce = os.urandom(_NONCE)
-        sealed = self._aead(key).encrypt(nonce, plain, self._aad(subject, field, key_id))
+        nonce = self._random(_NONCE)
+        sealed = self._aead(key).encrypt(nonce, plain, sealed_field_aad(subject, field, key_id))
         return TOKEN_PREFIX + base64.urlsafe_b64encode(key_id + nonce + sealed).decode("ascii")
 
     def open_value(self, subject: str, field: str, token: str) -> Any:
@@ -447,7 +456,7 @@ class FieldSealer:
         )
         key = self.keys.key(subject, key_id.hex())
         try:
-            plain = self._aead(key).decrypt(nonce, sealed, self._aad(subject, field, key_id))
+            plain = self._aead(key).decrypt(nonce, sealed, sealed_field_aad(subject, field, key_id))
         except InvalidTag as exc:
             raise ShreddingError(
                 f"field {field}: the token does not open (altered, or another subject's)"

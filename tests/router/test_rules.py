@@ -237,19 +237,21 @@ def test_key_must_be_the_client_pseudonym(shared: Hub) -> None:
     )
 
 
-def test_records_must_be_in_the_partition_of_their_key(shared: Hub) -> None:
+def test_a_record_on_another_partition_than_its_key_is_routed_on_its_keys(shared: Hub) -> None:
+    """Not refused (PARTITION_MISMATCH, before decision 0015): moved to the partition its
+    key hashes to and routed there, with the subject's consents."""
     who = consented(shared)
-    bad = records.referral(who)
+    moved = records.referral(who)
     right = partition_of(who.encode(), shared.settings.topic_partitions)
     wrong = (right + 1) % shared.settings.topic_partitions
-    check(
-        shared,
-        [records.referral(who)],
-        bad,
-        [],
-        DeadLetterReason.PARTITION_MISMATCH,
-        publish_bad=lambda: shared.publish(bad, partition=wrong),
+    shared.publish(moved, partition=wrong)
+    inbox = shared.wait_for(
+        lambda: shared.inbox(GEMEENTE),
+        lambda rs: moved.event_id in delivered_ids(rs),
+        what="the referral published to another partition",
     )
+    (got,) = [r for r in inbox if getattr(r.record, "event_id", None) == moved.event_id]
+    assert got.partition == right
 
 
 def test_additional_services_are_instruments_of_the_menu_card(shared: Hub) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from hub.security.keys import KeyStore
-from hub.security.replay import ReplayGuard, ReplayResult
+from hub.security.replay import ReplayGuard, ReplayResult, position
 from hub.security.signing import RecordSigner, RecordVerifier
 from tests.security.conftest import UWV, make_headers
 
@@ -107,3 +109,22 @@ def test_rebuilding_from_the_log_gives_the_same_guard(store: KeyStore) -> None:
     assert run(rebuilt) == [True] * 6 + [False]
     assert live.entries() == rebuilt.entries()
     assert len(live.entries()) == 6
+
+
+def test_a_position_names_partition_and_offset_apart() -> None:
+    """The router's guard of a partition holds records published to every partition of
+    the outbox (docs/decisions/0015-partition-agnostic-inbound.md): the same offset on
+    another partition is another position, so a copy there is a replay."""
+    clock = Clock()
+    guard = ReplayGuard(timedelta(days=1), clock=clock)
+    guard.remember(T, 2, "e1", signed_at_ms=clock.ms, offset=position(0, 5))
+    assert guard.check(T, 2, "e1", signed_at_ms=clock.ms, offset=position(0, 5)) is (
+        ReplayResult.REDELIVERY
+    )
+    assert guard.check(T, 2, "e1", signed_at_ms=clock.ms, offset=position(1, 5)) is (
+        ReplayResult.REPLAYED
+    )
+    assert len({position(p, o) for p in range(4) for o in (0, 1, 2**41)}) == 12
+    for bad in ((0, -1), (-1, 0), (0, 2**42), (2**21, 0)):
+        with pytest.raises(ValueError, match="no position"):
+            position(*bad)
