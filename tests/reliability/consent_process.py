@@ -55,6 +55,7 @@ class ConsentService:
             | {
                 "PYTHONPATH": str(Path(__file__).parents[2]),
                 "HUB_CONSENT_PORT": "0",
+                "HUB_PSEUDONYM_KEY": "consent-faults-test-pseudonym-key",  # external cluster
                 "HUB_LOG_LEVEL": log_level,
                 "HUB_LOG_JSON": str(log_json).lower(),
             }

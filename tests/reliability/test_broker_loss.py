@@ -59,6 +59,9 @@ from topics import apply_to_cluster, build_catalogue, load_partners
 
 pytestmark = [pytest.mark.integration, pytest.mark.reliability]
 
+#: what the hub sets itself when it starts Tansu (hub.broker.choice): no producer ids
+ON_TANSU = {"idempotent_producer": False}
+
 
 @pytest.fixture
 def own_broker(tmp_path: Path) -> Iterator[TansuBroker]:
@@ -112,9 +115,11 @@ def test_broker_loss_is_detected_loudly_and_recovered_by_replay_from_the_connect
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     prefix = f"bl{uuid.uuid4().hex[:8]}"
-    settings: HubSettings = load_settings(
-        data_dir=tmp_path / "hub", topic_prefix=prefix
-    ).with_bootstrap(own_broker.bootstrap_servers)
+    settings: HubSettings = (
+        load_settings(data_dir=tmp_path / "hub", topic_prefix=prefix)
+        .with_bootstrap(own_broker.bootstrap_servers)
+        .model_copy(update=ON_TANSU)
+    )
     partners = load_partners(settings.partners_file)
     ensure_keys(settings, partners)
     catalogue = build_catalogue(settings)
@@ -202,7 +207,7 @@ def test_broker_loss_is_detected_loudly_and_recovered_by_replay_from_the_connect
                 # The consent feed is whole again (rebuilt from the register; the relay's
                 # own periodic check may have started it before the recovery step did).
                 feed = hub.read(catalogue.consent_changes.name, decode=False)
-                assert len({r.headers["event_id"] for r in feed}) == fed.consents_granted
+                assert len({r.headers["ce_id"] for r in feed}) == fed.consents_granted
                 # Nothing from before survived: the inboxes and the audit trail are empty.
                 assert all(not c for c in _deliveries(hub).values())
                 assert not _audited(hub)
@@ -232,9 +237,11 @@ def test_regression_consent_relay_sends_again_after_the_broker_restarted(
     change stayed unpublished, acknowledged to no one. Without any recovery step the
     relay must heal by itself: a fresh producer after a failed send, and its periodic
     feed check republishes what the restart lost."""
-    settings = load_settings(
-        data_dir=tmp_path / "hub", topic_prefix=f"rl{uuid.uuid4().hex[:8]}"
-    ).with_bootstrap(own_broker.bootstrap_servers)
+    settings = (
+        load_settings(data_dir=tmp_path / "hub", topic_prefix=f"rl{uuid.uuid4().hex[:8]}")
+        .with_bootstrap(own_broker.bootstrap_servers)
+        .model_copy(update=ON_TANSU)
+    )
     catalogue = build_catalogue(settings)
 
     def apply() -> None:
@@ -256,7 +263,7 @@ def test_regression_consent_relay_sends_again_after_the_broker_restarted(
         found: list[str] = []
 
         def collect(record: object) -> None:
-            found.append(header_value(getattr(record, "headers", None), "event_id") or "")
+            found.append(header_value(getattr(record, "headers", None), "ce_id") or "")
 
         while time.monotonic() < deadline:
             found.clear()
@@ -274,7 +281,12 @@ def test_regression_a_producer_stuck_after_a_broker_loss_is_closed_without_raisi
     producer open; the garbage collector's close() then raised from ``__del__`` (an
     unraisable error that failed whatever test was running). discard_producer aborts the
     pending sends and closes it."""
-    settings = load_settings().with_bootstrap(own_broker.bootstrap_servers)
+    settings = (
+        load_settings()
+        .with_bootstrap(own_broker.bootstrap_servers)
+        .model_copy(update=ON_TANSU)
+        .model_copy(update=ON_TANSU)
+    )
     admin = admin_client(settings)
     try:
         create_topics(admin, [NewTopic("stuck", 1, 1)])
