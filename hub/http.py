@@ -16,12 +16,12 @@ import socket
 import threading
 import time
 from collections.abc import Sequence
-from types import TracebackType
 from typing import Any
 
 import uvicorn
 
 from hub.errors import HubError
+from hub.lifecycle import Startable
 
 __all__ = ["HttpServer", "HttpServerError"]
 
@@ -30,7 +30,7 @@ class HttpServerError(HubError):
     """An HTTP server of the hub could not start or stop."""
 
 
-class HttpServer:
+class HttpServer(Startable):
     """An ASGI app served on ``host:port`` from a daemon thread."""
 
     def __init__(
@@ -110,15 +110,3 @@ class HttpServer:
             self._socket.close()
         self._server = self._thread = self._socket = None
         self.port = None
-
-    def __enter__(self) -> HttpServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

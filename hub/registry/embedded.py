@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from types import TracebackType
 
 from hub.config import HubSettings
 from hub.http import HttpServer
+from hub.lifecycle import Startable
 from hub.observability import broker_check
 from hub.registry.api import create_app
 from hub.registry.compatibility import DEFAULT_LEVEL, CompatibilityLevel
@@ -21,7 +21,7 @@ from hub.registry.store import KafkaSchemaStore
 __all__ = ["EmbeddedRegistry", "registry_for"]
 
 
-class EmbeddedRegistry:
+class EmbeddedRegistry(Startable):
     """A Confluent-compatible registry over the settings' cluster, served over HTTP."""
 
     def __init__(
@@ -62,18 +62,6 @@ class EmbeddedRegistry:
         """Stop serving, then stop following the store; idempotent."""
         self._server.stop()
         self.store.stop()
-
-    def __enter__(self) -> EmbeddedRegistry:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 @contextmanager
