@@ -14,6 +14,7 @@ for it.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -23,7 +24,13 @@ from pydantic import SecretStr
 
 from consent.crypto import BsnVault
 from consent.decision import Decision, compile_consent, decide
-from consent.errors import ConsentConflict, ConsentInvalid, ConsentNotFound, PublishTimeout
+from consent.errors import (
+    ConsentConflict,
+    ConsentInvalid,
+    ConsentNotFound,
+    ConsentStoreError,
+    PublishTimeout,
+)
 from consent.faults import CRASH_AFTER_COMMIT, crash_point
 from consent.model import (
     ConsentChangeMessage,
@@ -42,7 +49,13 @@ from consent.model import (
     utc_now,
 )
 from consent.policy import PolicyMatrix
-from consent.store import ConsentStore, OutboxRow, StoreTransaction, SubjectIdentity
+from consent.store import (
+    ConsentStore,
+    IdempotentGrant,
+    OutboxRow,
+    StoreTransaction,
+    SubjectIdentity,
+)
 from hub.ids import ClientPseudonym, ConsentId, EventId, PartnerId
 from hub.metrics import HubMetrics
 from schemas.identifiers import normalise_bsn
@@ -184,9 +197,21 @@ class ConsentService:
 
     # --- changes -----------------------------------------------------------------------------
     def grant(
-        self, terms: ConsentTerms, *, actor: str, bsn: SecretStr | None = None
+        self,
+        terms: ConsentTerms,
+        *,
+        actor: str,
+        bsn: SecretStr | None = None,
+        idempotency_key: str | None = None,
+        request_fingerprint: str | None = None,
     ) -> ConsentRecord:
-        """Record a consent; returns once it is stored and published."""
+        """Record a consent; returns once it is stored and published.
+
+        With ``idempotency_key``, a repeat of the same request by the same actor returns
+        the consent the first one recorded (published, if it was not yet) instead of
+        recording another; the same key with another request is refused (ConsentInvalid).
+        The request is told by ``request_fingerprint`` (the terms as the caller sent
+        them, defaults left out), else by the terms' hash."""
         now = self.clock()
         self._check_terms(terms, now)
         plain_bsn: str | None = None
@@ -195,6 +220,15 @@ class ConsentService:
                 plain_bsn = normalise_bsn(bsn.get_secret_value())
             except ValueError as exc:
                 raise ConsentInvalid("bsn", str(exc)) from None
+        request_hash = ""
+        if idempotency_key is not None:
+            # the BSN enters only as the vault's keyed lookup hash, never in clear
+            bsn_part = self._vault.lookup_hash(plain_bsn) if plain_bsn else ""
+            request = request_fingerprint or terms.terms_hash()
+            request_hash = hashlib.sha256(f"{request}|{bsn_part}".encode()).hexdigest()
+            earlier = self._earlier_grant(actor, idempotency_key, request_hash)
+            if earlier is not None:
+                return earlier
         record = ConsentRecord.model_validate(
             {
                 **terms.model_dump(),
@@ -217,12 +251,27 @@ class ConsentService:
         )
 
         def write(tx: StoreTransaction) -> tuple[ConsentRecord, ConsentEvent | None]:
+            if idempotency_key is not None:
+                tx.put_idempotent_grant(
+                    IdempotentGrant(
+                        actor, idempotency_key, request_hash, record.id, event.event_id, now
+                    )
+                )
             if plain_bsn is not None:
                 self._keep_identity(tx, record.subject, plain_bsn, actor, now)
             tx.append(event, ConsentChangeMessage.of(event, SOURCE_PARTNER))
             return record, event
 
-        self._commit(write)
+        try:
+            self._commit(write)
+        except ConsentStoreError:
+            # a concurrent request with the same key won the insert: answer as its repeat
+            if idempotency_key is None:
+                raise
+            earlier = self._earlier_grant(actor, idempotency_key, request_hash)
+            if earlier is None:
+                raise
+            return earlier
         _LOG.info(  # the actor's role only: its name is a person's (it is in the register)
             "consent %s given by a %s",
             record.id,
@@ -233,6 +282,24 @@ class ConsentService:
             self._published(event.event_id)
         except PublishTimeout as exc:  # say which consent is stored: a retry would add one
             raise PublishTimeout(f"consent {record.id} is recorded; {exc}") from exc
+        return record
+
+    def _earlier_grant(self, actor: str, key: str, request_hash: str) -> ConsentRecord | None:
+        """The consent an earlier request under ``key`` recorded (published before it is
+        returned), None when there was none."""
+        with self.store.transaction() as tx:
+            earlier = tx.idempotent_grant(actor, key)
+            record = tx.get(earlier.consent_id) if earlier is not None else None
+        if earlier is None:
+            return None
+        if earlier.request_hash != request_hash:
+            raise ConsentInvalid(
+                "Idempotency-Key",
+                "this key was used for a grant with other terms; use a new key for a new grant",
+            )
+        if record is None:  # the key is written with the consent, in one transaction
+            raise ConsentNotFound(f"consent {earlier.consent_id} of this key is gone")
+        self._published(earlier.event_id)
         return record
 
     def _keep_identity(

@@ -85,9 +85,17 @@ class ConsentController:
             raise Forbidden(f"partner '{principal.partner_id}' is not party to this subject")
 
     # --- changes ---------------------------------------------------------------------------
-    def grant(self, principal: Principal, request: GrantRequest) -> ConsentView:
+    def grant(
+        self, principal: Principal, request: GrantRequest, *, idempotency_key: str | None = None
+    ) -> ConsentView:
         principal.require(_OFFICER)
-        record = self.service.grant(request.terms_only(), actor=principal.actor, bsn=request.bsn)
+        record = self.service.grant(
+            request.terms_only(),
+            actor=principal.actor,
+            bsn=request.bsn,
+            idempotency_key=idempotency_key,
+            request_fingerprint=request.fingerprint() if idempotency_key else None,
+        )
         return self._view(record)
 
     def withdraw(

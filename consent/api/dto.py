@@ -17,6 +17,8 @@ from consent.model import (
     ConsentStatus,
     ConsentTerms,
     UtcDatetime,
+    canonical_json,
+    sha256_hex,
 )
 from hub.ids import ClientPseudonym, ConsentId, EventId, PartnerId
 from schemas.identifiers import normalise_bsn
@@ -84,6 +86,12 @@ class GrantRequest(ConsentTerms):
 
     def terms_only(self) -> ConsentTerms:
         return ConsentTerms.model_validate(self.model_dump(exclude={"bsn"}))
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the terms as sent (defaults such as ``valid_from`` = now left out,
+        so a retry has the same fingerprint; the BSN is not part of it)."""
+        sent = self.model_dump(mode="json", exclude_unset=True, exclude={"bsn"})
+        return sha256_hex(canonical_json(sent))
 
 
 class WithdrawRequest(_Body):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Request, Response, Security
+from fastapi import APIRouter, Body, Depends, Header, Path, Request, Response, Security
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -169,9 +169,26 @@ def build_router(controller: ConsentController) -> APIRouter:
         },
         openapi_extra=_roles(_OFFICER),
     )
-    def grant(caller: Caller, request: GrantRequest) -> ConsentView:
+    def grant(
+        caller: Caller,
+        request: GrantRequest,
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                alias="Idempotency-Key",
+                min_length=1,
+                max_length=200,
+                pattern=r"^[\x21-\x7e]+$",
+                description=(
+                    "Makes a retry safe: a repeat of this request with the same key returns "
+                    "the consent the first one recorded; the same key with other terms "
+                    "is refused (422)."
+                ),
+            ),
+        ] = None,
+    ) -> ConsentView:
         """Record a consent (privacy officer). Returns once stored and published."""
-        return controller.grant(caller, request)
+        return controller.grant(caller, request, idempotency_key=idempotency_key)
 
     @router.get(
         "/v1/consents/{consent_id}",

@@ -28,6 +28,7 @@ __all__ = [
     "ApiKeyRecord",
     "ConsentStore",
     "ConsoleSessionRecord",
+    "IdempotentGrant",
     "OutboxRow",
     "StoreTransaction",
     "SubjectIdentity",
@@ -82,6 +83,18 @@ class SubjectIdentity:
     recorded_by: str
 
 
+@dataclass(frozen=True)
+class IdempotentGrant:
+    """A grant made under an ``Idempotency-Key``: what a retry of it gets back."""
+
+    actor: str
+    key: str
+    request_hash: str
+    consent_id: ConsentId
+    event_id: EventId
+    created_at: datetime
+
+
 class StoreTransaction(ABC):
     """Reads and writes inside one database transaction (a unit of work)."""
 
@@ -102,6 +115,14 @@ class StoreTransaction(ABC):
 
     @abstractmethod
     def put_identity(self, identity: SubjectIdentity) -> None: ...
+
+    @abstractmethod
+    def idempotent_grant(self, actor: str, key: str) -> IdempotentGrant | None:
+        """The grant ``actor`` made under ``key``, if any."""
+
+    @abstractmethod
+    def put_idempotent_grant(self, grant: IdempotentGrant) -> None:
+        """Remember a grant's key (refused by the database when the key is taken)."""
 
 
 class ConsentStore(ABC):

@@ -178,4 +178,19 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ON consent_console_sessions (expires_at)",
         ),
     ),
+    Migration(
+        5,
+        "idempotency keys of grants (a retried request returns the consent it made)",
+        (
+            """CREATE TABLE consent_idempotency_keys (
+                actor TEXT NOT NULL,
+                idempotency_key TEXT NOT NULL,
+                request_hash TEXT NOT NULL,
+                consent_id TEXT NOT NULL,
+                event_id TEXT NOT NULL,
+                created_at {ts} NOT NULL,
+                PRIMARY KEY (actor, idempotency_key)
+            )""",
+        ),
+    ),
 )

@@ -30,6 +30,7 @@ from consent.store.interface import (
     ApiKeyRecord,
     ConsentStore,
     ConsoleSessionRecord,
+    IdempotentGrant,
     OutboxRow,
     StoreTransaction,
     SubjectIdentity,
@@ -609,6 +610,37 @@ class _SqlTransaction(StoreTransaction):
 
     def identity(self, subject: ClientPseudonym) -> SubjectIdentity | None:
         return self._store._identity(self._conn, subject)
+
+    def idempotent_grant(self, actor: str, key: str) -> IdempotentGrant | None:
+        row = self._execute(
+            "SELECT request_hash, consent_id, event_id, created_at "
+            "FROM consent_idempotency_keys WHERE actor = ? AND idempotency_key = ?",
+            (actor, key),
+        ).fetchone()
+        if row is None:
+            return None
+        return IdempotentGrant(
+            actor=actor,
+            key=key,
+            request_hash=row[0],
+            consent_id=ConsentId(row[1]),
+            event_id=EventId(row[2]),
+            created_at=self._store._ts_out(row[3]),
+        )
+
+    def put_idempotent_grant(self, grant: IdempotentGrant) -> None:
+        self._execute(
+            "INSERT INTO consent_idempotency_keys (actor, idempotency_key, request_hash, "
+            "consent_id, event_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                grant.actor,
+                grant.key,
+                grant.request_hash,
+                grant.consent_id,
+                grant.event_id,
+                self._store._ts_in(grant.created_at),
+            ),
+        )
 
     def put_identity(self, identity: SubjectIdentity) -> None:
         self._execute(
