@@ -10,12 +10,14 @@ was not committed and nothing committed is lost to the feed.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
 from consent.model import (
+    AuditChainState,
+    AuditReject,
     ConsentChangeMessage,
     ConsentEvent,
     ConsentRecord,
@@ -233,9 +235,20 @@ class ConsentStore(ABC):
         *,
         topic: str | None = None,
         offsets: dict[int, int] | None = None,
+        rejects: Sequence[AuditReject] = (),
+        chains: Sequence[AuditChainState] = (),
     ) -> int:
         """Store the new ones and (in the same transaction) the next offsets read from
-        ``topic``; return how many were new."""
+        ``topic``, the audit records that did not verify and where each partition's chain
+        is; return how many disclosures were new."""
+
+    @abstractmethod
+    def audit_chains(self, topic: str | None = None) -> list[AuditChainState]:
+        """Where the chain of each partition of ``topic`` (every topic) was followed to."""
+
+    @abstractmethod
+    def audit_rejects_for(self, subject: ClientPseudonym) -> list[AuditReject]:
+        """The audit records about ``subject`` that are not genuine hub entries."""
 
     @abstractmethod
     def ingest_offsets(self, topic: str) -> dict[int, int]:

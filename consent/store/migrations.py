@@ -180,6 +180,27 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         5,
+        "the audit trail's chain per partition, and its records that do not verify",
+        (
+            """CREATE TABLE consent_audit_chains (
+                topic TEXT NOT NULL,
+                kafka_partition INTEGER NOT NULL,
+                body TEXT NOT NULL,
+                PRIMARY KEY (topic, kafka_partition)
+            )""",
+            """CREATE TABLE consent_audit_rejects (
+                topic TEXT NOT NULL,
+                kafka_partition INTEGER NOT NULL,
+                kafka_offset {bigint} NOT NULL,
+                subject TEXT,
+                body TEXT NOT NULL,
+                PRIMARY KEY (topic, kafka_partition, kafka_offset)
+            )""",
+            "CREATE INDEX consent_audit_rejects_by_subject ON consent_audit_rejects (subject)",
+        ),
+    ),
+    Migration(
+        6,
         "idempotency keys of grants (a retried request returns the consent it made)",
         (
             """CREATE TABLE consent_idempotency_keys (

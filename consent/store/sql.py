@@ -18,6 +18,8 @@ from typing import Any
 
 from consent.errors import ConsentStoreError
 from consent.model import (
+    AuditChainState,
+    AuditReject,
     ConsentChangeMessage,
     ConsentEvent,
     ConsentRecord,
@@ -386,9 +388,33 @@ class SqlConsentStore(ConsentStore):
         *,
         topic: str | None = None,
         offsets: dict[int, int] | None = None,
+        rejects: Sequence[AuditReject] = (),
+        chains: Sequence[AuditChainState] = (),
     ) -> int:
         added = 0
         with self._tx("storing disclosures") as conn:
+            for reject in rejects:
+                self._execute(
+                    conn,
+                    "INSERT INTO consent_audit_rejects (topic, kafka_partition, kafka_offset, "
+                    "subject, body) VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT (topic, kafka_partition, kafka_offset) DO NOTHING",
+                    (
+                        reject.topic,
+                        reject.partition,
+                        reject.offset,
+                        reject.subject,
+                        reject.model_dump_json(),
+                    ),
+                )
+            for chain in chains:
+                self._execute(
+                    conn,
+                    "INSERT INTO consent_audit_chains (topic, kafka_partition, body) "
+                    "VALUES (?, ?, ?) ON CONFLICT (topic, kafka_partition) "
+                    "DO UPDATE SET body = excluded.body",
+                    (chain.topic, chain.partition, chain.model_dump_json()),
+                )
             for disclosure in disclosures:
                 exists = self._execute(
                     conn,
@@ -426,6 +452,25 @@ class SqlConsentStore(ConsentStore):
             (topic,),
         )
         return {int(r[0]): int(r[1]) for r in rows}
+
+    def audit_chains(self, topic: str | None = None) -> list[AuditChainState]:
+        rows = (
+            self._query("SELECT body FROM consent_audit_chains ORDER BY topic, kafka_partition")
+            if topic is None
+            else self._query(
+                "SELECT body FROM consent_audit_chains WHERE topic = ? ORDER BY kafka_partition",
+                (topic,),
+            )
+        )
+        return [AuditChainState.model_validate_json(r[0]) for r in rows]
+
+    def audit_rejects_for(self, subject: ClientPseudonym) -> list[AuditReject]:
+        rows = self._query(
+            "SELECT body FROM consent_audit_rejects WHERE subject = ? "
+            "ORDER BY topic, kafka_partition, kafka_offset",
+            (subject,),
+        )
+        return [AuditReject.model_validate_json(r[0]) for r in rows]
 
     def disclosures_for(self, subject: ClientPseudonym) -> list[DisclosureRecord]:
         rows = self._query(

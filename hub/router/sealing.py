@@ -63,7 +63,7 @@ from hub.security.hub_identity import (
     ensure_identity,
     subject_key_store,
 )
-from hub.security.pipeline import HubSecurity
+from hub.security.pipeline import HubSecurity, Opened
 from hub.security.replay import ReplayGuard, position
 from hub.security.shredding import SEALED_FIELD, FieldSealer, special_fields
 from hub.security.signing import Verdict, VerdictReason
@@ -166,8 +166,22 @@ class RouterSecurity:
         return self._owner[topic]
 
     def open(self, message: Inbound) -> tuple[Inbound, Verdict | Rejection]:
-        """(the message with its plaintext value, the verdict) or (message, Rejection)."""
-        opened = self.hub.open_inbound(
+        """(the message with its plaintext value, the verdict) or (message, Rejection).
+
+        A key the directory does not know is looked up again once, if the directory file
+        changed (a partner's key registered just now, e.g. before an operator replays the
+        records refused for it); KEY_UNKNOWN leaves the replay guard untouched."""
+        opened = self._open_inbound(message)
+        if opened.verdict.reason is VerdictReason.KEY_UNKNOWN and self.reload_if_changed():
+            opened = self._open_inbound(message)
+        verdict = opened.verdict
+        if not verdict.ok:
+            reason = DeadLetterReason(verdict.dead_letter_reason)
+            return message, Rejection(reason, f"{reason.value}: {verdict.detail}")
+        return replace(message, value=opened.value), verdict
+
+    def _open_inbound(self, message: Inbound) -> Opened:
+        return self.hub.open_inbound(
             topic=message.topic,
             key=message.key,
             value=message.value,
@@ -176,11 +190,6 @@ class RouterSecurity:
             partition=message.routing_partition,
             offset=position(message.partition, message.offset),
         )
-        verdict = opened.verdict
-        if not verdict.ok:
-            reason = DeadLetterReason(verdict.dead_letter_reason)
-            return message, Rejection(reason, f"{reason.value}: {verdict.detail}")
-        return replace(message, value=opened.value), verdict
 
     def remember(self, message: Inbound) -> None:
         """Feed one outbox record routed on this worker to the replay guard (rebuilding

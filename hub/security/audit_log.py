@@ -7,6 +7,7 @@ report), never at ``end_offsets()``, which the embedded broker gets wrong.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from kafka import TopicPartition
@@ -50,7 +51,11 @@ def _entry(record: Any) -> AuditEntry:
 
 
 def _read_to_highwater(
-    reader: Any, tps: list[TopicPartition], topic: str, timeout_s: float
+    reader: Any,
+    tps: list[TopicPartition],
+    topic: str,
+    timeout_s: float,
+    progress: Callable[[int], None] | None = None,
 ) -> list[AuditEntry]:
     entries: list[AuditEntry] = []
     pending = set(tps)
@@ -58,6 +63,8 @@ def _read_to_highwater(
     while pending:
         for records in reader.poll(timeout_ms=100, max_records=5000).values():
             entries.extend(_entry(r) for r in records)
+            if progress is not None:
+                progress(len(entries))
         for tp in list(pending):
             high = reader.highwater(tp)
             if high is not None and reader.position(tp) >= high:
@@ -71,16 +78,21 @@ def _read_to_highwater(
 
 
 def read_audit_entries(
-    settings: HubSettings, topic: str, *, timeout_s: float = 120.0
+    settings: HubSettings,
+    topic: str,
+    *,
+    timeout_s: float = 120.0,
+    progress: Callable[[int], None] | None = None,
 ) -> list[AuditEntry]:
-    """Every record of ``topic``, partition by partition in offset order."""
+    """Every record of ``topic``, partition by partition in offset order (any topic: the
+    dead-letter reader uses it too); ``progress`` is called with the count read so far."""
     reader = _reader(settings)
     try:
         with kafka_errors(f"reading {topic}"):
             tps = _partitions(reader, topic, timeout_s)
             reader.assign(tps)
             reader.seek_to_beginning(*tps)
-            entries = _read_to_highwater(reader, tps, topic, timeout_s)
+            entries = _read_to_highwater(reader, tps, topic, timeout_s, progress)
     finally:
         reader.close()
     entries.sort(key=lambda e: (e.partition, e.offset))

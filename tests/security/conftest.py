@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from hub.config import HubSettings
+from hub.registry.embedded import EmbeddedRegistry
 from hub.security.keys import KeyStore
 from hub.serde.cloudevents import ce_headers
 from schemas.regions import Region
 from schemas.vocabulary import PartnerKind
+from tests.router.helpers.hubtest import Hub
 
 UWV = "uwv"
 AMSTERDAM = "gemeente-amsterdam"
@@ -48,3 +51,23 @@ def make_headers(
 @pytest.fixture
 def headers_for() -> Callable[..., Headers]:
     return make_headers
+
+
+@pytest.fixture(scope="module")
+def hub(hub_settings: HubSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    """A hub of its own (topics, key store, subject keys) with one router worker."""
+    prefix = f"sec{uuid.uuid4().hex[:10]}"
+    tmp: Path = tmp_path_factory.mktemp("router-security")
+    base = hub_settings.model_copy(
+        update={"topic_prefix": prefix, "schema_registry_topic": f"_schemas-{prefix}"}
+    )
+    with EmbeddedRegistry(base, port=0) as registry:
+        made = Hub(
+            base.model_copy(update={"schema_registry_url": registry.url, "data_dir": tmp}), tmp
+        )
+        try:
+            assert made.security, "record security is on by default"
+            made.worker().wait_ready(60, partitions=made.settings.topic_partitions)
+            yield made
+        finally:
+            made.close()

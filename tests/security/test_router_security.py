@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,10 +21,8 @@ from kafka.admin import NewTopic
 from typer.testing import CliRunner
 
 from hub.cli import audit as audit_cli
-from hub.config import HubSettings
 from hub.ids import EventId
 from hub.kafka import admin_client, create_topics
-from hub.registry.embedded import EmbeddedRegistry
 from hub.router.validation import partition_of
 from hub.sdk import PartnerClient
 from hub.sdk.security import open_sealed_fields
@@ -57,26 +54,6 @@ PROFILE_CATEGORIES = (
     DataCategory.BENEFIT_STATUS,
 )
 Headers = list[tuple[str, bytes]]
-
-
-@pytest.fixture(scope="module")
-def hub(hub_settings: HubSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    """A hub of its own (topics, key store, subject keys) with one router worker."""
-    prefix = f"sec{uuid.uuid4().hex[:10]}"
-    tmp: Path = tmp_path_factory.mktemp("router-security")
-    base = hub_settings.model_copy(
-        update={"topic_prefix": prefix, "schema_registry_topic": f"_schemas-{prefix}"}
-    )
-    with EmbeddedRegistry(base, port=0) as registry:
-        made = Hub(
-            base.model_copy(update={"schema_registry_url": registry.url, "data_dir": tmp}), tmp
-        )
-        try:
-            assert made.security, "record security is on by default"
-            made.worker().wait_ready(60, partitions=made.settings.topic_partitions)
-            yield made
-        finally:
-            made.close()
 
 
 def outbox(hub: Hub, partner: str = "uwv") -> str:
