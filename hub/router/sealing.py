@@ -50,7 +50,7 @@ from hub.router.errors import RouterConfigError
 from hub.router.processing import Inbound
 from hub.router.validation import Rejection
 from hub.sdk.security import seal_record_fields
-from hub.security.audit_chain import AuditChainer
+from hub.security.audit_chain import AuditChainer, AuditEntry, EntryCheck, follow
 from hub.security.config import missing_keys, partner_key_store
 from hub.security.consent_feed import ConsentFeedVerifier
 from hub.security.envelope import EnvelopeDecryptor, is_encrypted
@@ -268,6 +268,13 @@ class RouterSecurity:
         return self._operations.decrypt(topic=topic, key=key, value=value, headers=headers)
 
     # --- the audit chain --------------------------------------------------------------------------
+
+    def hub_audit_entry(self, entry: AuditEntry) -> bool:
+        """Whether ``entry`` of the audit topic is the hub's own: chained, its bytes
+        matching its hash, signed by the hub (a record anyone else wrote there is not,
+        and the chain must never resume from it)."""
+        followed, _ = follow(None, entry, directory=self.hub.directory)
+        return followed.check is EntryCheck.VERIFIED
 
     def resume_audit(self, partition: int, last: HeaderList | None) -> None:
         """Continue ``partition``'s chain after its last record on the topic (None: empty)."""

@@ -191,3 +191,34 @@ def test_a_trail_with_a_removed_or_altered_entry_is_reported_as_a_broken_chain(
     assert [r.check for r in check.rejected] == ["changed"]
     assert check.rejected[0].claimed_recipient == "gemeente-rotterdam"
     assert "gemeente-rotterdam" not in {d.recipient for d in report.disclosures}
+
+
+def test_regression_a_forged_audit_record_before_a_restart_broke_the_chain_for_good(
+    hub: Hub, tmp_path: Path
+) -> None:
+    """A router loading a partition resumed its audit chain from the last record on the
+    topic, whoever wrote it: a record forged there just before a restart left the trail
+    "broken" from then on. Now the chain resumes after the hub's last entry."""
+    who = _consented(hub)
+    audit = _audited(hub, who, 1)
+    mine = [a for a in audit if a.key == who.encode()]
+    topic = hub.catalogue.disclosures.name
+    key = who.encode()
+    for value, headers in reversed(_forged(hub, who, mine[-1])):  # an unchained one last
+        hub.publish_raw(
+            topic,
+            key=key,
+            value=value,
+            headers=headers,
+            partition=partition_of(key, hub.settings.topic_partitions),
+        )
+    for worker in list(hub.workers):
+        worker.stop()
+        hub.workers.remove(worker)
+    hub.worker("after-forgery").wait_ready(60, partitions=hub.settings.topic_partitions)
+    after = _audited(hub, who, 1)
+    report = _report(hub, tmp_path, topic, who, until=len(after))
+    check = report.verification
+    assert not check.breaks, check.summary
+    assert check.status is AuditStatus.BAD_SIGNATURE, check.summary  # the forgeries, flagged
+    assert [d.recipient for d in report.disclosures] == [GEMEENTE, GEMEENTE]
