@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import faust
+from aiokafka import TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from hub.config import HubSettings
@@ -191,10 +192,16 @@ class _IdleWatch:
                 for tp, (done, high, flags) in sorted(stalled.items())
             ),
         )
-        for tp, (done, _high, _flags) in stalled.items():
-            await consumer.seek(tp, done)
-        consumer.resume_partitions(stalled)
-        consumer._thread._consumer.resume(*stalled)
+        try:
+            for tp, (done, _high, _flags) in stalled.items():
+                await consumer.seek(tp, done)
+            consumer.resume_partitions(stalled)
+            # the client wants its own TopicPartition type, not faust's
+            consumer._thread._consumer.resume(
+                *(TopicPartition(tp.topic, tp.partition) for tp in stalled)
+            )
+        except Exception:  # never let the rescue take the worker down
+            _LOG.exception("seeking the stalled partitions back failed")
 
 
 def build_app(settings: HubSettings, engine: RouterEngine, options: RouterOptions) -> faust.App:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import pytest
+from aiokafka import TopicPartition
 
 from hub.router.app import _IdleWatch
 
@@ -35,8 +36,10 @@ class Client:
     def paused(self) -> set[TP]:
         return self.paused_tps
 
-    def resume(self, *tps: TP) -> None:
-        self.resumed.extend(tps)
+    def resume(self, *tps: TopicPartition) -> None:
+        if not all(isinstance(tp, TopicPartition) for tp in tps):  # as aiokafka checks
+            raise TypeError("partitions must be TopicPartition namedtuples")
+        self.resumed.extend(TP(tp.topic, tp.partition) for tp in tps)
 
 
 @dataclass
@@ -138,6 +141,22 @@ def test_a_partition_read_to_its_end_is_left_alone() -> None:
     consumer.highwaters[TP(OUTBOX, 2)] = 10
     asyncio.run(watch(App(consumer), Engine()).check())
     assert consumer.seeks == []
+
+
+def test_regression_the_rescue_crashed_the_worker_when_resuming_failed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """faust's partitions are not the client's TopicPartition: resuming them raised out
+    of the flush timer and stopped the worker. A failing rescue is logged, never raised."""
+    consumer = stalled_consumer()
+
+    def broken(*tps: Any) -> None:
+        raise TypeError("partitions must be TopicPartition namedtuples")
+
+    consumer._thread._consumer.resume = broken  # type: ignore[method-assign]
+    with caplog.at_level(logging.ERROR, logger="hub.router.app"):
+        asyncio.run(watch(App(consumer), Engine()).check())
+    assert "seeking the stalled partitions back failed" in caplog.text
 
 
 def test_changed_faust_internals_make_the_watch_do_nothing() -> None:
