@@ -218,6 +218,7 @@ def test_dead_letter_reasons_and_monitor_event_types_are_those_of_the_brief(
         "KEY_EXPIRED",
         "SIGNER_MISMATCH",
         "CHAIN_BROKEN",  # issue 16: a consent change out of its subject's chain
+        "REASON_WITHHELD",  # issue 20: a notice to a publisher not entitled to the reason
     ]
     assert schemas.raw("MonitorEventType")["symbols"] == [
         "INTAKE",
