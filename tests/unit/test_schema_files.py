@@ -156,7 +156,13 @@ def test_monitor_event_holds_no_direct_identifier_or_free_text(schemas: SchemaSe
     for forbidden in ("bsn", "name", "birth", "address", "contact", "note", "reason", "client"):
         assert not [f for f in fields if forbidden in f], forbidden
     free_text = [f for f, spec in fields.items() if spec["type"] in ("string", ["null", "string"])]
-    assert free_text == ["event_id", "source_partner", "monitor_pseudonym", "period"]
+    assert free_text == [
+        "event_id",
+        "source_partner",
+        "monitor_pseudonym",
+        "period",
+        "linkage_pseudonym",  # issue 20: the person's, on the steps of figures across periods
+    ]
 
 
 def test_person_records_carry_the_client_pseudonym_and_vacancy_does_not(
