@@ -186,7 +186,8 @@ class _Linked:
 
     first_intake: date | None = None
     placements: list[tuple[Region, Period, date]] = field(default_factory=list)
-    ledgers: set[Region] = field(default_factory=set)
+    ledgers: dict[Region, Period] = field(default_factory=dict)
+    """Per region, the period of the person's earliest budget movement there."""
 
 
 def _add_amount(person: _Person, cell: Cell, prefix: str, measure: str, cents: int) -> None:
@@ -297,7 +298,7 @@ class Aggregator:
         elif event.event_type in (MonitorEventType.PLACEMENT, MonitorEventType.OUTCOME):
             touched |= self._outcome(linked, event, cell, once, day)
         elif event.event_type is MonitorEventType.INSTRUMENT_USED:
-            self._instrument(person, linked, event, cell, once)
+            touched |= self._instrument(person, linked, event, cell, once)
         return touched
 
     def _normalise(self, event: MonitorEvent) -> tuple[str, str, str]:
@@ -366,7 +367,7 @@ class Aggregator:
         event: MonitorEvent,
         cell: Cell,
         once: _Once,
-    ) -> None:
+    ) -> set[CellKey]:
         cluster = event.instrument.cluster.value if event.instrument else UNKNOWN
         if event.uses:
             cell.events["instrument"] += event.uses
@@ -390,11 +391,23 @@ class Aggregator:
             once(f"paid.{cluster}")
             for measure in ("paid", f"paid.{cluster}"):
                 _add_amount(person, cell, prefix, measure, paid)
-        if committed or paid:
-            ledgers = linked().ledgers
-            if event.region not in ledgers:
-                ledgers.add(event.region)
-                cell.persons["ledger_new"] += 1
+        if not (committed or paid):
+            return set()
+        # counted in the period of the earliest movement, whatever the order events arrive
+        # in (one person's periods are on different partitions of the monitor topic)
+        ledgers = linked().ledgers
+        earlier = ledgers.get(event.region)
+        if earlier is not None and earlier <= event.period:
+            return set()
+        ledgers[event.region] = event.period
+        cell.persons["ledger_new"] += 1
+        if earlier is None:
+            return set()
+        moved_from = self._cells.setdefault((event.region, earlier), Cell())
+        moved_from.persons["ledger_new"] -= 1
+        if not moved_from.persons["ledger_new"]:
+            del moved_from.persons["ledger_new"]
+        return {(event.region, earlier)}
 
     # --- for tests and diagnostics ---------------------------------------------------------------
 
