@@ -55,6 +55,7 @@ from hub.router.sealing import RouterSecurity
 from hub.router.state import ConsentRefusal, PartitionState, SubjectState
 from hub.security.audit_chain import AuditEntry
 from hub.security.consent_feed import previous_hash
+from hub.security.errors import NotTheHubs
 from hub.security.headers import HeaderList
 from hub.serde import SerializationContext
 from schemas.models import DisclosureEvent, RoutingState
@@ -461,6 +462,14 @@ class PartitionLoader:
             snapshot = self._codec.decode(value, self._ctx(record))
         except RegistryError:
             raise
+        except NotTheHubs as exc:
+            _LOG.critical(
+                "partition %d: routing state at offset %d ignored: %s",
+                self.partition,
+                record.offset,
+                exc,
+            )
+            return
         except HubError as exc:
             _LOG.warning("routing state at offset %d cannot be read: %s", record.offset, exc)
             return

@@ -54,7 +54,7 @@ from hub.security.audit_chain import AuditChainer, AuditEntry, EntryCheck, follo
 from hub.security.config import missing_keys, partner_key_store
 from hub.security.consent_feed import ConsentFeedVerifier
 from hub.security.envelope import EnvelopeDecryptor, is_encrypted
-from hub.security.errors import AuditChainError, KeyStoreError
+from hub.security.errors import AuditChainError, KeyStoreError, NotTheHubs
 from hub.security.headers import HeaderList
 from hub.security.hub_identity import (
     HUB_ID,
@@ -261,8 +261,12 @@ class RouterSecurity:
     def open_internal(
         self, topic: str, key: bytes | None, value: bytes | None, headers: HeaderList
     ) -> bytes | None:
-        """The plaintext of a record of a hub-internal topic (EnvelopeError when it does not
-        decrypt); one written before these topics were encrypted is returned as it is."""
+        """The plaintext of a record of a hub-internal topic: NotTheHubs when the hub did
+        not sign it (a record anyone else wrote there), EnvelopeError when it does not
+        decrypt; one written before these topics were encrypted is returned as it is."""
+        verdict = self.hub.verify_own(topic=topic, key=key, value=value, headers=headers)
+        if not verdict.ok:
+            raise NotTheHubs(f"{topic}: not the hub's record ({verdict.reason}: {verdict.detail})")
         if value is None or not is_encrypted(headers):
             return value
         return self._operations.decrypt(topic=topic, key=key, value=value, headers=headers)
