@@ -20,10 +20,10 @@ import pytest
 from consent.model import utc_now
 from hub.config import HubSettings
 from hub.ids import ClientPseudonym
-from hub.kafka import producer
 from schemas import codec
 from schemas.models.audit import DisclosureEvent
 from tests.consent.conftest import ConsentApi, consent_settings, running_consent_api
+from tests.consent.helpers.audit import publish_hub_audit
 
 if TYPE_CHECKING:  # imported in the tests: a missing package fails there with a clear message
     from playwright.sync_api import Browser, ConsoleMessage, Page
@@ -82,13 +82,9 @@ def _deliver(api: ConsentApi, subject: str, consent_id: str) -> None:
             "payload_sha256": "0" * 64,
         }
     )
-    sender = producer(api.runtime.settings)
-    try:
-        sender.send(
-            api.runtime.ingester.topic, key=subject.encode(), value=codec.encode(event)
-        ).get(timeout=10)
-    finally:
-        sender.close()
+    publish_hub_audit(
+        api.runtime.settings, api.runtime.ingester.topic, subject.encode(), codec.encode(event)
+    )
     deadline = time.monotonic() + 20
     while not api.runtime.store.disclosures_for(ClientPseudonym(subject)):
         assert time.monotonic() < deadline, "the disclosure never reached the consent store"
