@@ -125,7 +125,7 @@ class ExpiringPage(_Body):
     days: int
     consents: list[ConsentView]
     next_cursor: str | None = Field(
-        description="Pass as ``cursor`` for the next page; null on the last page."
+        description="Pass as ``cursor`` for the next page; null once a page is not full."
     )
 
 
