@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -138,11 +138,12 @@ def execute(
     actor: str,
     reason: str | None,
     now: datetime,
-    withdraw: Callable[[ConsentId, str | None], object],
+    withdraw_all: Callable[[Sequence[ConsentId], str | None], object],
 ) -> BulkOutcome:
-    """Withdraw the consents of the preview of ``token`` (each with ``withdraw(id,
-    reason)``); idempotent. Refused when another officer previewed it, when it expired
-    before it was executed, or when the selection no longer matches the preview."""
+    """Withdraw the consents of the preview of ``token`` (with ``withdraw_all(ids,
+    reason)``, each as a normal withdrawal); idempotent. Refused when another officer
+    previewed it, when it expired before it was executed, or when the selection no
+    longer matches the preview."""
     digest = token_hash(token)
     stored = store.bulk_preview(digest)
     if stored is None:
@@ -169,7 +170,6 @@ def execute(
         raise ConsentInvalid(
             "reason", "this bulk withdrawal was executed with another reason; repeat that one"
         )
-    for consent_id in stored.consent_ids:
-        withdraw(consent_id, stored.reason)
+    withdraw_all(stored.consent_ids, stored.reason)
     assert stored.executed_at is not None
     return BulkOutcome(selection, stored.consent_ids, stored.reason, stored.executed_at)

@@ -327,6 +327,23 @@ class ConsentService:
         self, consent_id: ConsentId, *, actor: str, reason: str | None = None
     ) -> ConsentRecord:
         """Withdraw a consent; idempotent. Returns once the withdrawal is stored and published."""
+        record, event = self._store_withdrawal(consent_id, actor, reason)
+        self._withdrawal_published(consent_id, record, event)
+        return record
+
+    def withdraw_all(
+        self, consent_ids: Iterable[ConsentId], *, actor: str, reason: str | None = None
+    ) -> list[ConsentRecord]:
+        """Withdraw each consent as :meth:`withdraw` does (one transaction and one feed
+        event each), but store them all before waiting for the feed, so the waits overlap."""
+        stored = [(c, *self._store_withdrawal(c, actor, reason)) for c in consent_ids]
+        for consent_id, record, event in stored:
+            self._withdrawal_published(consent_id, record, event)
+        return [record for _, record, _ in stored]
+
+    def _store_withdrawal(
+        self, consent_id: ConsentId, actor: str, reason: str | None
+    ) -> tuple[ConsentRecord, ConsentEvent | None]:
         now = self.clock()
 
         def write(tx: StoreTransaction) -> tuple[ConsentRecord, ConsentEvent | None]:
@@ -364,11 +381,16 @@ class ConsentService:
                 actor_role(actor),
                 extra={"event_id": event.event_id},
             )
+        return record, event
+
+    def _withdrawal_published(
+        self, consent_id: ConsentId, record: ConsentRecord, event: ConsentEvent | None
+    ) -> None:
+        if event is not None:
             self._published(event.event_id)
         elif record.status is ConsentStatus.WITHDRAWN:
             # A repeated withdrawal also returns only once the first one is published.
             self._published(self._last_event_id(consent_id, ConsentChangeType.WITHDRAWN))
-        return record
 
     def _last_event_id(self, consent_id: ConsentId, change: ConsentChangeType) -> EventId:
         for event in reversed(self.store.events(consent_id=consent_id)):
@@ -465,7 +487,7 @@ class ConsentService:
             actor=actor,
             reason=reason,
             now=self.clock(),
-            withdraw=lambda consent_id, why: self.withdraw(consent_id, actor=actor, reason=why),
+            withdraw_all=lambda ids, why: self.withdraw_all(ids, actor=actor, reason=why),
         )
         _LOG.info(
             "bulk withdrawal of %d consents by a %s",
