@@ -486,7 +486,7 @@ class _Console:
         who = self.caller(request)
         if not isinstance(who, _Caller):
             return who
-        number = int(days) if days and days.isdigit() else 30
+        number = int(days) if days and days.isdigit() else (30 if not days else 0)
         if not 1 <= number <= MAX_EXPIRING_DAYS:
             detail = f"Days: a number from 1 to {MAX_EXPIRING_DAYS}."
             return _html(error_page(who.layout, 422, "Invalid", detail), 422)

@@ -44,6 +44,12 @@ TEXT = {
     "expiring.empty": "No consent ends within the next {days} days.",
     "expiring.next": "Next page",
     "expiring.caption": "Consents ending soon",
+    "expiring.col.until": "valid until",
+    "expiring.col.subject": "subject",
+    "expiring.col.consent": "consent",
+    "expiring.col.controller": "controller",
+    "expiring.col.recipients": "recipients",
+    "expiring.col.purposes": "purposes",
     "exports.title": "Exports",
     "exports.intro": (
         "Download for an audit, as CSV (for a spreadsheet) or JSON lines. Leave a filter "
@@ -127,7 +133,10 @@ def expiring_page(layout: Layout, page: ExpiringPage, cursor_url: str | None) ->
         + form
         + _table(
             _t("expiring.caption"),
-            ("valid until", "subject", "consent", "controller", "recipients", "purposes"),
+            tuple(
+                _t(f"expiring.col.{c}")
+                for c in ("until", "subject", "consent", "controller", "recipients", "purposes")
+            ),
             rows,
             _t("expiring.empty", days=page.days),
         )

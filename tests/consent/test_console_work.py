@@ -58,6 +58,7 @@ def test_the_expiring_page_lists_consents_ending_soon(
     assert later not in page
     assert later in officer.get("/console/expiring", params={"days": "60"}).text
     assert officer.get("/console/expiring", params={"days": "400"}).status_code == 422
+    assert officer.get("/console/expiring", params={"days": "soon"}).status_code == 422
 
 
 def test_the_export_forms_download_csv_and_json_lines(
