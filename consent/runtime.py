@@ -141,7 +141,7 @@ class ConsentRuntime:
             self._close_codec()
             self.store.close()
             raise
-        self.relay.set_periodic(self.service.sweep_expired)
+        self.relay.set_periodic(self.service.housekeeping)
         self.ingester = (
             DisclosureIngester(
                 self.store,

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, WithJsonSchema, field_validator
 
+from consent.bulk import BulkOutcome, BulkPlan, BulkSelection
 from consent.decision import Decision, Reason
 from consent.model import (
     PARTNER_ID_PATTERN,
@@ -28,12 +29,16 @@ __all__ = [
     "BSN_FORMAT",
     "BsnLookupRequest",
     "BsnLookupResponse",
+    "BulkPreviewView",
+    "BulkWithdrawRequest",
+    "BulkWithdrawalView",
     "CategoryOutcomeView",
     "ConsentView",
     "DecisionRequest",
     "DecisionView",
     "ErrorView",
     "EventView",
+    "ExpiringPage",
     "GrantRequest",
     "Health",
     "InvalidView",
@@ -112,6 +117,63 @@ class SubjectConsents(_Body):
     subject: ClientPseudonym
     bsn_on_file: bool | None = Field(description="Only shown to privacy officers.")
     consents: list[ConsentView]
+
+
+class ExpiringPage(_Body):
+    """GIVEN consents ending within ``days`` days, soonest first, one page."""
+
+    days: int
+    consents: list[ConsentView]
+    next_cursor: str | None = Field(
+        description="Pass as ``cursor`` for the next page; null once a page is not full."
+    )
+
+
+class BulkPreviewView(_Body):
+    """What a bulk withdrawal would affect; execute it with ``token`` before ``expires_at``."""
+
+    token: str = Field(description="Shown once; only its hash is stored.")
+    expires_at: datetime
+    selection: BulkSelection
+    count: int
+    consent_ids: list[ConsentId]
+    subjects: list[ClientPseudonym]
+
+    @classmethod
+    def of(cls, plan: BulkPlan) -> BulkPreviewView:
+        return cls(
+            token=plan.token,
+            expires_at=plan.expires_at,
+            selection=plan.selection,
+            count=len(plan.consent_ids),
+            consent_ids=list(plan.consent_ids),
+            subjects=list(plan.subjects),
+        )
+
+
+class BulkWithdrawRequest(_Body):
+    token: str = Field(min_length=20, max_length=200, description="The preview's token.")
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class BulkWithdrawalView(_Body):
+    """An executed bulk withdrawal (the same answer for every repeat of it)."""
+
+    selection: BulkSelection
+    count: int
+    consent_ids: list[ConsentId]
+    reason: str | None
+    executed_at: datetime
+
+    @classmethod
+    def of(cls, outcome: BulkOutcome) -> BulkWithdrawalView:
+        return cls(
+            selection=outcome.selection,
+            count=len(outcome.consent_ids),
+            consent_ids=list(outcome.consent_ids),
+            reason=outcome.reason,
+            executed_at=outcome.executed_at,
+        )
 
 
 class EventView(_Body):

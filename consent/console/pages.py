@@ -122,6 +122,9 @@ def _page(title: str, body: str, layout: Layout) -> str:
         nav = (
             '<nav aria-label="Console"><ul>'
             '<li><a href="/console/subjects">Find a subject</a></li>'
+            '<li><a href="/console/expiring">Expiring consents</a></li>'
+            '<li><a href="/console/exports">Exports</a></li>'
+            '<li><a href="/console/bulk">Bulk withdrawal</a></li>'
             '<li><a href="/console/policy">Policy matrix</a></li>'
             f"<li>Signed in as {_e(layout.officer)}</li>"
             '<li><form method="post" action="/console/logout">'

@@ -28,12 +28,14 @@ from hub.ids import ClientPseudonym, ConsentId, EventId, PartnerId
 
 __all__ = [
     "ApiKeyRecord",
+    "BulkPreview",
     "ConsentStore",
     "ConsoleSessionRecord",
     "IdempotentGrant",
     "OutboxRow",
     "StoreTransaction",
     "SubjectIdentity",
+    "Window",
 ]
 
 
@@ -95,6 +97,32 @@ class IdempotentGrant:
     consent_id: ConsentId
     event_id: EventId
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BulkPreview:
+    """A previewed bulk withdrawal: who previewed which selection, the consents it
+    matched, until when the preview holds, and (once executed) the reason and when."""
+
+    token_hash: str
+    actor: str
+    selection: str
+    consent_ids: tuple[ConsentId, ...]
+    created_at: datetime
+    expires_at: datetime
+    reason: str | None = None
+    executed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """What an export reads: one partner, one subject, a period (``since`` included,
+    ``until`` not); None is no filter."""
+
+    partner: PartnerId | None = None
+    subject: ClientPseudonym | None = None
+    since: datetime | None = None
+    until: datetime | None = None
 
 
 class StoreTransaction(ABC):
@@ -165,6 +193,26 @@ class ConsentStore(ABC):
     @abstractmethod
     def due_expiries(self, now: datetime, limit: int = 100) -> list[ConsentId]:
         """GIVEN consents whose ``valid_until`` has passed but whose expiry is not recorded."""
+
+    @abstractmethod
+    def expiring(
+        self,
+        now: datetime,
+        until: datetime,
+        limit: int,
+        after: tuple[datetime, ConsentId] | None = None,
+    ) -> list[ConsentRecord]:
+        """GIVEN consents whose ``valid_until`` is after ``now`` and at most ``until``,
+        soonest first (then by id); ``after`` is the last (valid_until, id) of a page."""
+
+    @abstractmethod
+    def count_expiring(self, now: datetime, until: datetime) -> int:
+        """How many consents :meth:`expiring` would list in all."""
+
+    @abstractmethod
+    def event_page(self, window: Window, after_seq: int, limit: int) -> list[ConsentEvent]:
+        """Events after ``after_seq`` in register order, of ``window``'s subject and
+        period (``recorded_at``); the partner is not filtered here."""
 
     @abstractmethod
     def status_counts(self, now: datetime) -> dict[str, int]:
@@ -256,6 +304,24 @@ class ConsentStore(ABC):
 
     @abstractmethod
     def disclosures_for(self, subject: ClientPseudonym) -> list[DisclosureRecord]: ...
+
+    @abstractmethod
+    def disclosure_page(
+        self, window: Window, after_seq: int, limit: int
+    ) -> list[tuple[int, DisclosureRecord]]:
+        """(seq, disclosure) after ``after_seq`` in stored order, of ``window``'s partner
+        (the recipient), subject and period (``disclosed_at``)."""
+
+    # --- bulk withdrawals -----------------------------------------------------------------
+    @abstractmethod
+    def add_bulk_preview(self, preview: BulkPreview) -> None: ...
+
+    @abstractmethod
+    def bulk_preview(self, token_hash: str) -> BulkPreview | None: ...
+
+    @abstractmethod
+    def start_bulk_withdrawal(self, token_hash: str, reason: str | None, at: datetime) -> bool:
+        """Mark the preview executed with ``reason``; False when it was already."""
 
     # --- API keys -------------------------------------------------------------------------
     @abstractmethod

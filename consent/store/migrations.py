@@ -214,4 +214,22 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        7,
+        "bulk withdrawals: a preview (its token's hash, officer, selection) and its execution",
+        (
+            """CREATE TABLE consent_bulk_withdrawals (
+                token_hash TEXT PRIMARY KEY,
+                actor TEXT NOT NULL,
+                selection TEXT NOT NULL,
+                consent_ids TEXT NOT NULL,
+                created_at {ts} NOT NULL,
+                expires_at {ts} NOT NULL,
+                reason TEXT,
+                executed_at {ts}
+            )""",
+            "CREATE INDEX consent_disclosures_by_recipient ON consent_disclosures (recipient, seq)",
+            "CREATE INDEX consent_events_by_recorded ON consent_events (recorded_at, seq)",
+        ),
+    ),
 )

@@ -9,6 +9,7 @@ threads and the outbox relay.
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 from abc import abstractmethod
 from collections.abc import Iterator, Sequence
@@ -30,12 +31,14 @@ from consent.model import (
 )
 from consent.store.interface import (
     ApiKeyRecord,
+    BulkPreview,
     ConsentStore,
     ConsoleSessionRecord,
     IdempotentGrant,
     OutboxRow,
     StoreTransaction,
     SubjectIdentity,
+    Window,
 )
 from consent.store.migrations import MIGRATIONS, MIGRATIONS_TABLE, statements_for
 from hub.ids import ClientPseudonym, ConsentId, EventId, PartnerId
@@ -237,6 +240,63 @@ class SqlConsentStore(ConsentStore):
             (ConsentStatus.GIVEN.value, self._ts_in(now), limit),
         )
         return [ConsentId(r[0]) for r in rows]
+
+    def expiring(
+        self,
+        now: datetime,
+        until: datetime,
+        limit: int,
+        after: tuple[datetime, ConsentId] | None = None,
+    ) -> list[ConsentRecord]:
+        where = "status = ? AND valid_until IS NOT NULL AND valid_until > ? AND valid_until <= ?"
+        params: list[Any] = [ConsentStatus.GIVEN.value, self._ts_in(now), self._ts_in(until)]
+        if after is not None:
+            where += " AND (valid_until > ? OR (valid_until = ? AND consent_id > ?))"
+            params += [self._ts_in(after[0]), self._ts_in(after[0]), after[1]]
+        rows = self._query(
+            f"SELECT body FROM consent_records WHERE {where} "  # noqa: S608
+            "ORDER BY valid_until, consent_id LIMIT ?",
+            (*params, limit),
+        )
+        return [ConsentRecord.model_validate_json(r[0]) for r in rows]
+
+    def count_expiring(self, now: datetime, until: datetime) -> int:
+        rows = self._query(
+            "SELECT COUNT(*) FROM consent_records WHERE status = ? AND valid_until IS NOT NULL "
+            "AND valid_until > ? AND valid_until <= ?",
+            (ConsentStatus.GIVEN.value, self._ts_in(now), self._ts_in(until)),
+        )
+        return int(rows[0][0])
+
+    def _window(
+        self, window: Window, time_column: str, partner_column: str | None
+    ) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if partner_column is not None and window.partner is not None:
+            clauses.append(f"{partner_column} = ?")
+            params.append(window.partner)
+        if window.subject is not None:
+            clauses.append("subject = ?")
+            params.append(window.subject)
+        if window.since is not None:
+            clauses.append(f"{time_column} >= ?")
+            params.append(self._ts_in(window.since))
+        if window.until is not None:
+            clauses.append(f"{time_column} < ?")
+            params.append(self._ts_in(window.until))
+        return "".join(f" AND {c}" for c in clauses), params
+
+    def event_page(self, window: Window, after_seq: int, limit: int) -> list[ConsentEvent]:
+        where, params = self._window(window, "recorded_at", None)
+        rows = self._query(
+            f"SELECT seq, body FROM consent_events WHERE seq > ?{where} "  # noqa: S608
+            "ORDER BY seq LIMIT ?",
+            (after_seq, *params, limit),
+        )
+        return [
+            ConsentEvent.model_validate_json(r[1]).model_copy(update={"seq": r[0]}) for r in rows
+        ]
 
     def status_counts(self, now: datetime) -> dict[str, int]:
         counts = {status.value: 0 for status in ConsentStatus}
@@ -478,6 +538,64 @@ class SqlConsentStore(ConsentStore):
             (subject,),
         )
         return [DisclosureRecord.model_validate_json(r[0]) for r in rows]
+
+    def disclosure_page(
+        self, window: Window, after_seq: int, limit: int
+    ) -> list[tuple[int, DisclosureRecord]]:
+        where, params = self._window(window, "disclosed_at", "recipient")
+        rows = self._query(
+            f"SELECT seq, body FROM consent_disclosures WHERE seq > ?{where} "  # noqa: S608
+            "ORDER BY seq LIMIT ?",
+            (after_seq, *params, limit),
+        )
+        return [(int(r[0]), DisclosureRecord.model_validate_json(r[1])) for r in rows]
+
+    # --- bulk withdrawals ----------------------------------------------------------------------
+    def add_bulk_preview(self, preview: BulkPreview) -> None:
+        with self._tx("storing a bulk withdrawal preview") as conn:
+            self._execute(
+                conn,
+                "INSERT INTO consent_bulk_withdrawals (token_hash, actor, selection, "
+                "consent_ids, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    preview.token_hash,
+                    preview.actor,
+                    preview.selection,
+                    json.dumps(list(preview.consent_ids)),
+                    self._ts_in(preview.created_at),
+                    self._ts_in(preview.expires_at),
+                ),
+            )
+
+    def bulk_preview(self, token_hash: str) -> BulkPreview | None:
+        rows = self._query(
+            "SELECT actor, selection, consent_ids, created_at, expires_at, reason, executed_at "
+            "FROM consent_bulk_withdrawals WHERE token_hash = ?",
+            (token_hash,),
+        )
+        if not rows:
+            return None
+        actor, selection, ids, created_at, expires_at, reason, executed_at = rows[0]
+        return BulkPreview(
+            token_hash=token_hash,
+            actor=actor,
+            selection=selection,
+            consent_ids=tuple(ConsentId(i) for i in json.loads(ids)),
+            created_at=self._ts_out(created_at),
+            expires_at=self._ts_out(expires_at),
+            reason=reason,
+            executed_at=self._ts_out_opt(executed_at),
+        )
+
+    def start_bulk_withdrawal(self, token_hash: str, reason: str | None, at: datetime) -> bool:
+        with self._tx("starting a bulk withdrawal") as conn:
+            cursor = self._execute(
+                conn,
+                "UPDATE consent_bulk_withdrawals SET reason = ?, executed_at = ? "
+                "WHERE token_hash = ? AND executed_at IS NULL",
+                (reason, self._ts_in(at), token_hash),
+            )
+            return bool(cursor.rowcount)
 
     # --- API keys ----------------------------------------------------------------------------
     def _key_record(self, row: tuple[Any, ...]) -> ApiKeyRecord:
