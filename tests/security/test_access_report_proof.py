@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,19 @@ def _forged(hub: Hub, who: str, genuine: Received) -> list[tuple[bytes, list[tup
     return out
 
 
+def _plant(hub: Hub, who: str, forged: Iterable[tuple[bytes, list[tuple[str, bytes]]]]) -> None:
+    """Write ``forged`` records about ``who`` onto the audit topic, on ``who``'s partition."""
+    key = who.encode()
+    for value, headers in forged:
+        hub.publish_raw(
+            hub.catalogue.disclosures.name,
+            key=key,
+            value=value,
+            headers=headers,
+            partition=partition_of(key, hub.settings.topic_partitions),
+        )
+
+
 def test_regression_a_forged_audit_record_was_reported_as_a_disclosure(
     hub: Hub, tmp_path: Path
 ) -> None:
@@ -115,15 +129,7 @@ def test_regression_a_forged_audit_record_was_reported_as_a_disclosure(
     assert "Audit trail: <strong>verified" in render_html(clean)
 
     mine = [a for a in audit if a.key == who.encode()]
-    key = who.encode()
-    for value, headers in _forged(hub, who, mine[-1]):
-        hub.publish_raw(
-            topic,
-            key=key,
-            value=value,
-            headers=headers,
-            partition=partition_of(key, hub.settings.topic_partitions),
-        )
+    _plant(hub, who, _forged(hub, who, mine[-1]))
     after = _audited(hub, who, 1)  # the router's chain goes on past the forgeries
     flagged = _report(hub, tmp_path, topic, who, until=len(after))
     check = flagged.verification
@@ -203,15 +209,7 @@ def test_regression_a_forged_audit_record_before_a_restart_broke_the_chain_for_g
     audit = _audited(hub, who, 1)
     mine = [a for a in audit if a.key == who.encode()]
     topic = hub.catalogue.disclosures.name
-    key = who.encode()
-    for value, headers in reversed(_forged(hub, who, mine[-1])):  # an unchained one last
-        hub.publish_raw(
-            topic,
-            key=key,
-            value=value,
-            headers=headers,
-            partition=partition_of(key, hub.settings.topic_partitions),
-        )
+    _plant(hub, who, reversed(_forged(hub, who, mine[-1])))  # an unchained one last
     for worker in list(hub.workers):
         worker.stop()
         hub.workers.remove(worker)
