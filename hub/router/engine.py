@@ -390,6 +390,15 @@ class RouterEngine:
     def _wait_for(self, what: str) -> None:
         self._waiting = (what, time.monotonic())
 
+    def _stalled_for(self, after_s: float = 5.0) -> dict[str, Any] | None:
+        """What a batch has waited for longer than ``after_s`` (None: nothing), whole
+        seconds: the status does not change, nor is rewritten, while batches flow."""
+        if self._waiting is None:
+            return None
+        what, since = self._waiting
+        waited = time.monotonic() - since
+        return {"for": what, "s": int(waited)} if waited >= after_s else None
+
     def _report_stall(self, after_s: float = 15.0) -> None:
         """Log (at most every ``after_s``) what a batch has waited for longer than
         ``after_s``."""
@@ -618,11 +627,7 @@ class RouterEngine:
             },
             "stats": dict(self.stats) | {"skipped": self.core.skipped},
             "held": self._held(),
-            "waiting": (
-                None
-                if self._waiting is None
-                else {"for": self._waiting[0], "s": round(time.monotonic() - self._waiting[1], 1)}
-            ),
+            "waiting": self._stalled_for(),
             "metrics_port": self.metrics_port,
             "security": {
                 "enabled": self.security is not None,
