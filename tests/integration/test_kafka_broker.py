@@ -23,7 +23,8 @@ from hub.broker._process import pid_listens_on
 from hub.broker.apache import KafkaBroker
 from hub.config import HubSettings, load_settings
 from hub.errors import BrokerStartError
-from hub.kafka import admin_client, client_config, create_topics, producer
+from hub.kafka import admin_client, create_topics, producer
+from hub.kafka.config import kafka_python_config
 from tests.integration.helpers.procs import alive, eventually, port_of, refuses
 from topics.apply import apply_to_cluster
 from topics.catalogue import CleanupPolicy, build_catalogue
@@ -202,7 +203,7 @@ def test_end_offsets_are_the_high_watermarks(on_kafka: HubSettings, topic_factor
             writer.send(topic, value=b"%d" % i, partition=partition)
     writer.flush()
     writer.close()
-    reader = KafkaConsumer(**client_config(on_kafka))
+    reader = KafkaConsumer(**kafka_python_config(on_kafka))
     try:
         tps = [TopicPartition(topic, p) for p in sent]
         assert reader.end_offsets(tps) == {TopicPartition(topic, p): n for p, n in sent.items()}
