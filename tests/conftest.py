@@ -10,6 +10,11 @@ import pytest
 
 pytest_plugins = ["tests.plugins.broker"]
 
+# pytest-xdist gives its workers COLUMNS=80, which rich's console would keep from its
+# import on; the CLI tests set their own COLUMNS when they invoke a command.
+if "PYTEST_XDIST_WORKER" in os.environ:
+    os.environ.pop("COLUMNS", None)
+
 #: fixtures of tests/plugins/broker.py that start the session's broker
 BROKER_FIXTURES = frozenset({"hub_settings", "topic_factory"})
 

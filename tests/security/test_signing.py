@@ -115,6 +115,7 @@ def test_tampered_topic_key_or_value_is_invalid(
         (CE_TYPE, b"nl.rmt.hub.Referral"),
         (SIG_TIME, b"1800000000001"),
     ],
+    ids=["event-id", "type", "time"],  # stable ids: pytest-xdist workers must agree
 )
 def test_tampered_event_id_type_or_time_is_invalid(
     store: KeyStore, uwv: PartnerKeys, name: str, value: bytes
