@@ -22,9 +22,9 @@ from consent.model import ConsentChangeType, Role
 from consent.store import ConsentStore, store_for
 from hub.config import HubSettings
 from hub.ids import ClientPseudonym
-from tests.consent.conftest import consent_settings, delete_topic
 from tests.consent.factories import grant_body
 from tests.consent.feed import event_ids, read_topic
+from tests.helpers.consent import consent_settings, delete_topic
 
 REPO = Path(__file__).parents[2]
 

@@ -24,9 +24,9 @@ from hub.config import HubSettings
 from hub.kafka import producer
 from hub.logging import configure_logging
 from schemas.identifiers import is_valid_bsn
-from tests.consent.conftest import consent_settings, running_consent_api
 from tests.consent.factories import grant_body
 from tests.consent.test_console import csrf_of, grant_form
+from tests.helpers.consent import consent_settings, running_consent_api
 
 BSN = "111222333"
 SECOND_BSN = "123456782"

@@ -13,8 +13,8 @@ from consent.model import utc_now
 from hub.kafka import producer
 from schemas import codec
 from schemas.models.audit import DisclosureEvent
-from tests.consent.conftest import ConsentApi
 from tests.consent.factories import grant_body
+from tests.helpers.consent import ConsentApi
 
 
 def scrape(api: ConsentApi) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

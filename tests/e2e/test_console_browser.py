@@ -23,7 +23,7 @@ from hub.ids import ClientPseudonym
 from hub.kafka import producer
 from schemas import codec
 from schemas.models.audit import DisclosureEvent
-from tests.consent.conftest import ConsentApi, consent_settings, running_consent_api
+from tests.helpers.consent import ConsentApi, consent_settings, running_consent_api
 
 if TYPE_CHECKING:  # imported in the tests: a missing package fails there with a clear message
     from playwright.sync_api import Browser, ConsoleMessage, Page

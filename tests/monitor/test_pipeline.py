@@ -51,7 +51,7 @@ from schemas.identifiers import is_valid_bsn
 from schemas.menu_card import InstrumentCluster
 from schemas.models import MonitorEvent, PersonRecord
 from schemas.regions import Region
-from tests.monitor.conftest import drop_topics, make_monitor_env
+from tests.helpers.monitor import drop_topics, make_monitor_env
 from tests.monitor.synthetic import (
     PARTNER_KINDS,
     Expected,

@@ -40,7 +40,7 @@ from schemas.menu_card import Instrument
 from schemas.models import ClientProfile, DeadLetter
 from schemas.models.enums import DeadLetterReason
 from schemas.vocabulary import DataCategory, Purpose
-from tests.reliability.conftest import Scale
+from tests.plugins.reliability import Scale
 from tests.router.helpers import records
 from tests.router.helpers.hubtest import Hub, Received, delivered_ids
 

@@ -41,7 +41,7 @@ from tests.consent.factories import terms
 from tests.consent.feed import read_topic
 from tests.consent.test_logs import json_logging  # noqa: F401 - fixture
 from tests.monitor.test_pipeline import _cli
-from tests.reliability.conftest import Scale
+from tests.plugins.reliability import Scale
 from tests.reliability.privacy import Identifiers, find, identifiers_of, nine_digit_numbers
 from tests.reliability.streams import Subject, routed_everything
 from tests.router.helpers import records

@@ -1,25 +1,17 @@
-"""Key stores with a few identities, and record builders for the security tests."""
+"""Key stores with a few identities, and record builders for the security tests
+(the partner ids and header builder are in tests/helpers/security.py)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from hub.security.keys import KeyStore
-from hub.serde.cloudevents import ce_headers
 from schemas.regions import Region
 from schemas.vocabulary import PartnerKind
-
-UWV = "uwv"
-AMSTERDAM = "gemeente-amsterdam"
-UTRECHT = "gemeente-utrecht"
-HUB = "hub"
-
-Headers = list[tuple[str, bytes]]
+from tests.helpers.security import AMSTERDAM, HUB, UTRECHT, UWV, Headers, make_headers
 
 
 @pytest.fixture
@@ -31,18 +23,6 @@ def store(tmp_path: Path) -> KeyStore:
     keys.new(AMSTERDAM, kind=PartnerKind.GEMEENTE, region=Region.GROOT_AMSTERDAM)
     keys.new(UTRECHT, kind=PartnerKind.GEMEENTE, region=Region.MIDDEN_UTRECHT)
     return keys
-
-
-def make_headers(
-    source: str, event_id: str | None = None, record_type: str = "nl.rmt.hub.ClientProfile"
-) -> Headers:
-    """CloudEvents headers as the SDK writes them."""
-    return ce_headers(
-        event_id=event_id or str(uuid.uuid4()),
-        source=source,
-        record_type=record_type,
-        time=datetime.now(UTC),
-    )
 
 
 @pytest.fixture

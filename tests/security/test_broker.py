@@ -31,7 +31,7 @@ from hub.security.pipeline import HubSecurity, PartnerSecurity
 from hub.security.replay import ReplayGuard
 from hub.security.shredding import FieldSealer, SubjectKeyStore
 from hub.security.signing import RecordSigner
-from tests.security.conftest import AMSTERDAM, HUB, UTRECHT, UWV, make_headers
+from tests.helpers.security import AMSTERDAM, HUB, UTRECHT, UWV, make_headers
 
 pytestmark = pytest.mark.integration
 

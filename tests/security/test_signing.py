@@ -31,7 +31,7 @@ from hub.security.signing import (
     covered_headers,
     signed_bytes,
 )
-from tests.security.conftest import AMSTERDAM, HUB, UWV, Headers, make_headers
+from tests.helpers.security import AMSTERDAM, HUB, UWV, Headers, make_headers
 
 TOPIC = "rmt.partner.uwv.outbox"
 KEY = b"pseudonym-1"

@@ -1,5 +1,6 @@
-"""Fixtures of the router tests: a schema registry on the session broker, and a hub (own
-topic prefix, every catalogue topic created) per test or module."""
+"""A hub on the session broker: its own topic prefix, every catalogue topic created
+(:class:`tests.router.helpers.hubtest.Hub`). ``make_hub`` is the factory; the ``hub``
+fixture gives one per test and closes it after."""
 
 from __future__ import annotations
 
@@ -10,21 +11,11 @@ from pathlib import Path
 import pytest
 
 from hub.config import HubSettings
-from hub.registry.embedded import EmbeddedRegistry
 from tests.router.helpers.hubtest import Hub
 
 
-@pytest.fixture(scope="session")
-def registry_url(hub_settings: HubSettings) -> Iterator[str]:
-    """One embedded registry for every router test (schemas are the same for all)."""
-    settings = hub_settings.model_copy(
-        update={"schema_registry_topic": f"_schemas-router-{uuid.uuid4().hex[:8]}"}
-    )
-    with EmbeddedRegistry(settings, port=0) as registry:
-        yield registry.url
-
-
 def make_hub(settings: HubSettings, registry_url: str, tmp: Path) -> Hub:
+    """A hub with a fresh topic prefix and schema topic, its data under ``tmp``."""
     prefix = f"rt{uuid.uuid4().hex[:10]}"
     return Hub(
         settings.model_copy(
