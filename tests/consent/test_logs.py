@@ -9,7 +9,6 @@ import io
 import json
 import logging
 import re
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +26,7 @@ from schemas.identifiers import is_valid_bsn
 from tests.consent.factories import grant_body
 from tests.consent.test_console import csrf_of, grant_form
 from tests.helpers.consent import consent_settings, running_consent_api
+from tests.helpers.waiting import wait_until
 
 BSN = "111222333"
 SECOND_BSN = "123456782"
@@ -153,10 +153,9 @@ def test_no_bsn_and_no_name_in_any_log_line(
             sender.send(ingester.topic, key=subject.encode(), value=junk).get(timeout=10)
         finally:
             sender.close()
-        deadline = time.monotonic() + 20
-        while ingester.undecodable == 0:
-            assert time.monotonic() < deadline, "the ingester never read the junk record"
-            time.sleep(0.1)
+        wait_until(
+            lambda: ingester.undecodable, timeout_s=20, what="the ingester reads the junk record"
+        )
 
     lines = [line for line in json_logging.getvalue().splitlines() if line.strip()]
     records = []
