@@ -25,7 +25,6 @@ from hub.cli import audit as audit_cli
 from hub.config import HubSettings
 from hub.ids import EventId
 from hub.kafka import admin_client, create_topics
-from hub.registry.embedded import EmbeddedRegistry
 from hub.router.validation import partition_of
 from hub.sdk import PartnerClient
 from hub.sdk.security import open_sealed_fields
@@ -41,6 +40,7 @@ from hub.serde.canonical import cloud_event_headers
 from schemas.models import ClientProfile, DeadLetter, ErasureNotice, RejectionNotice
 from schemas.models.enums import DeadLetterReason, HealthNeed
 from schemas.vocabulary import DataCategory, Purpose
+from tests.plugins.hub import own_hub
 from tests.router.helpers import records
 from tests.router.helpers.hubtest import Hub, Received, delivered_ids
 
@@ -62,21 +62,10 @@ Headers = list[tuple[str, bytes]]
 @pytest.fixture(scope="module")
 def hub(hub_settings: HubSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     """A hub of its own (topics, key store, subject keys) with one router worker."""
-    prefix = f"sec{uuid.uuid4().hex[:10]}"
-    tmp: Path = tmp_path_factory.mktemp("router-security")
-    base = hub_settings.model_copy(
-        update={"topic_prefix": prefix, "schema_registry_topic": f"_schemas-{prefix}"}
-    )
-    with EmbeddedRegistry(base, port=0) as registry:
-        made = Hub(
-            base.model_copy(update={"schema_registry_url": registry.url, "data_dir": tmp}), tmp
-        )
-        try:
-            assert made.security, "record security is on by default"
-            made.worker().wait_ready(60, partitions=made.settings.topic_partitions)
-            yield made
-        finally:
-            made.close()
+    with own_hub(hub_settings, tmp_path_factory.mktemp("router-security"), "sec") as made:
+        assert made.security, "record security is on by default"
+        made.worker().wait_ready(60, partitions=made.settings.topic_partitions)
+        yield made
 
 
 def outbox(hub: Hub, partner: str = "uwv") -> str:
