@@ -146,13 +146,17 @@ def task_test(args: list[str]) -> None:
     _pytest(["-m", "tansu", "-p", "no:cacheprovider"], HUB_EMBEDDED_BROKER="tansu")
 
 
+# every core; worksteal evens out the few long hypothesis tests (tests/monitor)
+PARALLEL = ["-n", "auto", "--dist", "worksteal"]
+
+
 def task_unit(args: list[str]) -> None:
     """the broker-free tier, in parallel (no broker, no reliability runs); args go to pytest"""
     ensure_venv()
     started = time.monotonic()
     try:
         # reliability tests are the long runs (memory, fuzzing): `dev.py test` runs them
-        _pytest(["-m", "not integration and not reliability", "-q", "-n", "auto", *args])
+        _pytest(["-m", "not integration and not reliability", "-q", *PARALLEL, *args])
     finally:
         _say(f"dev.py unit took {time.monotonic() - started:.0f} s")
 
