@@ -222,8 +222,18 @@ def write_results(
             "```",
             "",
         ]
-    path.write_text("\n".join(out), encoding="utf-8")
+    kept = _brokers_section(path)
+    path.write_text("\n".join([*out, *kept]), encoding="utf-8")
     print(f"wrote {path}")
+
+
+def _brokers_section(path: Path) -> list[str]:
+    """The section bench/brokers.py wrote into ``path`` (kept when rewriting it)."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    start, end = "<!-- brokers:start -->", "<!-- brokers:end -->"
+    if start not in text or end not in text:
+        return []
+    return [start + text.split(start, 1)[1].split(end, 1)[0] + end, ""]
 
 
 def main() -> int:

@@ -8,6 +8,15 @@ consumer group: the next offset of every partition is stored in the same transac
 the disclosures read up to it, and a disclosure id is stored once, so a crash anywhere
 neither loses nor doubles one.
 
+**Verification.** With the hub's public keys (``directory``; the runtime passes them when
+record security is on) every record is followed along its partition's hash chain and its
+hub signature checked (:func:`hub.security.audit_chain.follow`): only genuine hub entries
+become disclosures, each with its place on the chain (:class:`consent.model.AuditProof`);
+a record that is not the hub's (a forgery by anyone who can write the topic, an altered
+entry) is kept apart as an :class:`consent.model.AuditReject`, and where each partition's
+chain stands, with its first break, is stored with the offsets. The access report says
+what this proves (:mod:`consent.report`).
+
 The value decoder is injectable (:data:`DisclosureDecoder`). :func:`avro_disclosure_decoder`
 reads bare Avro (:mod:`schemas.codec`); the router writes the Confluent wire format, which
 :func:`disclosure_decoder_for` reads through the configured schema registry (and bare Avro
@@ -16,20 +25,37 @@ too) - :class:`consent.runtime.ConsentRuntime` uses it by default.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
-from consent.model import DisclosureRecord
+from consent.model import (
+    AuditChainBreak,
+    AuditChainState,
+    AuditProof,
+    AuditReject,
+    DisclosureRecord,
+)
 from consent.store import ConsentStore
 from hub.config import HubSettings
 from hub.errors import BrokerError, HubError
 from hub.ids import ConsentId, EventId
 from hub.kafka import consumer, kafka_errors
 from hub.metrics import HubMetrics
+from hub.security.audit_chain import (
+    AuditEntry,
+    BreakReason,
+    ChainBreak,
+    ChainCursor,
+    EntryCheck,
+    follow,
+)
+from hub.security.keys import KeyStore, PublicDirectory
 from schemas.models.audit import DisclosureEvent
 
 __all__ = [
@@ -40,6 +66,7 @@ __all__ = [
     "avro_disclosure_decoder",
     "disclosure_decoder_for",
     "disclosure_from_event",
+    "hub_directory",
 ]
 
 _LOG = logging.getLogger(__name__)
@@ -104,8 +131,59 @@ def disclosure_from_event(event: DisclosureEvent) -> DisclosureRecord:
     )
 
 
+def hub_directory(store: KeyStore) -> Callable[[], PublicDirectory]:
+    """The key store's public directory (verified), read again when its file changes."""
+    held: dict[str, tuple[float, PublicDirectory]] = {}
+
+    def current() -> PublicDirectory:
+        mtime = _mtime(store.directory_path)
+        hit = held.get("directory")
+        if hit is None or hit[0] != mtime:
+            held["directory"] = hit = (mtime, store.directory())
+        return hit[1]
+
+    return current
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _state(topic: str, partition: int, cursor: ChainCursor) -> AuditChainState:
+    found = cursor.first_break
+    return AuditChainState(
+        topic=topic,
+        partition=partition,
+        next_seq=cursor.next_seq,
+        last_hash=cursor.last_hash,
+        first_break=AuditChainBreak(
+            partition=found.partition,
+            offset=found.offset,
+            reason=found.reason.value,
+            detail=found.detail,
+        )
+        if found
+        else None,
+    )
+
+
+def _cursor(state: AuditChainState) -> ChainCursor:
+    found = state.first_break
+    return ChainCursor(
+        state.next_seq,
+        state.last_hash,
+        ChainBreak(found.partition, found.offset, BreakReason(found.reason), found.detail)
+        if found
+        else None,
+    )
+
+
 class DisclosureIngester:
-    """Reads the audit topic into the store, from where it stopped."""
+    """Reads the audit topic into the store, from where it stopped (verifying each record
+    with ``directory``, the hub's public keys, when given)."""
 
     def __init__(
         self,
@@ -116,8 +194,11 @@ class DisclosureIngester:
         decoder: DisclosureDecoder = avro_disclosure_decoder,
         interval_s: float = 1.0,
         metrics: HubMetrics | None = None,
+        directory: Callable[[], PublicDirectory] | None = None,
     ) -> None:
         self._store = store
+        self._directory = directory
+        self._cursors: dict[int, ChainCursor] = {}
         self._metrics = metrics
         self._settings = settings
         self.topic = topic
@@ -130,6 +211,7 @@ class DisclosureIngester:
         self._thread: threading.Thread | None = None
         self.ingested = 0
         self.undecodable = 0
+        self.rejected = 0
 
     def _open(self) -> KafkaConsumer:
         if self._consumer is None:
@@ -142,6 +224,9 @@ class DisclosureIngester:
                     self._partitions = [TopicPartition(self.topic, p) for p in sorted(numbers)]
                     reader.assign(self._partitions)
                     stored = self._store.ingest_offsets(self.topic)
+                    self._cursors = {
+                        c.partition: _cursor(c) for c in self._store.audit_chains(self.topic)
+                    }
                     for tp in self._partitions:
                         if tp.partition in stored:
                             reader.seek(tp, stored[tp.partition])
@@ -160,34 +245,106 @@ class DisclosureIngester:
             with kafka_errors(f"reading {self.topic}"):
                 batches: dict[Any, list[Any]] = reader.poll(timeout_ms=timeout_ms)
             records: list[DisclosureRecord] = []
+            rejects: list[AuditReject] = []
+            cursors = dict(self._cursors)
             offsets: dict[int, int] = {}
             read = 0
+            directory = self._directory() if self._directory is not None else None
             for tp, batch in batches.items():
                 for message in batch:
                     read += 1
                     offsets[tp.partition] = message.offset + 1
-                    try:
-                        records.append(disclosure_from_event(self._decoder(message.value)))
-                    except (HubError, ValueError) as exc:
-                        self.undecodable += 1
-                        if self._metrics is not None:
-                            self._metrics.dead_letter(self.topic, METRICS_PARTNER, "undecodable")
-                        _LOG.warning(  # the error's class only: its text may quote values
-                            "skipping undecodable record %s/%d@%d (%s)",
-                            self.topic,
-                            tp.partition,
-                            message.offset,
-                            type(exc).__name__,
-                        )
+                    taken = self._take(message, cursors, directory)
+                    if isinstance(taken, AuditReject):
+                        rejects.append(taken)
+                    elif taken is not None:
+                        records.append(taken)
             if not offsets:
                 self._note_lag(reader)
                 return 0
-            added = self._store.add_disclosures(records, topic=self.topic, offsets=offsets)
+            changed = [
+                _state(self.topic, p, c) for p, c in cursors.items() if self._cursors.get(p) != c
+            ]
+            added = self._store.add_disclosures(
+                records, topic=self.topic, offsets=offsets, rejects=rejects, chains=changed
+            )
+            self._cursors = cursors
             self.ingested += added
+            self.rejected += len(rejects)
             if self._metrics is not None:
                 self._metrics.record_in(self.topic, METRICS_PARTNER, read)
             self._note_lag(reader)
             return added
+
+    def _take(
+        self,
+        message: Any,
+        cursors: dict[int, ChainCursor],
+        directory: PublicDirectory | None,
+    ) -> DisclosureRecord | AuditReject | None:
+        """One audit record: a disclosure, a reject, or None (a duplicate, undecodable)."""
+        proof = None
+        if directory is not None:
+            entry = AuditEntry(
+                message.partition,
+                message.offset,
+                message.key,
+                message.value,
+                tuple((str(k), bytes(v or b"")) for k, v in message.headers or ()),
+            )
+            followed, cursors[message.partition] = follow(
+                cursors.get(message.partition), entry, directory=directory
+            )
+            if followed.chain_break is not None:
+                _LOG.critical("the audit trail %s is broken: %s", self.topic, followed.chain_break)
+            if followed.check is EntryCheck.DUPLICATE:
+                return None
+            if followed.check is not EntryCheck.VERIFIED or followed.seq is None:
+                return self._reject(message, followed.check, followed.detail)
+            proof = AuditProof(
+                topic=self.topic,
+                partition=message.partition,
+                offset=message.offset,
+                seq=followed.seq,
+            )
+        try:
+            found = disclosure_from_event(self._decoder(message.value))
+        except (HubError, ValueError) as exc:
+            self.undecodable += 1
+            if self._metrics is not None:
+                self._metrics.dead_letter(self.topic, METRICS_PARTNER, "undecodable")
+            _LOG.warning(  # the error's class only: its text may quote values
+                "skipping undecodable record %s/%d@%d (%s)",
+                self.topic,
+                message.partition,
+                message.offset,
+                type(exc).__name__,
+            )
+            return None
+        return found.model_copy(update={"proof": proof})
+
+    def _reject(self, message: Any, check: EntryCheck, detail: str) -> AuditReject:
+        """A record that is not a genuine hub entry: kept apart, with what it claims."""
+        _LOG.critical(
+            "audit record %s/%d@%d is not the hub's (%s: %s): not a disclosure",
+            self.topic,
+            message.partition,
+            message.offset,
+            check.value,
+            detail,
+        )
+        claimed = None
+        with contextlib.suppress(HubError, ValueError, TypeError):
+            claimed = disclosure_from_event(self._decoder(message.value))
+        return AuditReject(
+            topic=self.topic,
+            partition=message.partition,
+            offset=message.offset,
+            check=check.value,
+            detail=detail,
+            subject=claimed.subject if claimed else None,
+            claimed=claimed,
+        )
 
     def _note_lag(self, reader: KafkaConsumer) -> None:
         """The lag of every partition (high watermark - position), when known."""

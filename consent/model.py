@@ -51,6 +51,10 @@ __all__ = [
     "PARTNER_ID_PATTERN",
     "PSEUDONYM_PATTERN",
     "TERMS_FIELDS",
+    "AuditChainBreak",
+    "AuditChainState",
+    "AuditProof",
+    "AuditReject",
     "CollectionMethod",
     "ConsentChangeMessage",
     "ConsentChangeType",
@@ -468,6 +472,17 @@ class ConsentChangeMessage(BaseModel):
         )
 
 
+class AuditProof(BaseModel):
+    """Where on the audit trail a disclosure's verified entry is."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    topic: str
+    partition: int
+    offset: int
+    seq: int
+
+
 class DisclosureRecord(BaseModel):
     """One disclosure: data about a subject that reached a recipient, and on which basis.
 
@@ -501,8 +516,50 @@ class DisclosureRecord(BaseModel):
         default=(), description="Categories the record held that were withheld."
     )
     policy_version: str | None = None
+    proof: AuditProof | None = Field(
+        default=None,
+        description="The hub-signed, chained audit entry it was read from (None: recorded "
+        "directly, or read without the hub's key: not verified).",
+    )
 
     @field_validator("data_categories", "withheld_categories")
     @classmethod
     def _normalise(cls, value: tuple[DataCategory, ...]) -> tuple[DataCategory, ...]:
         return _sorted_unique(value)
+
+
+class AuditChainBreak(BaseModel):
+    """The first break found in one partition of the audit trail."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    partition: int
+    offset: int | None
+    reason: str  # removed, reordered, changed
+    detail: str
+
+
+class AuditChainState(BaseModel):
+    """How far the consent service followed one partition of the audit trail."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    topic: str
+    partition: int
+    next_seq: int = 0
+    last_hash: str
+    first_break: AuditChainBreak | None = None
+
+
+class AuditReject(BaseModel):
+    """A record on the audit trail that is not a genuine hub entry (never a disclosure)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    topic: str
+    partition: int
+    offset: int
+    check: str  # unchained, changed, unsigned, bad signature, undecodable
+    detail: str
+    subject: ClientPseudonym | None = None
+    claimed: DisclosureRecord | None = None  # what it claims, when it decodes

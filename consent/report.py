@@ -1,15 +1,24 @@
 """The subject access report: who received what about me, when, on which basis.
 
 Built from the register (the subject's consents and their history) and the disclosure
-records (what the hub forwarded to whom; written by the router through
-:meth:`consent.service.ConsentService.record_disclosure`). Served as JSON and as a
+records (what the hub forwarded to whom, read from the router's audit trail by
+:class:`consent.disclosures.DisclosureIngester`). Served as JSON and as a
 self-contained HTML page a privacy officer can hand to the job seeker. It never
 contains the BSN, only whether one is on file.
+
+**It proves itself.** The report does not trust the audit topic: it says whether each
+disclosure is an entry the hub signed in an unbroken hash chain (``verification``):
+*verified*; *broken chain* (entries removed, reordered or changed anywhere on the trail,
+so disclosures may be missing: the first break of each partition is named); *bad
+signature* (records about the subject on the trail that are not the hub's: listed apart,
+never as disclosures); *unverified* (disclosures not read from the signed trail, e.g.
+with record security off).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from html import escape
 
 from pydantic import BaseModel, ConfigDict
@@ -21,14 +30,19 @@ from schemas.vocabulary import DataCategory, PartnerKind, Purpose
 
 __all__ = [
     "AccessReport",
+    "AuditStatus",
     "ReportBasis",
+    "ReportChainBreak",
     "ReportConsent",
     "ReportDisclosure",
     "ReportEvent",
+    "ReportRejected",
+    "ReportVerification",
     "build_access_report",
     "render_html",
     "render_meta",
     "render_sections",
+    "render_verification",
 ]
 
 
@@ -54,6 +68,8 @@ class ReportDisclosure(_Model):
     fields: tuple[str, ...]
     basis: tuple[ReportBasis, ...]
     record_type: str | None
+    verified: bool = False
+    audit_entry: str | None = None  # "<topic> partition P offset O (seq S)"
 
 
 class ReportConsent(_Model):
@@ -82,6 +98,42 @@ class ReportEvent(_Model):
     actor: str
 
 
+class AuditStatus(StrEnum):
+    VERIFIED = "verified"
+    BROKEN_CHAIN = "broken chain"
+    BAD_SIGNATURE = "bad signature"
+    UNVERIFIED = "unverified"
+
+
+class ReportChainBreak(_Model):
+    topic: str
+    partition: int
+    offset: int | None
+    reason: str
+    detail: str
+
+
+class ReportRejected(_Model):
+    """A record about the subject on the audit trail that is not the hub's."""
+
+    topic: str
+    partition: int
+    offset: int
+    check: str
+    detail: str
+    claimed_recipient: PartnerId | None
+    claimed_at: datetime | None
+
+
+class ReportVerification(_Model):
+    status: AuditStatus
+    summary: str
+    verified: int
+    unverified: int
+    breaks: tuple[ReportChainBreak, ...]
+    rejected: tuple[ReportRejected, ...]
+
+
 class AccessReport(_Model):
     subject: ClientPseudonym
     generated_at: datetime
@@ -90,6 +142,7 @@ class AccessReport(_Model):
     consents: tuple[ReportConsent, ...]
     disclosures: tuple[ReportDisclosure, ...]
     history: tuple[ReportEvent, ...]
+    verification: ReportVerification
 
 
 def build_access_report(service: ConsentService, subject: ClientPseudonym) -> AccessReport:
@@ -141,6 +194,13 @@ def build_access_report(service: ConsentService, subject: ClientPseudonym) -> Ac
                 for cid in d.consent_ids
             ),
             record_type=d.record_type,
+            verified=d.proof is not None,
+            audit_entry=(
+                f"{d.proof.topic} partition {d.proof.partition} offset {d.proof.offset} "
+                f"(seq {d.proof.seq})"
+            )
+            if d.proof
+            else None,
         )
         for d in service.disclosures(subject)
     )
@@ -158,6 +218,77 @@ def build_access_report(service: ConsentService, subject: ClientPseudonym) -> Ac
         consents=consents,
         disclosures=disclosures,
         history=history,
+        verification=_verification(service, subject, disclosures),
+    )
+
+
+def _verification(
+    service: ConsentService, subject: ClientPseudonym, disclosures: tuple[ReportDisclosure, ...]
+) -> ReportVerification:
+    """What the audit trail proves about these disclosures (see the module docs)."""
+    breaks = tuple(
+        ReportChainBreak(
+            topic=c.topic,
+            partition=c.partition,
+            offset=c.first_break.offset,
+            reason=c.first_break.reason,
+            detail=c.first_break.detail,
+        )
+        for c in service.store.audit_chains()
+        if c.first_break is not None
+    )
+    rejected = tuple(
+        ReportRejected(
+            topic=r.topic,
+            partition=r.partition,
+            offset=r.offset,
+            check=r.check,
+            detail=r.detail,
+            claimed_recipient=r.claimed.recipient if r.claimed else None,
+            claimed_at=r.claimed.disclosed_at if r.claimed else None,
+        )
+        for r in service.store.audit_rejects_for(subject)
+    )
+    verified = sum(d.verified for d in disclosures)
+    unverified = len(disclosures) - verified
+    if breaks:
+        first = breaks[0]
+        where = "the end" if first.offset is None else f"entry {first.offset}"
+        status = AuditStatus.BROKEN_CHAIN
+        summary = (
+            f"broken chain at {where} of {first.topic} partition {first.partition} "
+            f"({first.reason}: {first.detail})"
+            + (f" and {len(breaks) - 1} more" if len(breaks) > 1 else "")
+            + ": disclosures may be missing from this report or changed"
+        )
+    elif rejected:
+        status = AuditStatus.BAD_SIGNATURE
+        summary = (
+            f"bad signature: {len(rejected)} record(s) about this subject on the audit trail "
+            "are not entries of the hub; they are listed apart and are not disclosures"
+        )
+    elif unverified:
+        status = AuditStatus.UNVERIFIED
+        summary = (
+            f"unverified: {unverified} of {len(disclosures)} disclosures were not read from "
+            "the hub's signed audit trail"
+        )
+    else:
+        status = AuditStatus.VERIFIED
+        summary = (
+            f"verified: each of the {verified} disclosures is an entry signed by the hub in "
+            "an unbroken audit chain"
+            if verified
+            else "verified: no disclosures, and no record about this subject on the audit "
+            "trail fails verification"
+        )
+    return ReportVerification(
+        status=status,
+        summary=summary,
+        verified=verified,
+        unverified=unverified,
+        breaks=breaks,
+        rejected=rejected,
     )
 
 
@@ -184,7 +315,21 @@ table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{border:1px solid #ccc;padding:.35rem .5rem;text-align:left;vertical-align:top}
 th{background:#f2f2f2}.empty{color:#666;font-style:italic}
 .meta{color:#555;font-size:.85rem}
+.verification{padding:.5rem .75rem;border-left:.3rem solid}
+.verified{border-color:#2e7d32;background:#edf7ee}.unverified{border-color:#c62828;background:#fdecea}
 """
+
+
+def render_verification(report: AccessReport) -> str:
+    """The status line of the audit trail's proof (an alert unless verified)."""
+    check = report.verification
+    ok = check.status is AuditStatus.VERIFIED
+    role = "status" if ok else "alert"
+    css = "verified" if ok else "unverified"
+    return (
+        f'<p class="verification {css}" role="{role}" data-status="{escape(check.status)}">'
+        f"Audit trail: <strong>{escape(check.summary)}</strong></p>"
+    )
 
 
 def render_sections(report: AccessReport) -> str:
@@ -203,9 +348,36 @@ def render_sections(report: AccessReport) -> str:
                 for b in d.basis
             )
             or "-",
+            "verified" if d.verified else "not verified",
         )
         for d in report.disclosures
     ]
+    rejected = [
+        _cells(
+            f"{r.topic} partition {r.partition} offset {r.offset}",
+            f"{r.check}: {r.detail}",
+            r.claimed_recipient or "-",
+            _ts(r.claimed_at),
+        )
+        for r in report.verification.rejected
+    ]
+    breaks = [
+        _cells(
+            f"{b.topic} partition {b.partition}",
+            "-" if b.offset is None else b.offset,
+            f"{b.reason}: {b.detail}",
+        )
+        for b in report.verification.breaks
+    ]
+    problems = ""
+    if breaks:
+        problems += "<h2>Breaks in the audit trail</h2>" + _table(
+            ("partition", "entry", "what"), breaks, ""
+        )
+    if rejected:
+        problems += "<h2>Records that are not the hub's (not disclosures)</h2>" + _table(
+            ("where", "why", "claimed recipient", "claimed time"), rejected, ""
+        )
     consents = [
         _cells(
             c.consent_id,
@@ -225,10 +397,11 @@ def render_sections(report: AccessReport) -> str:
     return (
         "<h2>Data disclosed to partners</h2>"
         + _table(
-            ("when", "recipient", "purpose", "data", "basis"),
+            ("when", "recipient", "purpose", "data", "basis", "audit trail"),
             disclosures,
             "No disclosures are recorded for you.",
         )
+        + problems
         + "<h2>Your consents</h2>"
         + _table(
             (
@@ -267,5 +440,8 @@ def render_html(report: AccessReport) -> str:
         f'<html lang="en"><head><meta charset="utf-8"><title>Access report {subject}</title>'
         f"<style>{_STYLE}</style></head><body>"
         f"<h1>Who received what about you: subject {subject}</h1>"
-        f'<p class="meta">{render_meta(report)}</p>' + render_sections(report) + "</body></html>\n"
+        f'<p class="meta">{render_meta(report)}</p>'
+        + render_verification(report)
+        + render_sections(report)
+        + "</body></html>\n"
     )

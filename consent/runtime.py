@@ -29,7 +29,12 @@ from fastapi import FastAPI
 from consent.api import create_app
 from consent.console import session_secret
 from consent.crypto import BsnVault
-from consent.disclosures import DisclosureDecoder, DisclosureIngester, disclosure_decoder_for
+from consent.disclosures import (
+    DisclosureDecoder,
+    DisclosureIngester,
+    disclosure_decoder_for,
+    hub_directory,
+)
 from consent.model import utc_now
 from consent.outbox import ChangeEncoder, OutboxRelay, avro_encoder, wire_encoder
 from consent.policy import PolicyMatrix, load_policy
@@ -136,7 +141,7 @@ class ConsentRuntime:
             self._close_codec()
             self.store.close()
             raise
-        self.relay.set_periodic(self.service.sweep_expired)
+        self.relay.set_periodic(self.service.housekeeping)
         self.ingester = (
             DisclosureIngester(
                 self.store,
@@ -145,6 +150,10 @@ class ConsentRuntime:
                 # the router's wire format (and bare Avro); `consent serve` relies on this
                 decoder=disclosure_decoder or disclosure_decoder_for(settings, audit_topic),
                 metrics=self.metrics,
+                # record security on: only the hub's signed, chained entries are disclosures
+                directory=hub_directory(partner_key_store(settings))
+                if security_enabled(settings)
+                else None,
             )
             if audit_topic
             else None

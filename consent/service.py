@@ -14,16 +14,26 @@ for it.
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import Callable, Iterable
-from datetime import datetime
+import time
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from pydantic import SecretStr
 
+from consent import bulk, exports
+from consent.bulk import BulkOutcome, BulkPlan, BulkSelection
 from consent.crypto import BsnVault
 from consent.decision import Decision, compile_consent, decide
-from consent.errors import ConsentConflict, ConsentInvalid, ConsentNotFound, PublishTimeout
+from consent.errors import (
+    ConsentConflict,
+    ConsentInvalid,
+    ConsentNotFound,
+    ConsentStoreError,
+    PublishTimeout,
+)
 from consent.faults import CRASH_AFTER_COMMIT, crash_point
 from consent.model import (
     ConsentChangeMessage,
@@ -42,7 +52,14 @@ from consent.model import (
     utc_now,
 )
 from consent.policy import PolicyMatrix
-from consent.store import ConsentStore, OutboxRow, StoreTransaction, SubjectIdentity
+from consent.store import (
+    ConsentStore,
+    IdempotentGrant,
+    OutboxRow,
+    StoreTransaction,
+    SubjectIdentity,
+    Window,
+)
 from hub.ids import ClientPseudonym, ConsentId, EventId, PartnerId
 from hub.metrics import HubMetrics
 from schemas.identifiers import normalise_bsn
@@ -56,6 +73,10 @@ _LOG = logging.getLogger(__name__)
 SOURCE_PARTNER = "hub"
 """``source_partner`` of the change feed: the hub's consent register publishes it."""
 EXPIRY_ACTOR = "system:expiry"
+EXPIRING_METRIC_DAYS = 30
+"""The gauge ``rmt_consents_expiring`` counts consents ending within this many days."""
+EXPIRING_METRIC_EVERY_S = 30.0
+"""How often the background loop recounts the gauge at most."""
 
 
 class ChangePublisher(Protocol):
@@ -117,6 +138,7 @@ class ConsentService:
         self.clock = clock
         self._publish_timeout_s = publish_timeout_s
         self._by_id: dict[str, Partner] = {p.id: p for p in partners}
+        self._expiring_counted_at: float | None = None
 
     # --- helpers ---------------------------------------------------------------------------
     def partner(self, partner_id: str) -> Partner | None:
@@ -184,9 +206,21 @@ class ConsentService:
 
     # --- changes -----------------------------------------------------------------------------
     def grant(
-        self, terms: ConsentTerms, *, actor: str, bsn: SecretStr | None = None
+        self,
+        terms: ConsentTerms,
+        *,
+        actor: str,
+        bsn: SecretStr | None = None,
+        idempotency_key: str | None = None,
+        request_fingerprint: str | None = None,
     ) -> ConsentRecord:
-        """Record a consent; returns once it is stored and published."""
+        """Record a consent; returns once it is stored and published.
+
+        With ``idempotency_key``, a repeat of the same request by the same actor returns
+        the consent the first one recorded (published, if it was not yet) instead of
+        recording another; the same key with another request is refused (ConsentInvalid).
+        The request is told by ``request_fingerprint`` (the terms as the caller sent
+        them, defaults left out), else by the terms' hash."""
         now = self.clock()
         self._check_terms(terms, now)
         plain_bsn: str | None = None
@@ -195,6 +229,15 @@ class ConsentService:
                 plain_bsn = normalise_bsn(bsn.get_secret_value())
             except ValueError as exc:
                 raise ConsentInvalid("bsn", str(exc)) from None
+        request_hash = ""
+        if idempotency_key is not None:
+            # the BSN enters only as the vault's keyed lookup hash, never in clear
+            bsn_part = self._vault.lookup_hash(plain_bsn) if plain_bsn else ""
+            request = request_fingerprint or terms.terms_hash()
+            request_hash = hashlib.sha256(f"{request}|{bsn_part}".encode()).hexdigest()
+            earlier = self._earlier_grant(actor, idempotency_key, request_hash)
+            if earlier is not None:
+                return earlier
         record = ConsentRecord.model_validate(
             {
                 **terms.model_dump(),
@@ -217,12 +260,27 @@ class ConsentService:
         )
 
         def write(tx: StoreTransaction) -> tuple[ConsentRecord, ConsentEvent | None]:
+            if idempotency_key is not None:
+                tx.put_idempotent_grant(
+                    IdempotentGrant(
+                        actor, idempotency_key, request_hash, record.id, event.event_id, now
+                    )
+                )
             if plain_bsn is not None:
                 self._keep_identity(tx, record.subject, plain_bsn, actor, now)
             tx.append(event, ConsentChangeMessage.of(event, SOURCE_PARTNER))
             return record, event
 
-        self._commit(write)
+        try:
+            self._commit(write)
+        except ConsentStoreError:
+            # a concurrent request with the same key won the insert: answer as its repeat
+            if idempotency_key is None:
+                raise
+            earlier = self._earlier_grant(actor, idempotency_key, request_hash)
+            if earlier is None:
+                raise
+            return earlier
         _LOG.info(  # the actor's role only: its name is a person's (it is in the register)
             "consent %s given by a %s",
             record.id,
@@ -233,6 +291,24 @@ class ConsentService:
             self._published(event.event_id)
         except PublishTimeout as exc:  # say which consent is stored: a retry would add one
             raise PublishTimeout(f"consent {record.id} is recorded; {exc}") from exc
+        return record
+
+    def _earlier_grant(self, actor: str, key: str, request_hash: str) -> ConsentRecord | None:
+        """The consent an earlier request under ``key`` recorded (published before it is
+        returned), None when there was none."""
+        with self.store.transaction() as tx:
+            earlier = tx.idempotent_grant(actor, key)
+            record = tx.get(earlier.consent_id) if earlier is not None else None
+        if earlier is None:
+            return None
+        if earlier.request_hash != request_hash:
+            raise ConsentInvalid(
+                "Idempotency-Key",
+                "this key was used for a grant with other terms; use a new key for a new grant",
+            )
+        if record is None:  # the key is written with the consent, in one transaction
+            raise ConsentNotFound(f"consent {earlier.consent_id} of this key is gone")
+        self._published(earlier.event_id)
         return record
 
     def _keep_identity(
@@ -251,6 +327,23 @@ class ConsentService:
         self, consent_id: ConsentId, *, actor: str, reason: str | None = None
     ) -> ConsentRecord:
         """Withdraw a consent; idempotent. Returns once the withdrawal is stored and published."""
+        record, event = self._store_withdrawal(consent_id, actor, reason)
+        self._withdrawal_published(consent_id, record, event)
+        return record
+
+    def withdraw_all(
+        self, consent_ids: Iterable[ConsentId], *, actor: str, reason: str | None = None
+    ) -> list[ConsentRecord]:
+        """Withdraw each consent as :meth:`withdraw` does (one transaction and one feed
+        event each), but store them all before waiting for the feed, so the waits overlap."""
+        stored = [(c, *self._store_withdrawal(c, actor, reason)) for c in consent_ids]
+        for consent_id, record, event in stored:
+            self._withdrawal_published(consent_id, record, event)
+        return [record for _, record, _ in stored]
+
+    def _store_withdrawal(
+        self, consent_id: ConsentId, actor: str, reason: str | None
+    ) -> tuple[ConsentRecord, ConsentEvent | None]:
         now = self.clock()
 
         def write(tx: StoreTransaction) -> tuple[ConsentRecord, ConsentEvent | None]:
@@ -288,11 +381,16 @@ class ConsentService:
                 actor_role(actor),
                 extra={"event_id": event.event_id},
             )
+        return record, event
+
+    def _withdrawal_published(
+        self, consent_id: ConsentId, record: ConsentRecord, event: ConsentEvent | None
+    ) -> None:
+        if event is not None:
             self._published(event.event_id)
         elif record.status is ConsentStatus.WITHDRAWN:
             # A repeated withdrawal also returns only once the first one is published.
             self._published(self._last_event_id(consent_id, ConsentChangeType.WITHDRAWN))
-        return record
 
     def _last_event_id(self, consent_id: ConsentId, change: ConsentChangeType) -> EventId:
         for event in reversed(self.store.events(consent_id=consent_id)):
@@ -331,6 +429,72 @@ class ConsentService:
         if recorded and self.publisher is not None:
             self.publisher.notify()
         return recorded
+
+    def housekeeping(self) -> None:
+        """What the relay's background loop runs after each cycle: the expiry sweep, and
+        the expiring-consents gauge (recounted every :data:`EXPIRING_METRIC_EVERY_S`)."""
+        self.sweep_expired()
+        counted = self._expiring_counted_at
+        if counted is None or time.monotonic() - counted >= EXPIRING_METRIC_EVERY_S:
+            self.refresh_expiring_metric()
+
+    def refresh_expiring_metric(self) -> int:
+        """Set ``rmt_consents_expiring`` to the consents ending within 30 days; return it."""
+        now = self.clock()
+        count = self.store.count_expiring(now, now + timedelta(days=EXPIRING_METRIC_DAYS))
+        self._expiring_counted_at = time.monotonic()
+        if self.metrics is not None:
+            self.metrics.set_consents_expiring(count)
+        return count
+
+    # --- the officer's work -------------------------------------------------------------------
+    def expiring(
+        self, days: int, limit: int, after: tuple[datetime, ConsentId] | None = None
+    ) -> list[ConsentRecord]:
+        """GIVEN consents whose ``valid_until`` falls within the next ``days`` days,
+        soonest first; a page of ``limit`` after ``after`` (the last one's (until, id))."""
+        now = self.clock()
+        return self.store.expiring(now, now + timedelta(days=days), limit, after)
+
+    def export_disclosures(self, window: Window) -> Iterator[DisclosureRecord]:
+        """The disclosures of a partner (recipient), subject or period, page by page."""
+        return exports.disclosures(self.store, window)
+
+    def export_events(self, window: Window) -> Iterator[ConsentEvent]:
+        """The consent events of a partner (controller or recipient), subject or period,
+        page by page."""
+        partner = window.partner
+
+        def involves(record: ConsentRecord) -> bool:
+            assert partner is not None
+            return (
+                record.controller == partner
+                or any(r.partner_id == partner for r in record.recipients)
+                or self.involves(partner, record)
+            )
+
+        return exports.events(self.store, window, involves if partner is not None else None)
+
+    def preview_bulk_withdrawal(self, selection: BulkSelection, *, actor: str) -> BulkPlan:
+        """What withdrawing every consent of ``selection`` affects (see :mod:`consent.bulk`)."""
+        return bulk.preview(self.store, selection, actor=actor, now=self.clock())
+
+    def bulk_withdraw(self, token: str, *, actor: str, reason: str | None) -> BulkOutcome:
+        """Withdraw the consents of a preview, each as :meth:`withdraw`; idempotent."""
+        outcome = bulk.execute(
+            self.store,
+            token,
+            actor=actor,
+            reason=reason,
+            now=self.clock(),
+            withdraw_all=lambda ids, why: self.withdraw_all(ids, actor=actor, reason=why),
+        )
+        _LOG.info(
+            "bulk withdrawal of %d consents by a %s",
+            len(outcome.consent_ids),
+            actor_role(actor),
+        )
+        return outcome
 
     # --- reading -------------------------------------------------------------------------------
     def get(self, consent_id: ConsentId) -> ConsentRecord:

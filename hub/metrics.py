@@ -18,6 +18,7 @@ name                                       type       labels
 ``rmt_delivery_latency_seconds``           histogram  (none)
 ``rmt_consumer_lag``                       gauge      ``topic``, ``partition``, ``group``
 ``rmt_broker_data_loss_total``             counter    (none)
+``rmt_consents_expiring``                  gauge      (none)
 =========================================  =========  =====================================
 
 plus the process collectors (``process_*``, ``python_gc_*``, ``python_info``).
@@ -33,6 +34,8 @@ plus the process collectors (``process_*``, ``python_gc_*``, ``python_info``).
 * ``rmt_delivery_latency_seconds``: from the source event's ``occurred_at`` to the
   moment the record is written to the recipient's inbox (end to end).
 * ``rmt_consumer_lag``: high watermark minus the consumer's position, per partition.
+* ``rmt_consents_expiring``: GIVEN consents whose ``valid_until`` falls within the next
+  30 days (the consent service; refreshed by its background loop).
 * ``rmt_broker_data_loss_total``: times this process found the cluster without the
   incarnation marker the hub stamped (:mod:`hub.continuity`).
 
@@ -173,6 +176,12 @@ class HubMetrics:
             registry=self.registry,
         )
 
+        self.consents_expiring = Gauge(
+            "rmt_consents_expiring",
+            "GIVEN consents whose valid_until falls within the next 30 days.",
+            registry=self.registry,
+        )
+
     # --- recording -------------------------------------------------------------------------
     def record_in(self, topic: str, partner: str, count: int = 1) -> None:
         self.records_in.labels(_label(topic), _label(partner)).inc(count)
@@ -188,6 +197,9 @@ class HubMetrics:
 
     def consent_decision(self, outcome: str, count: int = 1) -> None:
         self.consent_decisions.labels(_label(outcome)).inc(count)
+
+    def set_consents_expiring(self, count: int) -> None:
+        self.consents_expiring.set(max(0, count))
 
     def observe_latency(self, seconds: float) -> None:
         self.delivery_latency.observe(max(0.0, seconds))

@@ -11,6 +11,7 @@ from topics.apply import (
     plan,
 )
 from topics.catalogue import (
+    AGGREGATOR_PRINCIPAL,
     CONSENT_PRINCIPAL,
     MONITOR_PRINCIPAL,
     OPERATOR_PRINCIPAL,
@@ -27,6 +28,7 @@ from topics.catalogue import (
 from topics.partners import Partner, PartnerDirectory, load_partners
 
 __all__ = [
+    "AGGREGATOR_PRINCIPAL",
     "CONSENT_PRINCIPAL",
     "MONITOR_PRINCIPAL",
     "OPERATOR_PRINCIPAL",

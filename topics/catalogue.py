@@ -23,10 +23,12 @@ from hub.errors import TopicError
 from topics.partners import PartnerDirectory, load_partners
 
 __all__ = [
+    "AGGREGATOR_PRINCIPAL",
     "CONSENT_PRINCIPAL",
     "INBOX_NOTICES",
     "INCARNATION_MARKER",
     "MONITOR_PRINCIPAL",
+    "MONITOR_REPORT",
     "OPERATOR_PRINCIPAL",
     "PERSON_RECORDS",
     "REGISTRY_PRINCIPAL",
@@ -49,7 +51,11 @@ CONSENT_PRINCIPAL = "consent"
 REGISTRY_PRINCIPAL = "registry"
 """The embedded schema registry (``rmt-hub registry``)."""
 MONITOR_PRINCIPAL = "monitor"
-"""The national monitor: pseudonymised streams only."""
+"""The national monitor's analysts: the published, suppressed reports only, never the
+per-person monitor events (docs/decisions/0016-monitor-access-by-need.md)."""
+AGGREGATOR_PRINCIPAL = "aggregator"
+"""The national monitor's aggregator (``rmt-hub monitor aggregate|report``): the only
+reader of the per-person monitor events; it publishes the reports."""
 OPERATOR_PRINCIPAL = "operator"
 """The operator's tools: ``topics apply``, the incarnation marker, the self-check and
 ``audit verify`` (compose's hub-init)."""
@@ -61,6 +67,7 @@ SERVICE_PRINCIPALS: tuple[str, ...] = (
     CONSENT_PRINCIPAL,
     REGISTRY_PRINCIPAL,
     MONITOR_PRINCIPAL,
+    AGGREGATOR_PRINCIPAL,
     OPERATOR_PRINCIPAL,
     SCHEMA_REGISTRY_PRINCIPAL,
 )
@@ -90,6 +97,8 @@ ERASURE_NOTICE = f"{NAMESPACE}.ErasureNotice"
 ROUTING_STATE = f"{NAMESPACE}.RoutingState"
 INCARNATION_MARKER = "rmt-hub.broker-incarnation"
 """JSON marker of one life of the cluster's data (hub.continuity)."""
+MONITOR_REPORT = "rmt-hub.monitor-report"
+"""JSON bi-monthly report of the national monitor, suppressed (hub.monitor.report)."""
 INBOX_NOTICES: tuple[str, ...] = (REJECTION_NOTICE, ERASURE_NOTICE)
 """What the hub writes to a partner's inbox besides the records it may receive."""
 
@@ -121,6 +130,7 @@ class KeyKind(StrEnum):
 
     CLIENT_PSEUDONYM = "client pseudonym (vacancy id for vacancies)"
     MONITOR_PSEUDONYM = "monitor pseudonym (HMAC, not linkable to partner pseudonyms)"
+    REPORT_PERIOD = "reporting period, and region when the report is of one ('2021-03/04|R')"
     EVENT_ID = "event id"
     REGISTRY_KEY = "schema registry key (subject, version)"
 
@@ -221,7 +231,13 @@ class TopicCatalogue(BaseModel):
 
     @property
     def monitor_events(self) -> TopicSpec:
+        """Per-person monitor events: the aggregator reads them, nobody else."""
         return self.get(f"{self.prefix}.monitor.events")
+
+    @property
+    def monitor_reports(self) -> TopicSpec:
+        """The published reports: what the monitor's analysts read."""
+        return self.get(f"{self.prefix}.monitor.reports")
 
     @property
     def schema_store(self) -> TopicSpec:
@@ -397,6 +413,21 @@ def build_catalogue(
             retention_ms=FOREVER,
             owner=ROUTER_PRINCIPAL,
             writers=(ROUTER_PRINCIPAL,),
+            readers=(AGGREGATOR_PRINCIPAL,),  # never the analysts: decision 0016
+        ),
+        TopicSpec(
+            name=f"{prefix}.monitor.reports",
+            description="The national monitor's bi-monthly reports, small cells suppressed: "
+            "the latest per period (and region), as the aggregator published it.",
+            partitions=1,
+            replication_factor=rf,
+            key=KeyKind.REPORT_PERIOD,
+            value_schemas=(MONITOR_REPORT,),
+            value_format=ValueFormat.JSON,
+            cleanup_policy=CleanupPolicy.COMPACT,
+            retention_ms=FOREVER,
+            owner=AGGREGATOR_PRINCIPAL,
+            writers=(AGGREGATOR_PRINCIPAL,),
             readers=(MONITOR_PRINCIPAL,),
         ),
         TopicSpec(

@@ -14,14 +14,24 @@ methods here check them again, and the partner bindings.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+from collections.abc import Iterator
+from datetime import datetime
+
 from consent.api.auth import Principal
 from consent.api.dto import (
     BsnLookupRequest,
     BsnLookupResponse,
+    BulkPreviewView,
+    BulkWithdrawalView,
+    BulkWithdrawRequest,
     ConsentView,
     DecisionRequest,
     DecisionView,
     EventView,
+    ExpiringPage,
     GrantRequest,
     PolicyView,
     StatsView,
@@ -29,13 +39,18 @@ from consent.api.dto import (
     WithdrawRequest,
 )
 from consent.api.throttle import AuthThrottle
-from consent.errors import Forbidden
+from consent.bulk import BulkSelection
+from consent.errors import ConsentInvalid, Forbidden
+from consent.exports import ExportFormat, disclosure_lines, event_lines
 from consent.model import ConsentEvent, ConsentRecord, Role, actor_role
 from consent.report import AccessReport, build_access_report, render_html
 from consent.service import ConsentService
+from consent.store import Window
 from hub.ids import ClientPseudonym, ConsentId
 
-__all__ = ["ConsentController"]
+MAX_EXPIRING_DAYS = 366
+
+__all__ = ["MAX_EXPIRING_DAYS", "ConsentController"]
 
 _OFFICER = Role.PRIVACY_OFFICER
 _PARTNER = Role.PARTNER
@@ -85,9 +100,17 @@ class ConsentController:
             raise Forbidden(f"partner '{principal.partner_id}' is not party to this subject")
 
     # --- changes ---------------------------------------------------------------------------
-    def grant(self, principal: Principal, request: GrantRequest) -> ConsentView:
+    def grant(
+        self, principal: Principal, request: GrantRequest, *, idempotency_key: str | None = None
+    ) -> ConsentView:
         principal.require(_OFFICER)
-        record = self.service.grant(request.terms_only(), actor=principal.actor, bsn=request.bsn)
+        record = self.service.grant(
+            request.terms_only(),
+            actor=principal.actor,
+            bsn=request.bsn,
+            idempotency_key=idempotency_key,
+            request_fingerprint=request.fingerprint() if idempotency_key else None,
+        )
         return self._view(record)
 
     def withdraw(
@@ -142,6 +165,51 @@ class ConsentController:
     def access_report_html(self, principal: Principal, subject: ClientPseudonym) -> str:
         return render_html(self.access_report(principal, subject))
 
+    # --- the officer's work ------------------------------------------------------------------
+    def expiring(
+        self, principal: Principal, days: int, limit: int, cursor: str | None = None
+    ) -> ExpiringPage:
+        principal.require(_OFFICER)
+        records = self.service.expiring(days, limit, _cursor_in(cursor) if cursor else None)
+        last = records[-1] if len(records) == limit else None
+        next_cursor = None
+        if last is not None and last.valid_until is not None:
+            next_cursor = _cursor_out(last.valid_until, last.id)
+        return ExpiringPage(
+            days=days, consents=[self._view(r) for r in records], next_cursor=next_cursor
+        )
+
+    def export_disclosures(
+        self, principal: Principal, window: Window, fmt: ExportFormat
+    ) -> Iterator[str]:
+        principal.require(_OFFICER)
+        _check_window(window)
+        return disclosure_lines(self.service.export_disclosures(window), fmt)
+
+    def export_events(
+        self, principal: Principal, window: Window, fmt: ExportFormat
+    ) -> Iterator[str]:
+        principal.require(_OFFICER)
+        _check_window(window)
+        return event_lines(self.service.export_events(window), fmt)
+
+    def preview_bulk_withdrawal(
+        self, principal: Principal, selection: BulkSelection
+    ) -> BulkPreviewView:
+        principal.require(_OFFICER)
+        return BulkPreviewView.of(
+            self.service.preview_bulk_withdrawal(selection, actor=principal.actor)
+        )
+
+    def bulk_withdraw(
+        self, principal: Principal, request: BulkWithdrawRequest
+    ) -> BulkWithdrawalView:
+        principal.require(_OFFICER)
+        outcome = self.service.bulk_withdraw(
+            request.token, actor=principal.actor, reason=request.reason
+        )
+        return BulkWithdrawalView.of(outcome)
+
     # --- not personal -------------------------------------------------------------------------
     def policy(self, principal: Principal) -> PolicyView:
         principal.require(_OFFICER, _PARTNER, _MONITOR)
@@ -159,3 +227,25 @@ class ConsentController:
             consents_by_status=self.service.status_counts(),
             policy_version=self.service.policy.version,
         )
+
+
+def _check_window(window: Window) -> None:
+    if window.since is not None and window.until is not None and window.until <= window.since:
+        raise ConsentInvalid("until", "must be after from")
+
+
+def _cursor_out(valid_until: datetime, consent_id: ConsentId) -> str:
+    raw = json.dumps([valid_until.isoformat(), consent_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _cursor_in(cursor: str) -> tuple[datetime, ConsentId]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        until, consent_id = json.loads(raw)
+        at = datetime.fromisoformat(until)
+    except (binascii.Error, ValueError, TypeError) as exc:
+        raise ConsentInvalid("cursor", "not a cursor this service gave") from exc
+    if at.tzinfo is None or not isinstance(consent_id, str):
+        raise ConsentInvalid("cursor", "not a cursor this service gave")
+    return at, ConsentId(consent_id)

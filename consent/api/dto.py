@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, WithJsonSchema, field_validator
 
+from consent.bulk import BulkOutcome, BulkPlan, BulkSelection
 from consent.decision import Decision, Reason
 from consent.model import (
     PARTNER_ID_PATTERN,
@@ -17,6 +18,8 @@ from consent.model import (
     ConsentStatus,
     ConsentTerms,
     UtcDatetime,
+    canonical_json,
+    sha256_hex,
 )
 from hub.ids import ClientPseudonym, ConsentId, EventId, PartnerId
 from schemas.identifiers import normalise_bsn
@@ -26,12 +29,16 @@ __all__ = [
     "BSN_FORMAT",
     "BsnLookupRequest",
     "BsnLookupResponse",
+    "BulkPreviewView",
+    "BulkWithdrawRequest",
+    "BulkWithdrawalView",
     "CategoryOutcomeView",
     "ConsentView",
     "DecisionRequest",
     "DecisionView",
     "ErrorView",
     "EventView",
+    "ExpiringPage",
     "GrantRequest",
     "Health",
     "InvalidView",
@@ -85,6 +92,12 @@ class GrantRequest(ConsentTerms):
     def terms_only(self) -> ConsentTerms:
         return ConsentTerms.model_validate(self.model_dump(exclude={"bsn"}))
 
+    def fingerprint(self) -> str:
+        """SHA-256 of the terms as sent (defaults such as ``valid_from`` = now left out,
+        so a retry has the same fingerprint; the BSN is not part of it)."""
+        sent = self.model_dump(mode="json", exclude_unset=True, exclude={"bsn"})
+        return sha256_hex(canonical_json(sent))
+
 
 class WithdrawRequest(_Body):
     reason: str | None = Field(default=None, max_length=1000)
@@ -104,6 +117,63 @@ class SubjectConsents(_Body):
     subject: ClientPseudonym
     bsn_on_file: bool | None = Field(description="Only shown to privacy officers.")
     consents: list[ConsentView]
+
+
+class ExpiringPage(_Body):
+    """GIVEN consents ending within ``days`` days, soonest first, one page."""
+
+    days: int
+    consents: list[ConsentView]
+    next_cursor: str | None = Field(
+        description="Pass as ``cursor`` for the next page; null once a page is not full."
+    )
+
+
+class BulkPreviewView(_Body):
+    """What a bulk withdrawal would affect; execute it with ``token`` before ``expires_at``."""
+
+    token: str = Field(description="Shown once; only its hash is stored.")
+    expires_at: datetime
+    selection: BulkSelection
+    count: int
+    consent_ids: list[ConsentId]
+    subjects: list[ClientPseudonym]
+
+    @classmethod
+    def of(cls, plan: BulkPlan) -> BulkPreviewView:
+        return cls(
+            token=plan.token,
+            expires_at=plan.expires_at,
+            selection=plan.selection,
+            count=len(plan.consent_ids),
+            consent_ids=list(plan.consent_ids),
+            subjects=list(plan.subjects),
+        )
+
+
+class BulkWithdrawRequest(_Body):
+    token: str = Field(min_length=20, max_length=200, description="The preview's token.")
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class BulkWithdrawalView(_Body):
+    """An executed bulk withdrawal (the same answer for every repeat of it)."""
+
+    selection: BulkSelection
+    count: int
+    consent_ids: list[ConsentId]
+    reason: str | None
+    executed_at: datetime
+
+    @classmethod
+    def of(cls, outcome: BulkOutcome) -> BulkWithdrawalView:
+        return cls(
+            selection=outcome.selection,
+            count=len(outcome.consent_ids),
+            consent_ids=list(outcome.consent_ids),
+            reason=outcome.reason,
+            executed_at=outcome.executed_at,
+        )
 
 
 class EventView(_Body):

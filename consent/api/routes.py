@@ -9,25 +9,30 @@ not what is wrong with the body.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Request, Response, Security
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response, Security
+from fastapi.responses import HTMLResponse, StreamingResponse
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import AwareDatetime
 from starlette.concurrency import run_in_threadpool
 
 from consent.api.auth import API_KEY_HEADER, Principal, authenticate
-from consent.api.controller import ConsentController
+from consent.api.controller import MAX_EXPIRING_DAYS, ConsentController
 from consent.api.dto import (
     BsnLookupRequest,
     BsnLookupResponse,
+    BulkPreviewView,
+    BulkWithdrawalView,
+    BulkWithdrawRequest,
     ConsentView,
     DecisionRequest,
     DecisionView,
     ErrorView,
     EventView,
+    ExpiringPage,
     GrantRequest,
     Health,
     InvalidView,
@@ -36,11 +41,20 @@ from consent.api.dto import (
     SubjectConsents,
     WithdrawRequest,
 )
-from consent.model import PSEUDONYM_PATTERN, Role
+from consent.bulk import BulkSelection
+from consent.exports import ExportFormat
+from consent.model import PARTNER_ID_PATTERN, PSEUDONYM_PATTERN, Role
 from consent.report import AccessReport
-from hub.ids import ClientPseudonym, ConsentId
+from consent.store import Window
+from hub.ids import ClientPseudonym, ConsentId, PartnerId
 
-__all__ = ["build_router"]
+__all__ = ["EXPORT_MEDIA_TYPES", "build_router", "export_response"]
+
+EXPORT_MEDIA_TYPES = {
+    ExportFormat.CSV: "text/csv; charset=utf-8",
+    ExportFormat.JSON: "application/x-ndjson",
+}
+_EXPORT_SUFFIX = {ExportFormat.CSV: "csv", ExportFormat.JSON: "jsonl"}
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorView, "description": "No, an unknown or a revoked API key"},
@@ -145,6 +159,51 @@ def _principal(
 Caller = Annotated[Principal, Depends(_principal)]
 
 
+def _window(
+    partner: Annotated[
+        PartnerId | None,
+        Query(pattern=PARTNER_ID_PATTERN, description="Only this partner (see the route)."),
+    ] = None,
+    subject: Annotated[
+        ClientPseudonym | None, Query(pattern=PSEUDONYM_PATTERN, description="Only this subject.")
+    ] = None,
+    since: Annotated[
+        AwareDatetime | None, Query(alias="from", description="From this moment (included).")
+    ] = None,
+    until: Annotated[
+        AwareDatetime | None, Query(description="Until this moment (not included).")
+    ] = None,
+) -> Window:
+    return Window(partner=partner, subject=subject, since=since, until=until)
+
+
+ExportWindow = Annotated[Window, Depends(_window)]
+ExportFormatQuery = Annotated[
+    ExportFormat, Query(alias="format", description="csv, or json (JSON lines)")
+]
+
+
+def export_response(lines: Iterator[str], fmt: ExportFormat, name: str) -> StreamingResponse:
+    """``lines`` streamed as a download ``name``.csv or ``name``.jsonl."""
+    return StreamingResponse(
+        lines,
+        media_type=EXPORT_MEDIA_TYPES[fmt],
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}.{_EXPORT_SUFFIX[fmt]}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+_EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **_HTML_ERRORS,
+    200: {
+        "description": "The export, streamed",
+        "content": {media: {"schema": {"type": "string"}} for media in EXPORT_MEDIA_TYPES.values()},
+    },
+}
+
+
 def build_router(controller: ConsentController) -> APIRouter:
     """All routes of the consent service, bound to ``controller``.
 
@@ -169,9 +228,42 @@ def build_router(controller: ConsentController) -> APIRouter:
         },
         openapi_extra=_roles(_OFFICER),
     )
-    def grant(caller: Caller, request: GrantRequest) -> ConsentView:
+    def grant(
+        caller: Caller,
+        request: GrantRequest,
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                alias="Idempotency-Key",
+                min_length=1,
+                max_length=200,
+                pattern=r"^[\x21-\x7e]+$",
+                description=(
+                    "Makes a retry safe: a repeat of this request with the same key returns "
+                    "the consent the first one recorded; the same key with other terms "
+                    "is refused (422)."
+                ),
+            ),
+        ] = None,
+    ) -> ConsentView:
         """Record a consent (privacy officer). Returns once stored and published."""
-        return controller.grant(caller, request)
+        return controller.grant(caller, request, idempotency_key=idempotency_key)
+
+    @router.get(
+        "/v1/consents/expiring",
+        tags=["officer"],
+        responses=_ERRORS,
+        openapi_extra=_roles(_OFFICER),
+    )
+    def expiring(
+        caller: Caller,
+        days: Annotated[int, Query(ge=1, le=MAX_EXPIRING_DAYS)] = 30,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+        cursor: Annotated[str | None, Query(max_length=500)] = None,
+    ) -> ExpiringPage:
+        """GIVEN consents whose valid_until falls within the next ``days`` days, soonest
+        first, paged (privacy officer)."""
+        return controller.expiring(caller, days, limit, cursor)
 
     @router.get(
         "/v1/consents/{consent_id}",
@@ -258,6 +350,61 @@ def build_router(controller: ConsentController) -> APIRouter:
         """May partner P receive categories C of subject S for purpose U now? (A partner
         key may only ask about itself.)"""
         return controller.decide(caller, request)
+
+    @router.get(
+        "/v1/exports/disclosures",
+        tags=["officer"],
+        response_class=StreamingResponse,
+        responses=_EXPORT_RESPONSES,
+        openapi_extra=_roles(_OFFICER),
+    )
+    def export_disclosures(
+        caller: Caller, window: ExportWindow, fmt: ExportFormatQuery = ExportFormat.CSV
+    ) -> StreamingResponse:
+        """Disclosures (``partner``: the recipient) as CSV or JSON lines, streamed
+        (privacy officer)."""
+        lines = controller.export_disclosures(caller, window, fmt)
+        return export_response(lines, fmt, "disclosures")
+
+    @router.get(
+        "/v1/exports/consent-events",
+        tags=["officer"],
+        response_class=StreamingResponse,
+        responses=_EXPORT_RESPONSES,
+        openapi_extra=_roles(_OFFICER),
+    )
+    def export_events(
+        caller: Caller, window: ExportWindow, fmt: ExportFormatQuery = ExportFormat.CSV
+    ) -> StreamingResponse:
+        """Consent events (``partner``: controller or recipient of the consent) as CSV or
+        JSON lines, streamed (privacy officer)."""
+        lines = controller.export_events(caller, window, fmt)
+        return export_response(lines, fmt, "consent-events")
+
+    @router.post(
+        "/v1/bulk-withdrawals/preview",
+        tags=["officer"],
+        responses=_ERRORS,
+        openapi_extra=_roles(_OFFICER),
+    )
+    def preview_bulk_withdrawal(caller: Caller, selection: BulkSelection) -> BulkPreviewView:
+        """Which GIVEN consents naming a recipient partner, or for a purpose, a bulk
+        withdrawal would withdraw; the token executes it (privacy officer)."""
+        return controller.preview_bulk_withdrawal(caller, selection)
+
+    @router.post(
+        "/v1/bulk-withdrawals",
+        tags=["officer"],
+        responses={
+            **_NOT_FOUND,
+            409: {"model": ErrorView, "description": "The selection changed since the preview"},
+        },
+        openapi_extra=_roles(_OFFICER),
+    )
+    def bulk_withdraw(caller: Caller, request: BulkWithdrawRequest) -> BulkWithdrawalView:
+        """Withdraw every consent of a preview (its officer only); idempotent. Returns once
+        each withdrawal is stored and published."""
+        return controller.bulk_withdraw(caller, request)
 
     @router.get("/v1/policy", tags=["policy"], responses=_ERRORS, openapi_extra=_roles(_ANY))
     def policy(caller: Caller) -> PolicyView:

@@ -21,7 +21,7 @@ from html import escape
 
 from consent.api.dto import PolicyView, SubjectConsents
 from consent.model import CollectionMethod, ConsentStatus, LegalBasis
-from consent.report import AccessReport, render_meta, render_sections
+from consent.report import AccessReport, render_meta, render_sections, render_verification
 from hub import __version__
 from schemas.regions import Region
 from schemas.vocabulary import DataCategory, JobSeekerCategory, PartnerKind, Purpose
@@ -61,6 +61,8 @@ table{border-collapse:collapse;width:100%;font-size:.9rem;margin:.5rem 0}
 th,td{border:1px solid var(--line);padding:.4rem .5rem;text-align:left;vertical-align:top}
 th{background:#eef1f4}.empty{color:var(--muted);font-style:italic}
 .meta,.hint{color:var(--muted);font-size:.85rem}
+.verification{padding:.5rem .75rem;border-left:.3rem solid}
+.verified{border-color:#14532d;background:#e3f4e8}.unverified{border-color:#8b1a1a;background:#fdecea}
 .badge{display:inline-block;padding:.05rem .45rem;border-radius:.25rem;font-weight:600;
 font-size:.8rem;border:1px solid}
 .GIVEN{background:#e3f4e8;color:#14532d;border-color:#14532d}
@@ -120,6 +122,9 @@ def _page(title: str, body: str, layout: Layout) -> str:
         nav = (
             '<nav aria-label="Console"><ul>'
             '<li><a href="/console/subjects">Find a subject</a></li>'
+            '<li><a href="/console/expiring">Expiring consents</a></li>'
+            '<li><a href="/console/exports">Exports</a></li>'
+            '<li><a href="/console/bulk">Bulk withdrawal</a></li>'
             '<li><a href="/console/policy">Policy matrix</a></li>'
             f"<li>Signed in as {_e(layout.officer)}</li>"
             '<li><form method="post" action="/console/logout">'
@@ -458,6 +463,7 @@ def report_page(layout: Layout, report: AccessReport) -> str:
         f"<h1>Subject access report: <code>{subject}</code></h1>"
         f'<p class="meta">{render_meta(report)} '
         f'<a href="/console/subjects/{subject}">Back to the subject</a>.</p>'
+        + render_verification(report)
         + render_sections(report)
     )
     return _page(f"Access report {report.subject}", body, layout)

@@ -19,6 +19,12 @@ POST     /console/subjects/{s}/consents                  grant
 POST     /console/subjects/{s}/consents/{id}/withdraw    withdraw
 GET      /console/subjects/{s}/report                    the subject access report
 GET      /console/policy                                 the policy matrix
+GET      /console/expiring                               consents about to expire (?days=)
+GET      /console/exports                                the export download forms
+GET      /console/exports/{kind}                         a download (disclosures, consent-events)
+GET      /console/bulk                                   bulk withdrawal: the selection
+POST     /console/bulk/preview                           what it affects, and the confirmation
+POST     /console/bulk                                   withdraw the previewed consents
 =======  ==============================================  ====================================
 """
 
@@ -28,7 +34,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -37,9 +43,11 @@ from pydantic import SecretStr, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from consent.api.auth import Principal, authenticate
-from consent.api.controller import ConsentController
-from consent.api.dto import BsnLookupRequest, WithdrawRequest
+from consent.api.controller import MAX_EXPIRING_DAYS, ConsentController
+from consent.api.dto import BsnLookupRequest, BulkWithdrawRequest, WithdrawRequest
 from consent.api.errors import status_of
+from consent.api.routes import export_response
+from consent.bulk import BulkSelection
 from consent.console.forms import (
     MAX_FORM_BYTES,
     Form,
@@ -68,6 +76,13 @@ from consent.console.session import (
     SessionSigner,
     session_hash,
 )
+from consent.console.work import (
+    bulk_done_page,
+    bulk_page,
+    bulk_preview_page,
+    expiring_page,
+    exports_page,
+)
 from consent.errors import (
     ConsentConflict,
     ConsentInvalid,
@@ -75,10 +90,11 @@ from consent.errors import (
     Throttled,
     Unauthenticated,
 )
-from consent.model import PSEUDONYM_PATTERN, Role, utc_now
-from consent.store import ConsoleSessionRecord
+from consent.exports import ExportFormat
+from consent.model import PARTNER_ID_PATTERN, PSEUDONYM_PATTERN, Role, utc_now
+from consent.store import ConsoleSessionRecord, Window
 from hub.errors import HubError
-from hub.ids import ClientPseudonym, ConsentId
+from hub.ids import ClientPseudonym, ConsentId, PartnerId
 from schemas.vocabulary import PartnerKind, Purpose
 
 __all__ = ["build_console_router"]
@@ -94,6 +110,8 @@ _HEADERS = {
 }
 _SUBJECT = re.compile(PSEUDONYM_PATTERN)
 _BSN_LIKE = re.compile(r"^\d{8,9}$")
+_PARTNER = re.compile(PARTNER_ID_PATTERN)
+_EXPORTS = ("disclosures", "consent-events")
 
 
 def _html(content: str, status: int = 200) -> HTMLResponse:
@@ -458,6 +476,139 @@ class _Console:
             lambda: _html(policy_page(who.layout, self.controller.policy(who.principal), why)),
         )
 
+    # --- the officer's work -----------------------------------------------------------------
+    def expiring(
+        self,
+        request: Request,
+        days: Annotated[str | None, Query(max_length=10)] = None,
+        cursor: Annotated[str | None, Query(max_length=500)] = None,
+    ) -> Response:
+        who = self.caller(request)
+        if not isinstance(who, _Caller):
+            return who
+        number = int(days) if days and days.isdigit() else (30 if not days else 0)
+        if not 1 <= number <= MAX_EXPIRING_DAYS:
+            detail = f"Days: a number from 1 to {MAX_EXPIRING_DAYS}."
+            return _html(error_page(who.layout, 422, "Invalid", detail), 422)
+
+        def work() -> Response:
+            page = self.controller.expiring(who.principal, number, 50, cursor)
+            more = (
+                f"/console/expiring?days={number}&cursor={page.next_cursor}"
+                if page.next_cursor
+                else None
+            )
+            return _html(expiring_page(who.layout, page, more))
+
+        return self.guarded(who, work)
+
+    def exports(self, request: Request) -> Response:
+        who = self.caller(request)
+        if not isinstance(who, _Caller):
+            return who
+        return _html(exports_page(who.layout, list(self.service.partners)))
+
+    def export(self, request: Request, kind: str) -> Response:
+        who = self.caller(request)
+        if not isinstance(who, _Caller):
+            return who
+        if kind not in _EXPORTS:
+            return _html(error_page(who.layout, 404, "Not found", "No such export."), 404)
+        query = request.query_params
+        problems: list[str] = []
+        window = _export_window(query.get, problems)
+        fmt = query.get("format") or ExportFormat.CSV.value
+        if fmt not in {f.value for f in ExportFormat}:
+            problems.append("Format: CSV or JSON lines.")
+        if window is None or problems:
+            page = exports_page(who.layout, list(self.service.partners), problems)
+            return _html(page, 422)
+        chosen = ExportFormat(fmt)
+
+        def work() -> Response:
+            if kind == "disclosures":
+                lines = self.controller.export_disclosures(who.principal, window, chosen)
+            else:
+                lines = self.controller.export_events(who.principal, window, chosen)
+            return export_response(lines, chosen, kind)
+
+        return self.guarded(who, work)
+
+    def bulk(self, request: Request) -> Response:
+        who = self.caller(request)
+        if not isinstance(who, _Caller):
+            return who
+        return _html(bulk_page(who.layout, list(self.service.partners)))
+
+    def do_bulk_preview(self, request: Request, form: Form) -> Response:
+        who = self.checked(request, form)
+        if not isinstance(who, _Caller):
+            return who
+        try:
+            selection = BulkSelection(
+                recipient=PartnerId(form.get("recipient")) if form.get("recipient") else None,
+                purpose=Purpose(form.get("purpose")) if form.get("purpose") else None,
+            )
+        except (ValidationError, ValueError):
+            problem = "Choose a partner, a purpose, or both."
+            page = bulk_page(who.layout, list(self.service.partners), (problem,))
+            return _html(page, 422)
+
+        def work() -> Response:
+            preview = self.controller.preview_bulk_withdrawal(who.principal, selection)
+            return _html(bulk_preview_page(who.layout, preview))
+
+        return self.guarded(who, work)
+
+    def do_bulk(self, request: Request, form: Form) -> Response:
+        who = self.checked(request, form)
+        if not isinstance(who, _Caller):
+            return who
+        try:
+            confirmed = BulkWithdrawRequest(token=form.get("token"), reason=form.get("reason"))
+        except ValidationError:
+            problem = "Give a reason, and confirm from a preview."
+            page = bulk_page(who.layout, list(self.service.partners), (problem,))
+            return _html(page, 422)
+
+        def work() -> Response:
+            done = self.controller.bulk_withdraw(who.principal, confirmed)
+            return _html(bulk_done_page(who.layout, done))
+
+        return self.guarded(who, work)
+
+
+def _export_window(read: Callable[[str], str | None], problems: list[str]) -> Window | None:
+    """The export filters of the download form (dates are UTC days, both included)."""
+    partner = (read("partner") or "").strip() or None
+    subject = (read("subject") or "").strip() or None
+    if partner is not None and not _PARTNER.match(partner):
+        problems.append("Partner: not a partner id.")
+    if subject is not None and not _SUBJECT.match(subject):
+        problems.append("Client pseudonym: 3-128 letters, digits and . _ : -")
+    days: dict[str, datetime | None] = {}
+    for name, label in (("from", "From"), ("until", "Until")):
+        text = (read(name) or "").strip()
+        try:
+            day = date.fromisoformat(text) if text else None
+        except ValueError:
+            problems.append(f"{label}: a date such as 2026-01-31.")
+            day = None
+        days[name] = None if day is None else datetime.combine(day, time(), UTC)
+    since, until = days["from"], days["until"]
+    if until is not None:
+        until += timedelta(days=1)  # the last day included
+    if since is not None and until is not None and until <= since:
+        problems.append("Until: on or after From.")
+    if problems:
+        return None
+    return Window(
+        partner=PartnerId(partner) if partner else None,
+        subject=ClientPseudonym(subject) if subject else None,
+        since=since,
+        until=until,
+    )
+
 
 _FormHandler = Callable[..., Response]
 
@@ -485,6 +636,10 @@ def build_console_router(controller: ConsentController, signer: SessionSigner) -
         ("/subjects/{subject}", console.subject),
         ("/subjects/{subject}/report", console.report),
         ("/policy", console.policy),
+        ("/expiring", console.expiring),
+        ("/exports", console.exports),
+        ("/exports/{kind}", console.export),
+        ("/bulk", console.bulk),
     ]
     for path, page in pages:
         router.add_api_route(path, page, methods=["GET"], response_class=HTMLResponse)
@@ -494,6 +649,8 @@ def build_console_router(controller: ConsentController, signer: SessionSigner) -
         ("/search", console.do_search),
         ("/subjects/{subject}/consents", console.do_grant),
         ("/subjects/{subject}/consents/{consent_id}/withdraw", console.do_withdraw),
+        ("/bulk/preview", console.do_bulk_preview),
+        ("/bulk", console.do_bulk),
     ]
     for path, handler in forms:
         router.add_api_route(

@@ -7,22 +7,28 @@ from pathlib import Path
 from consent.errors import ConsentStoreError
 from consent.store.interface import (
     ApiKeyRecord,
+    BulkPreview,
     ConsentStore,
     ConsoleSessionRecord,
+    IdempotentGrant,
     OutboxRow,
     StoreTransaction,
     SubjectIdentity,
+    Window,
 )
 from hub.config import HubSettings
 
 __all__ = [
     "DEFAULT_SQLITE_NAME",
     "ApiKeyRecord",
+    "BulkPreview",
     "ConsentStore",
     "ConsoleSessionRecord",
+    "IdempotentGrant",
     "OutboxRow",
     "StoreTransaction",
     "SubjectIdentity",
+    "Window",
     "open_store",
     "store_for",
 ]

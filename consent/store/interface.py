@@ -10,12 +10,14 @@ was not committed and nothing committed is lost to the feed.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
 from consent.model import (
+    AuditChainState,
+    AuditReject,
     ConsentChangeMessage,
     ConsentEvent,
     ConsentRecord,
@@ -26,11 +28,14 @@ from hub.ids import ClientPseudonym, ConsentId, EventId, PartnerId
 
 __all__ = [
     "ApiKeyRecord",
+    "BulkPreview",
     "ConsentStore",
     "ConsoleSessionRecord",
+    "IdempotentGrant",
     "OutboxRow",
     "StoreTransaction",
     "SubjectIdentity",
+    "Window",
 ]
 
 
@@ -82,6 +87,44 @@ class SubjectIdentity:
     recorded_by: str
 
 
+@dataclass(frozen=True)
+class IdempotentGrant:
+    """A grant made under an ``Idempotency-Key``: what a retry of it gets back."""
+
+    actor: str
+    key: str
+    request_hash: str
+    consent_id: ConsentId
+    event_id: EventId
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BulkPreview:
+    """A previewed bulk withdrawal: who previewed which selection, the consents it
+    matched, until when the preview holds, and (once executed) the reason and when."""
+
+    token_hash: str
+    actor: str
+    selection: str
+    consent_ids: tuple[ConsentId, ...]
+    created_at: datetime
+    expires_at: datetime
+    reason: str | None = None
+    executed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """What an export reads: one partner, one subject, a period (``since`` included,
+    ``until`` not); None is no filter."""
+
+    partner: PartnerId | None = None
+    subject: ClientPseudonym | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
 class StoreTransaction(ABC):
     """Reads and writes inside one database transaction (a unit of work)."""
 
@@ -102,6 +145,14 @@ class StoreTransaction(ABC):
 
     @abstractmethod
     def put_identity(self, identity: SubjectIdentity) -> None: ...
+
+    @abstractmethod
+    def idempotent_grant(self, actor: str, key: str) -> IdempotentGrant | None:
+        """The grant ``actor`` made under ``key``, if any."""
+
+    @abstractmethod
+    def put_idempotent_grant(self, grant: IdempotentGrant) -> None:
+        """Remember a grant's key (refused by the database when the key is taken)."""
 
 
 class ConsentStore(ABC):
@@ -142,6 +193,26 @@ class ConsentStore(ABC):
     @abstractmethod
     def due_expiries(self, now: datetime, limit: int = 100) -> list[ConsentId]:
         """GIVEN consents whose ``valid_until`` has passed but whose expiry is not recorded."""
+
+    @abstractmethod
+    def expiring(
+        self,
+        now: datetime,
+        until: datetime,
+        limit: int,
+        after: tuple[datetime, ConsentId] | None = None,
+    ) -> list[ConsentRecord]:
+        """GIVEN consents whose ``valid_until`` is after ``now`` and at most ``until``,
+        soonest first (then by id); ``after`` is the last (valid_until, id) of a page."""
+
+    @abstractmethod
+    def count_expiring(self, now: datetime, until: datetime) -> int:
+        """How many consents :meth:`expiring` would list in all."""
+
+    @abstractmethod
+    def event_page(self, window: Window, after_seq: int, limit: int) -> list[ConsentEvent]:
+        """Events after ``after_seq`` in register order, of ``window``'s subject and
+        period (``recorded_at``); the partner is not filtered here."""
 
     @abstractmethod
     def status_counts(self, now: datetime) -> dict[str, int]:
@@ -212,9 +283,20 @@ class ConsentStore(ABC):
         *,
         topic: str | None = None,
         offsets: dict[int, int] | None = None,
+        rejects: Sequence[AuditReject] = (),
+        chains: Sequence[AuditChainState] = (),
     ) -> int:
         """Store the new ones and (in the same transaction) the next offsets read from
-        ``topic``; return how many were new."""
+        ``topic``, the audit records that did not verify and where each partition's chain
+        is; return how many disclosures were new."""
+
+    @abstractmethod
+    def audit_chains(self, topic: str | None = None) -> list[AuditChainState]:
+        """Where the chain of each partition of ``topic`` (every topic) was followed to."""
+
+    @abstractmethod
+    def audit_rejects_for(self, subject: ClientPseudonym) -> list[AuditReject]:
+        """The audit records about ``subject`` that are not genuine hub entries."""
 
     @abstractmethod
     def ingest_offsets(self, topic: str) -> dict[int, int]:
@@ -222,6 +304,24 @@ class ConsentStore(ABC):
 
     @abstractmethod
     def disclosures_for(self, subject: ClientPseudonym) -> list[DisclosureRecord]: ...
+
+    @abstractmethod
+    def disclosure_page(
+        self, window: Window, after_seq: int, limit: int
+    ) -> list[tuple[int, DisclosureRecord]]:
+        """(seq, disclosure) after ``after_seq`` in stored order, of ``window``'s partner
+        (the recipient), subject and period (``disclosed_at``)."""
+
+    # --- bulk withdrawals -----------------------------------------------------------------
+    @abstractmethod
+    def add_bulk_preview(self, preview: BulkPreview) -> None: ...
+
+    @abstractmethod
+    def bulk_preview(self, token_hash: str) -> BulkPreview | None: ...
+
+    @abstractmethod
+    def start_bulk_withdrawal(self, token_hash: str, reason: str | None, at: datetime) -> bool:
+        """Mark the preview executed with ``reason``; False when it was already."""
 
     # --- API keys -------------------------------------------------------------------------
     @abstractmethod

@@ -178,4 +178,58 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ON consent_console_sessions (expires_at)",
         ),
     ),
+    Migration(
+        5,
+        "the audit trail's chain per partition, and its records that do not verify",
+        (
+            """CREATE TABLE consent_audit_chains (
+                topic TEXT NOT NULL,
+                kafka_partition INTEGER NOT NULL,
+                body TEXT NOT NULL,
+                PRIMARY KEY (topic, kafka_partition)
+            )""",
+            """CREATE TABLE consent_audit_rejects (
+                topic TEXT NOT NULL,
+                kafka_partition INTEGER NOT NULL,
+                kafka_offset {bigint} NOT NULL,
+                subject TEXT,
+                body TEXT NOT NULL,
+                PRIMARY KEY (topic, kafka_partition, kafka_offset)
+            )""",
+            "CREATE INDEX consent_audit_rejects_by_subject ON consent_audit_rejects (subject)",
+        ),
+    ),
+    Migration(
+        6,
+        "idempotency keys of grants (a retried request returns the consent it made)",
+        (
+            """CREATE TABLE consent_idempotency_keys (
+                actor TEXT NOT NULL,
+                idempotency_key TEXT NOT NULL,
+                request_hash TEXT NOT NULL,
+                consent_id TEXT NOT NULL,
+                event_id TEXT NOT NULL,
+                created_at {ts} NOT NULL,
+                PRIMARY KEY (actor, idempotency_key)
+            )""",
+        ),
+    ),
+    Migration(
+        7,
+        "bulk withdrawals: a preview (its token's hash, officer, selection) and its execution",
+        (
+            """CREATE TABLE consent_bulk_withdrawals (
+                token_hash TEXT PRIMARY KEY,
+                actor TEXT NOT NULL,
+                selection TEXT NOT NULL,
+                consent_ids TEXT NOT NULL,
+                created_at {ts} NOT NULL,
+                expires_at {ts} NOT NULL,
+                reason TEXT,
+                executed_at {ts}
+            )""",
+            "CREATE INDEX consent_disclosures_by_recipient ON consent_disclosures (recipient, seq)",
+            "CREATE INDEX consent_events_by_recorded ON consent_events (recorded_at, seq)",
+        ),
+    ),
 )

@@ -9,6 +9,7 @@ threads and the outbox relay.
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 from abc import abstractmethod
 from collections.abc import Iterator, Sequence
@@ -18,6 +19,8 @@ from typing import Any
 
 from consent.errors import ConsentStoreError
 from consent.model import (
+    AuditChainState,
+    AuditReject,
     ConsentChangeMessage,
     ConsentEvent,
     ConsentRecord,
@@ -28,11 +31,14 @@ from consent.model import (
 )
 from consent.store.interface import (
     ApiKeyRecord,
+    BulkPreview,
     ConsentStore,
     ConsoleSessionRecord,
+    IdempotentGrant,
     OutboxRow,
     StoreTransaction,
     SubjectIdentity,
+    Window,
 )
 from consent.store.migrations import MIGRATIONS, MIGRATIONS_TABLE, statements_for
 from hub.ids import ClientPseudonym, ConsentId, EventId, PartnerId
@@ -235,6 +241,63 @@ class SqlConsentStore(ConsentStore):
         )
         return [ConsentId(r[0]) for r in rows]
 
+    def expiring(
+        self,
+        now: datetime,
+        until: datetime,
+        limit: int,
+        after: tuple[datetime, ConsentId] | None = None,
+    ) -> list[ConsentRecord]:
+        where = "status = ? AND valid_until IS NOT NULL AND valid_until > ? AND valid_until <= ?"
+        params: list[Any] = [ConsentStatus.GIVEN.value, self._ts_in(now), self._ts_in(until)]
+        if after is not None:
+            where += " AND (valid_until > ? OR (valid_until = ? AND consent_id > ?))"
+            params += [self._ts_in(after[0]), self._ts_in(after[0]), after[1]]
+        rows = self._query(
+            f"SELECT body FROM consent_records WHERE {where} "  # noqa: S608
+            "ORDER BY valid_until, consent_id LIMIT ?",
+            (*params, limit),
+        )
+        return [ConsentRecord.model_validate_json(r[0]) for r in rows]
+
+    def count_expiring(self, now: datetime, until: datetime) -> int:
+        rows = self._query(
+            "SELECT COUNT(*) FROM consent_records WHERE status = ? AND valid_until IS NOT NULL "
+            "AND valid_until > ? AND valid_until <= ?",
+            (ConsentStatus.GIVEN.value, self._ts_in(now), self._ts_in(until)),
+        )
+        return int(rows[0][0])
+
+    def _window(
+        self, window: Window, time_column: str, partner_column: str | None
+    ) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if partner_column is not None and window.partner is not None:
+            clauses.append(f"{partner_column} = ?")
+            params.append(window.partner)
+        if window.subject is not None:
+            clauses.append("subject = ?")
+            params.append(window.subject)
+        if window.since is not None:
+            clauses.append(f"{time_column} >= ?")
+            params.append(self._ts_in(window.since))
+        if window.until is not None:
+            clauses.append(f"{time_column} < ?")
+            params.append(self._ts_in(window.until))
+        return "".join(f" AND {c}" for c in clauses), params
+
+    def event_page(self, window: Window, after_seq: int, limit: int) -> list[ConsentEvent]:
+        where, params = self._window(window, "recorded_at", None)
+        rows = self._query(
+            f"SELECT seq, body FROM consent_events WHERE seq > ?{where} "  # noqa: S608
+            "ORDER BY seq LIMIT ?",
+            (after_seq, *params, limit),
+        )
+        return [
+            ConsentEvent.model_validate_json(r[1]).model_copy(update={"seq": r[0]}) for r in rows
+        ]
+
     def status_counts(self, now: datetime) -> dict[str, int]:
         counts = {status.value: 0 for status in ConsentStatus}
         for status, number in self._query(
@@ -385,9 +448,33 @@ class SqlConsentStore(ConsentStore):
         *,
         topic: str | None = None,
         offsets: dict[int, int] | None = None,
+        rejects: Sequence[AuditReject] = (),
+        chains: Sequence[AuditChainState] = (),
     ) -> int:
         added = 0
         with self._tx("storing disclosures") as conn:
+            for reject in rejects:
+                self._execute(
+                    conn,
+                    "INSERT INTO consent_audit_rejects (topic, kafka_partition, kafka_offset, "
+                    "subject, body) VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT (topic, kafka_partition, kafka_offset) DO NOTHING",
+                    (
+                        reject.topic,
+                        reject.partition,
+                        reject.offset,
+                        reject.subject,
+                        reject.model_dump_json(),
+                    ),
+                )
+            for chain in chains:
+                self._execute(
+                    conn,
+                    "INSERT INTO consent_audit_chains (topic, kafka_partition, body) "
+                    "VALUES (?, ?, ?) ON CONFLICT (topic, kafka_partition) "
+                    "DO UPDATE SET body = excluded.body",
+                    (chain.topic, chain.partition, chain.model_dump_json()),
+                )
             for disclosure in disclosures:
                 exists = self._execute(
                     conn,
@@ -426,12 +513,89 @@ class SqlConsentStore(ConsentStore):
         )
         return {int(r[0]): int(r[1]) for r in rows}
 
+    def audit_chains(self, topic: str | None = None) -> list[AuditChainState]:
+        rows = (
+            self._query("SELECT body FROM consent_audit_chains ORDER BY topic, kafka_partition")
+            if topic is None
+            else self._query(
+                "SELECT body FROM consent_audit_chains WHERE topic = ? ORDER BY kafka_partition",
+                (topic,),
+            )
+        )
+        return [AuditChainState.model_validate_json(r[0]) for r in rows]
+
+    def audit_rejects_for(self, subject: ClientPseudonym) -> list[AuditReject]:
+        rows = self._query(
+            "SELECT body FROM consent_audit_rejects WHERE subject = ? "
+            "ORDER BY topic, kafka_partition, kafka_offset",
+            (subject,),
+        )
+        return [AuditReject.model_validate_json(r[0]) for r in rows]
+
     def disclosures_for(self, subject: ClientPseudonym) -> list[DisclosureRecord]:
         rows = self._query(
             "SELECT body FROM consent_disclosures WHERE subject = ? ORDER BY disclosed_at, seq",
             (subject,),
         )
         return [DisclosureRecord.model_validate_json(r[0]) for r in rows]
+
+    def disclosure_page(
+        self, window: Window, after_seq: int, limit: int
+    ) -> list[tuple[int, DisclosureRecord]]:
+        where, params = self._window(window, "disclosed_at", "recipient")
+        rows = self._query(
+            f"SELECT seq, body FROM consent_disclosures WHERE seq > ?{where} "  # noqa: S608
+            "ORDER BY seq LIMIT ?",
+            (after_seq, *params, limit),
+        )
+        return [(int(r[0]), DisclosureRecord.model_validate_json(r[1])) for r in rows]
+
+    # --- bulk withdrawals ----------------------------------------------------------------------
+    def add_bulk_preview(self, preview: BulkPreview) -> None:
+        with self._tx("storing a bulk withdrawal preview") as conn:
+            self._execute(
+                conn,
+                "INSERT INTO consent_bulk_withdrawals (token_hash, actor, selection, "
+                "consent_ids, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    preview.token_hash,
+                    preview.actor,
+                    preview.selection,
+                    json.dumps(list(preview.consent_ids)),
+                    self._ts_in(preview.created_at),
+                    self._ts_in(preview.expires_at),
+                ),
+            )
+
+    def bulk_preview(self, token_hash: str) -> BulkPreview | None:
+        rows = self._query(
+            "SELECT actor, selection, consent_ids, created_at, expires_at, reason, executed_at "
+            "FROM consent_bulk_withdrawals WHERE token_hash = ?",
+            (token_hash,),
+        )
+        if not rows:
+            return None
+        actor, selection, ids, created_at, expires_at, reason, executed_at = rows[0]
+        return BulkPreview(
+            token_hash=token_hash,
+            actor=actor,
+            selection=selection,
+            consent_ids=tuple(ConsentId(i) for i in json.loads(ids)),
+            created_at=self._ts_out(created_at),
+            expires_at=self._ts_out(expires_at),
+            reason=reason,
+            executed_at=self._ts_out_opt(executed_at),
+        )
+
+    def start_bulk_withdrawal(self, token_hash: str, reason: str | None, at: datetime) -> bool:
+        with self._tx("starting a bulk withdrawal") as conn:
+            cursor = self._execute(
+                conn,
+                "UPDATE consent_bulk_withdrawals SET reason = ?, executed_at = ? "
+                "WHERE token_hash = ? AND executed_at IS NULL",
+                (reason, self._ts_in(at), token_hash),
+            )
+            return bool(cursor.rowcount)
 
     # --- API keys ----------------------------------------------------------------------------
     def _key_record(self, row: tuple[Any, ...]) -> ApiKeyRecord:
@@ -609,6 +773,37 @@ class _SqlTransaction(StoreTransaction):
 
     def identity(self, subject: ClientPseudonym) -> SubjectIdentity | None:
         return self._store._identity(self._conn, subject)
+
+    def idempotent_grant(self, actor: str, key: str) -> IdempotentGrant | None:
+        row = self._execute(
+            "SELECT request_hash, consent_id, event_id, created_at "
+            "FROM consent_idempotency_keys WHERE actor = ? AND idempotency_key = ?",
+            (actor, key),
+        ).fetchone()
+        if row is None:
+            return None
+        return IdempotentGrant(
+            actor=actor,
+            key=key,
+            request_hash=row[0],
+            consent_id=ConsentId(row[1]),
+            event_id=EventId(row[2]),
+            created_at=self._store._ts_out(row[3]),
+        )
+
+    def put_idempotent_grant(self, grant: IdempotentGrant) -> None:
+        self._execute(
+            "INSERT INTO consent_idempotency_keys (actor, idempotency_key, request_hash, "
+            "consent_id, event_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                grant.actor,
+                grant.key,
+                grant.request_hash,
+                grant.consent_id,
+                grant.event_id,
+                self._store._ts_in(grant.created_at),
+            ),
+        )
 
     def put_identity(self, identity: SubjectIdentity) -> None:
         self._execute(

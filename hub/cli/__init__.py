@@ -46,6 +46,7 @@ def _register() -> None:
         connect,
         consent,
         continuity,
+        deadletters,
         demo,
         docs,
         keys,
@@ -74,6 +75,7 @@ def _register() -> None:
     app.add_typer(monitor.app, name="monitor")
     app.add_typer(keys.app, name="keys")
     app.add_typer(audit.app, name="audit")
+    app.add_typer(deadletters.app, name="deadletters")
     app.add_typer(acls.app, name="acls")
     app.add_typer(continuity.app, name="continuity")
     app.add_typer(docs.app, name="docs")

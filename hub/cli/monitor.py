@@ -2,7 +2,9 @@
 
 ``report`` reads the monitor topic to its end (the fetch high watermark), aggregates it
 in this process (:mod:`hub.monitor.aggregate`, the same code as the worker) and writes
-the bi-monthly report, suppressed, as CSV, JSON or HTML. ``aggregate`` runs the faust
+the bi-monthly report, suppressed, as CSV, JSON or HTML; with ``--publish`` also to the
+reports topic, which is what the monitor's analysts read (they may not read the events:
+docs/decisions/0016-monitor-access-by-need.md). ``aggregate`` runs the faust
 worker that keeps the figures current and serves them over HTTP. ``rotate-key`` adds a
 monitor key version (:mod:`hub.monitor.pseudonym`).
 """
@@ -33,7 +35,7 @@ from hub.monitor.ledger import load_budgets
 from hub.monitor.pseudonym import MonitorPseudonymiser, add_key_version, load_keyring
 from hub.monitor.report import FORMATS, build_report, render
 from hub.monitor.suppression import DEFAULT_THRESHOLD, Rule
-from hub.monitor.topic import MonitorCodec, read_events
+from hub.monitor.topic import MonitorCodec, publish_report, read_events
 from hub.registry.client import client_for
 from hub.registry.embedded import registry_for
 from schemas.regions import Region
@@ -108,6 +110,12 @@ def report(
     ] = DEFAULT_THRESHOLD,
     budgets_file: Annotated[Path | None, _BudgetsOption] = None,
     topic: Annotated[str | None, _TopicOption] = None,
+    publish: Annotated[
+        bool,
+        typer.Option(
+            "--publish", help="Also publish it (JSON) to the reports topic, for the analysts."
+        ),
+    ] = False,
     bootstrap_servers: str | None = BootstrapOption,
 ) -> None:
     """Write the bi-monthly report of one period, with small cells suppressed."""
@@ -123,6 +131,10 @@ def report(
         aggregator, period, budgets=budgets, rule=Rule(threshold=threshold), region=wanted
     )
     text = render(built, fmt)
+    if publish:
+        reports = build_catalogue(settings).monitor_reports.name
+        key = publish_report(settings, reports, built)
+        err_console.print(f"report {key} published to {reports}", highlight=False)
     if out is None:
         typer.echo(text, nl=False)
     else:

@@ -18,6 +18,7 @@ from hub.serde.avro import self_contained_schema
 from schemas.loader import SchemaSet
 from topics.catalogue import (
     INCARNATION_MARKER,
+    MONITOR_REPORT,
     SERVICE_PRINCIPALS,
     TopicCatalogue,
     TopicSpec,
@@ -96,6 +97,24 @@ JSON_MESSAGES: dict[str, dict[str, Any]] = {
                 "incarnation": {"type": "string", "format": "uuid"},
                 "stamped_at": {"type": "string", "format": "date-time"},
                 "bootstrap_servers": {"type": "string"},
+            },
+        },
+    },
+    MONITOR_REPORT: {
+        "name": "MonitorReport",
+        "summary": "The national monitor's report of one period (and region), small cells "
+        "suppressed: hub.monitor.report.render_json.",
+        "contentType": "application/json",
+        "payload": {
+            "type": "object",
+            "required": ["report", "period", "region", "suppression", "tables"],
+            "properties": {
+                "report": {"type": "string"},
+                "period": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}/[0-9]{2}$"},
+                "region": {"type": ["string", "null"]},
+                "suppression": {"type": "object"},
+                "budget_allocations_source": {"type": "string"},
+                "tables": {"type": "array", "items": {"type": "object"}},
             },
         },
     },

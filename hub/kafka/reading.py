@@ -8,7 +8,7 @@ partitions and seek; :func:`read_to_highwater` polls until each is read to its e
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
@@ -42,14 +42,20 @@ def read_to_highwater(
     what: str,
     timeout_s: float,
     max_records: int = 2000,
+    progress: Callable[[int], None] | None = None,
 ) -> Iterator[Any]:
     """Yield each record ``reader`` polls until every partition of ``tps`` is read up to
-    its fetch high watermark; :class:`BrokerError` naming ``what`` after ``timeout_s``."""
+    its fetch high watermark; :class:`BrokerError` naming ``what`` after ``timeout_s``.
+    ``progress`` is called with the count read so far after each batch."""
     pending = set(tps)
     deadline = time.monotonic() + timeout_s
+    seen = 0
     while pending:
         for records in reader.poll(timeout_ms=100, max_records=max_records).values():
             yield from records
+            seen += len(records)
+            if progress is not None:
+                progress(seen)
         for tp in list(pending):
             high = reader.highwater(tp)
             if high is not None and reader.position(tp) >= high:

@@ -28,12 +28,15 @@ placements), ``instrument`` and
 ``paid[.<cluster>]`` (persons contributing), ``ledger_new`` (people whose first budget
 movement in the region falls in this period: summed, the contributors of the ledger).
 
-Per person (keyed by the monitor pseudonym, brought to the newest key version) the
-aggregator keeps, in memory and nowhere else: the event ids seen (duplicates are
-dropped: delivery is at least once), what was counted already, the day of the first
-intake, the days of placements, so the time to work is right even when a placement
-is read before the intake it follows, and their amounts per money measure and cell (for
-``top``).
+Per person and period (keyed by the monitor pseudonym, one per person and period,
+brought to the newest key version) the aggregator keeps, in memory and nowhere else: the
+event ids seen (duplicates are dropped: delivery is at least once), what was counted
+already, and their amounts per money measure and cell (for ``top``). Across periods it
+links only what the two figures that need it carry a ``linkage_pseudonym`` for
+(docs/decisions/0016-monitor-access-by-need.md): the day of the first intake and the
+days of placements, so the time to work is right even when a placement is read before
+the intake it follows, and the regions whose budget ledger the person is in. An event
+without one (written before periods had pseudonyms) links by its monitor pseudonym.
 """
 
 from __future__ import annotations
@@ -169,12 +172,22 @@ def median_of(histogram: Mapping[int, int]) -> float | None:
 
 @dataclass
 class _Person:
+    """One person in one period."""
+
     seen: set[str] = field(default_factory=set)
     counted: set[str] = field(default_factory=set)
-    first_intake: date | None = None
-    placements: list[tuple[Region, Period, date]] = field(default_factory=list)
     amounts: Counter[str] = field(default_factory=Counter)
     """Cents per ``<region>|<period>|<money measure>`` (for the cells' ``top``)."""
+
+
+@dataclass
+class _Linked:
+    """One person across periods: only what the figures that need linkage use."""
+
+    first_intake: date | None = None
+    placements: list[tuple[Region, Period, date]] = field(default_factory=list)
+    ledgers: dict[Region, Period] = field(default_factory=dict)
+    """Per region, the period of the person's earliest budget movement there."""
 
 
 def _add_amount(person: _Person, cell: Cell, prefix: str, measure: str, cents: int) -> None:
@@ -209,6 +222,7 @@ class Aggregator:
         self._keys = pseudonymiser
         self._cells: dict[CellKey, Cell] = {}
         self._persons: dict[str, _Person] = {}
+        self._linked: dict[str, _Linked] = {}
         self._versions: set[int] = set()
         self.applied = 0
         self.duplicates = 0
@@ -230,7 +244,7 @@ class Aggregator:
         return sorted({region for region, _ in self._cells})
 
     def __len__(self) -> int:
-        """People the aggregator keeps state for."""
+        """People x periods the aggregator keeps state for."""
         return len(self._persons)
 
     # --- applying -------------------------------------------------------------------------------
@@ -241,7 +255,7 @@ class Aggregator:
 
     def apply(self, event: MonitorEvent) -> set[CellKey]:
         """Apply one event; returns the cells it changed (empty for a duplicate)."""
-        pseudonym, event_id = self._normalise(event)
+        pseudonym, event_id, linkage = self._normalise(event)
         person = self._persons.setdefault(pseudonym, _Person())
         if event_id in person.seen:
             self.duplicates += 1
@@ -273,18 +287,24 @@ class Aggregator:
         if step is not None:
             cell.events[step] += 1
             once(step)
-        if event.event_type is MonitorEventType.INTAKE and (
-            person.first_intake is None or day < person.first_intake
-        ):
-            touched |= self._set_intake(person, day)
+
+        def linked() -> _Linked:  # made when a figure across periods needs it
+            return self._linked.setdefault(linkage, _Linked())
+
+        if event.event_type is MonitorEventType.INTAKE:
+            first = linked().first_intake
+            if first is None or day < first:
+                touched |= self._set_intake(linked(), day)
         elif event.event_type in (MonitorEventType.PLACEMENT, MonitorEventType.OUTCOME):
-            touched |= self._outcome(person, event, cell, once, day)
+            touched |= self._outcome(linked, event, cell, once, day)
         elif event.event_type is MonitorEventType.INSTRUMENT_USED:
-            self._instrument(person, event, cell, once)
+            touched |= self._instrument(person, linked, event, cell, once)
         return touched
 
-    def _normalise(self, event: MonitorEvent) -> tuple[str, str]:
+    def _normalise(self, event: MonitorEvent) -> tuple[str, str, str]:
+        """(monitor pseudonym, event id, linkage pseudonym) at the newest key version."""
         version = event.key_version
+        linkage = event.linkage_pseudonym or event.monitor_pseudonym
         if self._keys is None:
             self._versions.add(version)
             if len(self._versions) > 1:
@@ -292,16 +312,22 @@ class Aggregator:
                     f"events of monitor key versions {sorted(self._versions)}: re-keying "
                     "them needs the monitor keys (HUB_MONITOR_KEY)"
                 )
-            return event.monitor_pseudonym, event.event_id
+            return event.monitor_pseudonym, event.event_id, linkage
         if version == self._keys.key_version:
-            return event.monitor_pseudonym, event.event_id
+            return event.monitor_pseudonym, event.event_id, linkage
         return (
             self._keys.rekey(event.monitor_pseudonym, version),
             self._keys.rekey_event_id(event.event_id, version),
+            self._keys.rekey(linkage, version),
         )
 
     def _outcome(
-        self, person: _Person, event: MonitorEvent, cell: Cell, once: _Once, day: date
+        self,
+        linked: Callable[[], _Linked],
+        event: MonitorEvent,
+        cell: Cell,
+        once: _Once,
+        day: date,
     ) -> set[CellKey]:
         label = outcome_label(event.outcome)
         cell.events["outcome"] += 1
@@ -310,11 +336,12 @@ class Aggregator:
         first = once(f"outcome.{label}")
         if event.event_type is not MonitorEventType.PLACEMENT or not first:
             return set()
+        person = linked()
         person.placements.append((event.region, event.period, day))
         self._add_duration(person, event.region, event.period, day, +1)
         return set()
 
-    def _set_intake(self, person: _Person, day: date) -> set[CellKey]:
+    def _set_intake(self, person: _Linked, day: date) -> set[CellKey]:
         for region, period, placed in person.placements:
             self._add_duration(person, region, period, placed, -1)
         person.first_intake = day
@@ -323,7 +350,7 @@ class Aggregator:
         return {(region, period) for region, period, _ in person.placements}
 
     def _add_duration(
-        self, person: _Person, region: Region, period: Period, placed: date, sign: int
+        self, person: _Linked, region: Region, period: Period, placed: date, sign: int
     ) -> None:
         if person.first_intake is None or placed < person.first_intake:
             return
@@ -333,7 +360,14 @@ class Aggregator:
         if cell.days_to_work[days] == 0:
             del cell.days_to_work[days]
 
-    def _instrument(self, person: _Person, event: MonitorEvent, cell: Cell, once: _Once) -> None:
+    def _instrument(
+        self,
+        person: _Person,
+        linked: Callable[[], _Linked],
+        event: MonitorEvent,
+        cell: Cell,
+        once: _Once,
+    ) -> set[CellKey]:
         cluster = event.instrument.cluster.value if event.instrument else UNKNOWN
         if event.uses:
             cell.events["instrument"] += event.uses
@@ -357,11 +391,23 @@ class Aggregator:
             once(f"paid.{cluster}")
             for measure in ("paid", f"paid.{cluster}"):
                 _add_amount(person, cell, prefix, measure, paid)
-        if committed or paid:
-            ledger = f"{event.region.value}|ledger"
-            if ledger not in person.counted:
-                person.counted.add(ledger)
-                cell.persons["ledger_new"] += 1
+        if not (committed or paid):
+            return set()
+        # counted in the period of the earliest movement, whatever the order events arrive
+        # in (one person's periods are on different partitions of the monitor topic)
+        ledgers = linked().ledgers
+        earlier = ledgers.get(event.region)
+        if earlier is not None and earlier <= event.period:
+            return set()
+        ledgers[event.region] = event.period
+        cell.persons["ledger_new"] += 1
+        if earlier is None:
+            return set()
+        moved_from = self._cells.setdefault((event.region, earlier), Cell())
+        moved_from.persons["ledger_new"] -= 1
+        if not moved_from.persons["ledger_new"]:
+            del moved_from.persons["ledger_new"]
+        return {(event.region, earlier)}
 
     # --- for tests and diagnostics ---------------------------------------------------------------
 

@@ -365,10 +365,12 @@ def _event(record: PersonRecord, context: DeriveContext, step: _Step) -> Monitor
             f"{record.avro_name}: no region known for the subject (no residence in its profile)"
         )
     keys = context.pseudonymiser
-    if subject.key_version != keys.key_version:
-        pseudonym = keys.rekey(subject.monitor_pseudonym, subject.key_version)
-    else:
-        pseudonym = subject.monitor_pseudonym
+    period = period_of(step.day)
+    linkage: str | None = None
+    if _linked(step):
+        linkage = subject.monitor_pseudonym
+        if subject.key_version != keys.key_version:
+            linkage = keys.rekey(linkage, subject.key_version)
     event_id = keys.event_id(
         record.client_pseudonym,
         record.source_partner,
@@ -380,10 +382,10 @@ def _event(record: PersonRecord, context: DeriveContext, step: _Step) -> Monitor
         event_id=event_id,
         occurred_at=datetime.combine(step.day, time(), tzinfo=UTC),
         source_partner=PartnerId(record.source_partner),
-        monitor_pseudonym=pseudonym,
+        monitor_pseudonym=keys.period_pseudonym(record.client_pseudonym, period),
         event_type=step.event_type,
         region=region,
-        period=period_of(step.day),
+        period=period,
         partner_kind=step.partner_kind,
         age_band=subject.age_band,
         sector=subject.sector,
@@ -399,7 +401,17 @@ def _event(record: PersonRecord, context: DeriveContext, step: _Step) -> Monitor
         committed=None if step.committed is None else Money(amount_cents=step.committed),
         paid=None if step.paid is None else Money(amount_cents=step.paid),
         outcome=step.outcome,
+        linkage_pseudonym=linkage,
     )
+
+
+def _linked(step: _Step) -> bool:
+    """Whether the step feeds a figure across periods, so its event carries the person's
+    linkage pseudonym: an intake and a placement (days from first intake to work), a
+    budget movement (people new to the region's ledger)."""
+    if step.event_type in (MonitorEventType.INTAKE, MonitorEventType.PLACEMENT):
+        return True
+    return step.event_type is MonitorEventType.INSTRUMENT_USED and bool(step.committed or step.paid)
 
 
 def _intake(record: IntakeDecision, context: DeriveContext) -> Iterator[_Step]:

@@ -13,6 +13,16 @@ Keys have versions 1, 2, 3, ... (the keyring)::
 
     p1 = HMAC(k1, "bsn" | BSN)          pn = HMAC(kn, "rekey" | p(n-1))
 
+**Per period.** What events carry as ``monitor_pseudonym`` is a **period pseudonym**:
+one per person and two-month reporting period, under a key derived for that period, so
+one person's events in two periods do not share a pseudonym::
+
+    kP = HMAC(k1, "period-key" | P)     q1 = HMAC(kP, "period" | client pseudonym)
+    qn = HMAC(kn, "rekey" | q(n-1))     (forward exactly like a person's pseudonym)
+
+The person's pseudonym above (across periods) goes only on the events of the figures
+that need longer linkage, as ``linkage_pseudonym`` (docs/decisions/0016-monitor-access-by-need.md).
+
 Events are written with the newest version (``key_version``). Rotating adds version n+1
 (``rmt-hub monitor rotate-key`` or ``HUB_MONITOR_KEY``) and needs a restart of the
 processes that derive events. :meth:`MonitorPseudonymiser.rekey` brings an event of
@@ -41,6 +51,7 @@ from hub.errors import ConfigError
 from hub.ids import EventId
 from hub.keyfile import KEY_BYTES, load_or_create_key, passphrase_of
 from hub.monitor.errors import MonitorInputError, MonitorKeyError
+from hub.monitor.periods import parse_period
 from schemas.identifiers import normalise_bsn
 
 __all__ = [
@@ -65,6 +76,8 @@ _BSN_LABEL = b"rmt-monitor/pseudonym\x00"
 _REKEY_LABEL = b"rmt-monitor/rekey\x00"
 _EVENT_LABEL = b"rmt-monitor/event\x00"
 _REKEY_EVENT_LABEL = b"rmt-monitor/rekey-event\x00"
+_PERIOD_KEY_LABEL = b"rmt-monitor/period-key\x00"
+_PERIOD_LABEL = b"rmt-monitor/period\x00"
 _SEP = b"\x1f"
 _DIGIT_RUN = re.compile(r"[0-9]{8}")
 _FILE = re.compile(r"^monitor-v([1-9][0-9]*)\.key$")
@@ -239,6 +252,17 @@ class MonitorPseudonymiser:
             raise MonitorInputError(f"cannot pseudonymise: {exc}") from None
         text = f"m1-{_modhex(_mac(self.keyring.key(1), _BSN_LABEL, digits.encode('ascii')))}"
         return self._forward(text, 1, _REKEY_LABEL)
+
+    def period_pseudonym(self, subject: str, period: str) -> str:
+        """The pseudonym of the person with client pseudonym ``subject`` in reporting
+        ``period`` ('2021-03/04'), current version: HMAC under the key derived for
+        ``period`` (see the module doc); another period gives an unrelated one."""
+        if not subject:
+            raise MonitorInputError("cannot pseudonymise: no client pseudonym")
+        label = _PERIOD_KEY_LABEL + parse_period(period).encode("ascii")
+        period_key = hmac.new(self.keyring.key(1), label, hashlib.sha256).digest()
+        digest = _mac(period_key, _PERIOD_LABEL, subject.encode("utf-8"))
+        return self._forward(f"m1-{_modhex(digest)}", 1, _REKEY_LABEL)
 
     def event_id(self, *parts: str) -> EventId:
         """A keyed event id over ``parts`` (the business key of a step), current version."""

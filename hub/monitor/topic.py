@@ -1,4 +1,5 @@
-"""Monitor events on Kafka: the wire format, publishing, and reading a topic to its end.
+"""Monitor events on Kafka: the wire format, publishing, and reading a topic to its end;
+and publishing a report to the reports topic, the only one the monitor's analysts read.
 
 Values are Avro in the Confluent wire format (subject ``nl.rmt.hub.MonitorEvent``,
 RecordNameStrategy, as everywhere in the hub), keys the monitor pseudonym, headers the
@@ -19,6 +20,7 @@ from hub.config import HubSettings
 from hub.errors import HubError
 from hub.kafka import consumer, kafka_errors, producer
 from hub.monitor.errors import MonitorReadError
+from hub.monitor.report import Report, render_json
 from hub.registry import RegistryClient
 from hub.serde import (
     AvroDeserializer,
@@ -30,7 +32,14 @@ from hub.serde import (
 from schemas import codec, load_schemas
 from schemas.models import MonitorEvent
 
-__all__ = ["MonitorCodec", "headers_of", "publish_events", "read_events"]
+__all__ = [
+    "MonitorCodec",
+    "headers_of",
+    "publish_events",
+    "publish_report",
+    "read_events",
+    "report_key",
+]
 
 _NAME = MonitorEvent.avro_name
 _METADATA_WAIT_S = 5.0
@@ -97,6 +106,26 @@ def publish_events(
         finally:
             writer.close()
     return count
+
+
+def report_key(report: Report) -> str:
+    """The reports topic's key of ``report``: its period, and ``|REGION`` when cut to one
+    (compaction keeps the latest report per key)."""
+    return report.period if report.region is None else f"{report.period}|{report.region.value}"
+
+
+def publish_report(settings: HubSettings, topic: str, report: Report) -> str:
+    """Write ``report`` (suppressed, as JSON: :func:`render_json`) to the reports topic;
+    returns its key."""
+    key = report_key(report)
+    with kafka_errors(f"publishing the report {key} to {topic}"):
+        writer = producer(settings)
+        try:
+            writer.send(topic, key=key.encode("utf-8"), value=render_json(report).encode("utf-8"))
+            writer.flush()
+        finally:
+            writer.close()
+    return key
 
 
 def read_events(

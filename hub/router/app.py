@@ -28,10 +28,12 @@ no leader topic, no web server, no tables (state is rebuilt from source topics).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any
 
 import faust
+from aiokafka import TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from hub.config import HubSettings
@@ -119,6 +121,89 @@ def _inbound(events: Sequence[Any], consumer: Any = None) -> list[Inbound]:
     ]
 
 
+class _IdleWatch:
+    """Finds and ends a stalled fetch: faust has delivered no batch for ``after_s``
+    although an assigned source partition has records past what it read and committed,
+    and the engine is idle. It logs the partitions, seeks them back and makes them active
+    again (docs/decisions/0018-stalled-fetch-rescue.md)."""
+
+    def __init__(
+        self, app: faust.App, engine: RouterEngine, sources: Sequence[str], after_s: float = 15.0
+    ) -> None:
+        self._app = app
+        self._engine = engine
+        self._sources = frozenset(sources)
+        self._after_s = after_s
+        self._last = time.monotonic()
+        self._acted = 0.0
+        self.rescues = 0
+
+    def delivered(self) -> None:
+        self._last = time.monotonic()
+
+    def _stalled(self, consumer: Any) -> dict[Any, tuple[int, int, str]]:
+        """Assigned source partitions with records past the first one not yet read:
+        partition -> (that offset, high watermark, faust's flags for it)."""
+        found: dict[Any, tuple[int, int, str]] = {}
+        paused = consumer._thread._consumer.paused()
+        for tp in consumer.assignment():
+            if tp.topic not in self._sources:
+                continue
+            high = consumer.highwater(tp)
+            read = consumer._read_offset.get(tp)
+            done = max(read + 1 if read is not None else 0, consumer._committed_offset.get(tp) or 0)
+            if isinstance(high, int) and high > done:
+                flags = "".join(
+                    flag
+                    for flag, held in (
+                        ("active", tp in consumer._active_partitions),
+                        (" paused", tp in consumer._paused_partitions),
+                        (" buffered", tp in consumer._buffered_partitions),
+                        (" client-paused", tp in paused),
+                    )
+                    if held
+                )
+                found[tp] = (done, high, flags or "inactive")
+        return found
+
+    async def check(self) -> None:
+        now = time.monotonic()
+        if now - self._last < self._after_s or now - self._acted < self._after_s:
+            return
+        if self._engine.busy:  # the engine says what it waits for itself
+            return
+        consumer: Any = self._app.consumer
+        try:
+            if not consumer.flow_active or self._app.rebalancing:
+                return
+            stalled = self._stalled(consumer)
+        except Exception:  # faust internals changed: watching is not worth failing for
+            _LOG.debug("cannot watch the fetch", exc_info=True)
+            return
+        if not stalled:
+            return
+        self._acted = now
+        self.rescues += 1
+        _LOG.warning(
+            "the stream delivered no batch for %.0fs while records wait: %s; seeking back",
+            now - self._last,
+            ", ".join(
+                f"{tp.topic}/{tp.partition} from {done} to {high} ({flags})"
+                for tp, (done, high, flags) in sorted(stalled.items())
+            ),
+        )
+        try:
+            for tp, (done, _high, _flags) in stalled.items():
+                await consumer.seek(tp, done)
+            consumer.resume_partitions(stalled)
+            # the client wants its own TopicPartition type, not faust's
+            consumer._thread._consumer.resume(
+                *(TopicPartition(tp.topic, tp.partition) for tp in stalled)
+            )
+        except Exception:  # never let the rescue take the worker down
+            _LOG.exception("seeking the stalled partitions back failed")
+
+
 def build_app(settings: HubSettings, engine: RouterEngine, options: RouterOptions) -> faust.App:
     """The faust app of one router worker (nothing connects until a faust Worker runs it)."""
     sources = engine.sources
@@ -152,9 +237,12 @@ def build_app(settings: HubSettings, engine: RouterEngine, options: RouterOption
         partitions=settings.topic_partitions,
     )
 
+    idle = _IdleWatch(app, engine, sources)
+
     @app.agent(source, name="route")
     async def route(stream: Any) -> None:
         async for events in stream.noack_take(options.batch_max, within=options.batch_within_s):
+            idle.delivered()
             await engine.process(_inbound(events, app.consumer))
             for event in events:
                 await stream.ack(event)
@@ -193,6 +281,7 @@ def build_app(settings: HubSettings, engine: RouterEngine, options: RouterOption
     @app.timer(options.flush_interval_s)  # type: ignore[untyped-decorator]
     async def _flush() -> None:
         await engine.flush()
+        await idle.check()
 
     @app.on_before_shutdown.connect
     async def _shutdown(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:

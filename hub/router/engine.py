@@ -150,6 +150,10 @@ class RouterEngine:
         self.group_id = f"{settings.topic_prefix}-router"
         """The consumer group (the lag gauge's label); the stream layer sets its own."""
         self.stats: dict[str, int] = {"records": 0, "batches": 0, "retries": 0, "moved": 0}
+        self._waiting: tuple[str, float] | None = None
+        """What the batch in hand waits for, and since when (monotonic): a stall names
+        itself in the log and the status instead of passing in silence."""
+        self._stall_logged = 0.0
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -290,9 +294,13 @@ class RouterEngine:
         delay = 0.2
         while True:
             try:
+                self._wait_for("the engine to start")
                 await self.start()
+                self._wait_for(f"partitions {sorted(partitions)} to load")
                 await self._ready(partitions)
+                self._wait_for(f"the consent feed of partitions {sorted(partitions)}")
                 await self._fresh(partitions)
+                self._wait_for("the lock held by another batch or the flush")
                 async with self._lock:
                     loaders = [self._loaders.get(p) for p in partitions]
                     if not all(loader and loader.ready.is_set() for loader in loaders):
@@ -303,6 +311,7 @@ class RouterEngine:
                     self.core.decisions.clear()
                     writes += self._route(batch, verdicts, sources)
                     assert self._writer is not None
+                    self._wait_for(f"the broker to acknowledge {len(writes)} writes")
                     await self._writer.write(writes, origins=verdicts)
                     try:
                         self._count(batch, writes, sources)
@@ -310,8 +319,10 @@ class RouterEngine:
                         _LOG.exception("counting the metrics of a batch failed")
                 self.stats["records"] += len(batch)
                 self.stats["batches"] += 1
+                self._waiting = None
                 return
             except asyncio.CancelledError:
+                self._waiting = None
                 raise
             except (WriteFailed, KafkaError, HubError) as exc:
                 _LOG.warning("batch of %d failed (%s): reloading and retrying", len(batch), exc)
@@ -370,6 +381,25 @@ class RouterEngine:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
         return routed
+
+    @property
+    def busy(self) -> bool:
+        """Whether a batch is being routed."""
+        return self._waiting is not None
+
+    def _wait_for(self, what: str) -> None:
+        self._waiting = (what, time.monotonic())
+
+    def _report_stall(self, after_s: float = 15.0) -> None:
+        """Log (at most every ``after_s``) what a batch has waited for longer than
+        ``after_s``."""
+        if self._waiting is None:
+            return
+        what, since = self._waiting
+        now = time.monotonic()
+        if now - since >= after_s and now - self._stall_logged >= after_s:
+            self._stall_logged = now
+            _LOG.warning("a batch has waited %.0fs for %s", now - since, what)
 
     async def _ready(self, partitions: set[int]) -> None:
         loaders = [self._loader(p) for p in sorted(partitions)]
@@ -549,6 +579,7 @@ class RouterEngine:
 
     async def flush(self) -> None:
         """Write pending erasure notices and recovered audits of ready partitions."""
+        self._report_stall()
         if self._writer is None:
             try:
                 await self.start()
@@ -559,6 +590,8 @@ class RouterEngine:
         if self.security is not None:
             self.security.reload_if_changed()
         ready = {p for p, loader in self._loaders.items() if loader.ready.is_set()}
+        if self._lock.locked():  # a batch is writing: its drain covers the same writes
+            ready = set()
         try:
             if ready:
                 async with self._lock:
@@ -585,6 +618,11 @@ class RouterEngine:
             },
             "stats": dict(self.stats) | {"skipped": self.core.skipped},
             "held": self._held(),
+            "waiting": (
+                None
+                if self._waiting is None
+                else {"for": self._waiting[0], "s": round(time.monotonic() - self._waiting[1], 1)}
+            ),
             "metrics_port": self.metrics_port,
             "security": {
                 "enabled": self.security is not None,

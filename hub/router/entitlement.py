@@ -71,6 +71,7 @@ __all__ = [
     "Entitlement",
     "entitlement_for",
     "entitlements",
+    "may_know",
     "vacancy_recipients",
 ]
 
@@ -166,6 +167,37 @@ def entitlement_for(
             best = Entitlement(partner, purpose, allowed, ids, decision.policy_version)
             best_size = size
     return best
+
+
+def may_know(
+    partner: Partner,
+    record_type: str,
+    categories: frozenset[DataCategory],
+    consents: Sequence[CompiledConsent],
+    *,
+    now: datetime,
+    policy: PolicyMatrix,
+) -> bool:
+    """Whether ``partner`` may receive every one of ``categories`` of a ``record_type``
+    record about the subject of ``consents``, for one purpose of that record type: whether
+    it is entitled to know what the hub learned from such records (a rejection notice
+    tells a rule's reason only then)."""
+    if not consents or not _may_apply(consents, partner):
+        return False
+    for purpose in RECORD_PURPOSES.get(record_type, ()):
+        decision = decide(
+            consents,
+            partner=partner.id,
+            partner_kind=partner.kind,
+            region=partner.region,
+            purpose=purpose,
+            categories=categories,
+            now=now,
+            policy=policy,
+        )
+        if categories <= decision.allowed_categories():
+            return True
+    return False
 
 
 def entitlements(

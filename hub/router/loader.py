@@ -36,8 +36,9 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -52,7 +53,10 @@ from hub.router.processing import Inbound, RouterCore, Write
 from hub.router.repartition import arrived, misplaced, origin_id
 from hub.router.sealing import RouterSecurity
 from hub.router.state import ConsentRefusal, PartitionState, SubjectState
+from hub.security.audit_chain import AuditEntry
 from hub.security.consent_feed import previous_hash
+from hub.security.errors import NotTheHubs
+from hub.security.headers import HeaderList
 from hub.serde import SerializationContext
 from schemas.models import DisclosureEvent, RoutingState
 from schemas.models.enums import DeadLetterReason
@@ -60,6 +64,9 @@ from schemas.models.enums import DeadLetterReason
 __all__ = ["CE_ID_HEADER", "LoaderTopics", "PartitionLoader", "header"]
 
 _LOG = logging.getLogger(__name__)
+
+_AUDIT_TAIL = 64
+"""How many of an audit partition's last records are kept to find the hub's last entry."""
 
 CE_ID_HEADER = "ce_id"
 
@@ -121,8 +128,9 @@ class LoaderTopics:
 class _Warmup:
     remaining: set[TopicPartition]
     records: int = 0
-    audit_tail: tuple[tuple[str, bytes], ...] | None = None
-    """Headers of the last record of the audit partition (where its chain resumes)."""
+    audit_tail: deque[AuditEntry] = field(default_factory=lambda: deque(maxlen=_AUDIT_TAIL))
+    """The last records of the audit partition: its chain resumes after the last of them
+    the hub wrote (a record anyone else put there is skipped)."""
 
 
 class PartitionLoader:
@@ -224,7 +232,7 @@ class PartitionLoader:
                     if tp != self._consent_tp:
                         consumer.pause(tp)
         if self._security is not None:
-            self._security.resume_audit(self.partition, warmup.audit_tail)
+            self._security.resume_audit(self.partition, self._chain_tail(warmup.audit_tail))
         self.recovery = self._core.missing_audits(self.state, self._unaudited())
         self.state.pending_erasures.extend(self.state.consents.ended())
         self.loaded_in_s = time.monotonic() - started
@@ -250,6 +258,24 @@ class PartitionLoader:
         """Return once every consent change below offset ``target`` is applied."""
         async with self._advanced:
             await self._advanced.wait_for(lambda: self._position >= target)
+
+    def _chain_tail(self, tail: deque[AuditEntry]) -> HeaderList | None:
+        """The headers of the hub's last entry among the audit partition's last records."""
+        assert self._security is not None
+        for entry in reversed(tail):
+            if self._security.hub_audit_entry(entry):
+                return entry.headers
+        if tail:
+            _LOG.warning(
+                "partition %d: none of the last %d audit records is signed by the hub "
+                "(offsets %d-%d; written before the chain existed, or not by the hub): "
+                "the audit chain starts again",
+                self.partition,
+                len(tail),
+                tail[0].offset,
+                tail[-1].offset,
+            )
+        return None
 
     # --- applying what was read ------------------------------------------------------------------
 
@@ -364,7 +390,16 @@ class PartitionLoader:
             return
         ce_id = header(record.headers, CE_ID_HEADER)
         if topic == topics.audit:
-            warmup.audit_tail = _headers(record.headers)
+            if self._security is not None:
+                warmup.audit_tail.append(
+                    AuditEntry(
+                        record.partition,
+                        record.offset,
+                        record.key,
+                        record.value,
+                        _headers(record.headers),
+                    )
+                )
             self._load_audit(record)
         elif topic == topics.state:
             self._load_state(record)
@@ -427,6 +462,14 @@ class PartitionLoader:
             snapshot = self._codec.decode(value, self._ctx(record))
         except RegistryError:
             raise
+        except NotTheHubs as exc:
+            _LOG.critical(
+                "partition %d: routing state at offset %d ignored: %s",
+                self.partition,
+                record.offset,
+                exc,
+            )
+            return
         except HubError as exc:
             _LOG.warning("routing state at offset %d cannot be read: %s", record.offset, exc)
             return

@@ -30,6 +30,7 @@ from hub.router.entitlement import (
     Entitlement,
     entitlement_for,
     entitlements,
+    may_know,
     vacancy_recipients,
 )
 from hub.router.ids import (
@@ -64,6 +65,7 @@ from schemas.models import (
     ResponsibilityTransfer,
     Vacancy,
 )
+from schemas.models.enums import DeadLetterReason
 from schemas.vocabulary import DataCategory
 from topics.catalogue import TopicCatalogue
 from topics.partners import Partner, PartnerDirectory
@@ -71,7 +73,15 @@ from topics.partners import Partner, PartnerDirectory
 if TYPE_CHECKING:
     from hub.router.monitoring import MonitorFeed
 
-__all__ = ["MAX_REFUSED_KEY", "MAX_REFUSED_VALUE", "Inbound", "Moved", "RouterCore", "Write"]
+__all__ = [
+    "MAX_REFUSED_KEY",
+    "MAX_REFUSED_VALUE",
+    "WITHHELD_MESSAGE",
+    "Inbound",
+    "Moved",
+    "RouterCore",
+    "Write",
+]
 
 _STATEFUL = (ClientProfile, IntakeDecision, PersonalArrangement, ResponsibilityTransfer)
 
@@ -82,6 +92,11 @@ a produce request (a refusal that cannot be written would stall its partition)."
 MAX_REFUSED_VALUE = 768 * 1024
 """The most of a refused record's value a dead letter carries (bytes); its source topic,
 partition and offset still point at the whole record."""
+WITHHELD_MESSAGE = (
+    "refused by a rule on what the hub knows about this person, which no consent of theirs "
+    "entitles this partner to know; the hub's operators have the reason"
+)
+"""The message of a rejection notice whose reason is withheld (REASON_WITHHELD)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -437,7 +452,9 @@ class RouterCore:
         """A dead letter and a rejection notice to the publisher's own inbox.
 
         ``message`` is the record as it arrived: its dead letter keeps that key, value and
-        headers (an encrypted value stays encrypted; never the decrypted one)."""
+        headers (an encrypted value stays encrypted; never the decrypted one). The dead
+        letter has the full reason; the notice has it only when the rejection reveals
+        nothing of the subject's state the publisher may not know (else REASON_WITHHELD)."""
         now = self.clock()
         event_id = getattr(record, "event_id", None) or _header(message.headers, "ce_id")
         writes: list[Write] = []
@@ -467,6 +484,7 @@ class RouterCore:
                 Write(self.dead_letter_topic, message.routing_partition, dead_key, dead, dead_id)
             )
         if self._claim(state, notice_id):
+            told = self._told(state, publisher, rejection, record, now)
             notice = RejectionNotice(
                 event_id=EventId(notice_id),
                 occurred_at=now,
@@ -477,9 +495,9 @@ class RouterCore:
                 source_topic=message.topic,
                 source_partition=message.partition,
                 source_offset=message.offset,
-                reason=rejection.reason,
-                message=explained,
-                field=rejection.field,
+                reason=told.reason,
+                message=told.message + "".join(f" ({c})" for c in (cut, cut_value) if c),
+                field=told.field,
             )
             # A compacted topic refuses records without a key, and a produce request one of
             # more than a MiB: give the notice its id then.
@@ -488,6 +506,33 @@ class RouterCore:
                 Write(self._inbox[publisher.id], message.routing_partition, key, notice, notice_id)
             )
         return writes
+
+    def _told(
+        self,
+        state: PartitionState,
+        publisher: Partner,
+        rejection: Rejection,
+        record: CanonicalRecord | None,
+        now: datetime,
+    ) -> Rejection:
+        """What the publisher's rejection notice says: ``rejection``, or a generic reason
+        when it reveals state of the subject no consent entitles the publisher to."""
+        reveals = rejection.reveals
+        if reveals is None:
+            return rejection
+        subject = record.client_pseudonym if isinstance(record, PersonRecord) else None
+        consents = state.consents.consents_of(subject) if subject else ()
+        entitled = may_know(
+            publisher,
+            reveals.record_type,
+            reveals.categories,
+            consents,
+            now=now,
+            policy=self.policy,
+        )
+        if entitled:
+            return rejection
+        return Rejection(DeadLetterReason.REASON_WITHHELD, WITHHELD_MESSAGE)
 
     def consent_refusals(self, state: PartitionState) -> list[Write]:
         """Dead letters of the consent feed records the loader refused (each at most once):

@@ -50,11 +50,11 @@ from hub.router.errors import RouterConfigError
 from hub.router.processing import Inbound
 from hub.router.validation import Rejection
 from hub.sdk.security import seal_record_fields
-from hub.security.audit_chain import AuditChainer
+from hub.security.audit_chain import AuditChainer, AuditEntry, EntryCheck, follow
 from hub.security.config import missing_keys, partner_key_store
 from hub.security.consent_feed import ConsentFeedVerifier
 from hub.security.envelope import EnvelopeDecryptor, is_encrypted
-from hub.security.errors import AuditChainError, KeyStoreError
+from hub.security.errors import AuditChainError, KeyStoreError, NotTheHubs
 from hub.security.headers import HeaderList
 from hub.security.hub_identity import (
     HUB_ID,
@@ -63,7 +63,7 @@ from hub.security.hub_identity import (
     ensure_identity,
     subject_key_store,
 )
-from hub.security.pipeline import HubSecurity
+from hub.security.pipeline import HubSecurity, Opened
 from hub.security.replay import ReplayGuard, position
 from hub.security.shredding import SEALED_FIELD, FieldSealer, special_fields
 from hub.security.signing import Verdict, VerdictReason
@@ -166,8 +166,22 @@ class RouterSecurity:
         return self._owner[topic]
 
     def open(self, message: Inbound) -> tuple[Inbound, Verdict | Rejection]:
-        """(the message with its plaintext value, the verdict) or (message, Rejection)."""
-        opened = self.hub.open_inbound(
+        """(the message with its plaintext value, the verdict) or (message, Rejection).
+
+        A key the directory does not know is looked up again once, if the directory file
+        changed (a partner's key registered just now, e.g. before an operator replays the
+        records refused for it); KEY_UNKNOWN leaves the replay guard untouched."""
+        opened = self._open_inbound(message)
+        if opened.verdict.reason is VerdictReason.KEY_UNKNOWN and self.reload_if_changed():
+            opened = self._open_inbound(message)
+        verdict = opened.verdict
+        if not verdict.ok:
+            reason = DeadLetterReason(verdict.dead_letter_reason)
+            return message, Rejection(reason, f"{reason.value}: {verdict.detail}")
+        return replace(message, value=opened.value), verdict
+
+    def _open_inbound(self, message: Inbound) -> Opened:
+        return self.hub.open_inbound(
             topic=message.topic,
             key=message.key,
             value=message.value,
@@ -176,11 +190,6 @@ class RouterSecurity:
             partition=message.routing_partition,
             offset=position(message.partition, message.offset),
         )
-        verdict = opened.verdict
-        if not verdict.ok:
-            reason = DeadLetterReason(verdict.dead_letter_reason)
-            return message, Rejection(reason, f"{reason.value}: {verdict.detail}")
-        return replace(message, value=opened.value), verdict
 
     def remember(self, message: Inbound) -> None:
         """Feed one outbox record routed on this worker to the replay guard (rebuilding
@@ -252,13 +261,24 @@ class RouterSecurity:
     def open_internal(
         self, topic: str, key: bytes | None, value: bytes | None, headers: HeaderList
     ) -> bytes | None:
-        """The plaintext of a record of a hub-internal topic (EnvelopeError when it does not
-        decrypt); one written before these topics were encrypted is returned as it is."""
+        """The plaintext of a record of a hub-internal topic: NotTheHubs when the hub did
+        not sign it (a record anyone else wrote there), EnvelopeError when it does not
+        decrypt; one written before these topics were encrypted is returned as it is."""
+        verdict = self.hub.verify_own(topic=topic, key=key, value=value, headers=headers)
+        if not verdict.ok:
+            raise NotTheHubs(f"{topic}: not the hub's record ({verdict.reason}: {verdict.detail})")
         if value is None or not is_encrypted(headers):
             return value
         return self._operations.decrypt(topic=topic, key=key, value=value, headers=headers)
 
     # --- the audit chain --------------------------------------------------------------------------
+
+    def hub_audit_entry(self, entry: AuditEntry) -> bool:
+        """Whether ``entry`` of the audit topic is the hub's own: chained, its bytes
+        matching its hash, signed by the hub (a record anyone else wrote there is not,
+        and the chain must never resume from it)."""
+        followed, _ = follow(None, entry, directory=self.hub.directory)
+        return followed.check is EntryCheck.VERIFIED
 
     def resume_audit(self, partition: int, last: HeaderList | None) -> None:
         """Continue ``partition``'s chain after its last record on the topic (None: empty)."""

@@ -35,6 +35,9 @@ The rules:
 Rules that need what came before (the subject's category, banenafspraak status, the
 first-responsible party, earlier arrangements) read a :class:`SubjectState`. When it
 does not know (no profile or intake yet), they refuse: the hub cannot check the rule.
+They run after the rules that read only the record, and their refusals name what of
+the subject's state they reveal (:class:`Reveals`): the router tells the reason only to a
+publisher entitled to that (docs/security-overview.md, "Rejection notices").
 
 Plain Python: no Kafka, no faust.
 """
@@ -65,13 +68,14 @@ from schemas.models import (
 )
 from schemas.models.enums import DeadLetterReason, ServiceKind, ServiceStatus
 from schemas.regions import municipality_table
-from schemas.vocabulary import BenefitStatus, JobSeekerCategory, PartnerKind
+from schemas.vocabulary import BenefitStatus, DataCategory, JobSeekerCategory, PartnerKind
 from topics.partners import Partner
 
 __all__ = [
     "OUTBOX_RECORDS",
     "REQUIRED_FIELDS",
     "Rejection",
+    "Reveals",
     "check_banenafspraak_only",
     "check_bsn",
     "check_instruments_on_menu",
@@ -149,12 +153,38 @@ _RESPONSIBLE_KINDS = frozenset({PartnerKind.UWV, PartnerKind.GEMEENTE, PartnerKi
 
 
 @dataclass(frozen=True, slots=True)
+class Reveals:
+    """What of the subject's state a refusal tells: these categories of the records of
+    ``record_type`` the state came from (and, with them, that the hub knows the subject
+    or not)."""
+
+    record_type: str
+    categories: frozenset[DataCategory]
+
+
+RESPONSIBILITY = Reveals(
+    IntakeDecision.avro_name, frozenset({DataCategory.INTAKE, DataCategory.BENEFIT_STATUS})
+)
+"""Who is first responsible, the subject's category, whether the hub knows them at all."""
+RESIDENCE = Reveals(ClientProfile.avro_name, frozenset({DataCategory.RESIDENCE}))
+BANENAFSPRAAK = Reveals(ClientProfile.avro_name, frozenset({DataCategory.HEALTH}))
+WAGE_VALUE = Reveals(
+    ClientProfile.avro_name, frozenset({DataCategory.BENEFIT_STATUS, DataCategory.HEALTH})
+)
+ARRANGEMENTS = Reveals(PersonalArrangement.avro_name, frozenset({DataCategory.ARRANGEMENT}))
+"""The subject's arrangements, other parties' included (their ids, the budget spent)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Rejection:
-    """Why a record is refused: a reason code, a readable message, the field at fault."""
+    """Why a record is refused: a reason code, a readable message, the field at fault,
+    and what of the subject's state the refusal reveals (None: nothing beyond the record
+    and the publisher's own identity)."""
 
     reason: DeadLetterReason
     message: str
     field: str | None = None
+    reveals: Reveals | None = None
 
 
 def partition_of(key: bytes, partitions: int) -> int:
@@ -280,6 +310,7 @@ def check_arrangement_region(
             "region is not the person's region of residence (from the profile): a person "
             "is served in the region where they live",
             "region",
+            RESIDENCE,
         )
     return None
 
@@ -298,6 +329,7 @@ def _first_responsible(
             f"{what} comes from the first-responsible party "
             f"({subject.first_responsible.partner_id}), not from {publisher.id}",
             "source_partner",
+            RESPONSIBILITY,
         )
     category = category or subject.job_seeker_category
     if category is None:
@@ -306,6 +338,7 @@ def _first_responsible(
             f"{what} comes from the first-responsible party, and no profile or intake of this "
             "person says which party that is",
             "source_partner",
+            RESPONSIBILITY,
         )
     kinds = responsible_kinds(category)
     if publisher.kind not in kinds:
@@ -315,6 +348,7 @@ def _first_responsible(
             f"{what} for a {category} comes from the first-responsible party ({allowed}), "
             f"not from a {publisher.kind}",
             "source_partner",
+            RESPONSIBILITY,
         )
     return None
 
@@ -402,12 +436,14 @@ def _check_transfer(
             DeadLetterReason.PUBLISHER_NOT_ALLOWED,
             "from_party is not the person's current first-responsible party",
             "from_party",
+            RESPONSIBILITY,
         )
     if (record.arrangement_id or "") not in subject.arrangements:
         return Rejection(
             DeadLetterReason.ARRANGEMENT_UNKNOWN,
             "arrangement_id names no arrangement the hub has accepted for this person",
             "arrangement_id",
+            ARRANGEMENTS,
         )
     return None
 
@@ -440,6 +476,7 @@ def check_banenafspraak_only(
                 "this instrument is only for the banenafspraak target group, and the person's "
                 "profile does not place them in it",
                 f"services.{index}.instrument",
+                BANENAFSPRAAK,
             )
     return None
 
@@ -455,6 +492,7 @@ def check_wage_dispensation(
                 DeadLetterReason.WAGE_DISPENSATION_NOT_ALLOWED,
                 "wage dispensation is only for Wajong with an established reduced wage value",
                 f"services.{index}.instrument",
+                WAGE_VALUE,
             )
     return None
 
@@ -485,6 +523,7 @@ def check_tailored_budget(
             f"the tailored budget over all the person's arrangements would be "
             f"{total / 100:.2f} EUR; the cap is {TAILORED_BUDGET_CAP_CENTS / 100:.2f} EUR",
             "services",
+            ARRANGEMENTS,
         )
     return None
 
@@ -575,14 +614,17 @@ def _type_rules(
     subject: SubjectState,
     directory: Mapping[str, Partner],
 ) -> list[Callable[[], Rejection | None]]:
+    # The rules that read only the record first: a refusal by one of them tells nothing
+    # about the subject's state, and it must not depend on that state either.
     rules: list[Callable[[], Rejection | None]] = []
     if isinstance(record, ClientProfile):
         rules += [lambda: check_bsn(record), lambda: check_municipality(record)]
+    if isinstance(record, PersonalArrangement):
+        rules.append(lambda: check_instruments_on_menu(record))
     rules.append(lambda: check_publisher(record, publisher, subject, directory))
     if isinstance(record, PersonalArrangement):
         rules += [
             lambda: check_arrangement_region(record, subject),
-            lambda: check_instruments_on_menu(record),
             lambda: check_banenafspraak_only(record, subject),
             lambda: check_wage_dispensation(record, subject),
             lambda: check_tailored_budget(record, subject),

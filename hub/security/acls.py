@@ -7,7 +7,8 @@ an mTLS client certificate (``ssl.principal.mapping.rules``). From every
 :class:`~topics.catalogue.TopicSpec`, each reader gets READ + DESCRIBE and each writer
 WRITE + DESCRIBE on the topic's literal name. Besides, each principal gets what its
 clients need and nothing more (:func:`render_acls`): its consumer groups, the router and
-the monitor their faust groups, the monitor its table's changelog topics, the registry
+the aggregator their faust groups, the aggregator its table's changelog topics (they hold
+unsuppressed figures: the monitor's analysts read the reports topic only), the registry
 the creation of its store, the operator ``topics apply``, the external (Confluent) schema
 registry its store and its leader election group. Nothing is granted to
 ``User:*``, nothing is a wildcard, and nobody needs a transactional id (the hub writes no
@@ -27,7 +28,7 @@ from enum import StrEnum
 
 from hub.security.errors import AclError
 from topics.catalogue import (
-    MONITOR_PRINCIPAL,
+    AGGREGATOR_PRINCIPAL,
     OPERATOR_PRINCIPAL,
     REGISTRY_PRINCIPAL,
     ROUTER_PRINCIPAL,
@@ -110,8 +111,8 @@ def router_group(prefix: str) -> str:
 
 
 def monitor_group(prefix: str) -> str:
-    """The monitor worker's consumer group (its faust app id); its table's changelog
-    topics start with this name and a dash."""
+    """The aggregator's consumer group (the monitor worker's faust app id); its table's
+    changelog topics start with this name and a dash."""
     return f"{prefix}-monitor"
 
 
@@ -169,10 +170,10 @@ def render_acls(catalogue: TopicCatalogue) -> list[AclBinding]:
         )
     _grant(out, ROUTER_PRINCIPAL, ResourceType.GROUP, router_group(prefix), read)
     monitor = monitor_group(prefix)
-    _grant(out, MONITOR_PRINCIPAL, ResourceType.GROUP, monitor, read)
+    _grant(out, AGGREGATOR_PRINCIPAL, ResourceType.GROUP, monitor, read)
     _grant(
         out,
-        MONITOR_PRINCIPAL,
+        AGGREGATOR_PRINCIPAL,
         ResourceType.TOPIC,
         f"{monitor}-",
         (Operation.CREATE, Operation.READ, Operation.WRITE, Operation.DESCRIBE),

@@ -20,6 +20,10 @@ UNCHAINED  an entry without (well-formed) chain headers
 TRUNCATED  the chain ends before an expected head (a checkpoint kept elsewhere)
 =========  ================================================================
 
+:func:`follow` checks one entry at a time against a :class:`ChainCursor` (for a reader
+that keeps its place, like the consent service's ingester): it skips entries that are
+not the hub's and notes breaks without stopping.
+
 An exact copy of the entry just before (a producer retry without idempotence) is
 counted as a duplicate, not a break. Removing entries at the *end* of a partition is
 only detectable against an expected head: keep the heads printed by ``rmt-hub audit
@@ -67,10 +71,14 @@ __all__ = [
     "AuditEntry",
     "BreakReason",
     "ChainBreak",
+    "ChainCursor",
     "ChainHead",
     "ChainReport",
+    "EntryCheck",
+    "FollowedEntry",
     "entry_bytes",
     "entry_hash",
+    "follow",
     "verify_chain",
 ]
 
@@ -302,6 +310,33 @@ def _head_of(partition: int, headers: HeaderList | None) -> ChainHead | None:
     return ChainHead(partition, parsed.seq, parsed.digest.hex()) if parsed else None
 
 
+def _hub_signature_problem(
+    directory: PublicDirectory | None,
+    signer_id: str,
+    partition: int,
+    parsed: _Parsed,
+    required: bool,
+) -> str | None:
+    """Why the hub signature of a parsed entry fails (None: it verifies, or is absent and
+    not ``required``)."""
+    if parsed.signature is None or parsed.key_id is None:
+        return "the entry is not signed" if required else None
+    if directory is None:
+        return "no public directory to check the signature" if required else None
+    try:
+        record = directory.get(parsed.key_id)
+        if record.partner_id != signer_id:
+            return f"signed by {record.partner_id}, not by {signer_id}"
+        directory.verifying_key(parsed.key_id).verify(
+            parsed.signature, _signed(partition, parsed.seq, parsed.digest)
+        )
+    except KeyNotFound:
+        return f"signed with key {parsed.key_id}, which is not in the directory"
+    except InvalidSignature:
+        return "the hub signature over the entry hash does not verify"
+    return None
+
+
 class _PartitionVerifier:
     def __init__(
         self,
@@ -323,24 +358,13 @@ class _PartitionVerifier:
     def _break(self, offset: int | None, reason: BreakReason, detail: str) -> ChainBreak:
         return ChainBreak(self.partition, offset, reason, detail)
 
-    def _signature_problem(self, entry: AuditEntry, parsed: _Parsed) -> str | None:
-        if parsed.signature is None or parsed.key_id is None:
-            return "the entry is not signed" if self.require_signatures else None
-        if self.directory is None:
-            return "no public directory to check the signature" if self.require_signatures else None
-        try:
-            record = self.directory.get(parsed.key_id)
-            if record.partner_id != self.signer_id:
-                return f"signed by {record.partner_id}, not by {self.signer_id}"
-            self.directory.verifying_key(parsed.key_id).verify(
-                parsed.signature, _signed(self.partition, parsed.seq, parsed.digest)
-            )
-        except KeyNotFound:
-            return f"signed with key {parsed.key_id}, which is not in the directory"
-        except InvalidSignature:
-            return "the hub signature over the entry hash does not verify"
-        self.signed += 1
-        return None
+    def _signature_problem(self, parsed: _Parsed) -> str | None:
+        problem = _hub_signature_problem(
+            self.directory, self.signer_id, self.partition, parsed, self.require_signatures
+        )
+        if problem is None and parsed.signature is not None and self.directory is not None:
+            self.signed += 1
+        return problem
 
     def run(self) -> ChainBreak | None:  # noqa: PLR0911 - one return per kind of break
         expected = 0
@@ -400,7 +424,7 @@ class _PartitionVerifier:
                 return self._break(
                     entry.offset, BreakReason.CHANGED, "the entry's bytes do not match its hash"
                 )
-            problem = self._signature_problem(entry, parsed)
+            problem = self._signature_problem(parsed)
             if problem is not None:
                 return self._break(entry.offset, BreakReason.CHANGED, problem)
             self.hashes[parsed.seq] = computed
@@ -459,3 +483,98 @@ def verify_chain(
         if found is not None:
             report.breaks.append(found)
     return report
+
+
+# --- following a chain entry by entry (a reader that keeps its place) ---------------------------
+
+
+class EntryCheck(StrEnum):
+    """What following one entry found (only VERIFIED entries are the hub's)."""
+
+    VERIFIED = "verified"  # chained, its bytes match its hash, signed by the hub
+    DUPLICATE = "duplicate"  # an exact copy of the entry before (a producer retry)
+    UNCHAINED = "unchained"  # no (well-formed) chain headers
+    CHANGED = "changed"  # its bytes do not match its own hash
+    UNSIGNED = "unsigned"  # no hub signature
+    BAD_SIGNATURE = "bad signature"  # a signature that is not the hub's, or does not verify
+
+
+@dataclass(frozen=True, slots=True)
+class ChainCursor:
+    """Where a follower of one partition's chain is: the seq it expects next, the hash
+    of the last verified entry, and the first break found (kept for good)."""
+
+    next_seq: int = 0
+    last_hash: str = GENESIS.hex()
+    first_break: ChainBreak | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FollowedEntry:
+    check: EntryCheck
+    detail: str
+    seq: int | None
+    chain_break: ChainBreak | None = None  # a break found at this entry (the entry may be fine)
+
+
+def follow(
+    cursor: ChainCursor | None,
+    entry: AuditEntry,
+    *,
+    directory: PublicDirectory,
+    signer_id: str = "hub",
+) -> tuple[FollowedEntry, ChainCursor]:
+    """Check the next entry of a partition read in offset order against ``cursor`` (None:
+    the partition's first entry); the outcome and the cursor to keep.
+
+    Unlike :func:`verify_chain`, which stops at a partition's first break, a follower
+    keeps going: an entry that is not the hub's (unchained, changed, unsigned, forged)
+    is reported and skipped, so the chain continues after it; a hub-signed entry out of
+    place (entries removed, reordered, or an earlier one changed) records the break on
+    the cursor and the chain resumes from that entry. An unsigned entry is never
+    accepted: a follower needs the hub's key in ``directory``."""
+    at = cursor or ChainCursor()
+    parsed = _parse(entry.headers)
+    if parsed is None:
+        return FollowedEntry(EntryCheck.UNCHAINED, "no valid chain headers", None), at
+    try:
+        data = entry_bytes(entry.partition, parsed.seq, entry.key, entry.value, entry.headers)
+    except AmbiguousHeader as exc:
+        return FollowedEntry(EntryCheck.CHANGED, str(exc), parsed.seq), at
+    if entry_hash(parsed.prev, data) != parsed.digest:
+        return FollowedEntry(
+            EntryCheck.CHANGED, "the entry's bytes do not match its hash", parsed.seq
+        ), at
+    problem = _hub_signature_problem(directory, signer_id, entry.partition, parsed, True)
+    if problem is not None:
+        check = EntryCheck.UNSIGNED if parsed.signature is None else EntryCheck.BAD_SIGNATURE
+        return FollowedEntry(check, problem, parsed.seq), at
+    last = bytes.fromhex(at.last_hash)
+    if parsed.seq == at.next_seq - 1 and parsed.digest == last:
+        return FollowedEntry(EntryCheck.DUPLICATE, "a copy of the entry before", parsed.seq), at
+    found: ChainBreak | None = None
+    if parsed.seq > at.next_seq:
+        gap = (
+            f"seq {at.next_seq}"
+            if parsed.seq == at.next_seq + 1
+            else f"seqs {at.next_seq}..{parsed.seq - 1}"
+        )
+        found = ChainBreak(
+            entry.partition, entry.offset, BreakReason.REMOVED, f"{gap} missing before it"
+        )
+    elif parsed.seq < at.next_seq:
+        found = ChainBreak(
+            entry.partition,
+            entry.offset,
+            BreakReason.REORDERED,
+            f"seq {parsed.seq} comes after seq {at.next_seq - 1}",
+        )
+    elif parsed.prev != last:
+        found = ChainBreak(
+            entry.partition,
+            entry.offset,
+            BreakReason.CHANGED,
+            f"seq {parsed.seq} does not link to the entry before it: history rewritten",
+        )
+    moved = ChainCursor(parsed.seq + 1, parsed.digest.hex(), at.first_break or found)
+    return FollowedEntry(EntryCheck.VERIFIED, "signed by the hub", parsed.seq, found), moved

@@ -5,6 +5,7 @@ Reading stops at the fetch high watermark of each partition (:mod:`hub.kafka.rea
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from hub.config import HubSettings
@@ -35,9 +36,14 @@ def _entry(record: Any) -> AuditEntry:
 
 
 def read_audit_entries(
-    settings: HubSettings, topic: str, *, timeout_s: float = 120.0
+    settings: HubSettings,
+    topic: str,
+    *,
+    timeout_s: float = 120.0,
+    progress: Callable[[int], None] | None = None,
 ) -> list[AuditEntry]:
-    """Every record of ``topic``, partition by partition in offset order."""
+    """Every record of ``topic``, partition by partition in offset order (any topic: the
+    dead-letter reader uses it too); ``progress`` is called with the count read so far."""
     reader = _reader(settings)
     try:
         with kafka_errors(f"reading {topic}"):
@@ -45,7 +51,7 @@ def read_audit_entries(
             reader.assign(tps)
             reader.seek_to_beginning(*tps)
             records = read_to_highwater(
-                reader, tps, what=topic, timeout_s=timeout_s, max_records=5000
+                reader, tps, what=topic, timeout_s=timeout_s, max_records=5000, progress=progress
             )
             entries = [_entry(r) for r in records]
     finally:

@@ -32,6 +32,7 @@ __all__ = [
     "KeyStoreError",
     "NotEncrypted",
     "NotForRecipient",
+    "NotTheHubs",
     "SecurityError",
     "ShreddingError",
     "SigningError",
@@ -54,6 +55,10 @@ class KeyNotFound(KeyStoreError):
 
 class SigningError(SecurityError):
     """A record cannot be signed."""
+
+
+class NotTheHubs(SecurityError):
+    """A record on a hub-internal topic that the hub did not sign."""
 
 
 class EnvelopeError(SecurityError):

@@ -276,6 +276,20 @@ class HubSecurity:
             offset=offset,
         )
 
+    def verify_own(
+        self, *, topic: str, key: bytes | None, value: bytes | None, headers: HeaderList | None
+    ) -> Verdict:
+        """The verdict on a record the hub wrote to one of its own topics, read back (its
+        signature must be the hub's; the key may have expired since)."""
+        return self._verifier.verify(
+            topic=topic,
+            key=key,
+            value=value,
+            headers=headers,
+            expected_signer=HUB_ID,
+            at_rest=True,
+        )
+
     def open_inbound(
         self,
         *,

@@ -273,8 +273,13 @@ class RecordVerifier:
         expected_role: KeyRole | None = None,
         partition: int | None = None,
         offset: int | None = None,
+        at_rest: bool = False,
     ) -> Verdict:
         """The verdict on one record as read from ``topic``.
+
+        ``at_rest``: the record is the hub's own stored state, read back maybe long after
+        it was written: it must have been signed while its key was valid, but the key's
+        expiry since then does not refuse it (a record in transit is refused then).
 
         ``expected_signer``: the partner that may write this topic (the outbox owner;
         for inbox records the hub). ``expected_role``: the role the signing key must
@@ -299,7 +304,7 @@ class RecordVerifier:
                 record.partner_id,
             )
         now_ms = int(self._clock() * 1000)
-        refusal = self._check_time(parsed, record.partner_id, record, now_ms)
+        refusal = self._check_time(parsed, record.partner_id, record, now_ms, at_rest=at_rest)
         if refusal is not None:
             return refusal
         refusal, redelivery = self._check_replay(
@@ -391,7 +396,13 @@ class RecordVerifier:
         return None
 
     def _check_time(
-        self, parsed: _SignatureHeaders, signer: str, record: PublicKeyRecord, now_ms: int
+        self,
+        parsed: _SignatureHeaders,
+        signer: str,
+        record: PublicKeyRecord,
+        now_ms: int,
+        *,
+        at_rest: bool = False,
     ) -> Verdict | None:
         if parsed.signed_at_ms > now_ms + self._skew_ms:
             return parsed.refuse(
@@ -408,7 +419,7 @@ class RecordVerifier:
                 f"{parsed.key_id} ({_iso(not_before_ms)} to {_iso(not_after_ms)})",
                 signer,
             )
-        if now_ms > not_after_ms + self._grace_ms:
+        if not at_rest and now_ms > not_after_ms + self._grace_ms:
             return parsed.refuse(
                 VerdictReason.KEY_EXPIRED,
                 f"key {parsed.key_id} expired at {_iso(not_after_ms)}",

@@ -176,3 +176,4 @@ class DeadLetterReason(StrEnum):
     KEY_EXPIRED = "KEY_EXPIRED"  # signed outside the key's validity
     SIGNER_MISMATCH = "SIGNER_MISMATCH"  # signed by another partner than the outbox owner
     CHAIN_BROKEN = "CHAIN_BROKEN"  # a consent change that does not follow its subject's last
+    REASON_WITHHELD = "REASON_WITHHELD"  # notices only: a rule read what the publisher may not know

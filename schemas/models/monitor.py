@@ -30,8 +30,10 @@ def two_month_period(day: date) -> str:
 class MonitorEvent(Envelope):
     """A pseudonymised event for the national monitor: no direct identifiers.
 
-    ``monitor_pseudonym`` and ``event_id`` are keyed hashes made with the monitor key of
-    version ``key_version`` (:mod:`hub.monitor.pseudonym`). For ``INSTRUMENT_USED``:
+    ``monitor_pseudonym`` (one per person and period), ``linkage_pseudonym`` (one per
+    person, only on the events of figures that need it) and ``event_id`` are keyed hashes
+    made with the monitor key of version ``key_version`` (:mod:`hub.monitor.pseudonym`).
+    For ``INSTRUMENT_USED``:
     ``uses`` is 1 on the first event of a service and 0 on its later budget movements;
     ``committed`` is the signed change of the region's commitments, ``paid`` a payment.
     """
@@ -57,3 +59,4 @@ class MonitorEvent(Envelope):
     committed: Money | None = None
     paid: Money | None = None
     outcome: OutcomeType | None = None
+    linkage_pseudonym: str | None = None

@@ -426,6 +426,9 @@ def test_the_access_report_shows_who_received_what(
     assert f"consent {consent_id} (CONSENT, now GIVEN)" in page.text
     assert "<b>" not in page.text  # escaped
     assert "Data disclosed to partners" in page.text
+    # recorded directly, not read from the hub's signed audit trail: the page says so
+    assert '<p class="verification unverified" role="alert" data-status="unverified">' in page.text
+    assert "Audit trail: <strong>unverified: 1 of 1 disclosures" in page.text
     assert page.headers["content-security-policy"].startswith("default-src 'none'")
 
 

@@ -20,10 +20,10 @@ import pytest
 from consent.api import issue_key
 from consent.model import Role
 from hub.config import HubSettings
-from hub.kafka import producer
 from hub.logging import configure_logging
 from schemas.identifiers import is_valid_bsn
 from tests.consent.factories import grant_body
+from tests.consent.helpers.audit import publish_hub_audit
 from tests.consent.test_console import csrf_of, grant_form
 from tests.helpers.consent import consent_settings, running_consent_api
 from tests.helpers.waiting import wait_until
@@ -147,12 +147,8 @@ def test_no_bsn_and_no_name_in_any_log_line(
         # an audit record that does not decode, carrying a BSN and a name
         ingester = api.runtime.ingester
         assert ingester is not None
-        sender = producer(api.runtime.settings)
-        try:
-            junk = f"\x02{BSN} {GIVEN_NAME} {FAMILY_NAME}".encode()
-            sender.send(ingester.topic, key=subject.encode(), value=junk).get(timeout=10)
-        finally:
-            sender.close()
+        junk = f"\x02{BSN} {GIVEN_NAME} {FAMILY_NAME}".encode()
+        publish_hub_audit(api.runtime.settings, ingester.topic, subject.encode(), junk)
         wait_until(
             lambda: ingester.undecodable, timeout_s=20, what="the ingester reads the junk record"
         )

@@ -1,6 +1,7 @@
 """The privacy officer console in a real browser: headless Chromium signs in, records a
 consent, sees a delivery in the subject access report, withdraws, and checks what each
-page shows. Screenshots of every step go to ``test-artifacts/``.
+page shows; and a bulk withdrawal through its preview and confirmation. Screenshots of
+every step go to ``test-artifacts/``.
 
 The delivery is a ``DisclosureEvent`` published to the audit topic as the router writes
 it; the consent service's own disclosure ingester reads it into the store.
@@ -20,9 +21,10 @@ import pytest
 from consent.model import utc_now
 from hub.config import HubSettings
 from hub.ids import ClientPseudonym
-from hub.kafka import producer
 from schemas import codec
 from schemas.models.audit import DisclosureEvent
+from tests.consent.factories import grant_body
+from tests.consent.helpers.audit import publish_hub_audit
 from tests.helpers.consent import ConsentApi, consent_settings, running_consent_api
 
 if TYPE_CHECKING:  # imported in the tests: a missing package fails there with a clear message
@@ -82,13 +84,9 @@ def _deliver(api: ConsentApi, subject: str, consent_id: str) -> None:
             "payload_sha256": "0" * 64,
         }
     )
-    sender = producer(api.runtime.settings)
-    try:
-        sender.send(
-            api.runtime.ingester.topic, key=subject.encode(), value=codec.encode(event)
-        ).get(timeout=10)
-    finally:
-        sender.close()
+    publish_hub_audit(
+        api.runtime.settings, api.runtime.ingester.topic, subject.encode(), codec.encode(event)
+    )
     deadline = time.monotonic() + 20
     while not api.runtime.store.disclosures_for(ClientPseudonym(subject)):
         assert time.monotonic() < deadline, "the disclosure never reached the consent store"
@@ -261,3 +259,41 @@ def test_grant_deliver_withdraw_in_the_browser(
         "6-policy-matrix",
     ):
         assert (artifacts / f"console-{name}.png").stat().st_size > 10_000
+
+
+def test_bulk_withdrawal_with_preview_and_confirmation(
+    console_api: ConsentApi, page: Page, artifacts: Path
+) -> None:
+    from playwright.sync_api import expect  # noqa: PLC0415
+
+    api, url = console_api, console_api.url
+    subject = f"client-e2e-{uuid.uuid4().hex[:8]}"
+    both = [{"partner_id": "uwv"}, {"partner_id": "gemeente-tilburg"}]
+    with api.client("officer") as officer:
+        ids = [
+            officer.post("/v1/consents", json=grant_body(subject, recipients=both)).json()["id"]
+            for _ in range(2)
+        ]
+
+    page.goto(f"{url}/console/login")
+    page.get_by_label("API key (privacy officer)").fill(api.keys["officer"])
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("navigation", name="Console").get_by_role(
+        "link", name="Bulk withdrawal"
+    ).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Bulk withdrawal")
+    page.get_by_label("Partner named as recipient").select_option("gemeente-tilburg")
+    page.get_by_role("button", name="Preview").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm the bulk withdrawal")
+    expect(page.get_by_role("alert")).to_contain_text("2 consents of 1 subjects")
+    expect(page.get_by_role("link", name=subject)).to_be_visible()
+    page.screenshot(path=str(artifacts / "console-bulk-preview.png"), full_page=True)
+    with api.client("officer") as officer:  # nothing is withdrawn by the preview
+        assert {officer.get(f"/v1/consents/{i}").json()["status"] for i in ids} == {"GIVEN"}
+
+    page.get_by_label("Reason (recorded with each withdrawal)").fill("partner leaves")
+    page.get_by_role("button", name="Withdraw these consents").click()
+    expect(page.get_by_role("status")).to_contain_text("2 consents are withdrawn")
+    with api.client("officer") as officer:
+        assert {officer.get(f"/v1/consents/{i}").json()["status"] for i in ids} == {"WITHDRAWN"}

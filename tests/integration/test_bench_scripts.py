@@ -52,6 +52,10 @@ TINY: dict[str, TinyRun] = {
         ("--records", "50", "--rounds", "1", "--subjects", "10", "--size", "100"),
         r"^router throughput on/off: \d+\.\d\d",
     ),
+    "brokers.py": TinyRun(
+        ("--size", "tiny", "--scripts", "monitor.py", "--brokers", "kafka", "--no-write"),
+        r"^brokers: 1 of 1 runs succeeded$",
+    ),
     "soak.py": TinyRun(
         ("--rate", "20", "--duration", "4", "--interval", "2", "--subjects", "10"),
         r"^summary: .* published (\d+), delivered \1 \(0 missing, 0 duplicates\)",
@@ -78,7 +82,7 @@ def assert_printed(result: subprocess.CompletedProcess[str], figures: str) -> No
 
 
 # scripts that start a broker (all but the in-process consent bench) say which one
-NO_BROKER = {"consent.py"}
+NO_BROKER = {"consent.py", "brokers.py"}  # brokers.py: each broker it is given
 
 
 def test_every_bench_script_is_run_here() -> None:

@@ -54,6 +54,7 @@ from hub.security.acls import (
 from hub.security.kafka_acls import create_acls, delete_acls
 from topics import Action, apply_to_cluster, build_catalogue
 from topics.catalogue import (
+    AGGREGATOR_PRINCIPAL,
     CONSENT_PRINCIPAL,
     MONITOR_PRINCIPAL,
     OPERATOR_PRINCIPAL,
@@ -374,10 +375,11 @@ def test_the_registry_stores_a_schema(secured: Secured) -> None:
     assert topic in str(error)
 
 
-def test_the_monitor_reads_its_topic_in_its_group(secured: Secured) -> None:
+def test_the_aggregator_reads_the_monitor_events_in_its_group(secured: Secured) -> None:
     c = secured.catalogue
-    monitor = secured.as_(MONITOR_PRINCIPAL)
+    monitor = secured.as_(AGGREGATOR_PRINCIPAL)
     read(monitor, c.monitor_events.name, group=monitor_group(c.prefix))
+    write(monitor, c.monitor_reports.name)
     changelog = f"{monitor_group(c.prefix)}-figures-changelog"  # its faust table's
     with kafka_errors("creating the changelog"):
         admin = admin_client(monitor)
@@ -388,7 +390,7 @@ def test_the_monitor_reads_its_topic_in_its_group(secured: Secured) -> None:
         finally:
             admin.close()
     write(monitor, changelog)
-    grant = _granted(secured, MONITOR_PRINCIPAL, c.monitor_events.name, Operation.READ)
+    grant = _granted(secured, AGGREGATOR_PRINCIPAL, c.monitor_events.name, Operation.READ)
     set_acls(secured, remove=[grant])
     try:
         error = refused(lambda: read(monitor, c.monitor_events.name))
@@ -397,3 +399,17 @@ def test_the_monitor_reads_its_topic_in_its_group(secured: Secured) -> None:
     assert error is not None
     assert error.topics == (c.monitor_events.name,)
     assert refused(lambda: read(monitor, c.disclosures.name)) is not None
+
+
+def test_regression_the_monitor_s_analysts_read_the_per_person_events(secured: Secured) -> None:
+    """Issue 20: the monitor principal read every person's monitor events. It reads the
+    published reports; the events, the aggregator's group and its unsuppressed table are
+    refused, each naming what."""
+    c = secured.catalogue
+    analyst = secured.as_(MONITOR_PRINCIPAL)
+    read(analyst, c.monitor_reports.name)
+    error = refused(lambda: read(analyst, c.monitor_events.name))
+    assert error is not None
+    assert error.topics == (c.monitor_events.name,)
+    assert refused(lambda: read(analyst, c.monitor_events.name, group=monitor_group(c.prefix)))
+    assert refused(lambda: write(analyst, c.monitor_reports.name)) is not None

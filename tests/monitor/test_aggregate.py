@@ -200,3 +200,47 @@ def test_cells_round_trip_and_merge() -> None:
 )
 def test_median_of_a_histogram(histogram: dict[int, int], median: float | None) -> None:
     assert median_of(histogram) == median
+
+
+def _per_period(keys: MonitorPseudonymiser, event: MonitorEvent, linked: bool) -> MonitorEvent:
+    """``event`` as the router writes it since issue 20: a pseudonym per period, the
+    person's only as the linkage pseudonym of steps that need it."""
+    return event.model_copy(
+        update={
+            "monitor_pseudonym": keys.period_pseudonym(event.monitor_pseudonym, event.period),
+            "linkage_pseudonym": event.monitor_pseudonym if linked else None,
+        }
+    )
+
+
+def test_figures_across_periods_link_by_the_linkage_pseudonym_only() -> None:
+    money = {"instrument": Instrument.JOB_COACH, "uses": 1}
+    used = MonitorEventType.INSTRUMENT_USED
+    steps = [
+        (_event(V1, A, MonitorEventType.INTAKE, MARCH), True),
+        (_event(V1, A, MonitorEventType.REFERRAL, MARCH), False),
+        (
+            _event(V1, A, used, APRIL, committed=Money(amount_cents=9), **money),
+            True,
+        ),
+        (_event(V1, A, MonitorEventType.REFERRAL, JUNE, step="2"), False),
+        (
+            _event(V1, A, used, JUNE, "2", paid=Money(amount_cents=9), **money),
+            True,
+        ),
+        (
+            _event(V1, A, MonitorEventType.PLACEMENT, JUNE, outcome=OutcomeType.PLACED_IN_WORK),
+            True,
+        ),
+    ]
+    agg = Aggregator(V1)
+    agg.apply_all(_per_period(V1, event, linked) for event, linked in steps)
+    # one person's periods land on different partitions: any order gives the same cells
+    backwards = Aggregator(V1)
+    backwards.apply_all(_per_period(V1, event, linked) for event, linked in reversed(steps))
+    assert backwards.cells() == agg.cells()
+    spring, summer = agg.cell(REGION, "2021-03/04"), agg.cell(REGION, "2021-05/06")
+    assert spring.persons["reached"] == summer.persons["reached"] == 1
+    assert dict(summer.days_to_work) == {(JUNE - MARCH).days: 1}  # intake in another period
+    assert (spring.persons["ledger_new"], summer.persons["ledger_new"]) == (1, 0)
+    assert len(agg) == 2  # one person, two periods: nothing of theirs links the two

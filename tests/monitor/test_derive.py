@@ -209,7 +209,9 @@ def test_intake_and_selection() -> None:
     first = events[0]
     assert first.period == "2021-03/04"
     assert first.occurred_at == datetime(2021, 3, 9, tzinfo=UTC)  # the day, no time
-    assert first.monitor_pseudonym == SUBJECT.monitor_pseudonym
+    assert first.monitor_pseudonym == KEYS.period_pseudonym(intake.client_pseudonym, first.period)
+    assert first.linkage_pseudonym == SUBJECT.monitor_pseudonym  # intakes link across periods
+    assert events[1].linkage_pseudonym is None  # a selection does not
     assert first.partner_kind is PartnerKind.UWV
     assert first.job_seeker_category is JobSeekerCategory.WW_ENTRANT
     not_selected = intake.model_copy(update={"selected": False})
@@ -384,6 +386,31 @@ def test_previous_must_be_the_same_arrangement() -> None:
 def test_a_subject_of_an_older_key_version_is_rekeyed() -> None:
     rotated = MonitorPseudonymiser(MonitorKeyring({1: b"\x07" * 32, 2: b"\x08" * 32}))
     ctx = DeriveContext(subject=SUBJECT, publisher_kind=PartnerKind.UWV, pseudonymiser=rotated)
-    (event,) = derive(example("Referral"), ctx)  # type: ignore[arg-type]
+    intake = example("IntakeDecision")
+    event, _ = derive(intake, ctx)  # type: ignore[arg-type]
     assert event.key_version == 2
-    assert event.monitor_pseudonym == rotated.pseudonym(EXAMPLE_BSN)
+    assert event.linkage_pseudonym == rotated.pseudonym(EXAMPLE_BSN)
+    assert event.monitor_pseudonym == rotated.period_pseudonym(
+        intake.client_pseudonym, event.period
+    )
+    assert event.monitor_pseudonym.startswith("m2-")
+
+
+def test_regression_one_person_s_events_in_two_periods_shared_their_pseudonym() -> None:
+    """Issue 20: every monitor event carried the person's lifelong pseudonym, so anyone
+    reading the events linked all of a person's steps. Each period has its own now; only
+    the steps of figures across periods carry the person's (linkage) pseudonym."""
+    referral = example("Referral")
+    assert isinstance(referral, Referral)
+    march = referral.model_copy(update={"occurred_at": datetime(2021, 3, 9, tzinfo=UTC)})
+    july = referral.model_copy(
+        update={"occurred_at": datetime(2021, 7, 9, tzinfo=UTC), "referral_id": "ref-2"}
+    )
+    (first,) = derive(march, _ctx())
+    (second,) = derive(july, _ctx())
+    assert (first.period, second.period) == ("2021-03/04", "2021-07/08")
+    assert first.monitor_pseudonym != second.monitor_pseudonym
+    assert SUBJECT.monitor_pseudonym not in {first.monitor_pseudonym, second.monitor_pseudonym}
+    assert first.linkage_pseudonym is second.linkage_pseudonym is None
+    (again,) = derive(march.model_copy(update={"referral_id": "ref-3"}), _ctx())
+    assert again.monitor_pseudonym == first.monitor_pseudonym  # same person, same period

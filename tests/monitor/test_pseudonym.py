@@ -133,3 +133,38 @@ def test_the_monitor_copy_of_a_keyring_drops_version_one() -> None:
         MonitorKeyring({})
     with pytest.raises(MonitorKeyError):
         MonitorKeyring({1: b"short"})
+
+
+# --- per reporting period (issue 20) ------------------------------------------------------------
+
+SUBJECT = "psn-client-1"
+
+
+def test_a_period_pseudonym_is_keyed_per_period_and_per_person() -> None:
+    keys = _keys(1)
+    march = keys.period_pseudonym(SUBJECT, "2021-03/04")
+    assert march == keys.period_pseudonym(SUBJECT, "2021-03/04")
+    assert PSEUDONYM_PATTERN.match(march)
+    assert march != keys.period_pseudonym(SUBJECT, "2021-05/06")
+    assert march != keys.period_pseudonym("psn-client-2", "2021-03/04")
+    assert march != _keys(2, 1).period_pseudonym(SUBJECT, "2021-03/04")  # the key decides
+    other_key = MonitorPseudonymiser(MonitorKeyring({1: K2}))
+    assert march != other_key.period_pseudonym(SUBJECT, "2021-03/04")
+    with pytest.raises(MonitorInputError):
+        keys.period_pseudonym("", "2021-03/04")
+
+
+def test_a_period_pseudonym_rekeys_forward_like_a_person_s() -> None:
+    """The monitor (holding versions 2 and up) brings an event of version 1 to the newest
+    version and meets the pseudonym the router writes after the rotation."""
+    before = _keys(1).period_pseudonym(SUBJECT, "2021-03/04")
+    after = _keys(1, 2, 3).period_pseudonym(SUBJECT, "2021-03/04")
+    assert after.startswith("m3-")
+    assert MonitorPseudonymiser(MonitorKeyring({2: K2, 3: K3})).rekey(before, 1) == after
+
+
+def test_a_period_pseudonym_is_not_the_person_s_and_not_the_client_pseudonym() -> None:
+    keys = _keys(1)
+    pseudonym = keys.period_pseudonym(SUBJECT, "2021-03/04")
+    assert pseudonym != keys.pseudonym(BSN)
+    assert SUBJECT not in pseudonym

@@ -366,7 +366,7 @@ def test_sigkill_of_the_busiest_partitions_leader_loses_and_duplicates_nothing(
 
         # a worker joining now loads every partition afresh from the restarted cluster
         joined = hub.worker("joined", **WORKER_OPTIONS)
-        wait_split(hub, *workers, joined, timeout_s=180)
+        wait_split(hub, *workers, joined, timeout_s=180, each_some=False)
         assert consent_state(*workers, joined) == before
         after = about(stream, withdrawn, granted, 1)
         hub.publish_many(after)

@@ -231,7 +231,9 @@ def test_accepted_records_become_monitor_events_once_and_identify_nobody(
         for secret in identifiers(profile):
             assert secret.encode() not in blobs, secret
     # ... and the monitor pseudonyms reach no topic a partner reads (only the routing state)
-    pseudonyms = {e.monitor_pseudonym.encode() for e in expected}
+    linkage = {e.linkage_pseudonym.encode() for e in expected if e.linkage_pseudonym}
+    assert linkage  # the intakes carry it
+    pseudonyms = {e.monitor_pseudonym.encode() for e in expected} | linkage
     inbox = hub.wait_for(
         lambda: hub.inbox("gemeente-amsterdam"),
         lambda rs: {profiles[other].event_id} <= set(delivered_ids(rs)),
@@ -247,7 +249,8 @@ def test_accepted_records_become_monitor_events_once_and_identify_nobody(
         assert not [p for p in pseudonyms if p in raw], topic
     states = [r.record for r in hub.read(hub.catalogue.routing_state.name)]
     kept = {s.monitor_pseudonym for s in states if isinstance(s, RoutingState)}
-    assert {p.decode() for p in pseudonyms} <= kept
+    assert {p.decode() for p in linkage} <= kept  # the person's, across periods
+    assert not {e.monitor_pseudonym for e in expected} & kept  # per period: kept nowhere
 
 
 @pytest.mark.integration

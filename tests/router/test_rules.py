@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 
 from hub.config import HubSettings
+from hub.ids import PartnerId
 from hub.router.validation import partition_of
 from schemas.menu_card import Instrument
-from schemas.models import CanonicalRecord, DeadLetter, RejectionNotice
+from schemas.models import CanonicalRecord, DeadLetter, PartyRef, RejectionNotice
 from schemas.models.enums import DeadLetterReason
 from schemas.regions import Region
-from schemas.vocabulary import BenefitStatus, DataCategory, Purpose
+from schemas.vocabulary import BenefitStatus, DataCategory, PartnerKind, Purpose
 from tests.plugins.hub import make_hub
 from tests.router.helpers import records
 from tests.router.helpers.hubtest import Hub, delivered_ids
@@ -74,7 +75,10 @@ def check(
     field: str | None = None,
     publish_bad: Callable[[], None] | None = None,
     publisher: str | None = None,
+    told: DeadLetterReason | None = None,
 ) -> DeadLetter:
+    """``told``: the reason of the publisher's notice when not ``reason`` (REASON_WITHHELD:
+    the rule read what no consent entitles the publisher to know)."""
     for record in good_before:
         hub.publish(record)
     (publish_bad or (lambda: hub.publish(bad)))()
@@ -103,7 +107,7 @@ def check(
         and r.record.rejected_event_id == getattr(bad, "event_id", None)
     ]
     assert len(notices) == 1
-    assert notices[0].reason is reason
+    assert notices[0].reason is (told or reason)
     assert notices[0].source_offset == letter.source_offset
     return letter
 
@@ -275,6 +279,7 @@ def test_banenafspraak_instruments_only_for_the_target_group(shared: Hub) -> Non
         [records.referral(who)],
         DeadLetterReason.BANENAFSPRAAK_ONLY,
         field="services.0.instrument",
+        told=DeadLetterReason.REASON_WITHHELD,  # no consent names uwv
     )
 
 
@@ -287,6 +292,7 @@ def test_wage_dispensation_only_for_wajong_with_reduced_wage_value(shared: Hub) 
         [records.referral(who)],
         DeadLetterReason.WAGE_DISPENSATION_NOT_ALLOWED,
         field="services.0.instrument",
+        told=DeadLetterReason.REASON_WITHHELD,  # no consent names uwv
     )
     allowed = records.profile(
         who, banenafspraak=True, benefit_status=BenefitStatus.WAJONG, reduced_wage_value=True
@@ -318,6 +324,7 @@ def test_tailored_budget_is_capped_per_person_over_all_arrangements(shared: Hub)
         over,  # 700 + 400 > 1000
         [records.arrangement(who, records.service(Instrument.TAILORED_BUDGET, 30_000))],
         DeadLetterReason.TAILORED_BUDGET_EXCEEDED,
+        told=DeadLetterReason.REASON_WITHHELD,  # no consent names uwv
     )
     assert "1100.00 EUR" in letter.message
 
@@ -332,4 +339,50 @@ def test_a_transfer_names_an_accepted_arrangement(shared: Hub) -> None:
         [records.referral(who)],
         DeadLetterReason.ARRANGEMENT_UNKNOWN,
         field="arrangement_id",
+        told=DeadLetterReason.REASON_WITHHELD,  # no consent names uwv
     )
+
+
+def test_regression_a_rejection_notice_told_an_unconsented_partner_who_is_first_responsible(
+    shared: Hub,
+) -> None:
+    """gemeente-utrecht, named by no consent, sent an arrangement about UWV's client and
+    was told the first-responsible party; now a worker tells it nothing of the person,
+    and the dead letter keeps the reason."""
+    who = consented(shared)
+    stranger = records.subject()
+    utrecht = PartyRef(partner_id=PartnerId("gemeente-utrecht"), kind=PartnerKind.GEMEENTE)
+
+    def probe(subject: str) -> CanonicalRecord:
+        return records.arrangement(subject, source_partner="gemeente-utrecht", composed_by=utrecht)
+
+    about_client = probe(who)
+    letter = check(
+        shared,
+        [records.arrangement(who)],
+        about_client,
+        [records.referral(who)],
+        DeadLetterReason.PUBLISHER_NOT_ALLOWED,
+        publisher="gemeente-utrecht",
+        told=DeadLetterReason.REASON_WITHHELD,
+    )
+    assert "(uwv)" in letter.message
+    about_stranger = probe(stranger)
+    shared.publish(about_stranger)
+    inbox = shared.wait_for(
+        lambda: shared.inbox("gemeente-utrecht"),
+        lambda rs: any(
+            getattr(r.record, "rejected_event_id", None) == about_stranger.event_id for r in rs
+        ),
+        what="the notice about the stranger",
+    )
+    notices = {
+        r.record.rejected_event_id: r.record for r in inbox if isinstance(r.record, RejectionNotice)
+    }
+    client, unknown = notices[about_client.event_id], notices[about_stranger.event_id]
+    assert (client.reason, client.message, client.field) == (
+        unknown.reason,
+        unknown.message,
+        unknown.field,
+    )
+    assert "uwv" not in client.message

@@ -78,21 +78,44 @@ def test_each_partner_gets_exactly_its_inbox_and_outbox(
         }
 
 
-def test_monitor_reads_the_monitor_topic_only(
+def test_regression_the_monitor_principal_read_the_per_person_monitor_events(
     catalogue: TopicCatalogue, bindings: list[AclBinding]
 ) -> None:
-    assert topic_grants(bindings, "monitor") == {catalogue.monitor_events.name: READ}
+    """Issue 20: the monitor principal (the analysts) read every person's events (a
+    pseudonym, day-level dates, exact costs) and the aggregator's unsuppressed table. It
+    reads the published reports now, and nothing else at all."""
+    monitor = [b for b in bindings if b.principal == "User:monitor"]
+    assert {(b.resource_type, b.pattern_type, b.resource_name) for b in monitor} == {
+        (ResourceType.TOPIC, PatternType.LITERAL, catalogue.monitor_reports.name)
+    }
+    assert {b.operation for b in monitor} == READ
+
+
+def test_only_the_aggregator_reads_the_monitor_events(
+    catalogue: TopicCatalogue, bindings: list[AclBinding]
+) -> None:
+    readers = {
+        b.principal
+        for b in bindings
+        if b.resource_name == catalogue.monitor_events.name and b.operation is Operation.READ
+    }
+    assert readers == {"User:aggregator"}
+    assert topic_grants(bindings, "aggregator") == {
+        catalogue.monitor_events.name: READ,
+        catalogue.monitor_reports.name: WRITE,
+    }
 
 
 def test_regression_the_monitor_s_group_was_not_the_one_faust_joins(
     bindings: list[AclBinding],
 ) -> None:
     """The monitor's faust app joins group ``rmt-monitor`` (its app id); the ACLs granted
-    ``rmt.monitor``, so the monitor would have been refused its group."""
+    ``rmt.monitor``, so the monitor would have been refused its group. (The worker signs
+    in as the aggregator since issue 20.)"""
     groups = {
         b.resource_name
         for b in bindings
-        if b.principal == "User:monitor" and b.resource_type is ResourceType.GROUP
+        if b.principal == "User:aggregator" and b.resource_type is ResourceType.GROUP
     }
     assert groups == {"rmt-monitor"}
 
@@ -131,10 +154,10 @@ def test_no_wildcards_and_no_everyone(bindings: list[AclBinding]) -> None:
     assert all(b.resource_name not in {"*", ""} for b in bindings)
     assert all(b.principal != "User:*" and b.permission == "Allow" for b in bindings)
     assert principals(bindings)[:4] == [
+        "aggregator",
         "consent",
         "gemeente-amsterdam",
         "gemeente-rotterdam",
-        "gemeente-tilburg",
     ]
     # the embedded registry's principal, not the external one's (no external registry here)
     assert {*SERVICE_PRINCIPALS, "uwv"} - set(principals(bindings)) == {SCHEMA_REGISTRY_PRINCIPAL}

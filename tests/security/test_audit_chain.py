@@ -13,12 +13,16 @@ from hub.security.audit_chain import (
     AuditChainer,
     AuditEntry,
     BreakReason,
+    ChainCursor,
     ChainHead,
+    EntryCheck,
+    FollowedEntry,
+    follow,
     verify_chain,
 )
 from hub.security.errors import AuditChainError
 from hub.security.headers import AUDIT_HASH, AUDIT_SEQ
-from hub.security.keys import KeyStore, PartnerKeys
+from hub.security.keys import KeyStore, PartnerKeys, PublicDirectory
 from tests.helpers.security import HUB, UWV, make_headers
 
 
@@ -204,3 +208,84 @@ def test_any_single_mutation_is_detected(kind: str, n: int, data: st.DataObject)
     found = verify_chain(renumber(entries)).first_break
     assert found is not None
     assert found.reason is expected
+
+
+# --- following the chain entry by entry (the consent service's ingester) --------------------------
+
+
+def _follow_all(
+    entries: list[AuditEntry], directory: PublicDirectory
+) -> tuple[list[FollowedEntry], ChainCursor | None]:
+    cursor: ChainCursor | None = None
+    out = []
+    for entry in entries:
+        followed, cursor = follow(cursor, entry, directory=directory)
+        out.append(followed)
+    return out, cursor
+
+
+@pytest.fixture
+def signed_log(store: KeyStore) -> tuple[list[AuditEntry], PublicDirectory]:
+    return only(
+        build(partitions=1, per_partition=5, signer=store.private(HUB)), 0
+    ), store.directory()
+
+
+def test_a_follower_verifies_an_untouched_log(
+    signed_log: tuple[list[AuditEntry], PublicDirectory],
+) -> None:
+    entries, directory = signed_log
+    checks, cursor = _follow_all([*entries, entries[-1]], directory)  # a producer retry too
+    assert [c.check for c in checks] == [EntryCheck.VERIFIED] * 5 + [EntryCheck.DUPLICATE]
+    assert cursor is not None
+    assert cursor.first_break is None
+    assert cursor.next_seq == 5
+
+
+def test_a_follower_skips_a_forgery_and_the_chain_goes_on(
+    signed_log: tuple[list[AuditEntry], PublicDirectory], store: KeyStore
+) -> None:
+    entries, directory = signed_log
+    plain = AuditEntry(0, 0, b"subject-x", b"forged", tuple(make_headers(HUB)))
+    copied = dataclasses.replace(entries[2], value=b"forged with copied chain headers")
+    chainer = AuditChainer(store.private(UWV))  # a partner's key, not the hub's
+    chainer.resume(0, ChainHead(0, 1, dict(entries[1].headers)[AUDIT_HASH].decode()))
+    by_partner = chainer.link(0, key=b"k", value=b"v", headers=make_headers(UWV))
+    partner_signed = AuditEntry(0, 0, b"k", b"v", tuple(by_partner))
+    log = [*entries[:2], plain, copied, partner_signed, *entries[2:]]
+    checks, cursor = _follow_all(renumber(log), directory)
+    assert [c.check for c in checks] == [
+        EntryCheck.VERIFIED,
+        EntryCheck.VERIFIED,
+        EntryCheck.UNCHAINED,
+        EntryCheck.CHANGED,
+        EntryCheck.BAD_SIGNATURE,
+        EntryCheck.VERIFIED,
+        EntryCheck.VERIFIED,
+        EntryCheck.VERIFIED,
+    ]
+    assert cursor is not None
+    assert cursor.first_break is None
+
+
+def test_a_follower_finds_a_removed_or_altered_entry_and_keeps_the_first_break(
+    signed_log: tuple[list[AuditEntry], PublicDirectory],
+) -> None:
+    entries, directory = signed_log
+    removed = renumber([*entries[:2], *entries[3:]])
+    checks, cursor = _follow_all(removed, directory)
+    assert all(c.check is EntryCheck.VERIFIED for c in checks)
+    assert cursor is not None
+    assert cursor.first_break is not None
+    assert cursor.first_break.reason is BreakReason.REMOVED
+    assert cursor.first_break.offset == 2
+    assert "seq 2 missing" in cursor.first_break.detail
+
+    altered = list(entries)
+    altered[1] = dataclasses.replace(entries[1], value=b"another recipient")
+    checks, cursor = _follow_all(altered, directory)
+    assert checks[1].check is EntryCheck.CHANGED
+    assert cursor is not None
+    assert cursor.first_break is not None
+    assert (cursor.first_break.reason, cursor.first_break.offset) == (BreakReason.REMOVED, 2)
+    assert checks[2].chain_break == cursor.first_break

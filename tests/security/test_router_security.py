@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,6 @@ from kafka.admin import NewTopic
 from typer.testing import CliRunner
 
 from hub.cli import audit as audit_cli
-from hub.config import HubSettings
 from hub.ids import EventId
 from hub.kafka import admin_client, create_topics
 from hub.router.validation import partition_of
@@ -40,7 +38,6 @@ from hub.serde.canonical import cloud_event_headers
 from schemas.models import ClientProfile, DeadLetter, ErasureNotice, RejectionNotice
 from schemas.models.enums import DeadLetterReason, HealthNeed
 from schemas.vocabulary import DataCategory, Purpose
-from tests.plugins.hub import own_hub
 from tests.router.helpers import records
 from tests.router.helpers.hubtest import Hub, Received, delivered_ids
 
@@ -57,15 +54,6 @@ PROFILE_CATEGORIES = (
     DataCategory.BENEFIT_STATUS,
 )
 Headers = list[tuple[str, bytes]]
-
-
-@pytest.fixture(scope="module")
-def hub(hub_settings: HubSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    """A hub of its own (topics, key store, subject keys) with one router worker."""
-    with own_hub(hub_settings, tmp_path_factory.mktemp("router-security"), "sec") as made:
-        assert made.security, "record security is on by default"
-        made.worker().wait_ready(60, partitions=made.settings.topic_partitions)
-        yield made
 
 
 def outbox(hub: Hub, partner: str = "uwv") -> str:

@@ -23,6 +23,7 @@ STANDARD = {
     "rmt_consent_decisions": "counter",
     "rmt_delivery_latency_seconds": "histogram",
     "rmt_consumer_lag": "gauge",
+    "rmt_consents_expiring": "gauge",
 }
 
 
@@ -46,6 +47,7 @@ def test_the_standard_metrics_and_their_types() -> None:
     metrics.consent_decision("denied", 2)
     metrics.observe_latency(0.042)
     metrics.set_lag("rmt.partner.uwv.outbox", 3, "rmt-router", 17)
+    metrics.set_consents_expiring(4)
     families = _families(metrics.exposition().decode())
     for name, kind in STANDARD.items():
         assert families.get(name) == kind, name
@@ -53,6 +55,7 @@ def test_the_standard_metrics_and_their_types() -> None:
     assert metrics.value("rmt_records_in_total", topic="rmt.partner.uwv.outbox", partner="uwv") == 3
     assert metrics.value("rmt_consent_decisions_total", outcome="denied") == 2
     assert metrics.value("rmt_delivery_latency_seconds_count") == 1
+    assert metrics.value("rmt_consents_expiring") == 4
     assert metrics.value("rmt_delivery_latency_seconds_bucket", le="0.05") == 1
     assert (
         metrics.value(

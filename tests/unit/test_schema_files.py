@@ -156,7 +156,13 @@ def test_monitor_event_holds_no_direct_identifier_or_free_text(schemas: SchemaSe
     for forbidden in ("bsn", "name", "birth", "address", "contact", "note", "reason", "client"):
         assert not [f for f in fields if forbidden in f], forbidden
     free_text = [f for f, spec in fields.items() if spec["type"] in ("string", ["null", "string"])]
-    assert free_text == ["event_id", "source_partner", "monitor_pseudonym", "period"]
+    assert free_text == [
+        "event_id",
+        "source_partner",
+        "monitor_pseudonym",
+        "period",
+        "linkage_pseudonym",  # issue 20: the person's, on the steps of figures across periods
+    ]
 
 
 def test_person_records_carry_the_client_pseudonym_and_vacancy_does_not(
@@ -218,6 +224,7 @@ def test_dead_letter_reasons_and_monitor_event_types_are_those_of_the_brief(
         "KEY_EXPIRED",
         "SIGNER_MISMATCH",
         "CHAIN_BROKEN",  # issue 16: a consent change out of its subject's chain
+        "REASON_WITHHELD",  # issue 20: a notice to a publisher not entitled to the reason
     ]
     assert schemas.raw("MonitorEventType")["symbols"] == [
         "INTAKE",

@@ -12,6 +12,7 @@ records; ``Received.raw`` is the value as it is on the topic.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -452,7 +453,10 @@ class Hub:
             for p in self.workers
             if p.log_file and p.log_file.exists()
         )
-        raise AssertionError(f"timed out waiting for {what}; last read {len(found)}\n{logs}")
+        statuses = "\n".join(f"worker {p.pid}: {_brief(p.status())}" for p in self.workers)
+        raise AssertionError(
+            f"timed out waiting for {what}; last read {len(found)}\n{statuses}\n{logs}"
+        )
 
     def wait_dead_letter(self, event_id: str, timeout_s: float = 30.0) -> Received:
         found = self.wait_for(
@@ -467,3 +471,8 @@ class Hub:
 def delivered_ids(records: Iterable[Received]) -> list[str]:
     """Source event ids of the person records in an inbox (duplicates kept)."""
     return [str(r.record.event_id) for r in records if isinstance(r.record, PersonRecord | Vacancy)]
+
+
+def _brief(status: dict[str, Any] | None) -> str:
+    """A worker's status without its consent tables (what a failure message needs)."""
+    return json.dumps({k: v for k, v in (status or {}).items() if k != "consents"})

@@ -1,0 +1,283 @@
+"""The console's pages for the officer's work: consents about to expire, the export
+download forms, and bulk withdrawal (selection, preview with confirmation, done).
+
+Built with the helpers of :mod:`consent.console.pages` (one layout, every value
+escaped). Every sentence is one template with named fields (``{count}``), never pieced
+together, so a translation can reorder it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from consent.api.dto import BulkPreviewView, BulkWithdrawalView, ExpiringPage
+from consent.console.pages import (
+    Layout,
+    _csrf_field,
+    _e,
+    _errors,
+    _options,
+    _page,
+    _select,
+    _status,
+    _table,
+    _ts,
+)
+from schemas.vocabulary import Purpose
+from topics.partners import Partner
+
+__all__ = [
+    "bulk_done_page",
+    "bulk_page",
+    "bulk_preview_page",
+    "expiring_page",
+    "exports_page",
+]
+
+TEXT = {
+    "expiring.title": "Consents about to expire",
+    "expiring.intro": (
+        "Consents still given whose period ends within the next {days} days, soonest first."
+    ),
+    "expiring.days": "Within the next number of days (1-366)",
+    "expiring.show": "Show",
+    "expiring.empty": "No consent ends within the next {days} days.",
+    "expiring.next": "Next page",
+    "expiring.caption": "Consents ending soon",
+    "expiring.col.until": "valid until",
+    "expiring.col.subject": "subject",
+    "expiring.col.consent": "consent",
+    "expiring.col.controller": "controller",
+    "expiring.col.recipients": "recipients",
+    "expiring.col.purposes": "purposes",
+    "exports.title": "Exports",
+    "exports.intro": (
+        "Download for an audit, as CSV (for a spreadsheet) or JSON lines. Leave a filter "
+        "empty to include everything."
+    ),
+    "exports.disclosures": "Disclosures",
+    "exports.disclosures.partner": "Recipient",
+    "exports.events": "Consent events",
+    "exports.events.partner": "Partner (controller or recipient)",
+    "exports.subject": "Client pseudonym",
+    "exports.from": "From (UTC date, included)",
+    "exports.until": "Until (UTC date, included)",
+    "exports.format": "Format",
+    "exports.any": "- any -",
+    "exports.download": "Download",
+    "bulk.title": "Bulk withdrawal",
+    "bulk.intro": (
+        "Withdraw every consent still given that names a partner as recipient (for "
+        "example a partner that leaves), or that is for a purpose. You see what it "
+        "affects before you confirm."
+    ),
+    "bulk.recipient": "Partner named as recipient",
+    "bulk.purpose": "Purpose",
+    "bulk.none": "- none -",
+    "bulk.preview": "Preview",
+    "bulk.hint": (
+        "Consents that name only a kind of partner (every municipality) are not "
+        "selected: they also cover other partners."
+    ),
+    "bulk.preview.title": "Confirm the bulk withdrawal",
+    "bulk.preview.count": (
+        "{count} consents of {subjects} subjects would be withdrawn. Each is published "
+        "to the partners as a withdrawal."
+    ),
+    "bulk.preview.empty": "No consent matches this selection; there is nothing to withdraw.",
+    "bulk.preview.expires": "This preview can be confirmed until {time}.",
+    "bulk.preview.caption": "Subjects affected",
+    "bulk.reason": "Reason (recorded with each withdrawal)",
+    "bulk.confirm": "Withdraw these consents",
+    "bulk.cancel": "Cancel",
+    "bulk.done": "{count} consents are withdrawn; the hub no longer delivers on them.",
+    "bulk.again": "Another bulk withdrawal",
+    "selection.recipient": "Recipient: {recipient}",
+    "selection.purpose": "Purpose: {purpose}",
+}
+"""Every text of these pages, by key (the catalogue a translation replaces)."""
+
+
+def _t(key: str, **fields: object) -> str:
+    return TEXT[key].format(**fields)
+
+
+# --- expiring ---------------------------------------------------------------------------------
+def expiring_page(layout: Layout, page: ExpiringPage, cursor_url: str | None) -> str:
+    rows = []
+    for c in page.consents:
+        rows.append(
+            f"<tr><td>{_e(_ts(c.valid_until))}</td>"
+            f'<td><a href="/console/subjects/{_e(c.subject)}#consent-{_e(c.id)}">'
+            f"<code>{_e(c.subject)}</code></a></td>"
+            f"<td><code>{_e(c.id)}</code></td>"
+            f"<td>{_e(c.controller)}</td>"
+            f"<td>{_e(', '.join(r.label() for r in c.recipients))}</td>"
+            f"<td>{_e(', '.join(c.purposes))}</td></tr>"
+        )
+    form = (
+        '<form class="inline card" method="get" action="/console/expiring">'
+        f'<label for="days">{_e(_t("expiring.days"))}</label>'
+        f'<input type="text" inputmode="numeric" id="days" name="days" value="{page.days}" '
+        'pattern="[0-9]{1,3}" required>'
+        f'<button type="submit">{_e(_t("expiring.show"))}</button></form>'
+    )
+    more = (
+        f'<p><a href="{_e(cursor_url)}" rel="next">{_e(_t("expiring.next"))}</a></p>'
+        if cursor_url
+        else ""
+    )
+    body = (
+        f"<h1>{_e(_t('expiring.title'))}</h1>"
+        f'<p class="meta">{_e(_t("expiring.intro", days=page.days))}</p>'
+        + form
+        + _table(
+            _t("expiring.caption"),
+            tuple(
+                _t(f"expiring.col.{c}")
+                for c in ("until", "subject", "consent", "controller", "recipients", "purposes")
+            ),
+            rows,
+            _t("expiring.empty", days=page.days),
+        )
+        + more
+    )
+    return _page(_t("expiring.title"), body, layout)
+
+
+# --- exports ----------------------------------------------------------------------------------
+def _field(ident: str, label: str, control: str) -> str:
+    return f'<div><label for="{ident}">{_e(label)}</label>{control}</div>'
+
+
+def _export_form(kind: str, heading: str, partner_label: str, partners: Sequence[Partner]) -> str:
+    i = f"export-{kind}"
+    partner_choices = [(p.id, f"{p.name} ({p.id})") for p in partners]
+    partner = _options(partner_choices, "", _t("exports.any"))
+    formats = _options([("csv", "CSV"), ("json", "JSON lines")], "csv")
+    # ids are unique on the page; names are the API's query parameters
+    fields = (
+        _field(f"{i}-p", partner_label, f'<select id="{i}-p" name="partner">{partner}</select>')
+        + _field(
+            f"{i}-s",
+            _t("exports.subject"),
+            f'<input type="text" id="{i}-s" name="subject" maxlength="128">',
+        )
+        + _field(f"{i}-f", _t("exports.from"), f'<input type="date" id="{i}-f" name="from">')
+        + _field(f"{i}-u", _t("exports.until"), f'<input type="date" id="{i}-u" name="until">')
+        + _field(
+            f"{i}-fmt",
+            _t("exports.format"),
+            f'<select id="{i}-fmt" name="format">{formats}</select>',
+        )
+    )
+    return (
+        f'<form class="card" method="get" action="/console/exports/{kind}" '
+        f'aria-labelledby="{i}-heading">'
+        f'<h2 id="{i}-heading">{_e(heading)}</h2>'
+        f'<div class="row">{fields}</div>'
+        f'<p><button type="submit">{_e(_t("exports.download"))}</button></p></form>'
+    )
+
+
+def exports_page(
+    layout: Layout, partners: Sequence[Partner], errors: Sequence[str] = (), status: int = 200
+) -> str:
+    body = (
+        f"<h1>{_e(_t('exports.title'))}</h1>"
+        + _errors(errors)
+        + f'<p class="meta">{_e(_t("exports.intro"))}</p>'
+        + _export_form(
+            "disclosures",
+            _t("exports.disclosures"),
+            _t("exports.disclosures.partner"),
+            partners,
+        )
+        + _export_form(
+            "consent-events", _t("exports.events"), _t("exports.events.partner"), partners
+        )
+    )
+    return _page(_t("exports.title"), body, layout)
+
+
+# --- bulk withdrawal --------------------------------------------------------------------------
+def bulk_page(layout: Layout, partners: Sequence[Partner], errors: Sequence[str] = ()) -> str:
+    assert layout.csrf is not None
+    choices = [(p.id, f"{p.name} ({p.id})") for p in partners]
+    body = (
+        f"<h1>{_e(_t('bulk.title'))}</h1>"
+        + _errors(errors)
+        + f'<p class="meta">{_e(_t("bulk.intro"))}</p>'
+        '<form class="card" method="post" action="/console/bulk/preview">'
+        + _csrf_field(layout.csrf)
+        + '<div class="row">'
+        + _select("recipient", _t("bulk.recipient"), choices, "", _t("bulk.none"))
+        + _select(
+            "purpose",
+            _t("bulk.purpose"),
+            [(p.value, p.value) for p in Purpose],
+            "",
+            _t("bulk.none"),
+        )
+        + "</div>"
+        f'<p class="hint">{_e(_t("bulk.hint"))}</p>'
+        f'<p><button type="submit">{_e(_t("bulk.preview"))}</button></p></form>'
+    )
+    return _page(_t("bulk.title"), body, layout)
+
+
+def _selection(recipient: str | None, purpose: str | None) -> str:
+    parts = []
+    if recipient:
+        parts.append(_t("selection.recipient", recipient=recipient))
+    if purpose:
+        parts.append(_t("selection.purpose", purpose=purpose))
+    return "; ".join(parts)
+
+
+def bulk_preview_page(layout: Layout, preview: BulkPreviewView) -> str:
+    assert layout.csrf is not None
+    chosen = _selection(preview.selection.recipient, preview.selection.purpose)
+    if not preview.count:
+        body = (
+            f"<h1>{_e(_t('bulk.preview.title'))}</h1>"
+            f'<p class="meta">{_e(chosen)}</p>'
+            + _status(_t("bulk.preview.empty"))
+            + f'<p><a href="/console/bulk">{_e(_t("bulk.again"))}</a></p>'
+        )
+        return _page(_t("bulk.preview.title"), body, layout)
+    subjects = "".join(
+        f'<li><a href="/console/subjects/{_e(s)}"><code>{_e(s)}</code></a></li>'
+        for s in preview.subjects
+    )
+    body = (
+        f"<h1>{_e(_t('bulk.preview.title'))}</h1>"
+        f'<p class="meta">{_e(chosen)}</p>'
+        '<div class="alert" role="alert"><p id="bulk-count">'
+        f"{_e(_t('bulk.preview.count', count=preview.count, subjects=len(preview.subjects)))}"
+        "</p></div>"
+        f'<h2 id="bulk-subjects">{_e(_t("bulk.preview.caption"))}</h2>'
+        f'<ul aria-labelledby="bulk-subjects">{subjects}</ul>'
+        '<form class="card" method="post" action="/console/bulk">'
+        + _csrf_field(layout.csrf)
+        + f'<input type="hidden" name="token" value="{_e(preview.token)}">'
+        f'<p class="hint">{_e(_t("bulk.preview.expires", time=_ts(preview.expires_at)))}</p>'
+        f'<label for="reason">{_e(_t("bulk.reason"))}</label>'
+        '<input type="text" id="reason" name="reason" required maxlength="1000">'
+        f'<p><button type="submit" class="danger">{_e(_t("bulk.confirm"))}</button> '
+        f'<a href="/console/bulk">{_e(_t("bulk.cancel"))}</a></p></form>'
+    )
+    return _page(_t("bulk.preview.title"), body, layout)
+
+
+def bulk_done_page(layout: Layout, done: BulkWithdrawalView) -> str:
+    chosen = _selection(done.selection.recipient, done.selection.purpose)
+    items = "".join(f"<li><code>{_e(c)}</code></li>" for c in done.consent_ids)
+    body = (
+        f"<h1>{_e(_t('bulk.title'))}</h1>"
+        + _status(_t("bulk.done", count=done.count))
+        + f'<p class="meta">{_e(chosen)}</p>'
+        + (f"<ul>{items}</ul>" if items else "")
+        + f'<p><a href="/console/bulk">{_e(_t("bulk.again"))}</a></p>'
+    )
+    return _page(_t("bulk.title"), body, layout)
