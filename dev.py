@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import venv
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -145,10 +146,19 @@ def task_test(args: list[str]) -> None:
     _pytest(["-m", "tansu", "-p", "no:cacheprovider"], HUB_EMBEDDED_BROKER="tansu")
 
 
+# every core; worksteal evens out the few long hypothesis tests (tests/monitor)
+PARALLEL = ["-n", "auto", "--dist", "worksteal"]
+
+
 def task_unit(args: list[str]) -> None:
-    """the broker-free tier only (no broker starts): a quick inner loop; args go to pytest"""
+    """the broker-free tier, in parallel (no broker, no reliability runs); args go to pytest"""
     ensure_venv()
-    _pytest(["-m", "not integration", "-q", *args])
+    started = time.monotonic()
+    try:
+        # reliability tests are the long runs (memory, fuzzing): `dev.py test` runs them
+        _pytest(["-m", "not integration and not reliability", "-q", *PARALLEL, *args])
+    finally:
+        _say(f"dev.py unit took {time.monotonic() - started:.0f} s")
 
 
 def task_reliability(args: list[str]) -> None:

@@ -51,9 +51,9 @@ from hub.broker import broker_for
 from hub.config import HubSettings, load_settings
 from hub.ids import ClientPseudonym, ConsentId, EventId, PartnerId
 from hub.kafka import admin_client, consumer, create_topics, producer
+from hub.kafka.config import aiokafka_config
 from hub.registry import client_for
 from hub.registry.embedded import EmbeddedRegistry
-from hub.router.clients import aiokafka_config
 from hub.router.runtime import RouterProcess
 from hub.security.config import partner_key_store
 from hub.security.consent_feed import CONSENT_SERVICE_ID, ConsentFeedSigner
@@ -279,7 +279,7 @@ def profiles(
 
 async def passthrough(settings: HubSettings, source: str, sink: str) -> None:
     """Consume, produce the same record to ``sink`` (same partition), commit; forever."""
-    base = aiokafka_config(settings, "passthrough")
+    base = aiokafka_config(settings, f"{settings.client_id}-router-passthrough")
     reader = AIOKafkaConsumer(
         source,
         **base,

@@ -34,7 +34,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from contextlib import suppress
@@ -51,6 +50,7 @@ from kafka.errors import TopicAlreadyExistsError
 from hub.config import HubSettings
 from hub.errors import BrokerError, HubError
 from hub.kafka import admin_client, consumer, kafka_errors, producer, wait_for_leaders
+from hub.kafka.reading import read_to_highwater
 from hub.metrics import process_metrics
 from topics import catalogue
 from topics.catalogue import INCARNATION_MARKER
@@ -223,15 +223,10 @@ class ContinuityGuard:
                 tp = TopicPartition(self.topic, 0)
                 reader.assign([tp])
                 reader.seek_to_beginning(tp)
-                deadline = time.monotonic() + timeout_s
-                while time.monotonic() < deadline:
-                    for record in reader.poll(timeout_ms=100).get(tp, []):
-                        if record.value is not None:
-                            return Incarnation.from_json(record.value)
-                    high = reader.highwater(tp)
-                    if high is not None and reader.position(tp) >= high:
-                        return None
-            raise BrokerError(f"could not read {self.topic} within {timeout_s:.0f}s")
+                for record in read_to_highwater(reader, [tp], what=self.topic, timeout_s=timeout_s):
+                    if record.value is not None:
+                        return Incarnation.from_json(record.value)
+                return None
         finally:
             reader.close()
 

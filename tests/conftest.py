@@ -1,4 +1,6 @@
-"""Test-wide options and plugins. Broker fixtures live in tests/plugins/broker.py: a
+"""Test-wide options and plugins. Fixtures shared by several directories live in
+tests/plugins/ and are registered here; plain helpers live in tests/helpers/ (import
+them; never import from a conftest). Broker fixtures are in tests/plugins/broker.py: a
 test that uses them is marked ``integration`` here, so ``-m "not integration"`` starts
 no broker at all."""
 
@@ -8,7 +10,18 @@ import os
 
 import pytest
 
-pytest_plugins = ["tests.plugins.broker"]
+pytest_plugins = [
+    "tests.plugins.broker",  # the session's broker, topics
+    "tests.plugins.registry",  # the session's schema registry
+    "tests.plugins.hub",  # a hub with its own topics (make_hub, hub)
+    "tests.plugins.postgres",  # a throwaway PostgreSQL
+    "tests.plugins.reliability",  # the reliability suite's size (scale)
+]
+
+# pytest-xdist gives its workers COLUMNS=80, which rich's console would keep from its
+# import on; the CLI tests set their own COLUMNS when they invoke a command.
+if "PYTEST_XDIST_WORKER" in os.environ:
+    os.environ.pop("COLUMNS", None)
 
 #: fixtures of tests/plugins/broker.py that start the session's broker
 BROKER_FIXTURES = frozenset({"hub_settings", "topic_factory"})

@@ -1,8 +1,9 @@
-"""A thin wrapper over kafka-python: client configuration, factories, error translation.
+"""A thin wrapper over kafka-python: factories, error translation, metadata waits.
 
-It knows nothing of serialization: producers and consumers here move bytes. Everything
-goes through the configured bootstrap servers, so the same code runs on the embedded
-broker and on Apache Kafka.
+Client configuration comes from :mod:`hub.kafka.config`. It knows nothing of
+serialization: producers and consumers here move bytes. Everything goes through the
+configured bootstrap servers, so the same code runs on the embedded broker and on
+Apache Kafka.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
+from aiokafka.errors import KafkaError as AioKafkaError
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import AuthorizationError, KafkaError, KafkaTimeoutError
 
 from hub.config import HubSettings
-from hub.errors import BrokerAuthorizationError, BrokerError, BrokerUnavailable, ConfigError
+from hub.errors import BrokerAuthorizationError, BrokerError, BrokerUnavailable
+from hub.kafka.config import kafka_python_config, producer_guarantees
 
 _LOG = logging.getLogger(__name__)
 
@@ -26,7 +29,6 @@ __all__ = [
     "admin_client",
     "authorization_error",
     "check_authorized",
-    "client_config",
     "consumer",
     "create_topics",
     "discard_producer",
@@ -51,7 +53,6 @@ CONSUMER_DEFAULTS: dict[str, Any] = {
 }
 
 PRODUCER_DEFAULTS: dict[str, Any] = {
-    "acks": "all",
     "linger_ms": 5,
     # Retried until delivery_timeout_ms (2 min), not a count: a leader change on Apache
     # Kafka takes the broker session timeout (9 s) and an election, and five quick
@@ -59,35 +60,6 @@ PRODUCER_DEFAULTS: dict[str, Any] = {
     "delivery_timeout_ms": 120_000,
     "allow_auto_create_topics": False,  # see CONSUMER_DEFAULTS
 }
-
-
-def client_config(settings: HubSettings) -> dict[str, Any]:
-    """kafka-python settings shared by every client of this process."""
-    if settings.bootstrap_servers is None:
-        raise ConfigError(
-            "no bootstrap servers: start the embedded broker first or set HUB_BOOTSTRAP_SERVERS"
-        )
-    config: dict[str, Any] = {
-        "bootstrap_servers": settings.bootstrap_servers.split(","),
-        "client_id": settings.client_id,
-        "security_protocol": settings.security_protocol,
-        "request_timeout_ms": settings.request_timeout_ms,
-    }
-    if settings.security_protocol.startswith("SASL_"):
-        assert settings.sasl_password is not None  # checked by HubSettings
-        config |= {
-            "sasl_mechanism": settings.sasl_mechanism,
-            "sasl_plain_username": settings.sasl_username,
-            "sasl_plain_password": settings.sasl_password.get_secret_value(),
-        }
-    for key, path in (
-        ("ssl_cafile", settings.ssl_cafile),
-        ("ssl_certfile", settings.ssl_certfile),
-        ("ssl_keyfile", settings.ssl_keyfile),
-    ):
-        if path is not None:
-            config[key] = str(path)
-    return config
 
 
 _DENIED = {
@@ -132,8 +104,9 @@ def authorization_error(action: str, exc: BaseException) -> BrokerAuthorizationE
 
 @contextmanager
 def kafka_errors(action: str) -> Iterator[None]:
-    """Translate kafka-python errors raised inside the block into the hub's tree
-    (an authorization failure into :class:`BrokerAuthorizationError` naming the topic)."""
+    """Translate kafka-python and aiokafka errors raised inside the block into the hub's
+    tree (an authorization failure into :class:`BrokerAuthorizationError` naming the
+    topic)."""
     try:
         yield
     except AuthorizationError as exc:
@@ -143,7 +116,7 @@ def kafka_errors(action: str) -> Iterator[None]:
         if "bootstrap" in str(exc).lower():
             raise BrokerUnavailable(f"{action}: no broker answered ({exc})") from exc
         raise BrokerError(f"{action}: timed out: {exc}") from exc
-    except KafkaError as exc:
+    except (KafkaError, AioKafkaError) as exc:
         denied = authorization_error(action, exc)
         raise (denied or BrokerError(f"{action}: {type(exc).__name__}: {exc}")) from exc
 
@@ -167,16 +140,16 @@ def admin_client(settings: HubSettings) -> KafkaAdminClient:
     """An admin client; the caller closes it."""
     with kafka_errors("connecting the admin client"):
         return KafkaAdminClient(
-            **client_config(settings), bootstrap_timeout_ms=settings.request_timeout_ms
+            **kafka_python_config(settings), bootstrap_timeout_ms=settings.request_timeout_ms
         )
 
 
 def producer(settings: HubSettings, **overrides: Any) -> KafkaProducer:
     """A bytes-in producer with safe defaults (acks=all, idempotent where the broker
     allows: ``HubSettings.idempotent_producer``); the caller closes it."""
-    options = PRODUCER_DEFAULTS | {"enable_idempotence": settings.idempotent_producer}
+    options = PRODUCER_DEFAULTS | producer_guarantees(settings)
     with kafka_errors("creating a producer"):
-        return KafkaProducer(**(client_config(settings) | options | overrides))
+        return KafkaProducer(**(kafka_python_config(settings) | options | overrides))
 
 
 def discard_producer(prod: KafkaProducer, timeout_s: float = 1.0) -> None:
@@ -204,7 +177,9 @@ def discard_producer(prod: KafkaProducer, timeout_s: float = 1.0) -> None:
 def consumer(settings: HubSettings, *topics: str, **overrides: Any) -> KafkaConsumer:
     """A bytes-out consumer (manual commits, from the earliest offset); caller closes it."""
     with kafka_errors("creating a consumer"):
-        return KafkaConsumer(*topics, **(client_config(settings) | CONSUMER_DEFAULTS | overrides))
+        return KafkaConsumer(
+            *topics, **(kafka_python_config(settings) | CONSUMER_DEFAULTS | overrides)
+        )
 
 
 def wait_for_metadata(
@@ -218,7 +193,7 @@ def wait_for_metadata(
     """
     base: dict[str, Any] = {"client_id": "rmt-hub-probe"}
     if settings is not None:
-        base = client_config(settings.with_bootstrap(bootstrap_servers))
+        base = kafka_python_config(settings.with_bootstrap(bootstrap_servers))
     base["bootstrap_servers"] = bootstrap_servers.split(",")
     deadline = time.monotonic() + timeout_s
     last_error: Exception | None = None

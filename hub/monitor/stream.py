@@ -36,7 +36,7 @@ from typing import Any
 import faust
 
 from hub.config import HubSettings
-from hub.faust_support import broker_url, faust_credentials
+from hub.kafka.config import faust_broker_url, faust_credentials
 from hub.logging import quiet_client_loggers
 from hub.metrics import CONTENT_TYPE, process_metrics
 from hub.monitor.aggregate import Aggregator, CellKey
@@ -91,7 +91,7 @@ def build_app(
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         app_id or f"{settings.topic_prefix}-monitor",
-        broker=broker_url(settings),
+        broker=faust_broker_url(settings),
         broker_credentials=faust_credentials(settings),
         broker_client_id=f"{settings.client_id}-monitor",
         broker_session_timeout=3.0,

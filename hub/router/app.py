@@ -37,7 +37,7 @@ from aiokafka import TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from hub.config import HubSettings
-from hub.faust_support import broker_url, faust_credentials
+from hub.kafka.config import faust_broker_url, faust_credentials
 from hub.logging import quiet_client_loggers
 from hub.router.engine import RouterEngine
 from hub.router.options import RouterOptions
@@ -210,7 +210,7 @@ def build_app(settings: HubSettings, engine: RouterEngine, options: RouterOption
     engine.group_id = options.group_id or f"{settings.topic_prefix}-router"
     app = _app_class(_transport(options.fetch_max_wait_ms))(
         engine.group_id,
-        broker=broker_url(settings),
+        broker=faust_broker_url(settings),
         broker_credentials=faust_credentials(settings),
         broker_client_id=f"{settings.client_id}-router",
         broker_session_timeout=options.session_timeout_s,

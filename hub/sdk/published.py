@@ -15,15 +15,12 @@ Cost: one read of the topic per client (a partner's outbox is bounded by its ret
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
-from kafka import TopicPartition
-
 from hub.config import HubSettings
-from hub.errors import BrokerError, TopicError
 from hub.kafka import consumer, kafka_errors
+from hub.kafka.reading import read_to_highwater, topic_partitions
 
 __all__ = ["header_value", "published_event_ids", "scan_topic"]
 
@@ -56,28 +53,12 @@ def scan_topic(
     seen = 0
     try:
         with kafka_errors(f"reading {topic}"):
-            partitions = reader.partitions_for_topic(topic)
-            if not partitions:
-                raise TopicError(f"topic {topic} does not exist (apply the topic catalogue)")
-            tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+            tps = topic_partitions(reader, topic)
             reader.assign(tps)
             reader.seek_to_beginning(*tps)
-            deadline = time.monotonic() + timeout_s
-            pending = set(tps)
-            while pending:
-                for records in reader.poll(timeout_ms=100, max_records=2000).values():
-                    for record in records:
-                        visit(record)
-                        seen += 1
-                for tp in list(pending):
-                    high = reader.highwater(tp)
-                    if high is not None and reader.position(tp) >= high:
-                        pending.discard(tp)
-                if pending and time.monotonic() > deadline:
-                    raise BrokerError(
-                        f"could not read {topic} up to its high watermark within "
-                        f"{timeout_s:.0f}s ({len(pending)} partition(s) behind)"
-                    )
+            for record in read_to_highwater(reader, tps, what=topic, timeout_s=timeout_s):
+                visit(record)
+                seen += 1
     finally:
         reader.close()
     return seen

@@ -1,20 +1,16 @@
 """Reading an audit topic back from Kafka: every entry, or the head of each partition.
 
-Reading stops at the **fetch high watermark** of each partition (what fetch responses
-report), never at ``end_offsets()``, which the embedded broker gets wrong.
+Reading stops at the fetch high watermark of each partition (:mod:`hub.kafka.reading`).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
-from kafka import TopicPartition
-
 from hub.config import HubSettings
-from hub.errors import BrokerError, TopicError
 from hub.kafka import consumer, kafka_errors
+from hub.kafka.reading import read_to_highwater, topic_partitions
 from hub.security.audit_chain import AuditChainer, AuditEntry, ChainHead
 
 __all__ = ["read_audit_entries", "resume_chainer"]
@@ -29,17 +25,6 @@ def _reader(settings: HubSettings) -> Any:
     )
 
 
-def _partitions(reader: Any, topic: str, timeout_s: float) -> list[TopicPartition]:
-    deadline = time.monotonic() + min(timeout_s, 10.0)
-    partitions = reader.partitions_for_topic(topic)
-    while not partitions and time.monotonic() < deadline:
-        time.sleep(0.1)
-        partitions = reader.partitions_for_topic(topic)
-    if not partitions:
-        raise TopicError(f"topic {topic} does not exist")
-    return [TopicPartition(topic, p) for p in sorted(partitions)]
-
-
 def _entry(record: Any) -> AuditEntry:
     return AuditEntry(
         partition=record.partition,
@@ -48,33 +33,6 @@ def _entry(record: Any) -> AuditEntry:
         value=record.value,
         headers=tuple((str(k), bytes(v or b"")) for k, v in record.headers or ()),
     )
-
-
-def _read_to_highwater(
-    reader: Any,
-    tps: list[TopicPartition],
-    topic: str,
-    timeout_s: float,
-    progress: Callable[[int], None] | None = None,
-) -> list[AuditEntry]:
-    entries: list[AuditEntry] = []
-    pending = set(tps)
-    deadline = time.monotonic() + timeout_s
-    while pending:
-        for records in reader.poll(timeout_ms=100, max_records=5000).values():
-            entries.extend(_entry(r) for r in records)
-            if progress is not None:
-                progress(len(entries))
-        for tp in list(pending):
-            high = reader.highwater(tp)
-            if high is not None and reader.position(tp) >= high:
-                pending.discard(tp)
-        if pending and time.monotonic() > deadline:
-            raise BrokerError(
-                f"could not read {topic} up to its high watermark within {timeout_s:.0f}s "
-                f"({len(pending)} partition(s) behind)"
-            )
-    return entries
 
 
 def read_audit_entries(
@@ -89,10 +47,13 @@ def read_audit_entries(
     reader = _reader(settings)
     try:
         with kafka_errors(f"reading {topic}"):
-            tps = _partitions(reader, topic, timeout_s)
+            tps = topic_partitions(reader, topic, min(timeout_s, 10.0))
             reader.assign(tps)
             reader.seek_to_beginning(*tps)
-            entries = _read_to_highwater(reader, tps, topic, timeout_s, progress)
+            records = read_to_highwater(
+                reader, tps, what=topic, timeout_s=timeout_s, max_records=5000, progress=progress
+            )
+            entries = [_entry(r) for r in records]
     finally:
         reader.close()
     entries.sort(key=lambda e: (e.partition, e.offset))
@@ -120,7 +81,9 @@ def resume_chainer(
         reader = _reader(settings)
         try:
             with kafka_errors(f"describing {topic}"):
-                wanted = [tp.partition for tp in _partitions(reader, topic, timeout_s)]
+                wanted = [
+                    tp.partition for tp in topic_partitions(reader, topic, min(timeout_s, 10.0))
+                ]
         finally:
             reader.close()
     for partition in wanted:

@@ -1,81 +1,25 @@
-"""Fixtures of the connector tests: one schema registry per session, isolated hubs per test.
+"""Fixtures of the connector tests: isolated hubs per test.
 
 ``hub_env()`` gives settings with a topic prefix and a small partner directory of their
 own (one partner of every kind), the catalogue applied on the session's broker and the
-session's registry, so tests never share topics or consumer groups. With record
-security on (the default) its key store holds the hub's and every partner's keys, as
-``rmt-hub up`` makes it.
+session's registry (tests/plugins/registry.py), so tests never share topics or consumer
+groups. With record security on (the default) its key store holds the hub's and every
+partner's keys, as ``rmt-hub up`` makes it.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 from pathlib import Path
-from typing import Any
 
 import pytest
 from kafka.errors import KafkaError
 
 from hub.config import HubSettings
 from hub.kafka import admin_client
-from hub.registry import RegistryClient
-from hub.registry.embedded import EmbeddedRegistry
-from hub.sdk import CanonicalCodec, PartnerClient, scan_topic
-from hub.security.config import ensure_keys, partner_key_store, security_enabled
-from hub.security.envelope import EnvelopeDecryptor, is_encrypted
-from hub.security.headers import ENC_KEY
-from hub.serde import SerializationContext
-from schemas.models import CanonicalRecord
-from topics import apply_to_cluster, build_catalogue, load_partners
-
-PARTNERS = [
-    {"id": "uwv", "kind": "UWV", "name": "UWV", "region": None},
-    {"id": "sbb", "kind": "SBB", "name": "SBB", "region": None},
-    {"id": "sp-werkgevers", "kind": "SOCIAL_PARTNER", "name": "Werkgevers", "region": None},
-    {
-        "id": "gemeente-amsterdam",
-        "kind": "GEMEENTE",
-        "name": "Gemeente Amsterdam",
-        "region": "GROOT_AMSTERDAM",
-    },
-]
-DATA = Path(__file__).parent / "data"
-
-
-@pytest.fixture(scope="session")
-def registry_url(hub_settings: HubSettings) -> Iterator[str]:
-    """An embedded schema registry for the connector tests, on a free port."""
-    settings = hub_settings.model_copy(
-        update={"schema_registry_topic": f"_schemas-connectors-{uuid.uuid4().hex[:8]}"}
-    )
-    with EmbeddedRegistry(settings, port=0) as registry:
-        yield registry.url
-
-
-def isolated_hub(
-    base: HubSettings, registry_url: str, home: Path, prefix: str
-) -> tuple[HubSettings, list[str]]:
-    """Settings with their own topic prefix, partner directory (one partner of every kind)
-    and data dir under ``home``, the catalogue applied and, with record security on, keys
-    for every partner; and the topics created (the caller deletes them)."""
-    partners = home / "partners.json"
-    partners.write_text(json.dumps({"partners": PARTNERS}), encoding="utf-8")
-    settings = base.model_copy(
-        update={
-            "topic_prefix": prefix,
-            "partners_file": partners,
-            "schema_registry_url": registry_url,
-            "data_dir": home / "data",
-        }
-    )
-    catalogue = build_catalogue(settings)
-    apply_to_cluster(settings, catalogue)
-    if security_enabled(settings):
-        ensure_keys(settings, load_partners(partners))
-    return settings, catalogue.names()
+from tests.helpers.connectors import isolated_hub
 
 
 @pytest.fixture
@@ -105,38 +49,3 @@ def hub_env(
 def env(hub_env: Callable[[], HubSettings]) -> HubSettings:
     """One isolated hub for this test."""
     return hub_env()
-
-
-def read_records(
-    settings: HubSettings, topic: str
-) -> list[tuple[bytes | None, CanonicalRecord, dict[str, str]]]:
-    """Every record on ``topic`` (key, decoded record, headers), up to the high watermark;
-    encrypted values are decrypted with their recipient's key first."""
-    found: list[tuple[bytes | None, CanonicalRecord, dict[str, str]]] = []
-    assert settings.schema_registry_url is not None
-    with RegistryClient(settings.schema_registry_url) as registry:
-        codec = CanonicalCodec(registry)
-
-        def visit(record: Any) -> None:
-            ctx = SerializationContext(topic, partition=record.partition, offset=record.offset)
-            headers = {k: bytes(v).decode() for k, v in record.headers or ()}
-            found.append((record.key, codec.decode(plaintext(settings, record), ctx), headers))
-
-        scan_topic(settings, topic, visit)
-    return found
-
-
-def plaintext(settings: HubSettings, record: Any) -> bytes:
-    """The value of a kafka-python record, decrypted with its recipient's key if encrypted."""
-    headers = [(str(k), bytes(v or b"")) for k, v in record.headers or ()]
-    if not is_encrypted(headers):
-        return bytes(record.value)
-    store = partner_key_store(settings)
-    recipient = store.directory().get(dict(headers)[ENC_KEY].decode()).partner_id
-    return EnvelopeDecryptor(store.private_keys(recipient)).decrypt(
-        topic=record.topic, key=record.key, value=record.value, headers=headers
-    )
-
-
-def client_for(settings: HubSettings, partner_id: str, **kwargs: Any) -> PartnerClient:
-    return PartnerClient(settings, partner_id, **kwargs)

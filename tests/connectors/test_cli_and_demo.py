@@ -15,8 +15,8 @@ from hub.cli import connect, demo
 from hub.config import HubSettings
 from schemas.identifiers import is_valid_bsn
 from schemas.regions import municipality_table
-from tests.connectors.conftest import DATA, read_records
 from tests.connectors.helpers import fill_inbox, profile
+from tests.helpers.connectors import DATA, read_records
 from topics import load_partners
 
 pytestmark = pytest.mark.integration

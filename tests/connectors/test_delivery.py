@@ -24,8 +24,8 @@ from hub.config import HubSettings
 from hub.kafka import consumer, producer
 from hub.sdk import PartnerClient
 from schemas.models import ClientProfile, DeadLetter, Envelope
-from tests.connectors.conftest import read_records
 from tests.connectors.helpers import as_hub, fill_inbox, flaky_webhook, outcome, profile
+from tests.helpers.connectors import read_records
 
 pytestmark = pytest.mark.integration
 

@@ -20,7 +20,7 @@ from hub.config import HubSettings
 from hub.sdk.pseudonym import DEVELOPMENT_PSEUDONYM_KEY, Pseudonymiser, pseudonym_key
 from schemas.models import ClientProfile
 from schemas.vocabulary import DataCategory, JobSeekerCategory, PartnerKind, Purpose
-from tests.connectors.conftest import read_records
+from tests.helpers.connectors import read_records
 from topics import load_partners
 
 EDUCATION = DataCategory.EDUCATION

@@ -18,7 +18,7 @@ from schemas.models import ClientProfile, DeadLetter, PersonalArrangement, Place
 from schemas.models.enums import Credential, DeadLetterReason, OutcomeType, ServiceKind
 from schemas.regions import Region
 from schemas.vocabulary import EducationLevel, JobSeekerCategory, LanguageLevel, Sector
-from tests.connectors.conftest import DATA, read_records
+from tests.helpers.connectors import DATA, read_records
 
 pytestmark = pytest.mark.integration
 

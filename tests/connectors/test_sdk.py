@@ -17,8 +17,8 @@ from hub.sdk import (
 )
 from hub.sdk.pseudonym import Pseudonymiser
 from schemas.examples import example
-from tests.connectors.conftest import plaintext, read_records
 from tests.connectors.helpers import fill_inbox, profile
+from tests.helpers.connectors import plaintext, read_records
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ from hub.sdk import PartnerClient
 from schemas.models import ClientProfile, DeadLetter, Vacancy
 from schemas.models.enums import DeadLetterReason
 from schemas.vocabulary import BenefitStatus, JobSeekerCategory, Sector
-from tests.connectors.conftest import read_records
+from tests.helpers.connectors import read_records
 
 pytestmark = pytest.mark.integration
 

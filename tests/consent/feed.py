@@ -2,43 +2,18 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
-
-from kafka import TopicPartition
 
 from consent.outbox import EVENT_ID_HEADER
 from hub.config import HubSettings
-from hub.kafka import consumer
+from hub.kafka.reading import read_topic as read_to_end
 
 __all__ = ["event_ids", "read_topic"]
 
 
 def read_topic(settings: HubSettings, topic: str, timeout_s: float = 20.0) -> list[Any]:
     """Every record on ``topic`` now, in partition-then-offset order."""
-    reader = consumer(settings, group_id=None, fetch_max_wait_ms=100)
-    try:
-        deadline = time.monotonic() + timeout_s
-        partitions = reader.partitions_for_topic(topic)
-        while not partitions:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"topic {topic} has no partitions")
-            time.sleep(0.1)
-            partitions = reader.partitions_for_topic(topic)
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        reader.assign(tps)
-        reader.seek_to_beginning(*tps)
-        records: dict[int, list[Any]] = {tp.partition: [] for tp in tps}
-        while True:
-            for tp, batch in reader.poll(timeout_ms=200).items():
-                records[tp.partition].extend(batch)
-            highs = {tp: reader.highwater(tp) for tp in tps}
-            if all(h is not None and reader.position(tp) >= h for tp, h in highs.items()):
-                return [r for p in sorted(records) for r in records[p]]
-            if time.monotonic() > deadline:
-                raise AssertionError(f"could not read {topic} to its end")
-    finally:
-        reader.close()
+    return read_to_end(settings, topic, timeout_s=timeout_s, metadata_wait_s=timeout_s)
 
 
 def event_ids(records: list[Any]) -> list[str]:

@@ -13,9 +13,9 @@ from consent.model import ConsentStatus, DisclosureRecord, utc_now
 from hub.ids import ClientPseudonym, ConsentId, PartnerId
 from schemas import codec
 from schemas.vocabulary import DataCategory, PartnerKind, Purpose
-from tests.consent.conftest import ConsentApi
 from tests.consent.factories import grant_body
 from tests.consent.feed import event_ids, read_topic
+from tests.helpers.consent import ConsentApi
 
 
 def _grant(api: ConsentApi, subject: str, **overrides: Any) -> dict[str, Any]:

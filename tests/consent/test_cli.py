@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from hub.cli.consent import app, parse_recipient
 from hub.config import HubSettings
-from tests.consent.conftest import consent_settings, delete_topic
+from tests.helpers.consent import consent_settings, delete_topic
 
 
 def test_recipient_syntax() -> None:

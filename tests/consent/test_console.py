@@ -17,7 +17,7 @@ from consent.console.session import SESSION_COOKIE, SessionSigner
 from consent.model import DisclosureRecord, utc_now
 from hub.ids import ClientPseudonym, ConsentId, EventId, PartnerId
 from schemas.vocabulary import DataCategory, PartnerKind, Purpose
-from tests.consent.conftest import ConsentApi
+from tests.helpers.consent import ConsentApi
 
 BSN = "111222333"  # passes the eleven-test
 OTHER_BSN = "123456782"

@@ -16,9 +16,9 @@ import httpx
 import pytest
 
 from consent.model import utc_now
-from tests.consent.conftest import ConsentApi
 from tests.consent.factories import grant_body
 from tests.consent.test_console import csrf_of, sign_in
+from tests.helpers.consent import ConsentApi
 
 _TOKEN = re.compile(r'name="token" value="([^"]+)"')
 

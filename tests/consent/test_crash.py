@@ -22,9 +22,10 @@ from consent.model import ConsentChangeType, Role
 from consent.store import ConsentStore, store_for
 from hub.config import HubSettings
 from hub.ids import ClientPseudonym
-from tests.consent.conftest import consent_settings, delete_topic
 from tests.consent.factories import grant_body
 from tests.consent.feed import event_ids, read_topic
+from tests.helpers.consent import consent_settings, delete_topic
+from tests.helpers.waiting import wait_until
 
 REPO = Path(__file__).parents[2]
 
@@ -107,13 +108,12 @@ def _changes_for(settings: HubSettings, subject: str) -> list[str]:
 
 
 def _wait_published(store: ConsentStore, event_id: str, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+
+    def published() -> bool:
         row = store.outbox_row(event_id)  # type: ignore[arg-type]
-        if row is not None and row.published_at is not None:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{event_id} was not published within {timeout_s}s")
+        return row is not None and row.published_at is not None
+
+    wait_until(published, timeout_s=timeout_s, what=f"{event_id} published", interval_s=0.05)
 
 
 @pytest.mark.parametrize("point", [CRASH_AFTER_COMMIT, CRASH_AFTER_PUBLISH])

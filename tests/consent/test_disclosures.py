@@ -20,8 +20,8 @@ from hub.ids import ClientPseudonym
 from hub.kafka import producer
 from schemas import codec
 from schemas.models.audit import DisclosureEvent
-from tests.consent.conftest import consent_settings, delete_topic
 from tests.consent.test_store import service_on
+from tests.helpers.consent import consent_settings, delete_topic
 from topics.partners import load_partners
 
 

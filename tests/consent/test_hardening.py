@@ -18,9 +18,9 @@ import pytest
 from consent.api import create_app
 from consent.console.session import SESSION_COOKIE
 from hub.http import HttpServer
-from tests.consent.conftest import ConsentApi
 from tests.consent.factories import grant_body
 from tests.consent.test_console import csrf_of, sign_in
+from tests.helpers.consent import ConsentApi
 
 
 def _grant(api: ConsentApi, subject: str, **overrides: Any) -> dict[str, Any]:

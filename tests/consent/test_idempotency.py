@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
-from tests.consent.conftest import ConsentApi
 from tests.consent.factories import grant_body
+from tests.helpers.consent import ConsentApi
 
 
 def _post(api: ConsentApi, body: dict[str, Any], key: str | None) -> httpx.Response:

@@ -9,7 +9,6 @@ import io
 import json
 import logging
 import re
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,10 +22,11 @@ from consent.model import Role
 from hub.config import HubSettings
 from hub.logging import configure_logging
 from schemas.identifiers import is_valid_bsn
-from tests.consent.conftest import consent_settings, running_consent_api
 from tests.consent.factories import grant_body
 from tests.consent.helpers.audit import publish_hub_audit
 from tests.consent.test_console import csrf_of, grant_form
+from tests.helpers.consent import consent_settings, running_consent_api
+from tests.helpers.waiting import wait_until
 
 BSN = "111222333"
 SECOND_BSN = "123456782"
@@ -149,10 +149,9 @@ def test_no_bsn_and_no_name_in_any_log_line(
         assert ingester is not None
         junk = f"\x02{BSN} {GIVEN_NAME} {FAMILY_NAME}".encode()
         publish_hub_audit(api.runtime.settings, ingester.topic, subject.encode(), junk)
-        deadline = time.monotonic() + 20
-        while ingester.undecodable == 0:
-            assert time.monotonic() < deadline, "the ingester never read the junk record"
-            time.sleep(0.1)
+        wait_until(
+            lambda: ingester.undecodable, timeout_s=20, what="the ingester reads the junk record"
+        )
 
     lines = [line for line in json_logging.getvalue().splitlines() if line.strip()]
     records = []

@@ -12,9 +12,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from consent.model import utc_now
 from schemas import codec
 from schemas.models.audit import DisclosureEvent
-from tests.consent.conftest import ConsentApi
 from tests.consent.factories import grant_body
 from tests.consent.helpers.audit import publish_hub_audit
+from tests.helpers.consent import ConsentApi
 
 
 def scrape(api: ConsentApi) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

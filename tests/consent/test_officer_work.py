@@ -15,9 +15,9 @@ import pytest
 from consent.model import DisclosureRecord, utc_now
 from hub.ids import ClientPseudonym, ConsentId, PartnerId
 from schemas.vocabulary import DataCategory, PartnerKind, Purpose
-from tests.consent.conftest import ConsentApi
 from tests.consent.factories import grant_body
 from tests.consent.feed import event_ids, read_topic
+from tests.helpers.consent import ConsentApi
 
 OFFICER_ROUTES = [
     ("GET", "/v1/consents/expiring", None),

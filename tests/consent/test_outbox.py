@@ -31,10 +31,10 @@ from hub.security.keys import KeyStore
 from hub.serde import CloudEvent
 from schemas import codec
 from schemas.models.consent import ConsentChange
-from tests.consent.conftest import consent_settings, delete_topic
 from tests.consent.factories import terms
 from tests.consent.feed import event_ids, read_topic
 from tests.consent.test_store import VAULT
+from tests.helpers.consent import consent_settings, delete_topic
 from topics.partners import load_partners
 
 

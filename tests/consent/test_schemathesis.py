@@ -31,7 +31,7 @@ from consent.api import create_app
 from consent.api.dto import BSN_FORMAT
 from hub.http import HttpServer
 from schemas.identifiers import is_valid_bsn
-from tests.consent.conftest import ConsentApi
+from tests.helpers.consent import ConsentApi
 
 _WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2)
 _CHECKS = [

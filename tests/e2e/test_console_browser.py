@@ -23,9 +23,9 @@ from hub.config import HubSettings
 from hub.ids import ClientPseudonym
 from schemas import codec
 from schemas.models.audit import DisclosureEvent
-from tests.consent.conftest import ConsentApi, consent_settings, running_consent_api
 from tests.consent.factories import grant_body
 from tests.consent.helpers.audit import publish_hub_audit
+from tests.helpers.consent import ConsentApi, consent_settings, running_consent_api
 
 if TYPE_CHECKING:  # imported in the tests: a missing package fails there with a clear message
     from playwright.sync_api import Browser, ConsoleMessage, Page

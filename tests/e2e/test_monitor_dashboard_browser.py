@@ -22,7 +22,7 @@ from hub.monitor.runtime import MonitorProcess, run_monitor
 from hub.monitor.topic import MonitorCodec, publish_events
 from hub.registry import RegistryClient
 from hub.registry.embedded import EmbeddedRegistry
-from tests.monitor.conftest import drop_topics, make_monitor_env
+from tests.helpers.monitor import drop_topics, make_monitor_env
 from tests.monitor.synthetic import RouterStandIn, generate
 
 if TYPE_CHECKING:  # imported in the tests: a missing package fails there with a clear message

@@ -26,7 +26,8 @@ from hub.broker._process import pick_free_port, pid_listens_on
 from hub.config import load_settings
 from hub.errors import BrokerStartError
 from hub.kafka import wait_for_metadata
-from tests.integration.helpers.procs import alive, children, eventually, port_of, refuses
+from tests.helpers.waiting import wait_until
+from tests.integration.helpers.procs import alive, children, port_of, refuses
 
 pytestmark = [
     pytest.mark.integration,
@@ -281,7 +282,12 @@ def test_atexit_stops_a_broker_left_running(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     address, pid = done.stdout.split()
-    assert eventually(lambda: not alive(int(pid)), 2.0)
+    wait_until(
+        lambda: not alive(int(pid)),
+        timeout_s=2.0,
+        what="the broker process is gone",
+        interval_s=0.02,
+    )
     assert refuses(address)
 
 
@@ -368,7 +374,12 @@ def test_cli_sigkill_leaves_no_orphan(cli: CliProcess) -> None:
     """SIGKILL gives the CLI no chance to clean up: PR_SET_PDEATHSIG must."""
     cli.proc.kill()
     assert cli.proc.wait(timeout=5) == -signal.SIGKILL
-    assert eventually(lambda: not alive(cli.broker_pid), 5.0)
+    wait_until(
+        lambda: not alive(cli.broker_pid),
+        timeout_s=5.0,
+        what="the broker process is gone",
+        interval_s=0.02,
+    )
     assert refuses(cli.address)
 
 

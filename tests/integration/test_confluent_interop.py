@@ -27,6 +27,7 @@ from kafka import TopicPartition
 
 from hub.config import HubSettings
 from hub.kafka import consumer, producer
+from hub.kafka.config import confluent_config
 from hub.registry import RegistryClient
 from hub.registry.embedded import EmbeddedRegistry
 from hub.serde import (
@@ -84,8 +85,8 @@ def test_confluent_client_reads_what_the_hub_wrote(
     confluent_registry = SchemaRegistryClient({"url": registry.url})
     deserialize = CkAvroDeserializer(confluent_registry)
     reader = Consumer(
-        {
-            "bootstrap.servers": hub_settings.bootstrap_servers,
+        confluent_config(hub_settings)
+        | {
             "group.id": f"interop-{uuid.uuid4().hex}",
             "enable.auto.commit": False,
         }
@@ -116,7 +117,7 @@ def test_hub_reads_what_the_confluent_client_wrote(
 ) -> None:
     topic = topic_factory()
     confluent_registry = SchemaRegistryClient({"url": registry.url})
-    writer = Producer({"bootstrap.servers": hub_settings.bootstrap_servers})
+    writer = Producer(confluent_config(hub_settings))
     for name in MESSAGES:
         serialize = CkAvroSerializer(
             confluent_registry,

@@ -23,8 +23,10 @@ from hub.broker._process import pid_listens_on
 from hub.broker.apache import KafkaBroker
 from hub.config import HubSettings, load_settings
 from hub.errors import BrokerStartError
-from hub.kafka import admin_client, client_config, create_topics, producer
-from tests.integration.helpers.procs import alive, eventually, port_of, refuses
+from hub.kafka import admin_client, create_topics, producer
+from hub.kafka.config import kafka_python_config
+from tests.helpers.waiting import wait_until
+from tests.integration.helpers.procs import alive, port_of, refuses
 from topics.apply import apply_to_cluster
 from topics.catalogue import CleanupPolicy, build_catalogue
 
@@ -79,7 +81,12 @@ def test_a_node_keeps_its_data_when_killed_and_restarted(node: KafkaBroker, tmp_
     old_pid = node.pid
     node.kill()
     assert old_pid is not None
-    assert eventually(lambda: not alive(old_pid), 10.0)
+    wait_until(
+        lambda: not alive(old_pid),
+        timeout_s=10.0,
+        what="the broker process is gone",
+        interval_s=0.02,
+    )
     assert node.restart() == address  # same address, so clients need no new bootstrap
     assert node.pid != old_pid
     assert [v for _, v in _read_all(address, "kept")] == [f"v{i}".encode() for i in range(5)]
@@ -130,7 +137,12 @@ def test_the_jvm_dies_with_its_parent(tmp_path: Path) -> None:
     finally:
         parent.kill()
         parent.wait()
-    assert eventually(lambda: not alive(int(pid)), 20.0)
+    wait_until(
+        lambda: not alive(int(pid)),
+        timeout_s=20.0,
+        what="the broker process is gone",
+        interval_s=0.02,
+    )
     assert refuses(address)
 
 
@@ -202,7 +214,7 @@ def test_end_offsets_are_the_high_watermarks(on_kafka: HubSettings, topic_factor
             writer.send(topic, value=b"%d" % i, partition=partition)
     writer.flush()
     writer.close()
-    reader = KafkaConsumer(**client_config(on_kafka))
+    reader = KafkaConsumer(**kafka_python_config(on_kafka))
     try:
         tps = [TopicPartition(topic, p) for p in sent]
         assert reader.end_offsets(tps) == {TopicPartition(topic, p): n for p, n in sent.items()}

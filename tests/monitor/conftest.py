@@ -7,14 +7,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from kafka.admin import NewTopic
 
 from hub.config import HubSettings
-from hub.kafka import admin_client, create_topics
 from hub.monitor.topic import MonitorCodec
 from hub.registry import RegistryClient
 from hub.registry.embedded import EmbeddedRegistry
-from topics.catalogue import build_catalogue
+from tests.helpers.monitor import drop_topics, make_monitor_env
 
 
 @pytest.fixture(scope="session")
@@ -31,37 +29,6 @@ def monitor_registry_url(hub_settings: HubSettings) -> Iterator[str]:
 def monitor_codec(monitor_registry_url: str) -> Iterator[MonitorCodec]:
     with RegistryClient(monitor_registry_url) as client:
         yield MonitorCodec(client)
-
-
-def make_monitor_env(hub_settings: HubSettings, registry_url: str, home: Path) -> HubSettings:
-    """Settings with a prefix of their own, the monitor topic created (4 partitions)."""
-    prefix = f"m{uuid.uuid4().hex[:10]}"
-    settings = hub_settings.model_copy(
-        update={
-            "topic_prefix": prefix,
-            "schema_registry_url": registry_url,
-            "data_dir": home / prefix,
-        }
-    )
-    spec = build_catalogue(settings).monitor_events
-    admin = admin_client(settings)
-    try:
-        create_topics(admin, [NewTopic(spec.name, spec.partitions, 1)])
-    finally:
-        admin.close()
-    return settings
-
-
-def drop_topics(settings: HubSettings, *extra: str) -> None:
-    admin = admin_client(settings)
-    try:
-        names = [
-            n for n in admin.list_topics() if n.startswith(settings.topic_prefix) or n in extra
-        ]
-        if names:
-            admin.delete_topics(names)
-    finally:
-        admin.close()
 
 
 @pytest.fixture

@@ -25,7 +25,6 @@ import csv
 import io
 import json
 import re
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -51,7 +50,7 @@ from schemas.identifiers import is_valid_bsn
 from schemas.menu_card import InstrumentCluster
 from schemas.models import MonitorEvent, PersonRecord
 from schemas.regions import Region
-from tests.monitor.conftest import drop_topics, make_monitor_env
+from tests.helpers.monitor import drop_topics, make_monitor_env
 from tests.monitor.synthetic import (
     PARTNER_KINDS,
     Expected,
@@ -64,6 +63,7 @@ from tests.monitor.synthetic import (
     write_inputs,
 )
 from tests.router.helpers.hubtest import Hub
+from tests.router.helpers.workers import wait_routed
 from topics.partners import PartnerDirectory
 
 pytestmark = pytest.mark.integration
@@ -158,16 +158,7 @@ def _publish(hub: Hub, records: list[PersonRecord]) -> None:
 def _routed(hub: Hub, count: int) -> None:
     """Wait until the hub's router worker has routed ``count`` outbox records."""
     (worker,) = hub.workers
-    deadline = time.monotonic() + ROUTED_WITHIN_S
-    routed = 0
-    while time.monotonic() < deadline:
-        status = worker.status()
-        routed = status["stats"]["records"] if status else 0
-        if routed >= count:
-            return
-        assert worker.running, "the router worker died"
-        time.sleep(0.2)
-    raise AssertionError(f"the router routed {routed} of {count} records in time")
+    wait_routed(worker, count, timeout_s=ROUTED_WITHIN_S)
 
 
 def _through_the_router(

@@ -25,6 +25,7 @@ from hub.monitor.pseudonym import MonitorKeyring, MonitorPseudonymiser
 from hub.monitor.report import build_report, render_json
 from hub.monitor.stream import TABLE
 from hub.monitor.topic import MonitorCodec, publish_events
+from tests.helpers.waiting import wait_until
 from tests.monitor.synthetic import RouterStandIn, generate
 
 pytestmark = pytest.mark.integration
@@ -80,18 +81,23 @@ def _worker(settings: HubSettings, port: int, log: Path) -> Iterator[subprocess.
 def _wait_for(
     port: int, ready: Callable[[dict[str, Any]], bool], process: subprocess.Popen[bytes], log: Path
 ) -> dict[str, Any]:
-    deadline = time.monotonic() + 90
     status: dict[str, Any] = {}
-    while time.monotonic() < deadline:
+
+    def answered() -> dict[str, Any] | None:
+        nonlocal status
         assert process.poll() is None, log.read_text(errors="replace")[-3000:]
         try:
             status = httpx.get(f"http://127.0.0.1:{port}/monitor/status", timeout=2).json()
-            if ready(status):
-                return status
         except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"worker not ready: {status}\n{log.read_text(errors='replace')[-3000:]}")
+            return None
+        return status if ready(status) else None
+
+    return wait_until(
+        answered,
+        timeout_s=90,
+        what=lambda: f"worker ready: {status}\n{log.read_text(errors='replace')[-3000:]}",
+        interval_s=0.3,
+    )
 
 
 def _table_view(settings: HubSettings, topic: str) -> dict[str, dict[str, Any]]:

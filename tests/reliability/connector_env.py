@@ -18,7 +18,7 @@ from kafka.errors import KafkaError
 from hub.config import HubSettings
 from hub.kafka import admin_client
 from schemas.identifiers import is_valid_bsn
-from tests.connectors.conftest import isolated_hub
+from tests.helpers.connectors import isolated_hub
 
 __all__ = ["connector_hub", "valid_bsn"]
 

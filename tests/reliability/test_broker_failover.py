@@ -47,7 +47,8 @@ from hub.kafka import admin_client, consumer, create_topics, producer
 from hub.registry.embedded import EmbeddedRegistry
 from hub.router.runtime import RouterProcess
 from schemas.vocabulary import DataCategory, Purpose
-from tests.reliability.conftest import Scale
+from tests.plugins.hub import make_hub
+from tests.plugins.reliability import Scale
 from tests.reliability.delivery import (
     GROUPS,
     Stream,
@@ -61,7 +62,6 @@ from tests.reliability.delivery import (
     make_stream,
     partner_ids,
 )
-from tests.router.conftest import make_hub
 from tests.router.helpers import records
 from tests.router.helpers.hubtest import Hub, Publication
 from tests.router.helpers.workers import consent_state, routed, wait_caught_up, wait_split

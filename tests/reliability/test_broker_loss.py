@@ -53,7 +53,7 @@ from hub.serde.canonical import CanonicalCodec, typed_decoder
 from schemas import load_schemas
 from schemas.models import DisclosureEvent
 from tests.consent.factories import terms
-from tests.reliability.conftest import Scale
+from tests.plugins.reliability import Scale
 from tests.router.helpers.hubtest import Hub
 from topics import apply_to_cluster, build_catalogue, load_partners
 

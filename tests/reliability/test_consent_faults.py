@@ -30,9 +30,8 @@ from consent.runtime import ConsentRuntime
 from hub.ids import ClientPseudonym
 from hub.kafka import admin_client, create_topics
 from schemas.models import ClientProfile
-from tests.consent.conftest import postgres_server, postgres_url  # noqa: F401 - fixtures
 from tests.consent.feed import event_ids, read_topic
-from tests.reliability.conftest import Scale
+from tests.plugins.reliability import Scale
 from tests.reliability.consent_process import ConsentService
 from tests.reliability.streams import Subject, routed_everything
 from tests.router.helpers import records

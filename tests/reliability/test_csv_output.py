@@ -18,7 +18,7 @@ from hub.monitor.report import Published, Report, Table, render_csv
 from hub.sdk.inbox import InboxMessage
 from hub.spreadsheet import FORMULA_TRIGGERS, safe_cell
 from schemas.models import Contact
-from tests.reliability.conftest import Scale
+from tests.plugins.reliability import Scale
 from tests.reliability.test_hostile_files import INJECTIONS
 from tests.router.helpers import records
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.conftest import Scale
+from tests.plugins.reliability import Scale
 
 pytestmark = pytest.mark.reliability
 

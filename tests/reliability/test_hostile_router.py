@@ -19,7 +19,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,7 +30,6 @@ from kafka.errors import MessageSizeTooLargeError
 from hub.broker import choose_broker
 from hub.config import HubSettings, load_settings
 from hub.kafka import producer
-from hub.registry.embedded import EmbeddedRegistry
 from hub.router.codec import DEAD_LETTER_VALUE_BYTES
 from hub.router.validation import partition_of
 from hub.serde.canonical import cloud_event_headers
@@ -40,7 +38,8 @@ from schemas.menu_card import Instrument
 from schemas.models import ClientProfile, DeadLetter
 from schemas.models.enums import DeadLetterReason
 from schemas.vocabulary import DataCategory, Purpose
-from tests.reliability.conftest import Scale
+from tests.plugins.hub import own_hub
+from tests.plugins.reliability import Scale
 from tests.router.helpers import records
 from tests.router.helpers.hubtest import Hub, Received, delivered_ids
 
@@ -144,15 +143,7 @@ class Router:
 
 @pytest.fixture(scope="module")
 def router(hub_settings: HubSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Router]:
-    prefix = f"hr{uuid.uuid4().hex[:10]}"
-    tmp: Path = tmp_path_factory.mktemp("hostile-router")
-    base = hub_settings.model_copy(
-        update={"topic_prefix": prefix, "schema_registry_topic": f"_schemas-{prefix}"}
-    )
-    with EmbeddedRegistry(base, port=0) as registry:
-        hub = Hub(
-            base.model_copy(update={"schema_registry_url": registry.url, "data_dir": tmp}), tmp
-        )
+    with own_hub(hub_settings, tmp_path_factory.mktemp("hostile-router"), "hr") as hub:
         big = producer(hub.settings, linger_ms=0, max_request_size=16 * 1024 * 1024)
         try:
             assert hub.security, "record security is on by default"
@@ -176,7 +167,6 @@ def router(hub_settings: HubSettings, tmp_path_factory: pytest.TempPathFactory) 
             yield made
         finally:
             big.close(timeout=5)
-            hub.close()
 
 
 # --- hostile values ---------------------------------------------------------------------------

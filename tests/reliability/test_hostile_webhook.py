@@ -29,8 +29,8 @@ from hub.config import HubSettings
 from hub.http import HttpServer
 from hub.sdk import PartnerClient
 from schemas.models import ClientProfile, DeadLetter
-from tests.connectors.conftest import read_records
-from tests.reliability.conftest import Scale
+from tests.helpers.connectors import read_records
+from tests.plugins.reliability import Scale
 from tests.reliability.connector_env import connector_hub, valid_bsn
 
 pytestmark = [pytest.mark.integration, pytest.mark.reliability]

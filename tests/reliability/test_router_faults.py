@@ -32,7 +32,7 @@ from collections.abc import Callable
 import pytest
 
 from hub.router.runtime import RouterProcess
-from tests.reliability.conftest import Scale
+from tests.plugins.reliability import Scale
 from tests.reliability.delivery import (
     GROUPS,
     add_arrangements,

@@ -41,11 +41,12 @@ from tests.consent.factories import terms
 from tests.consent.feed import read_topic
 from tests.consent.test_logs import json_logging  # noqa: F401 - fixture
 from tests.monitor.test_pipeline import _cli
-from tests.reliability.conftest import Scale
+from tests.plugins.reliability import Scale
 from tests.reliability.privacy import Identifiers, find, identifiers_of, nine_digit_numbers
 from tests.reliability.streams import Subject, routed_everything
 from tests.router.helpers import records
 from tests.router.helpers.hubtest import Hub, delivered_ids
+from tests.router.helpers.workers import wait_routed
 from tests.router.test_withdrawal import CATEGORIES
 from topics.partners import load_partners
 
@@ -225,16 +226,7 @@ _CLIENT_DUMPS = re.compile(r"FetchResponse|ProduceRequest|Sending \(key=|Respons
 
 
 def _routed(router: RouterProcess, count: int, timeout_s: float = 240) -> None:
-    deadline = time.monotonic() + timeout_s
-    routed = 0
-    while time.monotonic() < deadline:
-        status = router.status()
-        routed = status["stats"]["records"] if status else 0
-        if routed >= count:
-            return
-        assert router.running, "the router worker died"
-        time.sleep(0.3)
-    raise AssertionError(f"the router routed {routed} of {count} records in time")
+    wait_routed(router, count, timeout_s=timeout_s, interval_s=0.3)
 
 
 def _router(hub: Hub, level: str) -> RouterProcess:

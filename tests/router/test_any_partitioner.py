@@ -13,11 +13,9 @@ moved to that partition of the repartition topic first
 from __future__ import annotations
 
 import asyncio
-import uuid
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -26,7 +24,6 @@ from kafka import KafkaProducer
 
 from hub.config import HubSettings
 from hub.ids import ClientPseudonym
-from hub.registry.embedded import EmbeddedRegistry
 from hub.router.repartition import MOVED_FROM
 from hub.router.validation import partition_of
 from hub.sdk.security import partner_security
@@ -34,6 +31,7 @@ from hub.serde.canonical import cloud_event_headers
 from schemas.models import ClientProfile, DeadLetter
 from schemas.models.enums import DeadLetterReason
 from schemas.vocabulary import DataCategory, Purpose
+from tests.plugins.hub import own_hub
 from tests.router.helpers import records
 from tests.router.helpers.hubtest import Hub, Received, delivered_ids
 from tests.router.helpers.workers import wait_caught_up
@@ -60,24 +58,14 @@ def hub(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Hub]:
     """A hub of its own with one router worker, record security on or off."""
-    prefix = f"anyp{uuid.uuid4().hex[:10]}"
-    tmp: Path = tmp_path_factory.mktemp("any-partitioner")
-    base = hub_settings.model_copy(
-        update={
-            "topic_prefix": prefix,
-            "schema_registry_topic": f"_schemas-{prefix}",
-            "security_enabled": request.param == "security-on",
-        }
-    )
-    with EmbeddedRegistry(base, port=0) as registry:
-        made = Hub(
-            base.model_copy(update={"schema_registry_url": registry.url, "data_dir": tmp}), tmp
-        )
-        try:
-            made.worker().wait_ready(60, partitions=made.settings.topic_partitions)
-            yield made
-        finally:
-            made.close()
+    with own_hub(
+        hub_settings,
+        tmp_path_factory.mktemp("any-partitioner"),
+        "anyp",
+        security_enabled=request.param == "security-on",
+    ) as made:
+        made.worker().wait_ready(60, partitions=made.settings.topic_partitions)
+        yield made
 
 
 def crc32_partition(key: bytes, partitions: int) -> int:

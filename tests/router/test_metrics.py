@@ -3,8 +3,6 @@ dead-lettered, consent decisions and the latency histogram move as records are r
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -12,6 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from hub.router.runtime import RouterProcess
 from schemas.models.enums import DeadLetterReason
 from schemas.vocabulary import DataCategory, Purpose
+from tests.helpers.waiting import wait_until
 from tests.router.helpers import records
 from tests.router.helpers.hubtest import Hub, delivered_ids
 
@@ -32,14 +31,16 @@ LABOUR_MARKET = (
 
 def base_url(worker: RouterProcess, timeout_s: float = 30.0) -> str:
     """The worker's metrics endpoint, from the port it reports in its status."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+
+    def port() -> int | None:
         status = worker.status()
         if status and status.get("metrics_port"):
-            return f"http://127.0.0.1:{status['metrics_port']}"
+            return int(status["metrics_port"])
         assert worker.running, f"router worker exited with code {worker.returncode}"
-        time.sleep(0.1)
-    raise AssertionError("the worker reported no metrics port")
+        return None
+
+    found = wait_until(port, timeout_s=timeout_s, what="the worker reports its metrics port")
+    return f"http://127.0.0.1:{found}"
 
 
 def scrape(url: str) -> Samples:
@@ -62,10 +63,12 @@ def test_the_worker_serves_metrics_that_move_with_the_records_it_routes(hub: Hub
     url = base_url(worker)
     assert httpx.get(f"{url}/healthz", timeout=10).status_code == 200
     worker.wait_ready(60)
-    deadline = time.monotonic() + 30
-    while (ready := httpx.get(f"{url}/readyz", timeout=10)).status_code != 200:
-        assert time.monotonic() < deadline, ready.text
-        time.sleep(0.1)
+
+    def readyz() -> httpx.Response | None:
+        response = httpx.get(f"{url}/readyz", timeout=10)
+        return response if response.status_code == 200 else None
+
+    ready = wait_until(readyz, timeout_s=30, what="/readyz answers 200")
     assert ready.json()["checks"] == {"partitions": "ok"}
 
     outbox = hub.catalogue.outbox("uwv").name
@@ -86,31 +89,37 @@ def test_the_worker_serves_metrics_that_move_with_the_records_it_routes(hub: Hub
     )
 
     reason = DeadLetterReason.MUNICIPALITY_UNKNOWN.value.lower()
-    deadline = time.monotonic() + 15
-    while True:  # the counters move once the batch's writes are acknowledged
+    checks: dict[str, bool] = {}
+
+    def moved(after: Samples, name: str, /, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    def counters_moved() -> Samples | None:  # they move once the writes are acknowledged
         after = scrape(url)
+        checks.update(
+            {
+                "in": moved(after, "rmt_records_in_total", topic=outbox, partner="uwv") >= 2,
+                "out": moved(after, "rmt_records_out_total", topic=inbox, partner=GEMEENTE) >= 1,
+                "dead": moved(
+                    after,
+                    "rmt_records_dead_lettered_total",
+                    topic=outbox,
+                    partner="uwv",
+                    reason=reason,
+                )
+                >= 1,
+                "decisions": moved(after, "rmt_consent_decisions_total", outcome="partial")
+                + moved(after, "rmt_consent_decisions_total", outcome="allowed")
+                >= 1,
+                "latency": moved(after, "rmt_delivery_latency_seconds_count") >= 1,
+            }
+        )
+        return after if all(checks.values()) else None
 
-        def moved(name: str, /, **labels: str) -> float:
-            return value(after, name, **labels) - value(before, name, **labels)  # noqa: B023
-
-        checks = {
-            "in": moved("rmt_records_in_total", topic=outbox, partner="uwv") >= 2,
-            "out": moved("rmt_records_out_total", topic=inbox, partner=GEMEENTE) >= 1,
-            "dead": moved(
-                "rmt_records_dead_lettered_total", topic=outbox, partner="uwv", reason=reason
-            )
-            >= 1,
-            "decisions": moved("rmt_consent_decisions_total", outcome="partial")
-            + moved("rmt_consent_decisions_total", outcome="allowed")
-            >= 1,
-            "latency": moved("rmt_delivery_latency_seconds_count") >= 1,
-        }
-        if all(checks.values()):
-            break
-        assert time.monotonic() < deadline, checks
-        time.sleep(0.2)
+    after = wait_until(counters_moved, timeout_s=15, what=lambda: str(checks), interval_s=0.2)
     # the rejection notice goes to the publisher's own inbox
-    assert moved("rmt_records_out_total", topic=hub.catalogue.inbox("uwv").name, partner="uwv") >= 1
+    publisher = hub.catalogue.inbox("uwv").name
+    assert moved(after, "rmt_records_out_total", topic=publisher, partner="uwv") >= 1
     lag = [
         v
         for (name, labels), v in after.items()

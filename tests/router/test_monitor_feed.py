@@ -45,7 +45,7 @@ from schemas.models import (
 )
 from schemas.models.enums import ArrangementStatus, MonitorEventType, ServiceStatus
 from schemas.vocabulary import DataCategory, PartnerKind, Purpose
-from tests.router.conftest import make_hub
+from tests.plugins.hub import make_hub
 from tests.router.helpers import records
 from tests.router.helpers.cores import router_core
 from tests.router.helpers.hubtest import Hub, Received, delivered_ids

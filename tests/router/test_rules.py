@@ -17,7 +17,7 @@ from schemas.models import CanonicalRecord, DeadLetter, PartyRef, RejectionNotic
 from schemas.models.enums import DeadLetterReason
 from schemas.regions import Region
 from schemas.vocabulary import BenefitStatus, DataCategory, PartnerKind, Purpose
-from tests.router.conftest import make_hub
+from tests.plugins.hub import make_hub
 from tests.router.helpers import records
 from tests.router.helpers.hubtest import Hub, delivered_ids
 

@@ -23,7 +23,7 @@ from hub.security.audit_chain import (
 from hub.security.errors import AuditChainError
 from hub.security.headers import AUDIT_HASH, AUDIT_SEQ
 from hub.security.keys import KeyStore, PartnerKeys, PublicDirectory
-from tests.security.conftest import HUB, UWV, make_headers
+from tests.helpers.security import HUB, UWV, make_headers
 
 
 def build(

@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka import TopicPartition
 from typer.testing import CliRunner
 
 from hub.cli import audit as audit_cli
 from hub.config import HubSettings
-from hub.kafka import consumer, producer
+from hub.kafka import producer
+from hub.kafka.reading import read_topic
 from hub.security.audit_chain import AuditChainer, BreakReason, verify_chain
 from hub.security.audit_log import read_audit_entries, resume_chainer
 from hub.security.errors import NotForRecipient, SubjectKeyShredded
@@ -31,7 +30,7 @@ from hub.security.pipeline import HubSecurity, PartnerSecurity
 from hub.security.replay import ReplayGuard
 from hub.security.shredding import FieldSealer, SubjectKeyStore
 from hub.security.signing import RecordSigner
-from tests.security.conftest import AMSTERDAM, HUB, UTRECHT, UWV, make_headers
+from tests.helpers.security import AMSTERDAM, HUB, UTRECHT, UWV, make_headers
 
 pytestmark = pytest.mark.integration
 
@@ -40,27 +39,7 @@ Record = Any
 
 def read_all(settings: HubSettings, topic: str, timeout_s: float = 30.0) -> list[Record]:
     """Every record of ``topic``, up to the fetch high watermark of each partition."""
-    reader = consumer(settings, group_id=None, fetch_max_wait_ms=50)
-    try:
-        deadline = time.monotonic() + timeout_s
-        partitions = reader.partitions_for_topic(topic)
-        while not partitions:
-            assert time.monotonic() < deadline, f"{topic} has no partitions"
-            time.sleep(0.05)
-            partitions = reader.partitions_for_topic(topic)
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        reader.assign(tps)
-        reader.seek_to_beginning(*tps)
-        records: list[Record] = []
-        while True:
-            for batch in reader.poll(timeout_ms=100).values():
-                records.extend(batch)
-            highs = {tp: reader.highwater(tp) for tp in tps}
-            if all(h is not None and reader.position(tp) >= h for tp, h in highs.items()):
-                return sorted(records, key=lambda r: (r.partition, r.offset))
-            assert time.monotonic() < deadline, f"could not read {topic} to its end"
-    finally:
-        reader.close()
+    return read_topic(settings, topic, timeout_s=timeout_s, metadata_wait_s=timeout_s)
 
 
 def send_all(settings: HubSettings, topic: str, records: list[tuple[Any, ...]]) -> None:

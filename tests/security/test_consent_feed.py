@@ -8,11 +8,9 @@ and offset.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -22,13 +20,14 @@ from consent.model import ConsentChangeMessage, Recipient
 from consent.outbox import partition_for
 from hub.config import HubSettings
 from hub.ids import ClientPseudonym, ConsentId, EventId, PartnerId
-from hub.registry.embedded import EmbeddedRegistry
 from hub.security.consent_feed import CONSENT_SERVICE_ID, ConsentFeedSigner
 from hub.security.signing import RecordSigner
 from hub.serde.cloudevents import ce_headers
 from schemas.models import ClientProfile, ConsentChange, DeadLetter, ErasureNotice
 from schemas.models.enums import ConsentChangeType, DeadLetterReason, HealthNeed, LegalBasis
 from schemas.vocabulary import DataCategory, Purpose
+from tests.helpers.waiting import wait_until
+from tests.plugins.hub import own_hub
 from tests.router.helpers import records
 from tests.router.helpers.hubtest import Hub, Received, delivered_ids
 
@@ -50,21 +49,10 @@ Headers = list[tuple[str, bytes]]
 @pytest.fixture(scope="module")
 def hub(hub_settings: HubSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     """A hub of its own (topics, key store, subject keys) with one router worker."""
-    prefix = f"cf{uuid.uuid4().hex[:10]}"
-    tmp: Path = tmp_path_factory.mktemp("consent-feed")
-    base = hub_settings.model_copy(
-        update={"topic_prefix": prefix, "schema_registry_topic": f"_schemas-{prefix}"}
-    )
-    with EmbeddedRegistry(base, port=0) as registry:
-        made = Hub(
-            base.model_copy(update={"schema_registry_url": registry.url, "data_dir": tmp}), tmp
-        )
-        try:
-            assert made.security, "record security is on by default"
-            made.worker().wait_ready(60, partitions=made.settings.topic_partitions)
-            yield made
-        finally:
-            made.close()
+    with own_hub(hub_settings, tmp_path_factory.mktemp("consent-feed"), "cf") as made:
+        assert made.security, "record security is on by default"
+        made.worker().wait_ready(60, partitions=made.settings.topic_partitions)
+        yield made
 
 
 def _change(who: str, change: ConsentChangeType = ConsentChangeType.GIVEN) -> ConsentChangeMessage:
@@ -157,17 +145,18 @@ def _refused_counter(hub: Hub, reason: str) -> float:
 def _logged_critical(hub: Hub, letter: DeadLetter) -> bool:
     log = hub.workers[0].log_file
     assert log is not None
-    deadline = time.monotonic() + 10
     expected = (
         f"consent change REFUSED at {letter.source_topic} partition "
         f"{letter.source_partition} offset {letter.source_offset}"
     )
-    while time.monotonic() < deadline:
-        text = log.read_text()
-        if any(expected in line and "CRITICAL" in line for line in text.splitlines()):
-            return True
-        time.sleep(0.2)
-    return False
+    return wait_until(
+        lambda: any(
+            expected in line and "CRITICAL" in line for line in log.read_text().splitlines()
+        ),
+        timeout_s=10,
+        what=f"CRITICAL log line: {expected}",
+        interval_s=0.2,
+    )
 
 
 def _profiles(inbox: list[Received], who: str) -> list[ClientProfile]:

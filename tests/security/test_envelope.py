@@ -16,7 +16,7 @@ from hub.security.envelope import (
 from hub.security.errors import DecryptionFailed, EnvelopeError, NotEncrypted, NotForRecipient
 from hub.security.headers import CE_ID, ENC_DEK, ENC_KEY
 from hub.security.keys import KeyStore
-from tests.security.conftest import AMSTERDAM, UTRECHT, UWV
+from tests.helpers.security import AMSTERDAM, UTRECHT, UWV
 
 TOPIC = "rmt.partner.gemeente-amsterdam.inbox"
 KEY = b"pseudonym-1"

@@ -23,7 +23,7 @@ from hub.security.keys import (
     key_id_of,
 )
 from schemas.vocabulary import PartnerKind
-from tests.security.conftest import AMSTERDAM, HUB, UWV
+from tests.helpers.security import AMSTERDAM, HUB, UWV
 
 
 class Clock:

@@ -15,7 +15,7 @@ from hub.security.keys import KeyStore, PartnerKeys
 from hub.security.pipeline import HubSecurity, InboundRejected, PartnerSecurity
 from hub.security.replay import ReplayGuard
 from hub.security.shredding import FieldSealer, SubjectKeyStore
-from tests.security.conftest import AMSTERDAM, HUB, UWV, make_headers
+from tests.helpers.security import AMSTERDAM, HUB, UWV, make_headers
 
 
 def secret_forms(keys: PartnerKeys) -> list[str]:

@@ -10,7 +10,7 @@ from hub.security.keys import KeyStore
 from hub.security.pipeline import HubSecurity, InboundRejected, PartnerSecurity
 from hub.security.replay import ReplayGuard
 from hub.security.signing import VerdictReason
-from tests.security.conftest import AMSTERDAM, HUB, UWV, make_headers
+from tests.helpers.security import AMSTERDAM, HUB, UWV, make_headers
 
 OUTBOX, INBOX = "rmt.partner.uwv.outbox", "rmt.partner.gemeente-amsterdam.inbox"
 VALUE = b"\x00\x00\x00\x00\x02a profile with health data"

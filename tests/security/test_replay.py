@@ -10,7 +10,7 @@ import pytest
 from hub.security.keys import KeyStore
 from hub.security.replay import ReplayGuard, ReplayResult, position
 from hub.security.signing import RecordSigner, RecordVerifier
-from tests.security.conftest import UWV, make_headers
+from tests.helpers.security import UWV, make_headers
 
 T = "rmt.partner.uwv.outbox"
 DAY_MS = 86_400_000

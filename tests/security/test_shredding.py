@@ -29,7 +29,7 @@ from hub.security.shredding import (
 from hub.serde import self_contained_schema
 from schemas import codec, load_schemas
 from schemas.examples import example
-from tests.security.conftest import AMSTERDAM, UWV
+from tests.helpers.security import AMSTERDAM, UWV
 
 PROFILE = "nl.rmt.hub.ClientProfile"
 SUBJECT = "pseudonym-1"

@@ -31,7 +31,7 @@ from hub.security.signing import (
     covered_headers,
     signed_bytes,
 )
-from tests.security.conftest import AMSTERDAM, HUB, UWV, Headers, make_headers
+from tests.helpers.security import AMSTERDAM, HUB, UWV, Headers, make_headers
 
 TOPIC = "rmt.partner.uwv.outbox"
 KEY = b"pseudonym-1"
@@ -115,6 +115,7 @@ def test_tampered_topic_key_or_value_is_invalid(
         (CE_TYPE, b"nl.rmt.hub.Referral"),
         (SIG_TIME, b"1800000000001"),
     ],
+    ids=["event-id", "type", "time"],  # stable ids: pytest-xdist workers must agree
 )
 def test_tampered_event_id_type_or_time_is_invalid(
     store: KeyStore, uwv: PartnerKeys, name: str, value: bytes

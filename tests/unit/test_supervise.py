@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 from hub.config import load_settings
 from hub.supervise import WorkerProcess
+from tests.helpers.waiting import wait_until
 
 
 class _Dying(WorkerProcess):
@@ -20,10 +20,7 @@ class _Dying(WorkerProcess):
 
 
 def _died(worker: WorkerProcess) -> None:
-    deadline = time.monotonic() + 30
-    while worker.running and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not worker.running
+    wait_until(lambda: not worker.running, timeout_s=30, what="the worker exits", interval_s=0.05)
 
 
 def test_exit_message_names_the_code_and_the_end_of_this_runs_log(tmp_path: Path) -> None:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import socket
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["alive", "children", "eventually", "port_of", "refuses"]
+__all__ = ["alive", "children", "port_of", "refuses"]
 
 
 def proc_stat(pid: int) -> tuple[str, int] | None:
@@ -48,12 +46,3 @@ def refuses(address: str) -> bool:
 
 def port_of(address: str) -> int:
     return int(address.rpartition(":")[2])
-
-
-def eventually(predicate: Callable[[], bool], timeout_s: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()

@@ -15,9 +15,17 @@ from kafka import TopicPartition
 
 from hub.kafka import consumer
 from hub.router.runtime import RouterProcess, router_lag
+from tests.helpers.waiting import wait_until
 from tests.router.helpers.hubtest import Hub
 
-__all__ = ["consent_state", "routed", "topic_size", "wait_caught_up", "wait_split"]
+__all__ = [
+    "consent_state",
+    "routed",
+    "topic_size",
+    "wait_caught_up",
+    "wait_routed",
+    "wait_split",
+]
 
 
 def consent_state(*workers: RouterProcess) -> dict[str, Any]:
@@ -45,8 +53,8 @@ def wait_split(
     ``each_some``: with more workers than partition groups the assignor may leave one
     idle, e.g. a third worker on four co-partitioned partitions)."""
     partitions = list(range(hub.settings.topic_partitions))
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+
+    def split() -> bool:
         statuses = [w.status() for w in workers]
         if all(statuses):
             ready = [set(s["ready"]) for s in statuses if s]
@@ -56,12 +64,17 @@ def wait_split(
                 and (all(ready) or not each_some)
                 and sorted(p for r in ready for p in r) == partitions
             ):
-                return
+                return True
         died = _dead(workers)
         if died:
             raise AssertionError(died)
-        time.sleep(0.1)
-    raise AssertionError(f"partitions not split: {[w.status() for w in workers]}")
+        return False
+
+    wait_until(
+        split,
+        timeout_s=timeout_s,
+        what=lambda: f"partitions not split: {[w.status() for w in workers]}",
+    )
 
 
 def routed(workers: Iterable[RouterProcess]) -> int:
@@ -74,27 +87,54 @@ def routed(workers: Iterable[RouterProcess]) -> int:
     return total
 
 
+def wait_routed(
+    worker: RouterProcess, count: int, *, timeout_s: float, interval_s: float = 0.2
+) -> None:
+    """Until ``worker`` has routed ``count`` outbox records (by its status reports)."""
+    done = 0
+
+    def reached() -> bool:
+        nonlocal done
+        done = routed([worker])
+        if done >= count:
+            return True
+        assert worker.running, "the router worker died"
+        return False
+
+    wait_until(
+        reached,
+        timeout_s=timeout_s,
+        what=lambda: f"the router routed {done} of {count} records",
+        interval_s=interval_s,
+    )
+
+
 def wait_caught_up(
     hub: Hub, workers: Iterable[RouterProcess], *, timeout_s: float, group_id: str | None = None
 ) -> None:
     """Until the router's consumer group has committed every outbox record (no lag left)."""
     group = group_id or f"{hub.settings.topic_prefix}-router"
     everyone = list(workers)
-    deadline = time.monotonic() + timeout_s
     lag: dict[Any, int] = {}
-    while time.monotonic() < deadline:
-        lag = router_lag(hub.settings, hub.catalogue, group)
+
+    def caught_up() -> bool:
+        lag.clear()
+        lag.update(router_lag(hub.settings, hub.catalogue, group))
         if not any(lag.values()):
-            return
+            return True
         died = _dead(everyone)
         if died:
             raise AssertionError(died)
-        time.sleep(0.5)
-    behind = {f"{tp.topic}/{tp.partition}": n for tp, n in lag.items() if n}
-    logs = "\n".join(
-        w.log_file.read_text()[-2000:] for w in everyone if w.log_file and w.log_file.exists()
-    )
-    raise AssertionError(f"the router did not catch up within {timeout_s:.0f}s: {behind}\n{logs}")
+        return False
+
+    def behind() -> str:
+        late = {f"{tp.topic}/{tp.partition}": n for tp, n in lag.items() if n}
+        logs = "\n".join(
+            w.log_file.read_text()[-2000:] for w in everyone if w.log_file and w.log_file.exists()
+        )
+        return f"the router catches up (behind: {late})\n{logs}"
+
+    wait_until(caught_up, timeout_s=timeout_s, what=behind, interval_s=0.5)
 
 
 def topic_size(hub: Hub, topic: str, *, timeout_s: float = 15.0) -> int:
