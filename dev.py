@@ -133,6 +133,10 @@ def _pytest(args: Sequence[str], **env: str) -> None:
         raise SystemExit(done.returncode)
 
 
+# every core; worksteal evens out the few long hypothesis tests (tests/monitor)
+PARALLEL = ["-n", "auto", "--dist", "worksteal"]
+
+
 def task_test(args: list[str]) -> None:
     """lint, every test on Apache Kafka, a smoke set on Tansu; args: one pytest run instead"""
     ensure_system_packages()
@@ -141,13 +145,12 @@ def task_test(args: list[str]) -> None:
     if args:
         _pytest(args)
         return
-    # the broker: HUB_EMBEDDED_BROKER, else Apache Kafka where Java 17+ runs
-    _pytest(["--durations=20"])
+    # the broker-free tier on every core, then the broker tiers one test at a time (the
+    # broker: HUB_EMBEDDED_BROKER, else Apache Kafka where Java 17+ runs), then the smoke
+    # set on Tansu
+    _pytest(["-m", "not integration", *PARALLEL, "--durations=10"])
+    _pytest(["-m", "integration", "--durations=20"])
     _pytest(["-m", "tansu", "-p", "no:cacheprovider"], HUB_EMBEDDED_BROKER="tansu")
-
-
-# every core; worksteal evens out the few long hypothesis tests (tests/monitor)
-PARALLEL = ["-n", "auto", "--dist", "worksteal"]
 
 
 def task_unit(args: list[str]) -> None:
