@@ -19,6 +19,7 @@ import binascii
 import json
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 from consent.api.auth import Principal
 from consent.api.dto import (
@@ -40,6 +41,7 @@ from consent.api.dto import (
 )
 from consent.api.throttle import AuthThrottle
 from consent.bulk import BulkSelection
+from consent.dpv import consent_record_jsonld
 from consent.errors import ConsentInvalid, Forbidden
 from consent.exports import ExportFormat, disclosure_lines, event_lines
 from consent.model import ConsentEvent, ConsentRecord, Role, actor_role
@@ -126,6 +128,18 @@ class ConsentController:
         record = self.service.get(consent_id)
         self._readable(principal, record)
         return self._view(record, principal)
+
+    def record_jsonld(self, principal: Principal, consent_id: ConsentId) -> dict[str, Any]:
+        """The consent as an ISO/IEC TS 27560 record in DPV JSON-LD (officer, or a party).
+        The officer's name and free text stay out for a partner, as in :meth:`show`."""
+        principal.require(_OFFICER, _PARTNER)
+        record = self.service.get(consent_id)
+        self._readable(principal, record)
+        document = consent_record_jsonld(record, now=self.service.clock())
+        if principal.role is not _OFFICER:
+            for event in document["dct:hasPart"]:
+                event.pop("rmt:recordedBy", None)
+        return document
 
     def history(self, principal: Principal, consent_id: ConsentId) -> list[EventView]:
         principal.require(_OFFICER, _PARTNER)

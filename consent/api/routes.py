@@ -13,7 +13,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response, Security
-from fastapi.responses import HTMLResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AwareDatetime
@@ -274,6 +274,26 @@ def build_router(controller: ConsentController) -> APIRouter:
     def show(caller: Caller, consent_id: ConsentPath) -> ConsentView:
         """One consent (privacy officer, or a partner party to it)."""
         return controller.show(caller, consent_id)
+
+    @router.get(
+        "/v1/consents/{consent_id}/record.jsonld",
+        tags=["consents"],
+        response_class=JSONResponse,
+        responses={
+            **_NOT_FOUND,
+            200: {
+                "content": {"application/ld+json": {}},
+                "description": "An ISO/IEC TS 27560 consent record in the W3C DPV",
+            },
+        },
+        openapi_extra=_roles(_PARTY),
+    )
+    def record_jsonld(caller: Caller, consent_id: ConsentPath) -> JSONResponse:
+        """One consent as an ISO/IEC TS 27560 consent record in W3C DPV JSON-LD (privacy
+        officer, or a partner party to it)."""
+        return JSONResponse(
+            controller.record_jsonld(caller, consent_id), media_type="application/ld+json"
+        )
 
     @router.get(
         "/v1/consents/{consent_id}/history",
