@@ -15,15 +15,7 @@ from schemas import codec
 from schemas.vocabulary import DataCategory, PartnerKind, Purpose
 from tests.consent.factories import grant_body
 from tests.consent.feed import event_ids, read_topic
-from tests.helpers.consent import ConsentApi
-
-
-def _grant(api: ConsentApi, subject: str, **overrides: Any) -> dict[str, Any]:
-    with api.client("officer") as officer:
-        response = officer.post("/v1/consents", json=grant_body(subject, **overrides))
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
+from tests.helpers.consent import ConsentApi, granted
 
 
 def _decide(
@@ -57,7 +49,7 @@ def _locs(response: Any) -> list[list[Any]]:
 
 
 def test_grant_then_the_decision_allows(consent_api: ConsentApi, subject: str) -> None:
-    consent = _grant(consent_api, subject)
+    consent = granted(consent_api, subject)
     assert consent["status_now"] == "GIVEN"
     assert consent["proof"]["recorded_by"] == "privacy_officer:officer-1"
     decision = _decide(consent_api, subject, ["contact", "labour_market_profile", "pseudonym"])
@@ -67,7 +59,7 @@ def test_grant_then_the_decision_allows(consent_api: ConsentApi, subject: str) -
 
 
 def test_withdraw_then_the_decision_denies(consent_api: ConsentApi, subject: str) -> None:
-    consent = _grant(consent_api, subject)
+    consent = granted(consent_api, subject)
     with consent_api.client("officer") as officer:
         response = officer.post(
             f"/v1/consents/{consent['id']}/withdraw", json={"reason": "asked by the client"}
@@ -89,7 +81,7 @@ def test_withdraw_then_the_decision_denies(consent_api: ConsentApi, subject: str
 
 
 def test_withdrawing_twice_is_idempotent(consent_api: ConsentApi, subject: str) -> None:
-    consent = _grant(consent_api, subject)
+    consent = granted(consent_api, subject)
     with consent_api.client("officer") as officer:
         first = officer.post(f"/v1/consents/{consent['id']}/withdraw")
         second = officer.post(f"/v1/consents/{consent['id']}/withdraw", json={"reason": "again"})
@@ -104,7 +96,7 @@ def test_withdrawing_twice_is_idempotent(consent_api: ConsentApi, subject: str) 
 
 def test_expiry_needs_nobody(consent_api: ConsentApi, subject: str) -> None:
     until = utc_now() + timedelta(seconds=1.5)
-    consent = _grant(consent_api, subject, valid_until=until.isoformat())
+    consent = granted(consent_api, subject, valid_until=until.isoformat())
     assert _decide(consent_api, subject, ["contact"])["allowed"] is True
     time.sleep(max(0.0, (until - utc_now()).total_seconds()) + 0.05)
     decision = _decide(consent_api, subject, ["contact"])
@@ -119,7 +111,7 @@ def test_expiry_needs_nobody(consent_api: ConsentApi, subject: str) -> None:
 
 
 def test_consent_narrows_the_policy_matrix(consent_api: ConsentApi, subject: str) -> None:
-    _grant(
+    granted(
         consent_api,
         subject,
         recipients=[{"partner_id": "uwv"}, {"partner_kind": "SBB"}],
@@ -150,7 +142,7 @@ def test_a_consent_beyond_the_matrix_is_refused(consent_api: ConsentApi, subject
 
 
 def test_special_category_needs_explicit_consent(consent_api: ConsentApi, subject: str) -> None:
-    _grant(consent_api, subject)
+    granted(consent_api, subject)
     denied = _decide(consent_api, subject, ["contact", "health"])
     assert [o["reason"] for o in denied["outcomes"]] == ["ALLOWED", "SPECIAL_NOT_EXPLICIT"]
     with consent_api.client("officer") as officer:
@@ -159,7 +151,7 @@ def test_special_category_needs_explicit_consent(consent_api: ConsentApi, subjec
         )
     assert refused.status_code == 422
     assert _locs(refused) == [["body", "legal_basis"]]
-    explicit = _grant(
+    explicit = granted(
         consent_api, subject, data_categories=["health"], legal_basis="EXPLICIT_CONSENT"
     )
     allowed = _decide(consent_api, subject, ["contact", "health"])
@@ -168,7 +160,7 @@ def test_special_category_needs_explicit_consent(consent_api: ConsentApi, subjec
 
 
 def test_partner_keys_are_confined(consent_api: ConsentApi, subject: str) -> None:
-    consent = _grant(consent_api, subject)  # controller Amsterdam, recipient UWV
+    consent = granted(consent_api, subject)  # controller Amsterdam, recipient UWV
     path = f"/v1/consents/{consent['id']}"
     with consent_api.client("sbb") as sbb:
         assert sbb.get(path).status_code == 403
@@ -268,7 +260,7 @@ def test_unknown_ids_are_not_found(consent_api: ConsentApi) -> None:
 
 
 def test_bsn_lookup_and_subject_listing(consent_api: ConsentApi, subject: str) -> None:
-    _grant(consent_api, subject, bsn="012345672")
+    granted(consent_api, subject, bsn="012345672")
     with consent_api.client("officer") as officer:
         found = officer.post("/v1/subjects/lookup", json={"bsn": "12345672"})
         assert found.status_code == 200
@@ -279,7 +271,7 @@ def test_bsn_lookup_and_subject_listing(consent_api: ConsentApi, subject: str) -
 
 
 def test_subject_access_report(consent_api: ConsentApi, subject: str) -> None:
-    consent = _grant(consent_api, subject)
+    consent = granted(consent_api, subject)
     consent_api.runtime.service.record_disclosure(
         DisclosureRecord(
             subject=ClientPseudonym(subject),
@@ -326,7 +318,7 @@ def test_openapi_and_health(consent_api: ConsentApi) -> None:
 
 
 def test_the_feed_carries_avro_consent_changes(consent_api: ConsentApi, subject: str) -> None:
-    consent = _grant(consent_api, subject)
+    consent = granted(consent_api, subject)
     records = read_topic(consent_api.runtime.settings, consent_api.runtime.topic)
     mine = [r for r in records if r.key == subject.encode()]
     assert len(mine) == 1

@@ -20,15 +20,7 @@ from consent.console.session import SESSION_COOKIE
 from hub.http import HttpServer
 from tests.consent.factories import grant_body
 from tests.consent.test_console import csrf_of, sign_in
-from tests.helpers.consent import ConsentApi
-
-
-def _grant(api: ConsentApi, subject: str, **overrides: Any) -> dict[str, Any]:
-    with api.client("officer") as officer:
-        response = officer.post("/v1/consents", json=grant_body(subject, **overrides))
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
+from tests.helpers.consent import ConsentApi, granted
 
 
 def _decision(subject: str, partner: str, **extra: Any) -> dict[str, Any]:
@@ -114,7 +106,7 @@ def test_regression_any_client_decides_the_cookies_secure_flag(
 def test_regression_partners_ask_decisions_about_any_subject(
     sqlite_consent_api: ConsentApi, subject: str
 ) -> None:
-    _grant(sqlite_consent_api, subject)  # controller Amsterdam, recipient UWV; not SBB
+    granted(sqlite_consent_api, subject)  # controller Amsterdam, recipient UWV; not SBB
     with sqlite_consent_api.client("sbb") as sbb:
         asked = sbb.post("/v1/decisions", json=_decision(subject, "sbb"))
     assert asked.status_code == 403
@@ -125,7 +117,7 @@ def test_regression_partners_ask_decisions_about_any_subject(
 def test_regression_partners_read_officer_names_and_free_text(
     sqlite_consent_api: ConsentApi, subject: str
 ) -> None:
-    consent = _grant(sqlite_consent_api, subject)
+    consent = granted(sqlite_consent_api, subject)
     path = f"/v1/consents/{consent['id']}"
     with sqlite_consent_api.client("officer") as officer:
         withdrawn = officer.post(f"{path}/withdraw", json={"reason": "told the officer in tears"})
@@ -182,9 +174,9 @@ def test_regression_extreme_date_times_answer_500(
 ) -> None:
     with sqlite_consent_api.client("officer") as officer:
         for field in ("valid_from", "valid_until"):
-            granted = officer.post("/v1/consents", json=grant_body(subject, **{field: moment}))
-            assert granted.status_code == 422, granted.text
-            assert ["body", field] in [d["loc"] for d in granted.json()["detail"]]
+            answer = officer.post("/v1/consents", json=grant_body(subject, **{field: moment}))
+            assert answer.status_code == 422, answer.text
+            assert ["body", field] in [d["loc"] for d in answer.json()["detail"]]
         decided = officer.post("/v1/decisions", json=_decision(subject, "uwv", at=moment))
         assert decided.status_code == 422, decided.text
 
@@ -196,10 +188,10 @@ def test_the_last_representable_moments_are_valid(
         for moment in ("9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z"):
             decided = officer.post("/v1/decisions", json=_decision(subject, "uwv", at=moment))
             assert decided.status_code == 200, decided.text
-        granted = officer.post(
+        answer = officer.post(
             "/v1/consents", json=grant_body(subject, valid_until="9999-12-31T23:59:59Z")
         )
-    assert granted.status_code == 201, granted.text
+    assert answer.status_code == 201, answer.text
 
 
 def test_a_configured_proxy_decides_the_scheme(sqlite_consent_api: ConsentApi) -> None:

@@ -15,9 +15,8 @@ import pytest
 from consent.model import DisclosureRecord, utc_now
 from hub.ids import ClientPseudonym, ConsentId, PartnerId
 from schemas.vocabulary import DataCategory, PartnerKind, Purpose
-from tests.consent.factories import grant_body
 from tests.consent.feed import event_ids, read_topic
-from tests.helpers.consent import ConsentApi
+from tests.helpers.consent import ConsentApi, granted
 
 OFFICER_ROUTES = [
     ("GET", "/v1/consents/expiring", None),
@@ -26,14 +25,6 @@ OFFICER_ROUTES = [
     ("POST", "/v1/bulk-withdrawals/preview", {"recipient": "uwv"}),
     ("POST", "/v1/bulk-withdrawals", {"token": "x" * 40, "reason": "partner leaves"}),
 ]
-
-
-def _grant(api: ConsentApi, subject: str, **overrides: Any) -> dict[str, Any]:
-    with api.client("officer") as officer:
-        response = officer.post("/v1/consents", json=grant_body(subject, **overrides))
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def _expiring(api: ConsentApi, **params: Any) -> list[dict[str, Any]]:
@@ -67,11 +58,11 @@ def test_expiring_lists_given_consents_ending_within_the_days_soonest_first(
     consent_api: ConsentApi, subject: str
 ) -> None:
     now = utc_now()
-    late = _grant(consent_api, subject, valid_until=(now + timedelta(days=20)).isoformat())
-    soon = _grant(consent_api, subject, valid_until=(now + timedelta(days=3)).isoformat())
-    beyond = _grant(consent_api, subject, valid_until=(now + timedelta(days=45)).isoformat())
-    no_end = _grant(consent_api, subject)
-    gone = _grant(consent_api, subject, valid_until=(now + timedelta(days=5)).isoformat())
+    late = granted(consent_api, subject, valid_until=(now + timedelta(days=20)).isoformat())
+    soon = granted(consent_api, subject, valid_until=(now + timedelta(days=3)).isoformat())
+    beyond = granted(consent_api, subject, valid_until=(now + timedelta(days=45)).isoformat())
+    no_end = granted(consent_api, subject)
+    gone = granted(consent_api, subject, valid_until=(now + timedelta(days=5)).isoformat())
     with consent_api.client("officer") as officer:
         assert officer.post(f"/v1/consents/{gone['id']}/withdraw").status_code == 200
 
@@ -89,9 +80,9 @@ def test_expiring_pages_do_not_skip_or_repeat_consents_ending_at_the_same_moment
     consent_api: ConsentApi, subject: str
 ) -> None:
     until = (utc_now() + timedelta(days=2)).replace(microsecond=0).isoformat()
-    granted = {_grant(consent_api, subject, valid_until=until)["id"] for _ in range(5)}
+    made = {granted(consent_api, subject, valid_until=until)["id"] for _ in range(5)}
     listed = [c["id"] for c in _expiring(consent_api, days=3, limit=2) if c["subject"] == subject]
-    assert sorted(listed) == sorted(granted)
+    assert sorted(listed) == sorted(made)
     assert listed == sorted(listed)  # the same moment: by id
 
 
@@ -107,7 +98,7 @@ def test_expiring_refuses_bad_parameters(consent_api: ConsentApi, params: dict[s
 def test_the_expiring_gauge_counts_consents_ending_within_30_days(
     consent_api: ConsentApi, subject: str
 ) -> None:
-    _grant(consent_api, subject, valid_until=(utc_now() + timedelta(days=10)).isoformat())
+    granted(consent_api, subject, valid_until=(utc_now() + timedelta(days=10)).isoformat())
     counted = consent_api.runtime.service.refresh_expiring_metric()
     assert counted == len(_expiring(consent_api, days=30))
     with consent_api.client("anonymous") as client:
@@ -166,8 +157,8 @@ def test_disclosures_export_filters_by_partner_subject_and_period(
 def test_consent_events_export_filters_by_partner_and_subject(
     consent_api: ConsentApi, subject: str
 ) -> None:
-    to_sbb = _grant(consent_api, subject, recipients=[{"partner_id": "sbb"}])
-    to_uwv = _grant(consent_api, subject)
+    to_sbb = granted(consent_api, subject, recipients=[{"partner_id": "sbb"}])
+    to_uwv = granted(consent_api, subject)
     with consent_api.client("officer") as officer:
         assert officer.post(f"/v1/consents/{to_uwv['id']}/withdraw").status_code == 200
         mine = officer.get("/v1/exports/consent-events", params={"subject": subject})
@@ -189,7 +180,7 @@ def test_consent_events_export_filters_by_partner_and_subject(
 def test_regression_export_cells_could_run_as_spreadsheet_formulas(
     consent_api: ConsentApi, subject: str
 ) -> None:
-    consent = _grant(consent_api, subject)
+    consent = granted(consent_api, subject)
     formula = '=HYPERLINK("https://evil.example","click")'
     with consent_api.client("officer") as officer:
         officer.post(f"/v1/consents/{consent['id']}/withdraw", json={"reason": formula})
@@ -249,9 +240,9 @@ def test_bulk_withdrawal_withdraws_exactly_the_previewed_consents_and_publishes_
     leaving = "gemeente-tilburg"
     subjects = [f"client-{uuid.uuid4().hex[:10]}" for _ in range(3)]
     both = [{"partner_id": "uwv"}, {"partner_id": leaving}]
-    affected = [_grant(consent_api, s, recipients=both) for s in subjects]
-    kept = _grant(consent_api, subjects[0])  # uwv only
-    by_kind = _grant(consent_api, subjects[1], recipients=[{"partner_kind": "GEMEENTE"}])
+    affected = [granted(consent_api, s, recipients=both) for s in subjects]
+    kept = granted(consent_api, subjects[0])  # uwv only
+    by_kind = granted(consent_api, subjects[1], recipients=[{"partner_kind": "GEMEENTE"}])
     preview = _preview(consent_api, {"recipient": leaving})
     assert preview.status_code == 200, preview.text
     plan = preview.json()
@@ -295,8 +286,8 @@ def _withdrawn_on_feed(api: ConsentApi, subjects: list[str]) -> list[str]:
 
 
 def test_bulk_withdrawal_by_purpose(consent_api: ConsentApi, subject: str) -> None:
-    schooling = _grant(consent_api, subject, purposes=["SCHOOLING"], data_categories=["education"])
-    placing = _grant(consent_api, subject)
+    schooling = granted(consent_api, subject, purposes=["SCHOOLING"], data_categories=["education"])
+    placing = granted(consent_api, subject)
     plan = _preview(consent_api, {"purpose": "SCHOOLING"}).json()
     assert schooling["id"] in plan["consent_ids"]
     assert placing["id"] not in plan["consent_ids"]
@@ -310,9 +301,9 @@ def test_bulk_withdrawal_is_refused_when_the_selection_changed(
     consent_api: ConsentApi, subject: str
 ) -> None:
     both = [{"partner_id": "uwv"}, {"partner_id": "gemeente-rotterdam"}]
-    first = _grant(consent_api, subject, recipients=both)
+    first = granted(consent_api, subject, recipients=both)
     plan = _preview(consent_api, {"recipient": "gemeente-rotterdam"}).json()
-    late = _grant(consent_api, subject, recipients=both)
+    late = granted(consent_api, subject, recipients=both)
     refused = _execute(consent_api, plan["token"])
     assert refused.status_code == 409, refused.text
     with consent_api.client("officer") as officer:
@@ -328,7 +319,7 @@ def test_a_bulk_preview_is_bound_to_its_officer(consent_api: ConsentApi, subject
     from consent.model import Role  # noqa: PLC0415
 
     both = [{"partner_id": "uwv"}, {"partner_id": "gemeente-utrecht"}]
-    consent = _grant(consent_api, subject, recipients=both)
+    consent = granted(consent_api, subject, recipients=both)
     plan = _preview(consent_api, {"recipient": "gemeente-utrecht"}).json()
     other_key = issue_key(consent_api.runtime.store, Role.PRIVACY_OFFICER, f"o-{subject}")[1]
     with consent_api.client("anonymous") as client:
@@ -349,7 +340,7 @@ def test_an_expired_bulk_preview_is_refused(consent_api: ConsentApi, subject: st
     from consent.bulk import BulkSelection, token_hash  # noqa: PLC0415
     from consent.store import BulkPreview  # noqa: PLC0415
 
-    consent = _grant(consent_api, subject)
+    consent = granted(consent_api, subject)
     then = utc_now() - timedelta(hours=1)
     token = f"expired-{uuid.uuid4().hex}"
     consent_api.runtime.store.add_bulk_preview(

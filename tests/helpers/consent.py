@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -17,6 +18,7 @@ from consent.runtime import ConsentRuntime
 from hub.config import HubSettings
 from hub.http import HttpServer
 from hub.kafka import admin_client
+from tests.consent.factories import grant_body
 
 
 def consent_settings(base: HubSettings, database_url: str, data_dir: Path) -> HubSettings:
@@ -78,3 +80,12 @@ def running_consent_api(settings: HubSettings, database: str) -> Iterator[Consen
         delete_topic(settings, runtime.topic)
         if runtime.ingester is not None:
             delete_topic(settings, runtime.ingester.topic)
+
+
+def granted(api: ConsentApi, subject: str, **overrides: Any) -> dict[str, Any]:
+    """A consent the officer granted over HTTP (the factory's body with ``overrides``)."""
+    with api.client("officer") as officer:
+        response = officer.post("/v1/consents", json=grant_body(subject, **overrides))
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
