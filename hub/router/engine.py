@@ -402,13 +402,11 @@ class RouterEngine:
     def _report_stall(self, after_s: float = 15.0) -> None:
         """Log (at most every ``after_s``) what a batch has waited for longer than
         ``after_s``."""
-        if self._waiting is None:
-            return
-        what, since = self._waiting
+        stalled = self._stalled_for(after_s)
         now = time.monotonic()
-        if now - since >= after_s and now - self._stall_logged >= after_s:
+        if stalled is not None and now - self._stall_logged >= after_s:
             self._stall_logged = now
-            _LOG.warning("a batch has waited %.0fs for %s", now - since, what)
+            _LOG.warning("a batch has waited %ds for %s", stalled["s"], stalled["for"])
 
     async def _ready(self, partitions: set[int]) -> None:
         loaders = [self._loader(p) for p in sorted(partitions)]

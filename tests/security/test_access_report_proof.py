@@ -29,6 +29,7 @@ from schemas.vocabulary import DataCategory, Purpose
 from tests.consent.test_store import service_on
 from tests.router.helpers import records
 from tests.router.helpers.hubtest import Hub, Received
+from tests.router.helpers.workers import fresh_worker
 
 pytestmark = pytest.mark.integration
 
@@ -210,10 +211,7 @@ def test_regression_a_forged_audit_record_before_a_restart_broke_the_chain_for_g
     mine = [a for a in audit if a.key == who.encode()]
     topic = hub.catalogue.disclosures.name
     _plant(hub, who, reversed(_forged(hub, who, mine[-1])))  # an unchained one last
-    for worker in list(hub.workers):
-        worker.stop()
-        hub.workers.remove(worker)
-    hub.worker("after-forgery").wait_ready(60, partitions=hub.settings.topic_partitions)
+    fresh_worker(hub, "after-forgery")
     after = _audited(hub, who, 1)
     report = _report(hub, tmp_path, topic, who, until=len(after))
     check = report.verification

@@ -15,18 +15,9 @@ from hub.serde.canonical import cloud_event_headers
 from schemas.models.routing import RoutingState
 from tests.router.helpers import records
 from tests.router.helpers.hubtest import Hub
+from tests.router.helpers.workers import fresh_worker
 
 pytestmark = pytest.mark.integration
-
-
-def _fresh_worker(hub: Hub, name: str) -> RouterProcess:
-    """Replace the hub's workers with a new one, which loads every partition afresh."""
-    for worker in list(hub.workers):
-        worker.stop()
-        hub.workers.remove(worker)
-    worker = hub.worker(name)
-    worker.wait_ready(60, partitions=hub.settings.topic_partitions)
-    return worker
 
 
 def _subjects(worker: RouterProcess) -> int:
@@ -39,7 +30,7 @@ def test_regression_a_routing_state_record_forged_on_the_topic_was_loaded(hub: H
     producer wrote there was taken as a subject's state (a planted banenafspraak flag or
     first-responsible party changes how the rules judge that person's records). Now a
     record without the hub's signature is ignored, with a CRITICAL line."""
-    before = _subjects(_fresh_worker(hub, "before-planting"))
+    before = _subjects(fresh_worker(hub, "before-planting"))
     who = records.subject()
     planted = RoutingState(
         event_id=EventId(str(uuid.uuid4())),
@@ -58,7 +49,7 @@ def test_regression_a_routing_state_record_forged_on_the_topic_was_loaded(hub: H
         headers=list(cloud_event_headers(planted)),
         partition=partition_of(key, hub.settings.topic_partitions),
     )
-    after = _fresh_worker(hub, "after-planting")
+    after = fresh_worker(hub, "after-planting")
     assert _subjects(after) == before
     assert after.log_file is not None
     log = after.log_file.read_text()

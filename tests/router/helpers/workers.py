@@ -20,12 +20,24 @@ from tests.router.helpers.hubtest import Hub
 
 __all__ = [
     "consent_state",
+    "fresh_worker",
     "routed",
     "topic_size",
     "wait_caught_up",
     "wait_routed",
     "wait_split",
 ]
+
+
+def fresh_worker(hub: Hub, name: str) -> RouterProcess:
+    """Stop the hub's workers and start one in their place, which loads every partition
+    afresh; returns it once it is ready."""
+    for worker in list(hub.workers):
+        worker.stop()
+        hub.workers.remove(worker)
+    worker = hub.worker(name)
+    worker.wait_ready(60, partitions=hub.settings.topic_partitions)
+    return worker
 
 
 def consent_state(*workers: RouterProcess) -> dict[str, Any]:
