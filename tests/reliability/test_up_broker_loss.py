@@ -52,7 +52,7 @@ def _wait_for(log: Path, text: str, proc: subprocess.Popen[bytes], timeout_s: fl
 BROKER_PROCESS = {"tansu": "tansu", "kafka": "kafka.Kafka"}
 
 
-@pytest.mark.parametrize("kind", ["tansu", "kafka"])
+@pytest.mark.parametrize("kind", [pytest.param("tansu", marks=pytest.mark.tansu_only), "kafka"])
 def test_up_survives_a_killed_embedded_broker(tmp_path: Path, kind: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
     env |= {
