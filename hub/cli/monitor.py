@@ -5,7 +5,8 @@ in this process (:mod:`hub.monitor.aggregate`, the same code as the worker) and 
 the bi-monthly report, suppressed, as CSV, JSON or HTML; with ``--publish`` also to the
 reports topic, which is what the monitor's analysts read (they may not read the events:
 docs/decisions/0016-monitor-access-by-need.md). ``aggregate`` runs the faust
-worker that keeps the figures current and serves them over HTTP. ``rotate-key`` adds a
+worker that keeps the figures current, serves them over HTTP and publishes each period's
+report to the reports topic when it changed. ``rotate-key`` adds a
 monitor key version (:mod:`hub.monitor.pseudonym`).
 """
 
@@ -159,6 +160,15 @@ def aggregate(
     app_id: Annotated[
         str | None, typer.Option("--app-id", help="faust app id (consumer group).")
     ] = None,
+    publish_every: Annotated[
+        float,
+        typer.Option(
+            "--publish-every",
+            min=0,
+            help="Seconds between publications of the changed reports to the reports "
+            "topic (the analysts' only source); 0: never.",
+        ),
+    ] = 60.0,
     loglevel: Annotated[str, typer.Option("--loglevel")] = "WARNING",
     supervised: Annotated[
         bool,
@@ -195,6 +205,8 @@ def aggregate(
             rule=Rule(threshold=threshold),
             app_id=app_id,
             web_port=web_port,
+            reports_topic=build_catalogue(settings).monitor_reports.name if publish_every else None,
+            publish_every_s=publish_every or 60.0,
         )
         run_app(faust_app, loglevel=loglevel)
 

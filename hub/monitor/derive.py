@@ -366,11 +366,7 @@ def _event(record: PersonRecord, context: DeriveContext, step: _Step) -> Monitor
         )
     keys = context.pseudonymiser
     period = period_of(step.day)
-    linkage: str | None = None
-    if _linked(step):
-        linkage = subject.monitor_pseudonym
-        if subject.key_version != keys.key_version:
-            linkage = keys.rekey(linkage, subject.key_version)
+    linkage = keys.linkage_pseudonym(record.client_pseudonym) if _linked(step) else None
     event_id = keys.event_id(
         record.client_pseudonym,
         record.source_partner,

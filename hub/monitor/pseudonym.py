@@ -20,8 +20,13 @@ one person's events in two periods do not share a pseudonym::
     kP = HMAC(k1, "period-key" | P)     q1 = HMAC(kP, "period" | client pseudonym)
     qn = HMAC(kn, "rekey" | q(n-1))     (forward exactly like a person's pseudonym)
 
-The person's pseudonym above (across periods) goes only on the events of the figures
-that need longer linkage, as ``linkage_pseudonym`` (docs/decisions/0016-monitor-access-by-need.md).
+**Linkage.** The events of the figures that need longer linkage also carry a
+``linkage_pseudonym`` (docs/decisions/0016-monitor-access-by-need.md): one per person
+across periods, under a key of its own derived for linkage alone, so it is neither the
+person's pseudonym above (which the routing state keeps) nor any period's::
+
+    kL = HMAC(k1, "linkage-key")        l1 = HMAC(kL, "linkage" | client pseudonym)
+    ln = HMAC(kn, "rekey" | l(n-1))     (forward exactly like a person's pseudonym)
 
 Events are written with the newest version (``key_version``). Rotating adds version n+1
 (``rmt-hub monitor rotate-key`` or ``HUB_MONITOR_KEY``) and needs a restart of the
@@ -78,6 +83,8 @@ _EVENT_LABEL = b"rmt-monitor/event\x00"
 _REKEY_EVENT_LABEL = b"rmt-monitor/rekey-event\x00"
 _PERIOD_KEY_LABEL = b"rmt-monitor/period-key\x00"
 _PERIOD_LABEL = b"rmt-monitor/period\x00"
+_LINKAGE_KEY_LABEL = b"rmt-monitor/linkage-key\x00"
+_LINKAGE_LABEL = b"rmt-monitor/linkage\x00"
 _SEP = b"\x1f"
 _DIGIT_RUN = re.compile(r"[0-9]{8}")
 _FILE = re.compile(r"^monitor-v([1-9][0-9]*)\.key$")
@@ -262,6 +269,15 @@ class MonitorPseudonymiser:
         label = _PERIOD_KEY_LABEL + parse_period(period).encode("ascii")
         period_key = hmac.new(self.keyring.key(1), label, hashlib.sha256).digest()
         digest = _mac(period_key, _PERIOD_LABEL, subject.encode("utf-8"))
+        return self._forward(f"m1-{_modhex(digest)}", 1, _REKEY_LABEL)
+
+    def linkage_pseudonym(self, subject: str) -> str:
+        """The pseudonym that links the person with client pseudonym ``subject`` across
+        periods, current version: HMAC under the linkage key (see the module doc)."""
+        if not subject:
+            raise MonitorInputError("cannot pseudonymise: no client pseudonym")
+        linkage_key = hmac.new(self.keyring.key(1), _LINKAGE_KEY_LABEL, hashlib.sha256).digest()
+        digest = _mac(linkage_key, _LINKAGE_LABEL, subject.encode("utf-8"))
         return self._forward(f"m1-{_modhex(digest)}", 1, _REKEY_LABEL)
 
     def event_id(self, *parts: str) -> EventId:

@@ -20,6 +20,10 @@ values anyway. The table is a published view: a timer writes every cell whose va
 differs from the aggregator's (also after a restore or a rebalance, so it converges),
 with ``use_partitioner`` so a key always lands in the same changelog partition.
 
+**Reports.** With a reports topic, another timer publishes every period's report
+(suppressed, JSON) there when it changed (:class:`~hub.monitor.publishing.ReportPublisher`):
+that topic is all the monitor's analysts read (docs/decisions/0016-monitor-access-by-need.md).
+
 Run **one** aggregator worker: the national monitor is one process. Several workers
 would each see only their partitions after the rebuild.
 
@@ -29,6 +33,7 @@ heartbeat, explicit partition counts, a web port per worker, the leader topic of
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 from typing import Any
@@ -36,15 +41,17 @@ from typing import Any
 import faust
 
 from hub.config import HubSettings
+from hub.errors import HubError
 from hub.kafka.config import faust_broker_url, faust_credentials
 from hub.logging import quiet_client_loggers
 from hub.metrics import CONTENT_TYPE, process_metrics
 from hub.monitor.aggregate import Aggregator, CellKey
 from hub.monitor.errors import MonitorError, MonitorReadError
 from hub.monitor.ledger import Budgets
+from hub.monitor.publishing import ReportPublisher
 from hub.monitor.report import FORMATS, build_report, render
 from hub.monitor.suppression import Rule
-from hub.monitor.topic import MonitorCodec, read_events
+from hub.monitor.topic import MonitorCodec, publish_reports, read_events
 from hub.serde import SerializationContext
 from schemas.regions import Region
 
@@ -84,8 +91,13 @@ def build_app(
     web_host: str = "127.0.0.1",
     web_port: int = 6067,
     sync_interval_s: float = 1.0,
+    reports_topic: str | None = None,
+    publish_every_s: float = 60.0,
 ) -> faust.App:
-    """The faust app of the monitor worker (nothing connects until a faust Worker runs it)."""
+    """The faust app of the monitor worker (nothing connects until a faust Worker runs it).
+
+    ``reports_topic``: publish each period's report there every ``publish_every_s`` when
+    it changed (None: never)."""
     rule = rule or Rule()
     datadir = settings.data_dir / "monitor"
     datadir.mkdir(parents=True, exist_ok=True)
@@ -160,6 +172,15 @@ def build_app(
             if table.get(name) != value:
                 table[name] = value
 
+    if reports_topic is not None:
+        _add_publisher(
+            app,
+            settings,
+            ReportPublisher(aggregator, budgets, rule),
+            reports_topic,
+            publish_every_s,
+        )
+
     @app.page("/metrics")
     async def prometheus(view: Any, request: Any) -> Any:
         # aiohttp refuses a charset inside content_type; the exposition is UTF-8 text
@@ -206,6 +227,37 @@ def build_app(
         return view.text(text, content_type=_CONTENT_TYPES[fmt])
 
     return app
+
+
+def _add_publisher(
+    app: faust.App,
+    settings: HubSettings,
+    publisher: ReportPublisher,
+    topic: str,
+    every_s: float,
+) -> None:
+    """A timer that publishes the changed reports to ``topic`` every ``every_s``."""
+
+    @app.timer(every_s)  # type: ignore[untyped-decorator]
+    async def _publish() -> None:
+        if app.rebalancing:
+            return
+        due = publisher.due()
+        if not due:
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(None, publish_reports, settings, topic, due)
+        except HubError as exc:
+            _LOG.warning(
+                "monitor: %d reports not published (tried again in %.0f s): %s",
+                len(due),
+                every_s,
+                exc,
+            )
+            return
+        publisher.sent(due)
+        _LOG.info("monitor: published the reports of %s to %s", ", ".join(k for k, _ in due), topic)
 
 
 def with_selector(page: str, periods: list[str], period: str, region: Region | None = None) -> str:

@@ -37,6 +37,7 @@ __all__ = [
     "headers_of",
     "publish_events",
     "publish_report",
+    "publish_reports",
     "read_events",
     "report_key",
 ]
@@ -118,14 +119,21 @@ def publish_report(settings: HubSettings, topic: str, report: Report) -> str:
     """Write ``report`` (suppressed, as JSON: :func:`render_json`) to the reports topic;
     returns its key."""
     key = report_key(report)
-    with kafka_errors(f"publishing the report {key} to {topic}"):
+    publish_reports(settings, topic, [(key, render_json(report))])
+    return key
+
+
+def publish_reports(settings: HubSettings, topic: str, reports: list[tuple[str, str]]) -> None:
+    """Write (key, JSON report) pairs to the reports topic, all acknowledged on return."""
+    keys = ", ".join(key for key, _ in reports)
+    with kafka_errors(f"publishing the reports {keys} to {topic}"):
         writer = producer(settings)
         try:
-            writer.send(topic, key=key.encode("utf-8"), value=render_json(report).encode("utf-8"))
+            for key, text in reports:
+                writer.send(topic, key=key.encode("utf-8"), value=text.encode("utf-8"))
             writer.flush()
         finally:
             writer.close()
-    return key
 
 
 def read_events(

@@ -210,7 +210,7 @@ def test_intake_and_selection() -> None:
     assert first.period == "2021-03/04"
     assert first.occurred_at == datetime(2021, 3, 9, tzinfo=UTC)  # the day, no time
     assert first.monitor_pseudonym == KEYS.period_pseudonym(intake.client_pseudonym, first.period)
-    assert first.linkage_pseudonym == SUBJECT.monitor_pseudonym  # intakes link across periods
+    assert first.linkage_pseudonym == KEYS.linkage_pseudonym(intake.client_pseudonym)  # linked
     assert events[1].linkage_pseudonym is None  # a selection does not
     assert first.partner_kind is PartnerKind.UWV
     assert first.job_seeker_category is JobSeekerCategory.WW_ENTRANT
@@ -389,7 +389,8 @@ def test_a_subject_of_an_older_key_version_is_rekeyed() -> None:
     intake = example("IntakeDecision")
     event, _ = derive(intake, ctx)  # type: ignore[arg-type]
     assert event.key_version == 2
-    assert event.linkage_pseudonym == rotated.pseudonym(EXAMPLE_BSN)
+    assert event.linkage_pseudonym == rotated.linkage_pseudonym(intake.client_pseudonym)
+    assert event.linkage_pseudonym.startswith("m2-")
     assert event.monitor_pseudonym == rotated.period_pseudonym(
         intake.client_pseudonym, event.period
     )
@@ -414,3 +415,15 @@ def test_regression_one_person_s_events_in_two_periods_shared_their_pseudonym() 
     assert first.linkage_pseudonym is second.linkage_pseudonym is None
     (again,) = derive(march.model_copy(update={"referral_id": "ref-3"}), _ctx())
     assert again.monitor_pseudonym == first.monitor_pseudonym  # same person, same period
+
+
+def test_regression_the_linkage_pseudonym_was_the_one_the_routing_state_keeps() -> None:
+    """Issue 20: an event's linkage pseudonym was the person's monitor pseudonym under the
+    monitor key itself, the value the routing state keeps beside the client pseudonym, so
+    that topic was a table from the monitor's events to the hub's clients. It is now under
+    a key of its own."""
+    intake = example("IntakeDecision")
+    event, _ = derive(intake, _ctx())  # type: ignore[arg-type]
+    assert event.linkage_pseudonym is not None
+    assert event.linkage_pseudonym != SUBJECT.monitor_pseudonym
+    assert event.linkage_pseudonym != KEYS.pseudonym(EXAMPLE_BSN)

@@ -168,3 +168,19 @@ def test_a_period_pseudonym_is_not_the_person_s_and_not_the_client_pseudonym() -
     pseudonym = keys.period_pseudonym(SUBJECT, "2021-03/04")
     assert pseudonym != keys.pseudonym(BSN)
     assert SUBJECT not in pseudonym
+
+
+def test_a_linkage_pseudonym_links_periods_under_a_key_of_its_own() -> None:
+    keys = _keys(1)
+    linkage = keys.linkage_pseudonym(SUBJECT)
+    assert PSEUDONYM_PATTERN.match(linkage)
+    assert linkage == keys.linkage_pseudonym(SUBJECT)  # the same in every period
+    assert linkage != keys.linkage_pseudonym("psn-client-2")
+    assert linkage != keys.pseudonym(BSN)  # not the person's (the routing state keeps that)
+    assert linkage not in {keys.period_pseudonym(SUBJECT, p) for p in ("2021-03/04", "2021-05/06")}
+    assert linkage != MonitorPseudonymiser(MonitorKeyring({1: K2})).linkage_pseudonym(SUBJECT)
+    with pytest.raises(MonitorInputError):
+        keys.linkage_pseudonym("")
+    # it rekeys forward like a person's
+    after = _keys(1, 2, 3).linkage_pseudonym(SUBJECT)
+    assert MonitorPseudonymiser(MonitorKeyring({2: K2, 3: K3})).rekey(linkage, 1) == after

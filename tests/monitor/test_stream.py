@@ -17,9 +17,10 @@ from typing import Any
 import httpx
 import pytest
 from kafka import TopicPartition
+from kafka.admin import NewTopic
 
 from hub.config import HubSettings
-from hub.kafka import consumer
+from hub.kafka import admin_client, consumer, create_topics
 from hub.monitor.aggregate import Aggregator, Cell
 from hub.monitor.pseudonym import MonitorKeyring, MonitorPseudonymiser
 from hub.monitor.report import build_report, render_json
@@ -27,6 +28,7 @@ from hub.monitor.stream import TABLE
 from hub.monitor.topic import MonitorCodec, publish_events
 from tests.helpers.waiting import wait_until
 from tests.monitor.synthetic import RouterStandIn, generate
+from topics.catalogue import build_catalogue
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +43,9 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _worker(settings: HubSettings, port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def _worker(
+    settings: HubSettings, port: int, log: Path, *args: str
+) -> Iterator[subprocess.Popen[bytes]]:
     env = os.environ | {
         "HUB_BOOTSTRAP_SERVERS": settings.bootstrap_servers or "",
         "HUB_TOPIC_PREFIX": settings.topic_prefix,
@@ -61,6 +65,7 @@ def _worker(settings: HubSettings, port: int, log: Path) -> Iterator[subprocess.
                 str(port),
                 "--loglevel",
                 "INFO",
+                *args,
             ],
             cwd=ROOT,
             env=env,
@@ -162,3 +167,55 @@ def test_the_worker_rebuilds_follows_serves_and_keeps_its_table(
         assert Cell.from_dict(view["RIJNMOND|2021-03/04"]) == expected.cell(
             *next(k for k in expected.cells() if k[0].value == "RIJNMOND" and k[1] == "2021-03/04")
         )
+
+
+def test_regression_the_worker_never_published_a_report_itself(
+    monitor_env: Callable[[], HubSettings], monitor_codec: MonitorCodec, tmp_path: Path
+) -> None:
+    """Issue 20: the analysts read only the reports topic, but only a person running
+    ``rmt-hub monitor report --publish`` put anything there. The worker now publishes each
+    period's report (suppressed) when it changed, and again after more events."""
+    settings = monitor_env()
+    catalogue = build_catalogue(settings)
+    reports = catalogue.monitor_reports.name
+    admin = admin_client(settings)
+    try:
+        create_topics(admin, [NewTopic(reports, 1, 1)])
+    finally:
+        admin.close()
+    keys = MonitorPseudonymiser(MonitorKeyring({1: b"\x12" * 32}))
+    events = list(RouterStandIn(keys).run(generate(300, seed=8).records))
+    first, later = events[:-100], events[-100:]
+    publish_events(settings, catalogue.monitor_events.name, first, monitor_codec)
+
+    def published() -> dict[str, str]:
+        reader = consumer(settings, group_id=None, consumer_timeout_ms=1500)
+        try:
+            reader.assign([TopicPartition(reports, 0)])
+            reader.seek_to_beginning()
+            return {r.key.decode(): r.value.decode() for r in reader}
+        finally:
+            reader.close()
+
+    def expected(applied: list[Any]) -> dict[str, str]:
+        aggregator = Aggregator()
+        aggregator.apply_all(applied)
+        return {p: render_json(build_report(aggregator, p)) for p in aggregator.periods()}
+
+    port, log = _free_port(), tmp_path / "worker.log"
+    with _worker(settings, port, log, "--publish-every", "0.5"):
+        want = expected(first)
+        assert len(want) > 1  # several periods, each its own key
+        wait_until(
+            lambda: published() == want or None,
+            timeout_s=60,
+            what=lambda: f"the reports of {sorted(want)} on {reports}",
+        )
+        publish_events(settings, catalogue.monitor_events.name, later, monitor_codec)
+        want = expected(events)
+        wait_until(
+            lambda: published() == want or None,
+            timeout_s=60,
+            what=lambda: f"the reports after {len(events)} events on {reports}",
+        )
+    assert "monitor_pseudonym" not in "".join(want.values())
