@@ -6,6 +6,7 @@ them equal). Values are the Avro symbols. Plain Python, no broker, no I/O.
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 
 __all__ = [
@@ -67,6 +68,15 @@ class Purpose(StrEnum):
     RESPONSIBILITY_TRANSFER = "RESPONSIBILITY_TRANSFER"
     BUDGET_ADMINISTRATION = "BUDGET_ADMINISTRATION"  # UWV as cashier
     MONITORING = "MONITORING"  # national monitor, pseudonymised only
+
+
+YOUNG_PERSON_AGE_LIMIT = 27
+"""A young person (jongere) is under 27; the selection criteria use the same boundary."""
+
+
+def age_on(born: date, day: date) -> int:
+    """Age in whole years on ``day`` of a person born on ``born``."""
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
 class JobSeekerCategory(StrEnum):

@@ -75,7 +75,14 @@ from schemas.models.enums import (
     ServiceStatus,
 )
 from schemas.regions import Region, region_of_municipality
-from schemas.vocabulary import EducationLevel, JobSeekerCategory, PartnerKind, Sector
+from schemas.vocabulary import (
+    YOUNG_PERSON_AGE_LIMIT,
+    EducationLevel,
+    JobSeekerCategory,
+    PartnerKind,
+    Sector,
+    age_on,
+)
 
 __all__ = [
     "IN_FORCE",
@@ -98,7 +105,6 @@ WORK_OUTCOMES = frozenset({OutcomeType.PLACED_IN_WORK, OutcomeType.SELF_EMPLOYED
 _USED = frozenset({ServiceStatus.PLANNED, ServiceStatus.STARTED, ServiceStatus.FINISHED})
 _ENDED = frozenset({ArrangementStatus.FINISHED, ArrangementStatus.CANCELLED})
 _RUNNING = frozenset({ArrangementStatus.AGREED, ArrangementStatus.ACTIVE})
-_YOUNG_UNTIL = 27
 _OLDER_FROM = 55
 _NO_QUALIFICATION = frozenset({EducationLevel.NONE, EducationLevel.VMBO, EducationLevel.MBO_1})
 _HIGHER = frozenset({EducationLevel.HBO, EducationLevel.WO})
@@ -109,12 +115,8 @@ _HIGHER = frozenset({EducationLevel.HBO, EducationLevel.WO})
 
 def age_band(date_of_birth: date, on: date) -> AgeBand:
     """The age band on ``on``: under 27, 27 to 54, 55 and over (the selection boundaries)."""
-    years = (
-        on.year
-        - date_of_birth.year
-        - ((on.month, on.day) < (date_of_birth.month, date_of_birth.day))
-    )
-    if years < _YOUNG_UNTIL:
+    years = age_on(date_of_birth, on)
+    if years < YOUNG_PERSON_AGE_LIMIT:
         return AgeBand.UNDER_27
     if years < _OLDER_FROM:
         return AgeBand.FROM_27_TO_54

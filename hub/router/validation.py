@@ -20,6 +20,11 @@ The rules:
 * **residence** - the municipality is a known CBS code (``MUNICIPALITY_UNKNOWN``); the
   region is derived from it, a contradicting region is refused, and an arrangement is
   for the person's region of residence (``REGION_MISMATCH``);
+* **region of the party** - a regional party (one the directory gives a region) acts for
+  the residents of its region only: its profiles, intakes and arrangements are of people
+  living there (``OUTSIDE_REGION``); national parties act everywhere;
+* **category** - a job-seeker category the profile's own data contradicts: a young person
+  is under 27 on the day the profile was recorded (``CATEGORY_CONTRADICTED``);
 * **publisher** - profile, intake and arrangement come from the first-responsible party
   (the party the subject's category makes responsible, or the one responsibility was
   transferred to); a referral from its referring party; a transfer from the party
@@ -67,8 +72,15 @@ from schemas.models import (
     Vacancy,
 )
 from schemas.models.enums import DeadLetterReason, ServiceKind, ServiceStatus
-from schemas.regions import municipality_table
-from schemas.vocabulary import BenefitStatus, DataCategory, JobSeekerCategory, PartnerKind
+from schemas.regions import Region, municipality_table
+from schemas.vocabulary import (
+    YOUNG_PERSON_AGE_LIMIT,
+    BenefitStatus,
+    DataCategory,
+    JobSeekerCategory,
+    PartnerKind,
+    age_on,
+)
 from topics.partners import Partner
 
 __all__ = [
@@ -78,10 +90,12 @@ __all__ = [
     "Reveals",
     "check_banenafspraak_only",
     "check_bsn",
+    "check_category",
     "check_instruments_on_menu",
     "check_key",
     "check_municipality",
     "check_partition",
+    "check_party_region",
     "check_publisher",
     "check_required",
     "check_source_partner",
@@ -312,6 +326,51 @@ def check_arrangement_region(
             "region",
             RESIDENCE,
         )
+    return None
+
+
+def check_category(profile: ClientProfile) -> Rejection | None:
+    """The category claim against the profile's own data."""
+    born = profile.date_of_birth
+    young = profile.job_seeker_category is JobSeekerCategory.YOUNG_PERSON
+    age = None if born is None else age_on(born, profile.occurred_at.date())
+    if young and age is not None and age >= YOUNG_PERSON_AGE_LIMIT:
+        return Rejection(
+            DeadLetterReason.CATEGORY_CONTRADICTED,
+            f"job_seeker_category YOUNG_PERSON is for people under {YOUNG_PERSON_AGE_LIMIT}, "
+            "and date_of_birth makes this person older on the day of the profile",
+            "job_seeker_category",
+        )
+    return None
+
+
+def _outside(publisher: Partner, region: Region, whose: str) -> Rejection:
+    assert publisher.region is not None
+    return Rejection(
+        DeadLetterReason.OUTSIDE_REGION,
+        f"{publisher.id} serves {publisher.region.cbs_name} and acts for its residents only; "
+        f"{whose} is {region.cbs_name}",
+        "region",
+    )
+
+
+def check_party_region(
+    record: CanonicalRecord, publisher: Partner, subject: SubjectState
+) -> Rejection | None:
+    """A regional party's profiles, intakes and arrangements are of its region's residents."""
+    if publisher.region is None:
+        return None
+    if isinstance(record, ClientProfile):
+        lives = municipality_table().get(record.municipality_code or "")
+        if lives is not None and lives is not publisher.region:
+            return _outside(publisher, lives, "the region of municipality_code")
+    elif isinstance(record, PersonalArrangement):
+        if record.region is not None and record.region is not publisher.region:
+            return _outside(publisher, record.region, "the arrangement's region")
+    elif isinstance(record, IntakeDecision) and subject.region not in (None, publisher.region):
+        assert subject.region is not None
+        found = _outside(publisher, subject.region, "the person's region of residence")
+        return Rejection(found.reason, found.message, None, RESIDENCE)
     return None
 
 
@@ -568,16 +627,22 @@ def validate_stateless(
 ) -> Rejection | None:
     """The first rule ``record`` breaks among those that do not read the subject's state
     (the record type, required fields, publisher = outbox owner, key, partition, BSN,
-    municipality, menu card), or None. For a record under an event id the router already
-    accepted: a true replay passed them the first time, another record must not pass
-    unchecked."""
+    municipality, category, menu card, the party's region), or None. For a record under
+    an event id the router already accepted: a true replay passed them the first time,
+    another record must not pass unchecked."""
     if not isinstance(record, OUTBOX_RECORDS):
         return _not_an_outbox_record(record)
     rules = _common_rules(record, publisher, key, partition, partitions)
     if isinstance(record, ClientProfile):
-        rules += [lambda: check_bsn(record), lambda: check_municipality(record)]
+        rules += [
+            lambda: check_bsn(record),
+            lambda: check_municipality(record),
+            lambda: check_category(record),
+        ]
     if isinstance(record, PersonalArrangement):
         rules.append(lambda: check_instruments_on_menu(record))
+    if not isinstance(record, IntakeDecision):
+        rules.append(lambda: check_party_region(record, publisher, SubjectState()))
     return _first_broken(rules)
 
 
@@ -618,10 +683,18 @@ def _type_rules(
     # about the subject's state, and it must not depend on that state either.
     rules: list[Callable[[], Rejection | None]] = []
     if isinstance(record, ClientProfile):
-        rules += [lambda: check_bsn(record), lambda: check_municipality(record)]
+        rules += [
+            lambda: check_bsn(record),
+            lambda: check_municipality(record),
+            lambda: check_category(record),
+        ]
     if isinstance(record, PersonalArrangement):
         rules.append(lambda: check_instruments_on_menu(record))
+    if not isinstance(record, IntakeDecision):  # the intake's reads the state: after
+        rules.append(lambda: check_party_region(record, publisher, subject))
     rules.append(lambda: check_publisher(record, publisher, subject, directory))
+    if isinstance(record, IntakeDecision):
+        rules.append(lambda: check_party_region(record, publisher, subject))
     if isinstance(record, PersonalArrangement):
         rules += [
             lambda: check_arrangement_region(record, subject),

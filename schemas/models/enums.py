@@ -177,3 +177,5 @@ class DeadLetterReason(StrEnum):
     SIGNER_MISMATCH = "SIGNER_MISMATCH"  # signed by another partner than the outbox owner
     CHAIN_BROKEN = "CHAIN_BROKEN"  # a consent change that does not follow its subject's last
     REASON_WITHHELD = "REASON_WITHHELD"  # notices only: a rule read what the publisher may not know
+    OUTSIDE_REGION = "OUTSIDE_REGION"  # a regional party acting for another region's resident
+    CATEGORY_CONTRADICTED = "CATEGORY_CONTRADICTED"  # a category its own record's data contradicts

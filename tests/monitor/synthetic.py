@@ -60,11 +60,13 @@ from schemas.models.enums import (
 )
 from schemas.regions import Region, municipality_table
 from schemas.vocabulary import (
+    YOUNG_PERSON_AGE_LIMIT,
     BenefitStatus,
     EducationLevel,
     JobSeekerCategory,
     PartnerKind,
     Sector,
+    age_on,
 )
 
 __all__ = [
@@ -225,7 +227,11 @@ def _story(  # noqa: PLR0912 - one life in the programme, step by step
     rng: random.Random, ids: _Ids, person: Person, municipality: str, start: date
 ) -> Iterator[PersonRecord]:
     intake_day = start + timedelta(days=rng.randrange(0, 178))
-    category = rng.choice(list(JobSeekerCategory))
+    young = age_on(person.date_of_birth, intake_day) < YOUNG_PERSON_AGE_LIMIT
+    # a young person is under 27 (the router refuses the claim otherwise)
+    category = rng.choice(
+        [c for c in JobSeekerCategory if young or c is not JobSeekerCategory.YOUNG_PERSON]
+    )
     owner = _party(category.first_responsible)
     sector = rng.choice(list(Sector))
     level = rng.choice(list(EducationLevel))

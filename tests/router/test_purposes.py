@@ -3,6 +3,8 @@ through, routed in process by the router core."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from consent.policy import load_policy
@@ -106,7 +108,7 @@ def _story(who: str) -> list[CanonicalRecord]:
     assert arrangement.arrangement_id is not None
     handing: dict[str, PartyRef | str] = {"from_party": GEMEENTE, "to_party": UWV}
     return [
-        records.profile(who, **young),
+        records.profile(who, date_of_birth=date(2002, 5, 17), **young),
         records.intake(who, first_responsible=GEMEENTE, **young),
         arrangement,
         records.referral(who, source_partner=PUBLISHER, **handing),

@@ -12,11 +12,13 @@ from hub.router.state import PartitionState
 from schemas.menu_card import Instrument
 from schemas.models import CanonicalRecord, DeadLetter, PartyRef, RejectionNotice
 from schemas.models.enums import DeadLetterReason, LegalBasis
+from schemas.regions import Region
 from schemas.vocabulary import DataCategory, PartnerKind, Purpose
 from tests.router.helpers import records
 from tests.router.test_core import change, make_core, route, state_for
 
 UTRECHT = PartyRef(partner_id=PartnerId("gemeente-utrecht"), kind=PartnerKind.GEMEENTE)
+UTRECHT_CITY = "0344"  # municipality of Utrecht, region Midden-Utrecht
 """A partner no consent of the test subjects names."""
 
 
@@ -44,11 +46,13 @@ def uwv_client(core: RouterCore) -> tuple[str, PartitionState]:
 
 
 def by_utrecht(who: str) -> CanonicalRecord:
+    """An arrangement in Utrecht's own region (a regional party acts there only)."""
     return records.arrangement(
         who,
         records.service(Instrument.JOB_COACH),
         source_partner="gemeente-utrecht",
         composed_by=UTRECHT,
+        region=Region.MIDDEN_UTRECHT,
     )
 
 
@@ -75,7 +79,12 @@ def test_regression_a_rejection_notice_named_the_first_responsible_party() -> No
     core = make_core()
     who, state = uwv_client(core)
     dead, notice = refused(
-        core, state, records.profile(who, source_partner="gemeente-utrecht"), offset=2
+        core,
+        state,
+        records.profile(
+            who, source_partner="gemeente-utrecht", municipality_code=UTRECHT_CITY, region=None
+        ),
+        offset=2,
     )
     assert "uwv" in dead.message
     assert dead.field == "source_partner"
@@ -158,7 +167,11 @@ def test_regression_an_off_menu_service_was_refused_on_the_subject_s_state_first
     core = make_core()
     who = records.subject()
     bad = records.arrangement(
-        who, records.service(None), source_partner="gemeente-utrecht", composed_by=UTRECHT
+        who,
+        records.service(None),
+        source_partner="gemeente-utrecht",
+        composed_by=UTRECHT,
+        region=Region.MIDDEN_UTRECHT,
     )
     _, notice = refused(core, state_for(who), bad)
     assert notice.reason is DeadLetterReason.INSTRUMENT_NOT_ON_MENU

@@ -16,7 +16,7 @@ from schemas.menu_card import Instrument
 from schemas.models import CanonicalRecord, DeadLetter, PartyRef, RejectionNotice
 from schemas.models.enums import DeadLetterReason
 from schemas.regions import Region
-from schemas.vocabulary import BenefitStatus, DataCategory, PartnerKind, Purpose
+from schemas.vocabulary import BenefitStatus, DataCategory, JobSeekerCategory, PartnerKind, Purpose
 from tests.plugins.hub import make_hub
 from tests.router.helpers import records
 from tests.router.helpers.hubtest import Hub, delivered_ids
@@ -195,6 +195,39 @@ def test_region_is_derived_from_the_municipality(shared: Hub) -> None:
     assert got.region is Region.GROOT_AMSTERDAM  # type: ignore[union-attr]
 
 
+def test_a_regional_party_acts_for_residents_of_its_region_only(shared: Hub) -> None:
+    who = consented(shared)  # lives in Amsterdam
+    elsewhere = records.profile(
+        who,
+        source_partner="gemeente-rotterdam",
+        job_seeker_category=JobSeekerCategory.BIJSTAND_APPLICANT,
+    )
+    check(
+        shared,
+        [records.referral(who)],
+        elsewhere,
+        [records.profile(who)],
+        DeadLetterReason.OUTSIDE_REGION,
+        field="region",
+        publisher="gemeente-rotterdam",
+    )
+
+
+def test_a_young_person_is_under_27(shared: Hub) -> None:
+    who = consented(shared)
+    aged_62 = records.profile(  # the example's cook, born 1964, filed as a young person
+        who, source_partner="gemeente-amsterdam", job_seeker_category=JobSeekerCategory.YOUNG_PERSON
+    )
+    check(
+        shared,
+        [records.referral(who)],
+        aged_62,
+        [records.profile(who)],
+        DeadLetterReason.CATEGORY_CONTRADICTED,
+        field="job_seeker_category",
+    )
+
+
 def test_only_the_first_responsible_party_composes_the_arrangement(shared: Hub) -> None:
     who = consented(shared)  # a WW entrant: UWV is first responsible
     wrong = records.arrangement(
@@ -354,7 +387,12 @@ def test_regression_a_rejection_notice_told_an_unconsented_partner_who_is_first_
     utrecht = PartyRef(partner_id=PartnerId("gemeente-utrecht"), kind=PartnerKind.GEMEENTE)
 
     def probe(subject: str) -> CanonicalRecord:
-        return records.arrangement(subject, source_partner="gemeente-utrecht", composed_by=utrecht)
+        return records.arrangement(
+            subject,
+            source_partner="gemeente-utrecht",
+            composed_by=utrecht,
+            region=Region.MIDDEN_UTRECHT,  # its own region: a regional party acts there only
+        )
 
     about_client = probe(who)
     letter = check(

@@ -3,6 +3,7 @@ reason code and field, one that keeps it passes."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -192,6 +193,71 @@ def test_region_is_derived_and_never_contradicts_the_municipality() -> None:
 def test_an_arrangement_is_for_the_region_of_residence() -> None:
     record = records.arrangement(WHO, region=Region.RIJNMOND)
     refused(run(record, subject=known()), DeadLetterReason.REGION_MISMATCH, "region")
+
+
+# --- the region a party serves, the category claimed ----------------------------------------------
+
+ROTTERDAM = PartyRef(partner_id=PartnerId("gemeente-rotterdam"), kind=PartnerKind.GEMEENTE)
+
+
+def test_regression_a_regional_party_acted_for_a_resident_of_another_region() -> None:
+    """Issue 21: gemeente-rotterdam (Rijnmond) was accepted as first responsible for, and
+    composing arrangements in, a region it does not serve."""
+    bijstand = {"job_seeker_category": JobSeekerCategory.BIJSTAND_APPLICANT}
+    amsterdammer = records.profile(WHO, source_partner="gemeente-rotterdam", **bijstand)
+    found = run(amsterdammer, publisher="gemeente-rotterdam")
+    refused(found, DeadLetterReason.OUTSIDE_REGION, "region")
+    assert found is not None
+    assert found.reveals is None
+    assert "Rijnmond" in found.message
+    assert "Groot Amsterdam" in found.message
+    rotterdammer = amsterdammer.model_copy(update={"municipality_code": "0599", "region": None})
+    assert run(rotterdammer, publisher="gemeente-rotterdam") is None
+    # an arrangement in another region than the party's
+    theirs = known(first_responsible=ROTTERDAM)
+    elsewhere = records.arrangement(WHO, source_partner="gemeente-rotterdam", composed_by=ROTTERDAM)
+    refused(
+        run(elsewhere, publisher="gemeente-rotterdam", subject=theirs),
+        DeadLetterReason.OUTSIDE_REGION,
+        "region",
+    )
+    # an intake for a person the hub knows lives elsewhere: the refusal reads the state
+    intake = records.intake(
+        WHO, source_partner="gemeente-rotterdam", first_responsible=ROTTERDAM, **bijstand
+    )
+    found = run(intake, publisher="gemeente-rotterdam", subject=known(**bijstand))
+    refused(found, DeadLetterReason.OUTSIDE_REGION)
+    assert found is not None
+    assert found.reveals is not None
+    assert run(intake, publisher="gemeente-rotterdam", subject=SubjectState(**bijstand)) is None
+
+
+def test_national_parties_act_in_every_region() -> None:
+    elsewhere = records.profile(WHO, municipality_code="0599", region=None)  # Rotterdam
+    assert run(elsewhere) is None  # UWV
+    assert run(records.arrangement(WHO, region=Region.RIJNMOND), subject=known(region=None)) is None
+
+
+def test_regression_a_young_person_aged_46_was_accepted() -> None:
+    """Issue 21: the category claim was never checked against the date of birth."""
+    young = {
+        "source_partner": "gemeente-amsterdam",
+        "job_seeker_category": JobSeekerCategory.YOUNG_PERSON,
+    }
+    record = records.profile(WHO, **young)
+    day = record.occurred_at.date()
+    aged_46 = record.model_copy(update={"date_of_birth": day.replace(year=day.year - 46)})
+    refused(
+        run(aged_46, publisher="gemeente-amsterdam"),
+        DeadLetterReason.CATEGORY_CONTRADICTED,
+        "job_seeker_category",
+    )
+    turns_27 = record.model_copy(update={"date_of_birth": day.replace(year=day.year - 27)})
+    refused(run(turns_27, publisher="gemeente-amsterdam"), DeadLetterReason.CATEGORY_CONTRADICTED)
+    aged_26 = record.model_copy(
+        update={"date_of_birth": day.replace(year=day.year - 27) + timedelta(days=1)}
+    )
+    assert run(aged_26, publisher="gemeente-amsterdam") is None
 
 
 # --- who may publish ------------------------------------------------------------------------------
