@@ -80,6 +80,11 @@ class HubSettings(BaseSettings):
     partners_file: Path | None = Field(
         default=None, description="Partner directory (JSON); the built-in one when unset."
     )
+    rollout_file: Path | None = Field(
+        default=None,
+        description="Roll-out phases per region (JSON); unset: the working document's "
+        "appendix 3 (schemas/reference/rollout.json).",
+    )
 
     # --- schema registry -----------------------------------------------------------------
     schema_registry_url: str | None = Field(

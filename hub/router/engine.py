@@ -74,6 +74,7 @@ from hub.serde import FrameError, SerializationContext
 from schemas import load_schemas
 from schemas.models import CanonicalRecord, DeadLetter, Vacancy
 from schemas.models.enums import DeadLetterReason
+from schemas.rollout import load_rollout
 from topics.catalogue import TopicCatalogue
 from topics.partners import PartnerDirectory
 
@@ -116,6 +117,7 @@ class RouterEngine:
             schemas=schemas,
             partitions=self.partitions,
             clock=clock,
+            rollout=load_rollout(settings.rollout_file),
         )
         self.security: RouterSecurity | None = None
         if security_enabled(settings) if security is None else security:

@@ -66,6 +66,7 @@ from schemas.models import (
     Vacancy,
 )
 from schemas.models.enums import DeadLetterReason
+from schemas.rollout import Rollout, shipped_rollout
 from schemas.vocabulary import DataCategory
 from topics.catalogue import TopicCatalogue
 from topics.partners import Partner, PartnerDirectory
@@ -164,8 +165,11 @@ class RouterCore:
         partitions: int,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         monitor: MonitorFeed | None = None,
+        rollout: Rollout | None = None,
     ) -> None:
+        """``rollout``: from which day each region is live (None: the shipped phasing)."""
         self.catalogue = catalogue
+        self.rollout = rollout or shipped_rollout()
         self.monitor = monitor
         """The national monitor's feed (:mod:`hub.router.monitoring`); None: no monitor events."""
         self.policy = policy
@@ -259,6 +263,8 @@ class RouterCore:
                 partitions=self.partitions,
                 subject=subject or SubjectState(),
                 directory=self.partners,
+                today=self.clock().date(),
+                rollout=self.rollout,
             )
         if rejection is not None:
             return self.refuse(

@@ -25,6 +25,8 @@ The rules:
   living there (``OUTSIDE_REGION``); national parties act everywhere;
 * **category** - a job-seeker category the profile's own data contradicts: a young person
   is under 27 on the day the profile was recorded (``CATEGORY_CONTRADICTED``);
+* **roll-out** - a region's records are refused until its roll-out phase has started
+  (``REGION_NOT_LIVE``, :mod:`schemas.rollout`; the router's clock decides the day);
 * **publisher** - profile, intake and arrangement come from the first-responsible party
   (the party the subject's category makes responsible, or the one responsibility was
   transferred to); a referral from its referring party; a transfer from the party
@@ -51,6 +53,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from kafka.partitioner.default import murmur2
@@ -73,6 +76,7 @@ from schemas.models import (
 )
 from schemas.models.enums import DeadLetterReason, ServiceKind, ServiceStatus
 from schemas.regions import Region, municipality_table
+from schemas.rollout import Rollout, shipped_rollout
 from schemas.vocabulary import (
     YOUNG_PERSON_AGE_LIMIT,
     BenefitStatus,
@@ -93,6 +97,7 @@ __all__ = [
     "check_category",
     "check_instruments_on_menu",
     "check_key",
+    "check_live",
     "check_municipality",
     "check_partition",
     "check_party_region",
@@ -374,6 +379,32 @@ def check_party_region(
     return None
 
 
+def check_live(
+    record: CanonicalRecord, subject: SubjectState, rollout: Rollout, today: date
+) -> Rejection | None:
+    """The record's region is live (its roll-out phase started on or before ``today``):
+    a profile's by its municipality, an arrangement's or vacancy's its own, another
+    person record's the person's region of residence when the hub knows it."""
+    reveals: Reveals | None = None
+    if isinstance(record, ClientProfile):
+        region = municipality_table().get(record.municipality_code or "")
+    elif isinstance(record, PersonalArrangement | Vacancy):
+        region = record.region
+    elif isinstance(record, PersonRecord):
+        region, reveals = subject.region, RESIDENCE
+    else:
+        region = None
+    if region is None or rollout.is_live(region, today):
+        return None
+    return Rejection(
+        DeadLetterReason.REGION_NOT_LIVE,
+        f"{region.cbs_name} is not live yet: its roll-out phase starts on "
+        f"{rollout.live_from(region).isoformat()}; publish the record again from then",
+        "region" if reveals is None else None,
+        reveals,
+    )
+
+
 # --- who may publish ------------------------------------------------------------------------------
 
 
@@ -608,12 +639,22 @@ def validate(
     partitions: int,
     subject: SubjectState,
     directory: Mapping[str, Partner],
+    today: date,
+    rollout: Rollout | None = None,
 ) -> Rejection | None:
-    """The first rule ``record`` breaks, or None when it may enter the hub."""
+    """The first rule ``record`` breaks, or None when it may enter the hub. ``today``: the
+    router's day (roll-out); ``rollout``: the shipped phasing when None."""
     if not isinstance(record, OUTBOX_RECORDS):
         return _not_an_outbox_record(record)
+    live = rollout or shipped_rollout()
     rules = _common_rules(record, publisher, key, partition, partitions)
+    # read from the record alone for these: before the rules that read the subject's state
+    by_record = isinstance(record, ClientProfile | PersonalArrangement | Vacancy)
+    if by_record:
+        rules.append(lambda: check_live(record, subject, live, today))
     rules += _type_rules(record, publisher, subject, directory)
+    if not by_record:
+        rules.append(lambda: check_live(record, subject, live, today))
     return _first_broken(rules)
 
 

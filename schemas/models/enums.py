@@ -179,3 +179,4 @@ class DeadLetterReason(StrEnum):
     REASON_WITHHELD = "REASON_WITHHELD"  # notices only: a rule read what the publisher may not know
     OUTSIDE_REGION = "OUTSIDE_REGION"  # a regional party acting for another region's resident
     CATEGORY_CONTRADICTED = "CATEGORY_CONTRADICTED"  # a category its own record's data contradicts
+    REGION_NOT_LIVE = "REGION_NOT_LIVE"  # the region's roll-out phase has not started

@@ -4,6 +4,7 @@ ones around it are delivered."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -37,14 +38,27 @@ ALL_BUT_HEALTH = (
 GEMEENTE = "gemeente-amsterdam"
 
 
+MIDDELBURG = "0687"  # in Zeeland
+ZEELAND_LATER = {
+    "phases": [
+        {"phase": 1, "live_from": "2020-11-01", "regions": "others"},
+        {"phase": 2, "live_from": "2999-01-01", "regions": ["ZEELAND"]},
+    ]
+}
+
+
 @pytest.fixture(scope="module")
 def shared(
     hub_settings: HubSettings,
     registry_url: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Hub]:
-    """One hub and one worker for the module (each test uses its own subjects)."""
-    made = make_hub(hub_settings, registry_url, Path(tmp_path_factory.mktemp("rules")))
+    """One hub and one worker for the module (each test uses its own subjects); Zeeland's
+    roll-out phase has not started."""
+    home = Path(tmp_path_factory.mktemp("rules"))
+    rollout = home / "rollout.json"
+    rollout.write_text(json.dumps(ZEELAND_LATER), encoding="utf-8")
+    made = make_hub(hub_settings.model_copy(update={"rollout_file": rollout}), registry_url, home)
     try:
         made.worker().wait_ready(60)
         yield made
@@ -211,6 +225,20 @@ def test_a_regional_party_acts_for_residents_of_its_region_only(shared: Hub) -> 
         field="region",
         publisher="gemeente-rotterdam",
     )
+
+
+def test_a_region_s_records_wait_for_its_roll_out_phase(shared: Hub) -> None:
+    who = consented(shared)
+    in_middelburg = records.profile(who, municipality_code=MIDDELBURG, region=None)
+    letter = check(
+        shared,
+        [records.referral(who)],
+        in_middelburg,
+        [records.profile(who)],
+        DeadLetterReason.REGION_NOT_LIVE,
+        field="region",
+    )
+    assert "2999-01-01" in letter.message
 
 
 def test_a_young_person_is_under_27(shared: Hub) -> None:

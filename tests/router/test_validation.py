@@ -3,7 +3,7 @@ reason code and field, one that keeps it passes."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -25,6 +25,7 @@ from schemas.menu_card import Instrument
 from schemas.models import CanonicalRecord, ClientProfile, PartyRef
 from schemas.models.enums import DeadLetterReason, ServiceStatus
 from schemas.regions import Region
+from schemas.rollout import Rollout
 from schemas.vocabulary import BenefitStatus, JobSeekerCategory, PartnerKind
 from tests.router.helpers import records
 from topics.partners import load_partners
@@ -35,6 +36,7 @@ GEMEENTE = DIRECTORY["gemeente-amsterdam"]
 SBB = DIRECTORY["sbb"]
 PARTITIONS = 4
 WHO = "psn-validation-1"
+TODAY = date(2026, 12, 7)
 
 
 def known(**changes: Any) -> SubjectState:
@@ -56,6 +58,8 @@ def run(
     subject: SubjectState | None = None,
     key: bytes | str | None = "natural",
     partition: int | None = None,
+    today: date = TODAY,
+    rollout: Rollout | None = None,
 ) -> Rejection | None:
     natural = getattr(record, "client_pseudonym", None) or getattr(record, "vacancy_id", "")
     key_bytes = natural.encode() if key == "natural" else key
@@ -70,6 +74,8 @@ def run(
         partitions=PARTITIONS,
         subject=subject if subject is not None else SubjectState(),
         directory=DIRECTORY,
+        today=today,
+        rollout=rollout,
     )
 
 
@@ -258,6 +264,37 @@ def test_regression_a_young_person_aged_46_was_accepted() -> None:
         update={"date_of_birth": day.replace(year=day.year - 27) + timedelta(days=1)}
     )
     assert run(aged_26, publisher="gemeente-amsterdam") is None
+
+
+def test_regression_a_region_s_records_were_accepted_before_its_roll_out_phase() -> None:
+    """Issue 21: appendix 3's phased roll-out was not modelled."""
+    rollout = Rollout.model_validate(
+        {
+            "phases": [
+                {"phase": 1, "live_from": "2020-11-01", "regions": ["GROOT_AMSTERDAM"]},
+                {"phase": 2, "live_from": "2027-01-01", "regions": "others"},
+            ]
+        }
+    )
+    rotterdammer = records.profile(WHO, municipality_code="0599", region=None)
+    found = run(rotterdammer, rollout=rollout)
+    refused(found, DeadLetterReason.REGION_NOT_LIVE, "region")
+    assert found is not None
+    assert "2027-01-01" in found.message
+    assert found.reveals is None  # read from the record
+    assert run(rotterdammer, rollout=rollout, today=date(2027, 1, 1)) is None
+    assert run(records.profile(WHO), rollout=rollout) is None  # Groot Amsterdam is live
+    in_rijnmond = records.arrangement(WHO, region=Region.RIJNMOND)
+    refused(
+        run(in_rijnmond, subject=known(region=None), rollout=rollout),
+        DeadLetterReason.REGION_NOT_LIVE,
+    )
+    # a referral: the person's region of residence, from the state (so it is withheld)
+    found = run(records.referral(WHO), subject=known(region=Region.RIJNMOND), rollout=rollout)
+    refused(found, DeadLetterReason.REGION_NOT_LIVE)
+    assert found is not None
+    assert found.reveals is not None
+    assert run(records.referral(WHO), subject=known(), rollout=rollout) is None
 
 
 # --- who may publish ------------------------------------------------------------------------------

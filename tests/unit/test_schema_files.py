@@ -227,6 +227,7 @@ def test_dead_letter_reasons_and_monitor_event_types_are_those_of_the_brief(
         "REASON_WITHHELD",  # issue 20: a notice to a publisher not entitled to the reason
         "OUTSIDE_REGION",  # issue 21: a regional party acts for its region's residents only
         "CATEGORY_CONTRADICTED",  # issue 21: a category the record's own data contradicts
+        "REGION_NOT_LIVE",  # issue 21: the region's roll-out phase has not started
     ]
     assert schemas.raw("MonitorEventType")["symbols"] == [
         "INTAKE",
