@@ -12,8 +12,10 @@ Scoring every pair would be vacancies x people set operations in Python. Instead
 :class:`Pool` indexes people by region and vocabulary entry; for a vacancy it counts, in
 one pass over the posting lists of its competences and occupations, how much each person
 in reach shares with it, and scores in full only the :data:`SHORTLIST` who share most. A
-person sharing no competence and no occupation with a vacancy is never proposed for it
-(their competence and occupation scores are 0). docs/decisions/0023-matching.md.
+person sharing no competence and no occupation with a vacancy that takes no trainees is
+never proposed for it (their competence and occupation scores are 0); a vacancy that
+takes trainees and has fewer than :data:`SHORTLIST` sharers is filled up with others in
+reach (someone sharing nothing may be trainable for it). docs/decisions/0023-matching.md.
 """
 
 from __future__ import annotations
@@ -241,9 +243,9 @@ class Pool:
     def __init__(self, candidates: Iterable[Candidate]) -> None:
         self.candidates: list[Candidate] = list(candidates)
         self._postings: dict[Region, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
-        self._count: Counter[Region] = Counter()
+        self._members: dict[Region, list[int]] = defaultdict(list)
         for index, c in enumerate(self.candidates):
-            self._count[c.region] += 1
+            self._members[c.region].append(index)
             postings = self._postings[c.region]
             for entry in c.competences:
                 postings["c:" + entry].append(index)
@@ -255,10 +257,12 @@ class Pool:
 
     def in_reach(self, opening: Opening) -> int:
         """How many people live where ``opening`` may be proposed to."""
-        return sum(self._count[r] for r in reach(opening.region))
+        return sum(len(self._members.get(r, ())) for r in reach(opening.region))
 
     def shortlist(self, opening: Opening, size: int = SHORTLIST) -> list[Candidate]:
-        """The ``size`` people in reach who share most entries with ``opening``."""
+        """The ``size`` people in reach who share most entries with ``opening``; for a
+        vacancy that takes trainees, filled up with others in reach when fewer share any
+        (someone sharing nothing may be trainable for it)."""
         shared: Counter[int] = Counter()
         keys = [*("c:" + e for e in opening.competences), *("o:" + e for e in opening.occupations)]
         for region in reach(opening.region):
@@ -269,7 +273,15 @@ class Pool:
                 found = postings.get(key)
                 if found:
                     shared.update(found)
-        return [self.candidates[i] for i, _ in shared.most_common(size)]
+        chosen = [i for i, _ in shared.most_common(size)]
+        if opening.trainable and len(chosen) < size:
+            for region in sorted(reach(opening.region)):
+                for i in self._members.get(region, ()):
+                    if len(chosen) >= size:
+                        break
+                    if i not in shared:
+                        chosen.append(i)
+        return [self.candidates[i] for i in chosen]
 
 
 def propose(

@@ -130,17 +130,24 @@ def test_region_reach_is_own_and_neighbouring_regions_only() -> None:
     assert score(person(region=Region.ZUID_LIMBURG), warehouse(), VOCAB) is None
 
 
-def test_the_pool_ranks_best_first_and_ignores_people_sharing_nothing() -> None:
+def test_the_pool_ranks_best_first_and_fills_up_only_for_trainees() -> None:
     pool = Pool(
         [
             person("p-full"),
-            person("p-half", competences=ids("Orderpicken"), occupations=frozenset()),
+            person("p-half", competences=ids("Orderpicken", "Heftruck"), occupations=frozenset()),
             person("p-cook", competences=ids("Koken"), occupations=frozenset()),
             person("p-far", region=Region.ZUID_LIMBURG),
         ]
     )
-    found = propose(warehouse(), pool, VOCAB)
+    found = propose(warehouse(trainable=False), pool, VOCAB)
     assert [p.pseudonym for p in found] == ["p-full", "p-half"]
+    # a vacancy that takes trainees: the cook shares nothing, but training closes it all
+    found = propose(warehouse(), pool, VOCAB)
+    assert [(p.pseudonym, p.kind) for p in found] == [
+        ("p-full", MatchKind.DIRECT),
+        ("p-half", MatchKind.TRAINABLE),
+        ("p-cook", MatchKind.TRAINABLE),
+    ]
     assert pool.in_reach(warehouse()) == 3
 
 
