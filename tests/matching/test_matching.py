@@ -249,3 +249,17 @@ def test_examples_are_what_the_story_says() -> None:
     assert isinstance(availability, Availability)
     assert availability.client_pseudonym == ClientPseudonym("psn-uwv-7f3a9e21c4b8")
     assert availability.event_id != EventId("")
+
+
+def test_the_sdk_keys_a_surplus_by_its_id_and_derives_distinct_event_ids() -> None:
+    from hub.sdk import record_key  # noqa: PLC0415
+    from hub.sdk.event_ids import business_key, event_id_for  # noqa: PLC0415
+
+    first = _surplus()
+    assert record_key(first) == first.surplus_id.encode()
+    assert business_key(first) == first.surplus_id
+    other = first.model_copy(update={"staff_count": 41})
+    assert event_id_for(first, "sp-werkgevers") != event_id_for(other, "sp-werkgevers")
+    availability = examples.example("Availability")
+    assert isinstance(availability, Availability)
+    assert record_key(availability) == availability.client_pseudonym.encode()
