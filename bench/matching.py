@@ -8,7 +8,11 @@ per vacancy two people who fit it as they are (all its competences in their own 
 synonyms the vocabulary must recognise -, its occupation and sector, the education and
 Dutch it asks, its hours) and, when the vacancy takes trainees, two who fit once trained
 (one competence short, closable by praktijkleren or schooling, or an education level
-short). The other people have random competences, occupations and levels. Then runs
+short). Decoys per vacancy: a full fit living far away and one whose Dutch is below the
+requirement (never to be proposed when the vacancy takes no trainees), and two weaker
+fits (a competence short, another occupation and sector, fewer hours) that must rank
+below the good ones. The other people have random competences, occupations and levels.
+Then runs
 :func:`hub.matching.scoring.propose_all` and prints the precision and recall of the top 5
 proposals per vacancy against the labelled pairs (overall and for the trainable ones),
 and the throughput: vacancies x available people in reach, scored per second, one core
@@ -22,6 +26,8 @@ import argparse
 import random
 import sys
 import time
+from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -60,7 +66,13 @@ def _words(vocab: CompetenceVocabulary, kind: str) -> dict[str, list[str]]:
 
 def generate(
     people: int, vacancies: int, seed: int, vocab: CompetenceVocabulary
-) -> tuple[list[Opening], list[Candidate], dict[str, set[str]], dict[str, set[str]]]:
+) -> tuple[
+    list[Opening],
+    list[Candidate],
+    dict[str, set[str]],
+    dict[str, set[str]],
+    dict[str, set[str]],
+]:
     rng = random.Random(seed)
     comp_words = _words(vocab, "competences")
     occ_words = _words(vocab, "occupations")
@@ -78,6 +90,7 @@ def generate(
     openings: list[Opening] = []
     good: dict[str, set[str]] = {}
     good_trainable: dict[str, set[str]] = {}
+    ineligible: dict[str, set[str]] = defaultdict(set)
     planted: list[Candidate] = []
     for v in range(vacancies):
         required = rng.sample(trainable, 4)
@@ -99,6 +112,7 @@ def generate(
         openings.append(opening)
         good[opening.vacancy_id] = set()
         good_trainable[opening.vacancy_id] = set()
+        first_fit = len(planted)
         for n in range(2):
             pseudonym = f"fit-{v}-{n}"
             planted.append(
@@ -136,6 +150,30 @@ def generate(
                 )
                 good[opening.vacancy_id].add(pseudonym)
                 good_trainable[opening.vacancy_id].add(pseudonym)
+        # decoys: a full fit living far away, and a full fit whose Dutch is below the
+        # requirement - both must never be proposed for a vacancy without trainees -, and
+        # two weaker fits (a competence short, another occupation, sector and hours) that
+        # must rank below the good ones
+        base = planted[first_fit]
+        far = replace(base, pseudonym=f"far-{v}", region=Region.ZUID_LIMBURG)
+        planted.append(far)
+        ineligible[opening.vacancy_id].add(far.pseudonym)
+        mute = replace(base, pseudonym=f"mute-{v}", language_level=LanguageLevel.A1)
+        planted.append(mute)
+        if not opening.trainable:
+            ineligible[opening.vacancy_id].add(mute.pseudonym)
+        other_occupation = next(o for o in occupations if o != occupation)
+        for n in range(2):
+            planted.append(
+                replace(
+                    base,
+                    pseudonym=f"weak-{v}-{n}",
+                    competences=text_ids(required[1:] if n else required[:3], comp_words, False),
+                    occupations=text_ids([other_occupation], occ_words, True),
+                    sectors=frozenset({rng.choice([x for x in sectors if x != opening.sector])}),
+                    hours_per_week=max(8, opening.hours_per_week - 16),
+                )
+            )
     noise = [
         Candidate(
             pseudonym=f"p-{i}",
@@ -153,7 +191,7 @@ def generate(
     ]
     pool = planted[:people] + noise
     rng.shuffle(pool)
-    return openings, pool, good, good_trainable
+    return openings, pool, good, good_trainable, ineligible
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -166,7 +204,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     vocab = load_vocabulary()
     started = time.perf_counter()
-    openings, people, good, good_trainable = generate(args.people, args.vacancies, args.seed, vocab)
+    openings, people, good, good_trainable, ineligible = generate(
+        args.people, args.vacancies, args.seed, vocab
+    )
     generated_s = time.perf_counter() - started
     started = time.perf_counter()
     pool = Pool(people)
@@ -182,7 +222,7 @@ def main(argv: list[str] | None = None) -> None:
         wall_s, match_s = time.perf_counter() - started, time.process_time() - cpu
     proposed = hits = wanted = 0
     t_hits = t_wanted = 0
-    trainable_kind = 0
+    trainable_kind = wrong = 0
     for vacancy_id, found in proposals.items():
         names = {p.pseudonym for p in found}
         proposed += len(found)
@@ -191,6 +231,7 @@ def main(argv: list[str] | None = None) -> None:
         t_hits += len(names & good_trainable[vacancy_id])
         t_wanted += len(good_trainable[vacancy_id])
         trainable_kind += sum(p.kind is MatchKind.TRAINABLE for p in found)
+        wrong += len(names & ineligible[vacancy_id])
     best = sum(min(args.top, len(g)) for g in good.values()) / max(1, args.top * len(good))
     print(f"region                {REGION} (+{len(neighbours(REGION))} neighbouring regions)")
     print(f"available people      {len(people):>12,}")
@@ -203,6 +244,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"recall@{args.top}              {hits / max(1, wanted):>12.3f}")
     print(f"recall@{args.top} trainable    {t_hits / max(1, t_wanted):>12.3f}")
     print(f"proposals             {proposed:>12,}  ({trainable_kind:,} trainable)")
+    print(f"ineligible proposed   {wrong:>12,}  (decoys far away or below the Dutch asked)")
     print(
         f"scored in full        {scored / max(1, min(50, len(openings))):>12,.0f}  "
         f"per vacancy (the shortlist, at most {SHORTLIST})"
