@@ -468,9 +468,7 @@ SURPLUS_PUBLISHERS = frozenset({PartnerKind.SOCIAL_PARTNER, PartnerKind.UWV})
 """Who announces a staff surplus: the social partners, and UWV (collective dismissals)."""
 
 
-def check_availability_publisher(
-    record: Availability, publisher: Partner, subject: SubjectState
-) -> Rejection | None:
+def check_availability_publisher(publisher: Partner, subject: SubjectState) -> Rejection | None:
     """Only the first-responsible party marks a person available for placement."""
     return _first_responsible(publisher, subject, None, "an availability")
 
@@ -674,7 +672,7 @@ def _type_rules(
         rules.append(lambda: check_surplus(record, publisher))
     rules.append(lambda: check_publisher(record, publisher, subject, directory))
     if isinstance(record, Availability):
-        rules.append(lambda: check_availability_publisher(record, publisher, subject))
+        rules.append(lambda: check_availability_publisher(publisher, subject))
     if isinstance(record, PersonalArrangement):
         rules += [
             lambda: check_arrangement_region(record, subject),
