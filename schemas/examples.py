@@ -22,6 +22,7 @@ from schemas.loader import fullname_of
 from schemas.menu_card import Instrument
 from schemas.models import (
     ArrangementService,
+    Availability,
     CanonicalRecord,
     ClientProfile,
     Competence,
@@ -43,6 +44,7 @@ from schemas.models import (
     RejectionNotice,
     ResponsibilityTransfer,
     RoutingState,
+    StaffSurplus,
     Vacancy,
     WorkHistoryEntry,
     two_month_period,
@@ -481,6 +483,41 @@ def _routing_state() -> RoutingState:
     )
 
 
+def _surplus() -> StaffSurplus:
+    return StaffSurplus(
+        event_id=_event(16),
+        occurred_at=_at(2, 15, 9),
+        source_partner=PartnerId("sp-werkgevers"),
+        surplus_id="sur-sp-werkgevers-2021-0007",
+        employer=Employer(name="Grand Hotel Amstel Events B.V.", kvk_number="87654321"),
+        sector=Sector.HOSPITALITY,
+        region=_REGION,
+        announced_on=date(2021, 2, 15),
+        expected_from=date(2021, 4, 1),
+        expected_until=date(2021, 6, 30),
+        staff_count=40,
+        occupations=["Kok", "Bediening", "Magazijnmedewerker"],
+        competences=[
+            Competence(name="Koken"),
+            Competence(name="Voorraadbeheer"),
+            Competence(name="Orderpicken"),
+        ],
+    )
+
+
+def _availability() -> Availability:
+    return Availability(
+        event_id=_event(17),
+        occurred_at=_at(3, 23, 11, 30),
+        source_partner=_UWV.partner_id,
+        client_pseudonym=_CLIENT,
+        availability_id="avl-uwv-2021-000233",
+        available=True,
+        available_from=date(2021, 4, 1),
+        hours_per_week=32,
+    )
+
+
 _BUILDERS: dict[str, Callable[[], CanonicalRecord]] = {
     model.avro_name: build
     for model, build in (
@@ -498,6 +535,8 @@ _BUILDERS: dict[str, Callable[[], CanonicalRecord]] = {
         (RejectionNotice, _rejection),
         (ErasureNotice, _erasure),
         (RoutingState, _routing_state),
+        (StaffSurplus, _surplus),
+        (Availability, _availability),
     )
 }
 

@@ -24,6 +24,7 @@ from topics.partners import PartnerDirectory, load_partners
 
 __all__ = [
     "AGGREGATOR_PRINCIPAL",
+    "BUSINESS_RECORDS",
     "CONSENT_PRINCIPAL",
     "INBOX_NOTICES",
     "INCARNATION_MARKER",
@@ -84,10 +85,15 @@ PERSON_RECORDS: tuple[str, ...] = tuple(
         "Referral",
         "PlacementOutcome",
         "ResponsibilityTransfer",
+        "Availability",
     )
 )
 """Canonical records about one person, keyed by client pseudonym."""
 VACANCY = f"{NAMESPACE}.Vacancy"
+STAFF_SURPLUS = f"{NAMESPACE}.StaffSurplus"
+"""A company's staff surplus (business data), keyed by surplus id."""
+BUSINESS_RECORDS: tuple[str, ...] = (VACANCY, STAFF_SURPLUS)
+"""Business records (no personal data): routed to a region's partners without consent."""
 CONSENT_CHANGE = f"{NAMESPACE}.ConsentChange"
 MONITOR_EVENT = f"{NAMESPACE}.MonitorEvent"
 DEAD_LETTER = f"{NAMESPACE}.DeadLetter"
@@ -128,7 +134,7 @@ class ValueFormat(StrEnum):
 class KeyKind(StrEnum):
     """What a topic's record key is."""
 
-    CLIENT_PSEUDONYM = "client pseudonym (vacancy id for vacancies)"
+    CLIENT_PSEUDONYM = "client pseudonym (vacancy or surplus id for business records)"
     MONITOR_PSEUDONYM = "monitor pseudonym (HMAC, not linkable to partner pseudonyms)"
     REPORT_PERIOD = "reporting period, and region when the report is of one ('2021-03/04|R')"
     EVENT_ID = "event id"
@@ -302,7 +308,7 @@ def build_catalogue(
                 partitions=n,
                 replication_factor=rf,
                 key=KeyKind.CLIENT_PSEUDONYM,
-                value_schemas=(*PERSON_RECORDS, VACANCY),
+                value_schemas=(*PERSON_RECORDS, *BUSINESS_RECORDS),
                 cleanup_policy=CleanupPolicy.DELETE,
                 retention_ms=7 * DAY_MS,
                 owner=partner.id,
@@ -320,7 +326,7 @@ def build_catalogue(
                 partitions=n,
                 replication_factor=rf,
                 key=KeyKind.CLIENT_PSEUDONYM,
-                value_schemas=(*PERSON_RECORDS, VACANCY, *INBOX_NOTICES),
+                value_schemas=(*PERSON_RECORDS, *BUSINESS_RECORDS, *INBOX_NOTICES),
                 cleanup_policy=CleanupPolicy.COMPACT_DELETE,
                 retention_ms=30 * DAY_MS,
                 owner=ROUTER_PRINCIPAL,
@@ -381,7 +387,7 @@ def build_catalogue(
             partitions=n,
             replication_factor=rf,
             key=KeyKind.CLIENT_PSEUDONYM,
-            value_schemas=(*PERSON_RECORDS, VACANCY),
+            value_schemas=(*PERSON_RECORDS, *BUSINESS_RECORDS),
             cleanup_policy=CleanupPolicy.DELETE,
             retention_ms=7 * DAY_MS,
             owner=ROUTER_PRINCIPAL,
@@ -438,7 +444,7 @@ def build_catalogue(
             key=KeyKind.EVENT_ID,
             value_schemas=(
                 *PERSON_RECORDS,
-                VACANCY,
+                *BUSINESS_RECORDS,
                 CONSENT_CHANGE,
                 MONITOR_EVENT,
                 DEAD_LETTER,

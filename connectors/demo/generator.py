@@ -376,6 +376,11 @@ def _write_notices(
                 "sector": fake.sector_word(sector),
                 "boventallig": size + fake.rng.randint(0, 40),
             }
+            # the establishment: where a valid employee lives (no draw, so the rest of
+            # the generated data stays as it was)
+            valid = [e for i, e in enumerate(items, 1) if i not in invalid]
+            if valid:
+                body["gemeentecode"] = valid[0]["gemeentecode"]
         body["werknemers"] = items
         kind = "staff-surplus" if surplus else "threatened-employees"
         name = f"{number:03d}-{kind}.json"

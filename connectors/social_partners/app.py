@@ -4,7 +4,8 @@
 
     POST /v1/threatened-employees   {"melddatum": ..., "werknemers": [...]}
     POST /v1/staff-surplus          {"melddatum": ..., "werkgever": {...}, "sector": ...,
-                                     "boventallig": 40, "werknemers": [...]}
+                                     "gemeentecode": ..., "boventallig": 40,
+                                     "werknemers": [...]}
     POST /v1/vacancies              {"melddatum": ..., "vacatures": [...]}
     GET  /healthz
 
@@ -21,6 +22,10 @@ Answers:
 * ``413`` the body is larger than the limit (refused as soon as that is known: from the
   ``Content-Length`` header, or once that many bytes have arrived);
 * ``415`` the content type is not JSON (``application/json`` or ``application/*+json``).
+
+A staff-surplus notice also publishes the company's surplus (a StaffSurplus, no personal
+data); the answer says how in ``"surplus": {"published", "duplicates", "errors"}``, its
+errors naming the notice's fields (``item`` null), and counts in the status code.
 
 Bad items also go to the hub's dead-letter topic, like bad rows of a file. A response
 comes only after the broker acknowledged the published records.
@@ -46,7 +51,12 @@ from connectors.common import (
 )
 from connectors.common.reading import json_too_deep
 from connectors.common.vocab import SECTORS
-from connectors.social_partners.mapping import Notice, employee_mapper, vacancy_mapper
+from connectors.social_partners.mapping import (
+    Notice,
+    employee_mapper,
+    surplus_mapper,
+    vacancy_mapper,
+)
 from hub.sdk import PartnerClient
 
 __all__ = ["MAX_BODY_BYTES", "MAX_DEPTH", "create_app"]
@@ -82,7 +92,17 @@ def _bad_request(status: int, reason: str, field: str | None = None) -> JSONResp
     )
 
 
-def _answer(report: ImportReport, list_field: str) -> JSONResponse:
+def _company_part(report: ImportReport) -> dict[str, Any]:
+    return {
+        "published": report.published,
+        "duplicates": report.duplicates,
+        "errors": [_error(None, e.field, e.reason) for e in report.errors],
+    }
+
+
+def _answer(
+    report: ImportReport, list_field: str, company: ImportReport | None = None
+) -> JSONResponse:
     errors = [
         _error(
             e.line - 1,
@@ -98,7 +118,11 @@ def _answer(report: ImportReport, list_field: str) -> JSONResponse:
         "rejected": report.rejected_rows,
         "errors": errors,
     }
-    return JSONResponse(body, status_code=422 if errors else 202)
+    failed = bool(errors)
+    if company is not None:
+        body["surplus"] = _company_part(company)
+        failed = failed or bool(company.errors)
+    return JSONResponse(body, status_code=422 if failed else 202)
 
 
 def _is_json(content_type: str | None) -> bool:
@@ -188,6 +212,7 @@ def create_app(client: PartnerClient) -> FastAPI:
         record_type: str,
         *,
         company: bool = False,
+        company_mapper: Callable[[Notice], Mapper] | None = None,
     ) -> JSONResponse:
         body = await _json_body(request)
         if isinstance(body, JSONResponse):
@@ -216,7 +241,18 @@ def create_app(client: PartnerClient) -> FastAPI:
         report = await run_in_threadpool(
             publish, request.url.path, items, list_field, make_mapper(notice), record_type
         )
-        return _answer(report, list_field)
+        company_report = None
+        if company_mapper is not None:
+            company_report = await run_in_threadpool(
+                import_rows,
+                client,
+                [SourceRow(1, body, json.dumps(body, ensure_ascii=False))],
+                company_mapper(notice),
+                source=f"http:{request.url.path}#werkgever",
+                label=f"POST {request.url.path}",
+                record_type="nl.rmt.hub.StaffSurplus",
+            )
+        return _answer(report, list_field, company_report)
 
     @app.post("/v1/threatened-employees", status_code=202)
     async def threatened_employees(request: Request) -> JSONResponse:
@@ -225,9 +261,15 @@ def create_app(client: PartnerClient) -> FastAPI:
 
     @app.post("/v1/staff-surplus", status_code=202)
     async def staff_surplus(request: Request) -> JSONResponse:
-        """A company with a staff surplus and the employees concerned -> ClientProfile each."""
+        """A company with a staff surplus and the employees concerned -> ClientProfile each,
+        and the company's surplus -> StaffSurplus."""
         return await handle(
-            request, "werknemers", employee_mapper, "nl.rmt.hub.ClientProfile", company=True
+            request,
+            "werknemers",
+            employee_mapper,
+            "nl.rmt.hub.ClientProfile",
+            company=True,
+            company_mapper=surplus_mapper,
         )
 
     @app.post("/v1/vacancies", status_code=202)

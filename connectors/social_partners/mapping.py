@@ -1,11 +1,13 @@
-"""Social partners' notices (JSON) -> ClientProfile and Vacancy records.
+"""Social partners' notices (JSON) -> ClientProfile, StaffSurplus and Vacancy records.
 
 Three kinds of notice arrive at the webhook (see README.md):
 
 * threatened employees (``werknemers``), e.g. from a union or an employer organisation,
   -> one ClientProfile each (category THREATENED_EMPLOYEE, still employed: benefit NONE);
 * a company with a staff surplus, with the employees concerned -> one ClientProfile per
-  employee, the company's sector filled in where the employee has none;
+  employee, the company's sector filled in where the employee has none, and one
+  StaffSurplus for the company (business data: how many, which occupations and
+  competences, when; it names no employee);
 * vacancies of member companies (demand in view) -> one Vacancy each.
 
 Every item is mapped on its own, so one bad item does not hold back the others.
@@ -26,12 +28,13 @@ from schemas.models import (
     Contact,
     Employer,
     Envelope,
+    StaffSurplus,
     Vacancy,
     WorkHistoryEntry,
 )
 from schemas.vocabulary import BenefitStatus, JobSeekerCategory, Sector
 
-__all__ = ["Notice", "employee_mapper", "vacancy_mapper"]
+__all__ = ["Notice", "employee_mapper", "surplus_mapper", "vacancy_mapper"]
 
 
 class Notice:
@@ -178,6 +181,83 @@ def _vacancy(row: SourceRow, context: MapContext, notice: Notice) -> Sequence[En
             open_until=open_until,
         )
     ]
+
+
+def _employer(f: Fields) -> Employer | None:
+    employer_data: Any = f.raw("werkgever")
+    if employer_data is None:
+        f.fail("werkgever", "is required")
+        return None
+    e = f.nested("werkgever", employer_data)
+    if e is None:
+        return None
+    name = e.text("naam", required=True)
+    kvk = e.text("kvk")
+    if kvk is not None and not (kvk.isdigit() and len(kvk) == 8):
+        e.fail("kvk", f"{kvk!r} is not a KvK number (8 digits)")
+    return Employer(name=name, kvk_number=kvk) if name else None
+
+
+def _surplus(row: SourceRow, context: MapContext, notice: Notice) -> Sequence[Envelope]:
+    """The notice itself (its company fields) -> one StaffSurplus; the occupations and
+    competences default to those of the employees listed, without naming them."""
+    f = Fields(row.data)
+    employer = _employer(f)
+    place = f.municipality("gemeentecode")
+    count = f.integer("boventallig", required=True, minimum=1, maximum=1_000_000)
+    start = f.date("verwacht_vanaf") or notice.reported_on
+    until = f.date("verwacht_tot")
+    occupations = [o.strip() for o in f.items("functies") if isinstance(o, str) and o.strip()]
+    competences = _competences(f)
+    for item in f.items("werknemers"):
+        if not isinstance(item, dict):
+            continue
+        job = item.get("functie")
+        if not f.raw("functies") and isinstance(job, str) and job.strip():
+            occupations.append(job.strip())
+        if not f.raw("competenties"):
+            competences += [
+                Competence(name=c.strip())
+                for c in item.get("competenties") or ()
+                if isinstance(c, str) and c.strip()
+            ]
+    if until is not None and until < start:
+        f.fail("verwacht_tot", "lies before verwacht_vanaf")
+    if notice.sector is None:
+        f.fail("sector", "is required for a staff surplus")
+    f.check()
+    assert employer is not None
+    assert place is not None
+    assert count is not None
+    assert notice.sector is not None
+    key = employer.kvk_number or employer.name.lower().replace(" ", "-")
+    return [
+        build(
+            StaffSurplus,
+            event_id=EventId(""),
+            occurred_at=at_midnight(notice.reported_on),
+            source_partner=PartnerId(context.partner_id),
+            surplus_id=f"sur-{context.partner_id}-{key}-{notice.reported_on.isoformat()}",
+            employer=employer,
+            sector=notice.sector,
+            region=place[1],
+            announced_on=notice.reported_on,
+            expected_from=start,
+            expected_until=until,
+            staff_count=count,
+            occupations=list(dict.fromkeys(occupations)),
+            competences=list({c.name.lower(): c for c in competences}.values()),
+        )
+    ]
+
+
+def surplus_mapper(notice: Notice) -> Mapper:
+    """The mapper for the company part of a staff-surplus notice (the body is the row)."""
+
+    def map_item(row: SourceRow, context: MapContext) -> Sequence[Envelope]:
+        return _surplus(row, context, notice)
+
+    return map_item
 
 
 def employee_mapper(notice: Notice) -> Mapper:

@@ -72,7 +72,7 @@ from hub.security.config import security_enabled
 from hub.security.signing import Verdict
 from hub.serde import FrameError, SerializationContext
 from schemas import load_schemas
-from schemas.models import CanonicalRecord, DeadLetter, Vacancy
+from schemas.models import CanonicalRecord, DeadLetter, StaffSurplus, Vacancy
 from schemas.models.enums import DeadLetterReason
 from schemas.rollout import load_rollout
 from topics.catalogue import TopicCatalogue
@@ -673,7 +673,7 @@ def _covered_special(state: PartitionState, ended: ConsentEnded) -> bool:
 
 def _delivered(write: Write) -> bool:
     """A delivery to a recipient's inbox (not a notice, state or dead letter)."""
-    return write.delivery is not None or isinstance(write.record, Vacancy)
+    return write.delivery is not None or isinstance(write.record, Vacancy | StaffSurplus)
 
 
 def _source_time(decoded: CanonicalRecord | Rejection, read: Inbound) -> float | None:

@@ -20,6 +20,7 @@ PersonalArrangement           ARRANGEMENT, BUDGET_ADMINISTRATION, SCHOOLING,
 Referral                      WARM_HANDOVER, ARRANGEMENT
 PlacementOutcome              MATCHING_PLACEMENT, SCHOOLING, ARRANGEMENT,
                               BUDGET_ADMINISTRATION
+Availability                  MATCHING_PLACEMENT
 ResponsibilityTransfer        ARRANGEMENT; to the two parties of the transfer also
                               RESPONSIBILITY_TRANSFER (:data:`PARTY_PURPOSES`)
 arrangement handed over on a  RESPONSIBILITY_TRANSFER, ARRANGEMENT
@@ -34,10 +35,11 @@ profile, intake, referral or outcome through, nor an arrangement when it is publ
 MONITORING is never a purpose of a delivery: the monitor gets its own pseudonymised
 stream, never partner records.
 
-A **vacancy** (demand in view) is business data about an employer, not about a person:
-no consent is asked (the policy matrix keeps ``business`` out of consent). It goes to
-every partner serving the vacancy's region and to the national partners, except the
-publisher, unchanged, and it is not a disclosure of personal data, so it is not audited.
+A **vacancy** (demand in view) or a **staff surplus** is business data about an
+employer, not about a person: no consent is asked (the policy matrix keeps ``business``
+out of consent). It goes to every partner serving the record's region and to the
+national partners, except the publisher, unchanged, and it is not a disclosure of
+personal data, so it is not audited.
 
 Plain Python: no Kafka, no faust.
 """
@@ -53,6 +55,7 @@ from consent.model import ConsentStatus
 from consent.policy import PolicyMatrix
 from hub.ids import ConsentId
 from schemas.models import (
+    Availability,
     ClientProfile,
     IntakeDecision,
     PersonalArrangement,
@@ -98,6 +101,7 @@ RECORD_PURPOSES: dict[str, tuple[Purpose, ...]] = {
         Purpose.BUDGET_ADMINISTRATION,
     ),
     ResponsibilityTransfer.avro_name: (Purpose.ARRANGEMENT,),
+    Availability.avro_name: (Purpose.MATCHING_PLACEMENT,),
 }
 """The purposes a record type is disclosed for, primary first (see the module docstring)."""
 
@@ -236,7 +240,8 @@ def entitlements(
 def vacancy_recipients(
     region: Region | None, partners: Iterable[Partner], *, publisher: str
 ) -> list[Partner]:
-    """Partners a vacancy goes to: those of its region and the national ones."""
+    """Partners a vacancy or staff surplus goes to: those of its region and the national
+    ones."""
     return [
         p
         for p in partners

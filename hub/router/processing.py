@@ -63,6 +63,7 @@ from schemas.models import (
     RecordHeader,
     RejectionNotice,
     ResponsibilityTransfer,
+    StaffSurplus,
     Vacancy,
 )
 from schemas.models.enums import DeadLetterReason
@@ -278,7 +279,7 @@ class RouterCore:
             )
         if not replay and isinstance(accepted, _STATEFUL):
             writes += self._apply_state(state, accepted, message, publisher)
-        if isinstance(accepted, Vacancy):
+        if isinstance(accepted, Vacancy | StaffSurplus):
             return writes + self._vacancy_writes(state, accepted, message, publisher)
         if isinstance(accepted, PersonRecord):
             writes += self._deliveries(state, accepted, message, publisher)
@@ -425,7 +426,11 @@ class RouterCore:
         return [write] if write is not None else []
 
     def _vacancy_writes(
-        self, state: PartitionState, vacancy: Vacancy, message: Inbound, publisher: Partner
+        self,
+        state: PartitionState,
+        vacancy: Vacancy | StaffSurplus,
+        message: Inbound,
+        publisher: Partner,
     ) -> list[Write]:
         writes = []
         for recipient in vacancy_recipients(vacancy.region, self._order, publisher=publisher.id):

@@ -32,6 +32,9 @@ The rules:
   transferred to); a referral from its referring party; a transfer from the party
   handing over or taking over; parties named must be in the directory
   (``PUBLISHER_NOT_ALLOWED``, ``ARRANGEMENT_UNKNOWN``);
+* **brokering** - an availability comes from the first-responsible party
+  (``PUBLISHER_NOT_ALLOWED``); a staff surplus from a social partner or UWV, for at least
+  one employee, its expected period not ending before it starts (``SCHEMA_INVALID``);
 * **menu card** - every additional service names a menu-card instrument
   (``INSTRUMENT_NOT_ON_MENU``); banenafspraak instruments only for that target group
   (``BANENAFSPRAAK_ONLY``); wage dispensation only for Wajong with reduced wage value
@@ -63,6 +66,7 @@ from schemas.identifiers import is_valid_bsn
 from schemas.menu_card import BANENAFSPRAAK_ONLY, TAILORED_BUDGET_CAP_CENTS, Instrument
 from schemas.models import (
     ArrangementService,
+    Availability,
     CanonicalRecord,
     ClientProfile,
     IntakeDecision,
@@ -72,6 +76,7 @@ from schemas.models import (
     PlacementOutcome,
     Referral,
     ResponsibilityTransfer,
+    StaffSurplus,
     Vacancy,
 )
 from schemas.models.enums import DeadLetterReason, ServiceKind, ServiceStatus
@@ -90,8 +95,10 @@ from topics.partners import Partner
 __all__ = [
     "OUTBOX_RECORDS",
     "REQUIRED_FIELDS",
+    "SURPLUS_PUBLISHERS",
     "Rejection",
     "Reveals",
+    "check_availability_publisher",
     "check_banenafspraak_only",
     "check_bsn",
     "check_category",
@@ -104,6 +111,7 @@ __all__ = [
     "check_publisher",
     "check_required",
     "check_source_partner",
+    "check_surplus",
     "check_tailored_budget",
     "check_wage_dispensation",
     "check_withheld_empty",
@@ -123,6 +131,8 @@ OUTBOX_RECORDS: tuple[type[CanonicalRecord], ...] = (
     PlacementOutcome,
     ResponsibilityTransfer,
     Vacancy,
+    StaffSurplus,
+    Availability,
 )
 """What a partner may publish to its outbox."""
 
@@ -165,6 +175,8 @@ REQUIRED_FIELDS: dict[type[CanonicalRecord], tuple[str, ...]] = {
         "effective_date",
     ),
     Vacancy: (),
+    StaffSurplus: (),
+    Availability: ("availability_id", "available"),
 }
 """Fields a publisher must fill in (null only ever means: withheld by the hub)."""
 
@@ -259,6 +271,8 @@ def _natural_key(record: CanonicalRecord) -> tuple[str, str] | None:
         return "client_pseudonym", record.client_pseudonym
     if isinstance(record, Vacancy):
         return "vacancy_id", record.vacancy_id
+    if isinstance(record, StaffSurplus):
+        return "surplus_id", record.surplus_id
     return None
 
 
@@ -383,12 +397,12 @@ def check_live(
     record: CanonicalRecord, subject: SubjectState, rollout: Rollout, today: date
 ) -> Rejection | None:
     """The record's region is live (its roll-out phase started on or before ``today``):
-    a profile's by its municipality, an arrangement's or vacancy's its own, another
+    a profile's by its municipality, an arrangement's, vacancy's or surplus's its own, another
     person record's the person's region of residence when the hub knows it."""
     reveals: Reveals | None = None
     if isinstance(record, ClientProfile):
         region = municipality_table().get(record.municipality_code or "")
-    elif isinstance(record, PersonalArrangement | Vacancy):
+    elif isinstance(record, PersonalArrangement | Vacancy | StaffSurplus):
         region = record.region
     elif isinstance(record, PersonRecord):
         region, reveals = subject.region, RESIDENCE
@@ -538,6 +552,37 @@ def _check_transfer(
     return None
 
 
+# --- brokering: availability and staff surplus ----------------------------------------------------
+
+SURPLUS_PUBLISHERS = frozenset({PartnerKind.SOCIAL_PARTNER, PartnerKind.UWV})
+"""Who announces a staff surplus: the social partners, and UWV (collective dismissals)."""
+
+
+def check_availability_publisher(publisher: Partner, subject: SubjectState) -> Rejection | None:
+    """Only the first-responsible party marks a person available for placement."""
+    return _first_responsible(publisher, subject, None, "an availability")
+
+
+def check_surplus(record: StaffSurplus, publisher: Partner) -> Rejection | None:
+    if publisher.kind not in SURPLUS_PUBLISHERS:
+        return Rejection(
+            DeadLetterReason.PUBLISHER_NOT_ALLOWED,
+            f"a staff surplus comes from a social partner or UWV, not from a {publisher.kind}",
+            "source_partner",
+        )
+    if record.staff_count < 1:
+        return Rejection(
+            DeadLetterReason.SCHEMA_INVALID, "staff_count must be at least 1", "staff_count"
+        )
+    if record.expected_until is not None and record.expected_until < record.expected_from:
+        return Rejection(
+            DeadLetterReason.SCHEMA_INVALID,
+            "expected_until lies before expected_from",
+            "expected_until",
+        )
+    return None
+
+
 # --- the menu card --------------------------------------------------------------------------------
 
 
@@ -649,7 +694,7 @@ def validate(
     live = rollout or shipped_rollout()
     rules = _common_rules(record, publisher, key, partition, partitions)
     # read from the record alone for these: before the rules that read the subject's state
-    by_record = isinstance(record, ClientProfile | PersonalArrangement | Vacancy)
+    by_record = isinstance(record, ClientProfile | PersonalArrangement | Vacancy | StaffSurplus)
     if by_record:
         rules.append(lambda: check_live(record, subject, live, today))
     rules += _type_rules(record, publisher, subject, directory)
@@ -682,6 +727,8 @@ def validate_stateless(
         ]
     if isinstance(record, PersonalArrangement):
         rules.append(lambda: check_instruments_on_menu(record))
+    if isinstance(record, StaffSurplus):
+        rules.append(lambda: check_surplus(record, publisher))
     if not isinstance(record, IntakeDecision):
         rules.append(lambda: check_party_region(record, publisher, SubjectState()))
     return _first_broken(rules)
@@ -731,11 +778,15 @@ def _type_rules(
         ]
     if isinstance(record, PersonalArrangement):
         rules.append(lambda: check_instruments_on_menu(record))
+    if isinstance(record, StaffSurplus):
+        rules.append(lambda: check_surplus(record, publisher))
     if not isinstance(record, IntakeDecision):  # the intake's reads the state: after
         rules.append(lambda: check_party_region(record, publisher, subject))
     rules.append(lambda: check_publisher(record, publisher, subject, directory))
     if isinstance(record, IntakeDecision):
         rules.append(lambda: check_party_region(record, publisher, subject))
+    if isinstance(record, Availability):
+        rules.append(lambda: check_availability_publisher(publisher, subject))
     if isinstance(record, PersonalArrangement):
         rules += [
             lambda: check_arrangement_region(record, subject),

@@ -38,6 +38,8 @@ _KEY_FIELDS: dict[str, tuple[str, ...]] = {
     "nl.rmt.hub.PlacementOutcome": ("outcome_id",),
     "nl.rmt.hub.ResponsibilityTransfer": ("transfer_id",),
     "nl.rmt.hub.Vacancy": ("vacancy_id",),
+    "nl.rmt.hub.StaffSurplus": ("surplus_id",),
+    "nl.rmt.hub.Availability": ("availability_id",),
     "nl.rmt.hub.ConsentChange": ("consent_id",),
     "nl.rmt.hub.MonitorEvent": ("monitor_pseudonym", "event_type"),
 }

@@ -29,6 +29,7 @@ from schemas.models import (
     Envelope,
     MonitorEvent,
     PersonRecord,
+    StaffSurplus,
     Vacancy,
 )
 
@@ -45,6 +46,8 @@ def record_key(record: CanonicalRecord) -> bytes | None:
         return record.client_pseudonym.encode("utf-8")
     if isinstance(record, Vacancy):
         return record.vacancy_id.encode("utf-8")
+    if isinstance(record, StaffSurplus):
+        return record.surplus_id.encode("utf-8")
     if isinstance(record, ConsentChange):
         return record.subject_pseudonym.encode("utf-8")
     if isinstance(record, MonitorEvent):

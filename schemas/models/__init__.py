@@ -15,6 +15,7 @@ from schemas.models.arrangement import (
 )
 from schemas.models.audit import DisclosureEvent
 from schemas.models.base import CanonicalRecord
+from schemas.models.brokering import Availability, StaffSurplus
 from schemas.models.common import Competence, Envelope, Money, PartyRef, PersonRecord
 from schemas.models.consent import ConsentChange, Recipient
 from schemas.models.dead_letter import DeadLetter, RecordHeader
@@ -29,6 +30,7 @@ from schemas.models.vacancy import Employer, Vacancy
 __all__ = [
     "RECORD_MODELS",
     "ArrangementService",
+    "Availability",
     "CanonicalRecord",
     "ClientProfile",
     "Competence",
@@ -53,6 +55,7 @@ __all__ = [
     "RejectionNotice",
     "ResponsibilityTransfer",
     "RoutingState",
+    "StaffSurplus",
     "Vacancy",
     "WorkHistoryEntry",
     "two_month_period",
@@ -74,6 +77,8 @@ RECORD_MODELS: tuple[type[CanonicalRecord], ...] = (
     RejectionNotice,
     ErasureNotice,
     RoutingState,
+    StaffSurplus,
+    Availability,
     # helper records
     Money,
     PartyRef,

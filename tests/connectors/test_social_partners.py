@@ -12,8 +12,9 @@ from connectors.social_partners import create_app
 from hub.config import HubSettings
 from hub.http import HttpServer
 from hub.sdk import PartnerClient
-from schemas.models import ClientProfile, DeadLetter, Vacancy
+from schemas.models import ClientProfile, DeadLetter, StaffSurplus, Vacancy
 from schemas.models.enums import DeadLetterReason
+from schemas.regions import Region
 from schemas.vocabulary import BenefitStatus, JobSeekerCategory, Sector
 from tests.helpers.connectors import read_records
 
@@ -63,6 +64,7 @@ def test_notices_become_profiles_and_vacancies_once(
         "melddatum": "2026-11-03",
         "werkgever": {"naam": "Reisbureau Zon B.V.", "kvk": "11223344"},
         "sector": "reisbranche",
+        "gemeentecode": "0363",
         "boventallig": 12,
         "werknemers": [_employee("162275869"), _employee("192285142", sector="detailhandel")],
     }
@@ -92,14 +94,17 @@ def test_notices_become_profiles_and_vacancies_once(
             "rejected": 0,
             "errors": [],
         }
-        assert http.post("/v1/staff-surplus", json=surplus).json()["published"] == 2
+        announced = http.post("/v1/staff-surplus", json=surplus)
+        assert announced.status_code == 202, announced.text
+        assert announced.json()["published"] == 2
+        assert announced.json()["surplus"] == {"published": 1, "duplicates": 0, "errors": []}
         assert http.post("/v1/vacancies", json=vacancies).status_code == 202
         repeat = http.post("/v1/threatened-employees", json=employees)
         assert repeat.status_code == 202
         assert (repeat.json()["published"], repeat.json()["duplicates"]) == (0, 1)
 
     records = [r for _, r, _ in read_records(env, f"{env.topic_prefix}.partner.{PARTNER}.outbox")]
-    assert len(records) == 4
+    assert len(records) == 5
     profiles = {r.client_pseudonym: r for r in records if isinstance(r, ClientProfile)}
     anna = profiles[client.pseudonym("725763863")]
     assert anna.job_seeker_category is JobSeekerCategory.THREATENED_EMPLOYEE
@@ -112,6 +117,14 @@ def test_notices_become_profiles_and_vacancies_once(
     assert profiles[client.pseudonym("192285142")].sectors == [Sector.RETAIL]
     (vacancy,) = [r for r in records if isinstance(r, Vacancy)]
     assert (vacancy.vacancy_id, vacancy.positions, vacancy.trainable) == ("sp-vac-1", 4, True)
+    # the company's surplus: business data, no employee named
+    (surplus,) = [r for r in records if isinstance(r, StaffSurplus)]
+    assert (surplus.employer.kvk_number, surplus.staff_count) == ("11223344", 12)
+    assert surplus.sector is Sector.RENTAL_BUSINESS_SERVICES
+    assert surplus.region is Region.GROOT_AMSTERDAM
+    assert surplus.occupations == ["Reisadviseur"]
+    assert [c.name for c in surplus.competences] == ["Klantcontact", "Amadeus"]
+    assert "Anna" not in surplus.model_dump_json()
 
 
 def test_bad_json_and_bad_items_get_4xx_with_field_and_reason(

@@ -56,6 +56,10 @@ TINY: dict[str, TinyRun] = {
         ("--size", "tiny", "--scripts", "monitor.py", "--brokers", "kafka", "--no-write"),
         r"^brokers: 1 of 1 runs succeeded$",
     ),
+    "matching.py": TinyRun(
+        ("--people", "500", "--vacancies", "50", "--no-progress"),
+        r"^throughput\s+[\d,]+ pairs/s",
+    ),
     "soak.py": TinyRun(
         ("--rate", "20", "--duration", "4", "--interval", "2", "--subjects", "10"),
         r"^summary: .* published (\d+), delivered \1 \(0 missing, 0 duplicates\)",
@@ -82,7 +86,7 @@ def assert_printed(result: subprocess.CompletedProcess[str], figures: str) -> No
 
 
 # scripts that start a broker (all but the in-process consent bench) say which one
-NO_BROKER = {"consent.py", "brokers.py"}  # brokers.py: each broker it is given
+NO_BROKER = {"consent.py", "brokers.py", "matching.py"}  # brokers.py: each broker it is given
 
 
 def test_every_bench_script_is_run_here() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from hub.config import HubSettings
 from hub.ids import PartnerId
 from hub.router.validation import partition_of
 from schemas.menu_card import Instrument
-from schemas.models import CanonicalRecord, DeadLetter, PartyRef, RejectionNotice
+from schemas.models import CanonicalRecord, DeadLetter, PartyRef, RejectionNotice, StaffSurplus
 from schemas.models.enums import DeadLetterReason
 from schemas.regions import Region
 from schemas.vocabulary import BenefitStatus, DataCategory, JobSeekerCategory, PartnerKind, Purpose
@@ -452,3 +453,62 @@ def test_regression_a_rejection_notice_told_an_unconsented_partner_who_is_first_
         unknown.field,
     )
     assert "uwv" not in client.message
+
+
+# --- brokering: staff surplus (business data) and availability ---
+
+
+def test_a_staff_surplus_reaches_its_region_and_a_bad_one_is_dead_lettered(
+    shared: Hub,
+) -> None:
+    social = {"source_partner": "sp-werkgevers"}
+    good = [records.surplus(**social), records.surplus(**social)]
+    bad = records.surplus(**social, expected_from=date(2021, 6, 1), expected_until=date(2021, 5, 1))
+    check(
+        shared,
+        good[:1],
+        bad,
+        good[1:],
+        DeadLetterReason.SCHEMA_INVALID,
+        field="expected_until",
+    )
+    # business data: unchanged to the region's partners and the national ones, not to
+    # another region's, not back to the publisher
+    wanted = {g.event_id for g in good}
+    for partner in ("mbo-amsterdam", "uwv", "sp-vakbonden"):
+        inbox = shared.wait_for(
+            lambda p=partner: shared.inbox(p),  # type: ignore[misc]
+            lambda rs: wanted <= set(delivered_ids(rs)),
+            what=f"the surpluses at {partner}",
+        )
+        got = [r.record for r in inbox if isinstance(r.record, StaffSurplus)]
+        assert {g.event_id for g in got} >= wanted
+        assert all(g.region is Region.GROOT_AMSTERDAM for g in got)
+    for partner in ("gemeente-rotterdam", "sp-werkgevers"):
+        assert not wanted & set(delivered_ids(shared.inbox(partner)))
+
+
+def test_only_a_social_partner_or_uwv_announces_a_surplus(shared: Hub) -> None:
+    check(
+        shared,
+        [records.surplus(source_partner="sp-vakbonden")],
+        records.surplus(source_partner="sbb"),
+        [records.surplus(source_partner="uwv")],
+        DeadLetterReason.PUBLISHER_NOT_ALLOWED,
+        field="source_partner",
+    )
+
+
+def test_only_the_first_responsible_party_marks_a_person_available(shared: Hub) -> None:
+    who = consented(shared)  # a WW entrant: UWV is first responsible
+    check(
+        shared,
+        [records.availability(who)],
+        records.availability(who, source_partner="gemeente-amsterdam"),
+        [records.availability(who, available=False)],
+        DeadLetterReason.PUBLISHER_NOT_ALLOWED,
+        field="source_partner",
+    )
+    # delivered under MATCHING_PLACEMENT, which the consent names for the gemeente
+    inbox = shared.inbox(GEMEENTE)
+    assert any(getattr(r.record, "client_pseudonym", None) == who for r in inbox)

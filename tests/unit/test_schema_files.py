@@ -18,6 +18,8 @@ MESSAGES = {
         "PersonalArrangement",
         "Referral",
         "Vacancy",
+        "StaffSurplus",
+        "Availability",
         "PlacementOutcome",
         "ResponsibilityTransfer",
         "ConsentChange",
@@ -38,6 +40,7 @@ PERSON_RECORDS = {
         "Referral",
         "PlacementOutcome",
         "ResponsibilityTransfer",
+        "Availability",
     )
 }
 ENVELOPE = ("event_id", "occurred_at", "source_partner")
@@ -176,8 +179,9 @@ def test_person_records_carry_the_client_pseudonym_and_vacancy_does_not(
             "RoutingState",
         }
         assert ("client_pseudonym" in _fields(schemas, name)) is person, short
-    vacancy = schemas.field_categories("Vacancy")
-    assert set(vacancy.values()) == {DataCategory.META, DataCategory.BUSINESS}
+    for business in ("Vacancy", "StaffSurplus"):
+        categories = schemas.field_categories(business)
+        assert set(categories.values()) == {DataCategory.META, DataCategory.BUSINESS}
 
 
 def test_logical_types(schemas: SchemaSet) -> None:

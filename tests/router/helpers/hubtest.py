@@ -43,7 +43,7 @@ from hub.security.keys import KeyStore
 from hub.security.pipeline import PartnerSecurity
 from hub.security.shredding import FieldSealer, SubjectKeyStore
 from hub.serde import SerializationContext, ce_headers
-from schemas.models import CanonicalRecord, ConsentChange, PersonRecord, Vacancy
+from schemas.models import CanonicalRecord, ConsentChange, PersonRecord, StaffSurplus, Vacancy
 from schemas.models.enums import ConsentChangeType, LegalBasis
 from schemas.vocabulary import SPECIAL_CATEGORIES, DataCategory, PartnerKind, Purpose
 from topics import apply_to_cluster, build_catalogue, load_partners
@@ -225,6 +225,8 @@ class Hub:
                 key = record.client_pseudonym.encode()
             elif isinstance(record, Vacancy):
                 key = record.vacancy_id.encode()
+            elif isinstance(record, StaffSurplus):
+                key = record.surplus_id.encode()
             else:
                 key = None
         assert not isinstance(key, str)
@@ -469,8 +471,11 @@ class Hub:
 
 
 def delivered_ids(records: Iterable[Received]) -> list[str]:
-    """Source event ids of the person records in an inbox (duplicates kept)."""
-    return [str(r.record.event_id) for r in records if isinstance(r.record, PersonRecord | Vacancy)]
+    """Source event ids of the person and business records in an inbox (duplicates kept)."""
+    business = (Vacancy, StaffSurplus)
+    return [
+        str(r.record.event_id) for r in records if isinstance(r.record, (PersonRecord, *business))
+    ]
 
 
 def _brief(status: dict[str, Any] | None) -> str:

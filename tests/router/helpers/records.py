@@ -12,6 +12,7 @@ from schemas.examples import example
 from schemas.menu_card import Instrument
 from schemas.models import (
     ArrangementService,
+    Availability,
     ClientProfile,
     IntakeDecision,
     Money,
@@ -20,6 +21,7 @@ from schemas.models import (
     PlacementOutcome,
     Referral,
     ResponsibilityTransfer,
+    StaffSurplus,
     Vacancy,
 )
 from schemas.models.enums import ServiceKind, ServiceStatus
@@ -29,12 +31,14 @@ __all__ = [
     "GEMEENTE",
     "UWV",
     "arrangement",
+    "availability",
     "intake",
     "outcome",
     "profile",
     "referral",
     "service",
     "subject",
+    "surplus",
     "transfer",
     "vacancy",
 ]
@@ -121,3 +125,17 @@ def vacancy(**changes: Any) -> Vacancy:
     return base.model_copy(
         update={"event_id": _eid(), "vacancy_id": f"vac-{uuid.uuid4().hex[:8]}", **changes}
     )
+
+
+def surplus(**changes: Any) -> StaffSurplus:
+    base = example("StaffSurplus")
+    assert isinstance(base, StaffSurplus)
+    return base.model_copy(
+        update={"event_id": _eid(), "surplus_id": f"sur-{uuid.uuid4().hex[:8]}", **changes}
+    )
+
+
+def availability(who: str, **changes: Any) -> Availability:
+    base = example("Availability")
+    assert isinstance(base, Availability)
+    return base.model_copy(update={"event_id": _eid(), "client_pseudonym": who, **changes})
