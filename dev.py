@@ -133,6 +133,27 @@ def _pytest(args: Sequence[str], **env: str) -> None:
         raise SystemExit(done.returncode)
 
 
+def java_sdk_tests() -> None:
+    """Build and test the Java partner SDK (sdk/java: mvn verify, the Maven repository in
+    ~/.m2); shows one line per artifact fetched, the test counts and errors; skipped
+    without java and mvn."""
+    mvn = shutil.which("mvn")
+    if mvn is None or shutil.which("java") is None:
+        _say("no java or mvn on PATH: the Java SDK (sdk/java) is not built or tested")
+        return
+    cmd = [mvn, "--batch-mode", "--file", str(ROOT / "sdk" / "java" / "pom.xml"), "verify"]
+    _say(" ".join(cmd))
+    shown = ("Downloaded from", "Tests run:", "BUILD", "ERROR")
+    with subprocess.Popen(
+        cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as proc:
+        for line in proc.stdout or ():
+            if any(word in line for word in shown):
+                print(line, end="", flush=True)
+    if proc.returncode != 0:
+        raise SystemExit(proc.returncode)
+
+
 # every core; worksteal evens out the few long hypothesis tests (tests/monitor)
 PARALLEL = ["-n", "auto", "--dist", "worksteal"]
 
@@ -145,6 +166,7 @@ def task_test(args: list[str]) -> None:
     if args:
         _pytest(args)
         return
+    java_sdk_tests()
     # the broker-free tier on every core, then the broker tiers one test at a time (the
     # broker: HUB_EMBEDDED_BROKER, else Apache Kafka where Java 17+ runs), then the smoke
     # set on Tansu
