@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from hub.config import HubSettings
+from hub.docs.headers import HEADERS
 from hub.sdk import InboxMessage, PartnerClient, event_id_for
 from hub.security.config import partner_key_store
 from schemas.models import ClientProfile
@@ -185,3 +186,40 @@ def test_a_refused_record_comes_back_to_the_java_publisher_as_a_rejection_notice
     seen = java(java_sdk, hub, "read", "uwv", "--count", "1", "--group", "java-uwv")
     assert [(m["kind"], m["rejected_event_id"]) for m in seen] == [("REJECTION", refused)], seen
     assert seen[0]["reason"]
+
+
+def test_kcat_on_an_inbox_sees_ciphertext_and_documented_headers(
+    hub: Hub, published: tuple[list[ClientProfile], list[dict[str, Any]]]
+) -> None:
+    """What a partner's stock tool shows (issue 17): Debian's kcat (librdkafka 2.0.2)
+    reads an inbox on the embedded Apache Kafka: the values are the envelopes, byte for
+    byte, and every header is one the protocol documents."""
+    kcat = shutil.which("kcat")
+    if kcat is None:
+        pytest.skip("kcat is not installed (Debian: apt-get install kcat)")
+    topic = hub.catalogue.inbox(GEMEENTE).name
+    base = [kcat, "-C", "-b", hub.settings.bootstrap_servers or "", "-t", topic, "-e", "-q"]
+    listed = subprocess.run(
+        [*base, "-o", "beginning", "-J"], capture_output=True, timeout=60, check=False
+    )
+    assert listed.returncode == 0, listed.stderr
+    seen = [json.loads(line.decode("utf-8", "replace")) for line in listed.stdout.splitlines()]
+    assert len(seen) >= len(published[0])
+    documented = {h.name for h in HEADERS if h.partner_visible}
+    for record in seen:
+        names = set(record["headers"][::2])
+        assert names <= documented, names - documented
+        assert {"rmt-enc-alg", "rmt-enc-dek", "rmt-sig"} <= names
+
+    first = hub.inbox(GEMEENTE, timeout_s=30)[0]
+    raw = subprocess.run(
+        [*base, "-p", str(first.partition), "-o", str(first.offset), "-c", "1", "-f", "%s"],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert raw.returncode == 0, raw.stderr
+    assert raw.stdout == first.raw  # the envelope, as the partner SDKs decrypt it
+    assert first.value is not None
+    assert first.value != first.raw
+    assert first.value[:1] == b"\x00"  # its plaintext: Confluent-framed Avro
