@@ -65,6 +65,9 @@ public final class AvroJson {
                 }
                 return out;
             case ENUM:
+                if (!schema.hasEnumSymbol(json.asText())) {
+                    throw new HubException(json.asText() + " is no symbol of " + schema.getFullName());
+                }
                 return DATA.createEnum(json.asText(), schema);
             case ARRAY:
                 List<Object> items = new ArrayList<>();

@@ -194,15 +194,23 @@ public final class PartnerClient implements AutoCloseable {
     /** Waits until the broker acknowledged everything sent. */
     public void flush() {
         if (producer != null) {
-            producer.flush();
+            try {
+                producer.flush();
+            } catch (KafkaException e) {
+                throw new HubException("flushing to " + config.outbox() + ": " + e.getMessage(), e);
+            }
         }
     }
 
     /** The next inbox messages (joins the consumer group on first use; offsets are never auto-committed). */
     public List<InboxMessage> poll(Duration timeout) {
         List<InboxMessage> out = new ArrayList<>();
-        for (ConsumerRecord<byte[], byte[]> raw : consumer().poll(timeout)) {
-            out.add(read(raw));
+        try {
+            for (ConsumerRecord<byte[], byte[]> raw : consumer().poll(timeout)) {
+                out.add(read(raw));
+            }
+        } catch (KafkaException e) {
+            throw new HubException("polling " + config.inbox() + ": " + e.getMessage(), e);
         }
         return out;
     }
@@ -220,7 +228,11 @@ public final class PartnerClient implements AutoCloseable {
                     (a, b) -> a.offset() >= b.offset() ? a : b);
         }
         if (!offsets.isEmpty()) {
-            consumer().commitSync(offsets);
+            try {
+                consumer().commitSync(offsets);
+            } catch (KafkaException e) {
+                throw new HubException("committing offsets on " + config.inbox() + ": " + e.getMessage(), e);
+            }
         }
     }
 
@@ -241,8 +253,9 @@ public final class PartnerClient implements AutoCloseable {
                 type = record.getSchema().getFullName();
             }
             return new InboxMessage(raw.topic(), raw.partition(), raw.offset(), raw.key(), headers, eventId, type, record, null);
-        } catch (HubException e) {
-            return new InboxMessage(raw.topic(), raw.partition(), raw.offset(), raw.key(), headers, eventId, type, null, e);
+        } catch (RuntimeException e) {
+            HubException error = e instanceof HubException hub ? hub : new HubException("DECODE_ERROR", e.toString(), e);
+            return new InboxMessage(raw.topic(), raw.partition(), raw.offset(), raw.key(), headers, eventId, type, null, error);
         }
     }
 

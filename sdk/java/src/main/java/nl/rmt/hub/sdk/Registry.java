@@ -53,7 +53,11 @@ public final class Registry {
     public Schema schema(int id) {
         return schemas.computeIfAbsent(id, key -> {
             JsonNode answer = call(HttpRequest.newBuilder(URI.create(url + "/schemas/ids/" + key)).GET());
-            return new Schema.Parser().parse(answer.path("schema").asText());
+            try {
+                return new Schema.Parser().parse(answer.path("schema").asText());
+            } catch (RuntimeException e) {
+                throw new HubException("DECODE_ERROR", "schema " + key + " of the registry does not parse", e);
+            }
         });
     }
 
