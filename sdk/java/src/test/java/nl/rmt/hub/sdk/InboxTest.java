@@ -29,7 +29,7 @@ class InboxTest {
         PartnerClient withKey = new PartnerClient(CONFIG, null, (s, id) -> Optional.of(key).filter(k -> k.keyId().equals(id)));
         GenericRecord opened = withKey.openSealed(delivered);
         assertEquals(true, opened.get("work_limitation"));
-        assertEquals(List.of("WORKPLACE_ADAPTATION", "REDUCED_HOURS"),
+        assertEquals(List.of("WORKPLACE_ADAPTATION", "ADJUSTED_HOURS"),
                 ((List<?>) opened.get("health_needs")).stream().map(Object::toString).toList());
         assertNull(opened.get("sealed_fields"));
 
