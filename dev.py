@@ -45,6 +45,7 @@ SYSTEM_PACKAGES: dict[str, str] = {
     "postgresql": "/usr/lib/postgresql/*/bin/initdb",  # consent store tests on PostgreSQL
     "chromium": "/usr/bin/chromium",  # browser tests (tests/e2e), driven by Playwright
     "maven": "/usr/bin/mvn",  # fetches Apache Kafka's jars (hub/broker/kafka/pom.xml)
+    "kcat": "/usr/bin/kcat",  # a stock librdkafka reader of an inbox (tests/integration)
 }
 
 
@@ -134,27 +135,51 @@ def _pytest(args: Sequence[str], **env: str) -> None:
 
 
 class _Beside:
-    """A pytest run in the background; its output is printed when it is finished."""
+    """A command run in the background; what it printed is shown when it is finished
+    (``only``: just the lines holding one of these words)."""
 
-    def __init__(self, what: str, args: Sequence[str], **env: str) -> None:
-        self.what = what
-        self.log = VENV / f"beside-{os.getpid()}.log"
-        cmd = [str(BIN / "python"), "-m", "pytest", *args]
-        _say(f"beside it: {what} ({' '.join(f'{k}={v}' for k, v in env.items())} {' '.join(cmd)})")
+    def __init__(
+        self,
+        what: str,
+        cmd: Sequence[str],
+        *,
+        env: dict[str, str] | None = None,
+        only: tuple[str, ...] = (),
+    ) -> None:
+        self.what, self.only = what, only
+        self.log = VENV / f"beside-{os.getpid()}-{len(what)}.log"
+        said = " ".join(f"{k}={v}" for k, v in (env or {}).items())
+        _say(f"beside it: {what} ({said} {' '.join(cmd)})".replace("( ", "("))
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
-                cmd, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT
+                cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=out, stderr=out
             )
 
     def finish(self) -> None:
         """Wait, print what it printed; exit with its code if it failed."""
         code = self.proc.wait()
-        _say(f"{self.what}, run beside the tiers above:")
-        sys.stdout.write(self.log.read_text(errors="replace"))
+        _say(f"{self.what}, run beside the tier above:")
+        for line in self.log.read_text(errors="replace").splitlines(keepends=True):
+            if not self.only or any(word in line for word in self.only):
+                sys.stdout.write(line)
         sys.stdout.flush()
         self.log.unlink(missing_ok=True)
         if code != 0:
             raise SystemExit(code)
+
+
+def java_sdk_build() -> _Beside | None:
+    """Build and test the Java partner SDK (sdk/java: mvn verify, the Maven repository in
+    ~/.m2) in the background; it shows one line per artifact fetched, the test counts and
+    errors. None (said) without java and mvn."""
+    mvn = shutil.which("mvn")
+    if mvn is None or shutil.which("java") is None:
+        _say("no java or mvn on PATH: the Java SDK (sdk/java) is not built or tested")
+        return None
+    cmd = [mvn, "--batch-mode", "--file", str(ROOT / "sdk" / "java" / "pom.xml"), "verify"]
+    return _Beside(
+        "the Java SDK build", cmd, only=("Downloaded from", "Tests run:", "BUILD", "ERROR")
+    )
 
 
 # every core; worksteal evens out the few long hypothesis tests (tests/monitor)
@@ -169,14 +194,28 @@ def task_test(args: list[str]) -> None:
     if args:
         _pytest(args)
         return
-    # the broker-free tier on every core, then the broker tiers one test at a time (the
-    # broker: HUB_EMBEDDED_BROKER, else Apache Kafka where Java 17+ runs) with the smoke
-    # set on Tansu beside them: the broker tiers wait on sockets about half the time
-    _pytest(["-m", "not integration", *PARALLEL, "--durations=10"])
+    # the broker-free tier on every core with the Java SDK's build beside it (the broker
+    # tiers use its jar), then the broker tiers one test at a time (the broker:
+    # HUB_EMBEDDED_BROKER, else Apache Kafka where Java 17+ runs) with the smoke set on
+    # Tansu beside them: the broker tiers wait on sockets about half the time
+    java = java_sdk_build()
+    try:
+        _pytest(["-m", "not integration", *PARALLEL, "--durations=10"])
+    finally:
+        if java is not None:
+            java.finish()
     smoke = _Beside(
         "the Tansu smoke set",
-        ["-m", "tansu or tansu_only", "-p", "no:cacheprovider"],
-        HUB_EMBEDDED_BROKER="tansu",
+        [
+            str(BIN / "python"),
+            "-m",
+            "pytest",
+            "-m",
+            "tansu or tansu_only",
+            "-p",
+            "no:cacheprovider",
+        ],
+        env={"HUB_EMBEDDED_BROKER": "tansu"},
     )
     try:
         _pytest(["-m", "integration and not tansu_only", "--durations=20"])

@@ -9,6 +9,7 @@ import typer
 
 from hub.cli._common import console, handle_errors, settings_for
 from hub.docs import build_asyncapi, render_asyncapi
+from hub.docs.headers import replace_tables
 from hub.docs.test_vectors import build_test_vectors, render
 from schemas import load_schemas
 from topics import build_catalogue
@@ -16,7 +17,8 @@ from topics import build_catalogue
 __all__ = ["app"]
 
 app = typer.Typer(
-    help="Generated documentation (AsyncAPI, protocol test vectors).", no_args_is_help=True
+    help="Generated documentation (AsyncAPI, protocol headers and test vectors).",
+    no_args_is_help=True,
 )
 
 
@@ -51,3 +53,16 @@ def write_test_vectors(
     for name, content in build_test_vectors().items():
         (out / name).write_text(render(content), encoding="utf-8")
     console.print(f"wrote {out}")
+
+
+@app.command("protocol")
+@handle_errors
+def protocol(
+    path: Annotated[
+        Path,
+        typer.Option("--path", help="The protocol document whose header tables to rewrite."),
+    ] = Path("docs/partner-protocol.md"),
+) -> None:
+    """Rewrite the header tables of the partner protocol (from hub/docs/headers.py)."""
+    path.write_text(replace_tables(path.read_text(encoding="utf-8")), encoding="utf-8")
+    console.print(f"wrote {path}")

@@ -423,7 +423,7 @@ def _sealed_field_vectors() -> dict[str, Any]:
     cases = []
     for field, value in (
         ("work_limitation", True),
-        ("health_needs", ["WORKPLACE_ADAPTATION", "REDUCED_HOURS"]),
+        ("health_needs", ["WORKPLACE_ADAPTATION", "ADJUSTED_HOURS"]),
         ("reduced_wage_value", None),
     ):
         if value is None:

@@ -97,14 +97,50 @@ def test_messages_carry_self_contained_avro_and_data_categories(
 ) -> None:
     schemas = load_schemas()
     messages = document["components"]["messages"]
+    avro = document["components"]["schemas"]
     for fullname in schemas.messages():
-        message = messages[fullname.rsplit(".", 1)[-1]]
-        expected = {k: v.value for k, v in schemas.field_categories(fullname).items()}
-        assert message["x-rmt-data-categories"] == expected
-        assert message["bindings"]["kafka"]["schemaIdPayloadEncoding"] == "confluent"
+        short = fullname.rsplit(".", 1)[-1]
         # self-contained: parses on its own, with no other schema known
-        parsed = fastavro.parse_schema(message["payload"]["schema"], named_schemas={})
+        parsed = fastavro.parse_schema(avro[short]["schema"], named_schemas={})
         assert parsed["name"] == fullname
+        variants = [m for m in messages.values() if m["name"].split(".")[0] == short]
+        assert variants, fullname
+        expected = {k: v.value for k, v in schemas.field_categories(fullname).items()}
+        for message in variants:
+            assert message["x-rmt-data-categories"] == expected
+
+
+def test_outbox_and_inbox_payloads_are_encrypted_envelopes_with_their_headers(
+    document: dict[str, Any], settings: HubSettings
+) -> None:
+    """The truth on the wire: a partner reading its inbox (or anyone its outbox) sees an
+    envelope, not Avro; the Avro record is what it holds (issue 17)."""
+    catalogue = build_catalogue(settings)
+    messages = document["components"]["messages"]
+    for topic, signer in ((catalogue.outbox("uwv"), "partner"), (catalogue.inbox("uwv"), "hub")):
+        refs = document["channels"][topic.name]["messages"].values()
+        for ref in refs:
+            message = _resolve(document, ref["$ref"])
+            headers = _resolve(document, message["headers"]["$ref"])
+            if message["name"] == "Tombstone":
+                assert message["payload"] == {"type": "null"}
+                assert "rmt-enc-alg" not in headers["properties"]
+                continue
+            assert message["contentType"] == "application/octet-stream"
+            assert message["payload"]["format"] == "binary"
+            assert "schemaIdLocation" not in message["bindings"]["kafka"]
+            assert _resolve(document, message["x-rmt-plaintext"]["$ref"])["schemaFormat"]
+            for name in ("ce_id", "rmt-sig", "rmt-sig-key", "rmt-enc-alg", "rmt-enc-dek"):
+                assert name in headers["required"], (message["name"], name)
+            assert ("rmt-origin-source" in headers["properties"]) is (signer == "hub")
+    # the hub's own clear-text topics say so
+    (consent,) = document["channels"][catalogue.consent_changes.name]["messages"].values()
+    message = _resolve(document, consent["$ref"])
+    assert message["contentType"] == "application/avro"
+    headers = _resolve(document, message["headers"]["$ref"])
+    assert "rmt-consent-prev" in headers["properties"]
+    assert "rmt-enc-alg" not in headers["properties"]
+    assert len(messages) > len(load_schemas().messages())
 
 
 def test_committed_document_is_current(document: dict[str, Any]) -> None:
