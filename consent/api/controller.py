@@ -176,8 +176,10 @@ class ConsentController:
         principal.require(_OFFICER)
         return build_access_report(self.service, subject)
 
-    def access_report_html(self, principal: Principal, subject: ClientPseudonym) -> str:
-        return render_html(self.access_report(principal, subject))
+    def access_report_html(
+        self, principal: Principal, subject: ClientPseudonym, lang: str | None = None
+    ) -> str:
+        return render_html(self.access_report(principal, subject), lang)
 
     # --- the officer's work ------------------------------------------------------------------
     def expiring(

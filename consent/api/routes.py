@@ -46,6 +46,7 @@ from consent.exports import ExportFormat
 from consent.model import PARTNER_ID_PATTERN, PSEUDONYM_PATTERN, Role
 from consent.report import AccessReport
 from consent.store import Window
+from hub.i18n import negotiate
 from hub.ids import ClientPseudonym, ConsentId, PartnerId
 
 __all__ = ["EXPORT_MEDIA_TYPES", "build_router", "export_response"]
@@ -356,9 +357,20 @@ def build_router(controller: ConsentController) -> APIRouter:
         responses=_HTML_ERRORS,
         openapi_extra=_roles(_OFFICER),
     )
-    def access_report_html(caller: Caller, subject: SubjectPath) -> HTMLResponse:
-        """The access report as a readable page (privacy officer)."""
-        return HTMLResponse(controller.access_report_html(caller, subject))
+    def access_report_html(
+        caller: Caller,
+        subject: SubjectPath,
+        lang: Annotated[
+            str | None,
+            Query(pattern="^(nl|en)$", description="nl (the default) or en."),
+        ] = None,
+        accept_language: Annotated[str | None, Header(max_length=500)] = None,
+    ) -> HTMLResponse:
+        """The access report as a readable page (privacy officer), in Dutch unless English
+        is asked for (``lang``, else ``Accept-Language``)."""
+        chosen = negotiate(lang, accept_language)
+        page = controller.access_report_html(caller, subject, chosen)
+        return HTMLResponse(page, headers={"Content-Language": chosen, "Vary": "Accept-Language"})
 
     @router.post(
         "/v1/decisions",
