@@ -23,6 +23,7 @@ from html import escape
 
 from pydantic import BaseModel, ConfigDict
 
+from consent.erasures import ErasureNoticeView, notices_for, render_erasures
 from consent.labels import label, labels
 from consent.model import CollectionMethod, ConsentChangeType, ConsentStatus, LegalBasis
 from consent.service import ConsentService
@@ -145,6 +146,9 @@ class AccessReport(_Model):
     disclosures: tuple[ReportDisclosure, ...]
     history: tuple[ReportEvent, ...]
     verification: ReportVerification
+    erasures: tuple[ErasureNoticeView, ...] = ()
+    """The erasure notices that went out when a consent ended, each with its recipient's
+    acknowledgement (:mod:`consent.erasures`)."""
 
 
 def build_access_report(service: ConsentService, subject: ClientPseudonym) -> AccessReport:
@@ -221,6 +225,7 @@ def build_access_report(service: ConsentService, subject: ClientPseudonym) -> Ac
         disclosures=disclosures,
         history=history,
         verification=_verification(service, subject, disclosures),
+        erasures=tuple(notices_for(service, subject)),
     )
 
 
@@ -319,6 +324,10 @@ th{background:#f2f2f2}.empty{color:#666;font-style:italic}
 .meta{color:#555;font-size:.85rem}
 .verification{padding:.5rem .75rem;border-left:.3rem solid}
 .verified{border-color:#2e7d32;background:#edf7ee}.unverified{border-color:#c62828;background:#fdecea}
+.badge{display:inline-block;padding:.05rem .45rem;border-radius:.25rem;font-weight:600;
+font-size:.8rem;border:1px solid}
+.erasure-acknowledged{background:#e3f4e8;color:#14532d}.erasure-sent{background:#eef1f4;color:#333}
+.erasure-overdue{background:#fdecea;color:#8b1a1a}
 """
 
 
@@ -488,6 +497,8 @@ def render_sections(report: AccessReport) -> str:
             consents,
             _("No consents are recorded for you."),
         )
+        + f"<h2>{escape(_('Erasure notices to the recipients'))}</h2>"
+        + render_erasures(report.erasures)
         + f"<h2>{escape(_('History of your consents'))}</h2>"
         + _table(
             (_("when"), _("change"), _("consent"), _("by")),

@@ -77,6 +77,9 @@ font-size:.8rem;border:1px solid}
 .GIVEN{background:#e3f4e8;color:#14532d;border-color:#14532d}
 .WITHDRAWN{background:#eee;color:#333;border-color:#333}
 .EXPIRED{background:#fff3d6;color:#6b4500;border-color:#6b4500}
+.erasure-acknowledged{background:#e3f4e8;color:#14532d;border-color:#14532d}
+.erasure-sent{background:#eef1f4;color:#333;border-color:#333}
+.erasure-overdue{background:#fdecea;color:#8b1a1a;border-color:#8b1a1a}
 form.card,section.card{background:var(--bg);border:1px solid var(--line);border-radius:.4rem;
 padding:1rem 1.25rem;margin:1rem 0}
 label{display:block;font-weight:600;margin:.6rem 0 .2rem}
@@ -144,6 +147,7 @@ def _page(title: str, body: str, layout: Layout) -> str:
         links = (
             f'<li><a href="/console/subjects">{_e(_("Find a subject"))}</a></li>'
             f'<li><a href="/console/expiring">{_e(_("Expiring consents"))}</a></li>'
+            f'<li><a href="/console/erasures">{_e(_("Erasures"))}</a></li>'
             f'<li><a href="/console/exports">{_e(_("Exports"))}</a></li>'
             f'<li><a href="/console/bulk">{_e(_("Bulk withdrawal"))}</a></li>'
             f'<li><a href="/console/policy">{_e(_("Policy matrix"))}</a></li>'

@@ -20,6 +20,7 @@ POST     /console/subjects/{s}/consents/{id}/withdraw    withdraw
 GET      /console/subjects/{s}/report                    the subject access report
 GET      /console/policy                                 the policy matrix
 GET      /console/expiring                               consents about to expire (?days=)
+GET      /console/erasures                               erasure notices and acknowledgements
 GET      /console/exports                                the export download forms
 GET      /console/exports/{kind}                         a download (disclosures, consent-events)
 GET      /console/bulk                                   bulk withdrawal: the selection
@@ -82,9 +83,11 @@ from consent.console.work import (
     bulk_done_page,
     bulk_page,
     bulk_preview_page,
+    erasures_page,
     expiring_page,
     exports_page,
 )
+from consent.erasures import ErasureStatus
 from consent.errors import (
     ConsentConflict,
     ConsentInvalid,
@@ -536,6 +539,27 @@ class _Console:
 
         return self.guarded(who, work)
 
+    def erasures(
+        self,
+        request: Request,
+        days: Annotated[str | None, Query(max_length=10)] = None,
+        status: Annotated[str | None, Query(max_length=20)] = None,
+    ) -> Response:
+        who = self.caller(request)
+        if not isinstance(who, _Caller):
+            return who
+        number = int(days) if days and days.isdigit() else (30 if not days else 0)
+        if not 1 <= number <= MAX_EXPIRING_DAYS:
+            detail = _("Days: a number from 1 to {most}.").format(most=MAX_EXPIRING_DAYS)
+            return _html(error_page(who.layout, 422, _("Invalid"), detail), 422)
+        chosen = ErasureStatus(status) if status in set(ErasureStatus) else None
+
+        def work() -> Response:
+            found = self.controller.recent_erasures(who.principal, number, chosen)
+            return _html(erasures_page(who.layout, found, chosen))
+
+        return self.guarded(who, work)
+
     def exports(self, request: Request) -> Response:
         who = self.caller(request)
         if not isinstance(who, _Caller):
@@ -738,6 +762,7 @@ def build_console_router(controller: ConsentController, signer: SessionSigner) -
         ("/subjects/{subject}/report", console.report),
         ("/policy", console.policy),
         ("/expiring", console.expiring),
+        ("/erasures", console.erasures),
         ("/exports", console.exports),
         ("/exports/{kind}", console.export),
         ("/bulk", console.bulk),

@@ -23,6 +23,7 @@ from consent.console.pages import (
     _table,
     _ts,
 )
+from consent.erasures import ErasureList, ErasureStatus, render_erasures, status_label
 from consent.labels import label, recipients_label
 from hub.i18n import N_, _
 from schemas.vocabulary import Purpose
@@ -32,6 +33,7 @@ __all__ = [
     "bulk_done_page",
     "bulk_page",
     "bulk_preview_page",
+    "erasures_page",
     "expiring_page",
     "exports_page",
 ]
@@ -284,3 +286,36 @@ def bulk_done_page(layout: Layout, done: BulkWithdrawalView) -> str:
         + f'<p><a href="/console/bulk">{_e(_t("bulk.again"))}</a></p>'
     )
     return _page(_t("bulk.title"), body, layout)
+
+
+# --- erasure notices --------------------------------------------------------------------------
+def erasures_page(layout: Layout, found: ErasureList, status: ErasureStatus | None) -> str:
+    """Erasure notices of consents that ended recently: which recipients acknowledged
+    that they erased, which are still outstanding, and which are overdue."""
+    choices = [(s.value, status_label(s)) for s in ErasureStatus]
+    form = (
+        '<form class="inline card" method="get" action="/console/erasures">'
+        f'<label for="days">{_e(_("Consents that ended within the last number of days"))}</label>'
+        f'<input type="text" inputmode="numeric" id="days" name="days" value="{found.days}" '
+        'pattern="[0-9]{1,3}" required>'
+        f'<label for="status">{_e(_("Status"))}</label>'
+        f'<select id="status" name="status">'
+        f"{_options(choices, status.value if status else '', _('- all -'))}</select>"
+        f'<button type="submit">{_e(_("Show"))}</button></form>'
+    )
+    summary = _(
+        "{overdue} overdue, {sent} sent and not yet acknowledged, {acknowledged} acknowledged."
+    ).format(overdue=found.overdue, sent=found.sent, acknowledged=found.acknowledged)
+    intro = _(
+        "When a consent ends, every partner that received data under it gets an erasure "
+        "notice. The partner confirms that it erased the data; a notice not confirmed "
+        "within {days} days is overdue."
+    ).format(days=7)
+    body = (
+        f"<h1>{_e(_('Erasure notices'))}</h1>"
+        f'<p class="meta">{_e(intro)}</p>'
+        + form
+        + f'<p role="status" id="erasure-summary">{_e(summary)}</p>'
+        + render_erasures(found.notices, with_subject=True)
+    )
+    return _page(_("Erasure notices"), body, layout)
