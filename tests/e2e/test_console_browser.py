@@ -220,7 +220,12 @@ def test_grant_deliver_withdraw_in_the_browser(
     # the report keeps the delivery and shows its basis is withdrawn now
     page.get_by_role("link", name="Subject access report").click()
     expect(page.locator("table").first).to_contain_text(f"consent {cid} (CONSENT, now WITHDRAWN)")
-    history = page.locator("table").nth(2)
+    # UWV received data under it: an erasure notice went out, not yet acknowledged
+    erasure = page.locator("table.erasures tbody tr")
+    expect(erasure).to_have_count(1)
+    expect(erasure).to_contain_text("UWV (employee insurance agency")
+    expect(erasure.locator(".badge")).to_have_text("sent")
+    history = page.locator("table").last
     expect(history).to_contain_text("GIVEN")
     expect(history).to_contain_text("WITHDRAWN")
     _shot(page, artifacts, "5-report-withdrawn")
