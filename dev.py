@@ -116,6 +116,59 @@ def task_lint(_: list[str]) -> None:
     _run([BIN / "rmt-hub", "schemas", "check"])  # compatibility gate vs schemas/released
 
 
+LOCALE = ROOT / "hub" / "locale"
+POT = LOCALE / "rmt_hub.pot"
+
+
+def task_i18n(args: list[str]) -> None:
+    """extract the pages' texts to hub/locale/rmt_hub.pot and merge them into the Dutch
+    catalogue (then translate the new entries in hub/locale/nl/LC_MESSAGES/rmt_hub.po);
+    'i18n check' only checks that nothing is missing (docs/i18n.md)"""
+    ensure_venv()
+    pybabel = BIN / "pybabel"
+    extract = [
+        pybabel,
+        "extract",
+        "-F",
+        "babel.cfg",
+        "-k",
+        "NP_:1c,2",
+        "--add-location=file",
+        "--sort-output",
+        "--no-wrap",
+        "--project=rmt-hub",
+        "--copyright-holder=rmt-hub contributors",
+        "-o",
+        POT,
+        ".",
+    ]
+    if args[:1] == ["check"]:
+        _pytest(["tests/unit/test_i18n.py", "-q"])
+        return
+    _run(extract)
+    po = LOCALE / "nl" / "LC_MESSAGES" / "rmt_hub.po"
+    if po.exists():
+        _run(
+            [
+                pybabel,
+                "update",
+                "--no-wrap",
+                "-D",
+                "rmt_hub",
+                "-i",
+                POT,
+                "-d",
+                LOCALE,
+                "-l",
+                "nl",
+                "--ignore-obsolete",
+            ]
+        )
+    else:
+        _run([pybabel, "init", "--no-wrap", "-D", "rmt_hub", "-i", POT, "-d", LOCALE, "-l", "nl"])
+    _say(f"translate the empty or fuzzy entries of {po.relative_to(ROOT)}")
+
+
 def task_format(_: list[str]) -> None:
     """apply ruff's formatter and safe fixes"""
     ensure_venv()
@@ -255,6 +308,7 @@ TASKS: dict[str, Callable[[list[str]], None]] = {
     "unit": task_unit,
     "lint": task_lint,
     "format": task_format,
+    "i18n": task_i18n,
     "reliability": task_reliability,
 }
 

@@ -23,8 +23,11 @@ from html import escape
 
 from pydantic import BaseModel, ConfigDict
 
+from consent.erasures import ErasureNoticeView, notices_for, render_erasures
+from consent.labels import label, labels
 from consent.model import CollectionMethod, ConsentChangeType, ConsentStatus, LegalBasis
 from consent.service import ConsentService
+from hub.i18n import _, current, format_datetime, language, ngettext
 from hub.ids import ClientPseudonym, ConsentId, PartnerId
 from schemas.vocabulary import DataCategory, PartnerKind, Purpose
 
@@ -143,6 +146,9 @@ class AccessReport(_Model):
     disclosures: tuple[ReportDisclosure, ...]
     history: tuple[ReportEvent, ...]
     verification: ReportVerification
+    erasures: tuple[ErasureNoticeView, ...] = ()
+    """The erasure notices that went out when a consent ended, each with its recipient's
+    acknowledgement (:mod:`consent.erasures`)."""
 
 
 def build_access_report(service: ConsentService, subject: ClientPseudonym) -> AccessReport:
@@ -219,6 +225,7 @@ def build_access_report(service: ConsentService, subject: ClientPseudonym) -> Ac
         disclosures=disclosures,
         history=history,
         verification=_verification(service, subject, disclosures),
+        erasures=tuple(notices_for(service, subject)),
     )
 
 
@@ -293,7 +300,7 @@ def _verification(
 
 
 def _ts(value: datetime | None) -> str:
-    return "-" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
+    return format_datetime(value)
 
 
 def _cells(*values: object) -> str:
@@ -317,7 +324,58 @@ th{background:#f2f2f2}.empty{color:#666;font-style:italic}
 .meta{color:#555;font-size:.85rem}
 .verification{padding:.5rem .75rem;border-left:.3rem solid}
 .verified{border-color:#2e7d32;background:#edf7ee}.unverified{border-color:#c62828;background:#fdecea}
+.badge{display:inline-block;padding:.05rem .45rem;border-radius:.25rem;font-weight:600;
+font-size:.8rem;border:1px solid}
+.erasure-acknowledged{background:#e3f4e8;color:#14532d}.erasure-sent{background:#eef1f4;color:#333}
+.erasure-overdue{background:#fdecea;color:#8b1a1a}
 """
+
+
+def _summary(check: ReportVerification, total: int) -> str:
+    """The verification summary in the page's language (the JSON keeps its English one)."""
+    if check.breaks:
+        first = check.breaks[0]
+        where = (
+            _("the end")
+            if first.offset is None
+            else _("entry {offset}").format(offset=first.offset)
+        )
+        text = _(
+            "broken chain at {where} of {topic} partition {partition} ({reason}: {detail})"
+        ).format(
+            where=where,
+            topic=first.topic,
+            partition=first.partition,
+            reason=first.reason,
+            detail=first.detail,
+        )
+        if len(check.breaks) > 1:
+            text += " " + _("and {count} more").format(count=len(check.breaks) - 1)
+        return text + ": " + _("disclosures may be missing from this report or changed")
+    if check.rejected:
+        return ngettext(
+            "bad signature: {count} record about this subject on the audit trail is not an "
+            "entry of the hub; it is listed apart and is not a disclosure",
+            "bad signature: {count} records about this subject on the audit trail are not "
+            "entries of the hub; they are listed apart and are not disclosures",
+            len(check.rejected),
+        ).format(count=len(check.rejected))
+    if check.unverified:
+        return _(
+            "unverified: {unverified} of {total} disclosures were not read from the hub's "
+            "signed audit trail"
+        ).format(unverified=check.unverified, total=total)
+    if check.verified:
+        return ngettext(
+            "verified: the disclosure is an entry signed by the hub in an unbroken audit chain",
+            "verified: each of the {count} disclosures is an entry signed by the hub in an "
+            "unbroken audit chain",
+            check.verified,
+        ).format(count=check.verified)
+    return _(
+        "verified: no disclosures, and no record about this subject on the audit trail "
+        "fails verification"
+    )
 
 
 def render_verification(report: AccessReport) -> str:
@@ -326,10 +384,28 @@ def render_verification(report: AccessReport) -> str:
     ok = check.status is AuditStatus.VERIFIED
     role = "status" if ok else "alert"
     css = "verified" if ok else "unverified"
+    summary = _summary(check, len(report.disclosures))
     return (
         f'<p class="verification {css}" role="{role}" data-status="{escape(check.status)}">'
-        f"Audit trail: <strong>{escape(check.summary)}</strong></p>"
+        f"{escape(_('Audit trail:'))} <strong>{escape(summary)}</strong></p>"
     )
+
+
+def _basis(b: ReportBasis) -> str:
+    return _("consent {consent} ({basis}, now {status})").format(
+        consent=b.consent_id,
+        basis=label(b.legal_basis, _("unknown")),
+        status=label(b.status_now, "?"),
+    )
+
+
+def _data(d: ReportDisclosure) -> str:
+    text = labels(d.data_categories)
+    if d.fields:
+        text += " " + _("(fields: {fields})").format(fields=", ".join(d.fields))
+    if d.record_type:
+        text += " " + _("in {record_type}").format(record_type=d.record_type)
+    return text
 
 
 def render_sections(report: AccessReport) -> str:
@@ -339,22 +415,18 @@ def render_sections(report: AccessReport) -> str:
         _cells(
             _ts(d.disclosed_at),
             f"{d.recipient_name} ({d.recipient})",
-            d.purpose,
-            ", ".join(d.data_categories)
-            + (f" (fields: {', '.join(d.fields)})" if d.fields else "")
-            + (f" in {d.record_type}" if d.record_type else ""),
-            "; ".join(
-                f"consent {b.consent_id} ({b.legal_basis or 'unknown'}, now {b.status_now or '?'})"
-                for b in d.basis
-            )
-            or "-",
-            "verified" if d.verified else "not verified",
+            label(d.purpose),
+            _data(d),
+            "; ".join(_basis(b) for b in d.basis) or "-",
+            _("verified") if d.verified else _("not verified"),
         )
         for d in report.disclosures
     ]
     rejected = [
         _cells(
-            f"{r.topic} partition {r.partition} offset {r.offset}",
+            _("{topic} partition {partition} offset {offset}").format(
+                topic=r.topic, partition=r.partition, offset=r.offset
+            ),
             f"{r.check}: {r.detail}",
             r.claimed_recipient or "-",
             _ts(r.claimed_at),
@@ -363,85 +435,106 @@ def render_sections(report: AccessReport) -> str:
     ]
     breaks = [
         _cells(
-            f"{b.topic} partition {b.partition}",
+            _("{topic} partition {partition}").format(topic=b.topic, partition=b.partition),
             "-" if b.offset is None else b.offset,
             f"{b.reason}: {b.detail}",
         )
         for b in report.verification.breaks
     ]
     problems = ""
+    foreign = _("Records that are not the hub's (not disclosures)")
     if breaks:
-        problems += "<h2>Breaks in the audit trail</h2>" + _table(
-            ("partition", "entry", "what"), breaks, ""
+        problems += f"<h2>{escape(_('Breaks in the audit trail'))}</h2>" + _table(
+            (_("partition"), _("entry"), _("what")), breaks, ""
         )
     if rejected:
-        problems += "<h2>Records that are not the hub's (not disclosures)</h2>" + _table(
-            ("where", "why", "claimed recipient", "claimed time"), rejected, ""
+        problems += f"<h2>{escape(foreign, quote=False)}</h2>" + _table(
+            (_("where"), _("why"), _("claimed recipient"), _("claimed time")), rejected, ""
         )
     consents = [
         _cells(
             c.consent_id,
-            c.status_now,
+            label(c.status_now),
             f"{c.controller_name} ({c.controller})",
             ", ".join(c.recipients),
-            ", ".join(c.purposes),
-            ", ".join(c.data_categories),
-            c.legal_basis,
-            f"{_ts(c.valid_from)} - {_ts(c.valid_until) if c.valid_until else 'no end date'}",
-            f"{_ts(c.recorded_at)} by {c.recorded_by} ({c.collection_method}, notice "
-            f"{c.notice_version})",
+            labels(c.purposes),
+            labels(c.data_categories),
+            label(c.legal_basis),
+            f"{_ts(c.valid_from)} - {_ts(c.valid_until) if c.valid_until else _('no end date')}",
+            _("{time} by {actor} ({method}, notice {notice})").format(
+                time=_ts(c.recorded_at),
+                actor=c.recorded_by,
+                method=label(c.collection_method),
+                notice=c.notice_version,
+            ),
         )
         for c in report.consents
     ]
-    history = [_cells(_ts(e.recorded_at), e.change, e.consent_id, e.actor) for e in report.history]
+    history = [
+        _cells(_ts(e.recorded_at), label(e.change), e.consent_id, e.actor) for e in report.history
+    ]
     return (
-        "<h2>Data disclosed to partners</h2>"
+        f"<h2>{escape(_('Data disclosed to partners'))}</h2>"
         + _table(
-            ("when", "recipient", "purpose", "data", "basis", "audit trail"),
+            (_("when"), _("recipient"), _("purpose"), _("data"), _("basis"), _("audit trail")),
             disclosures,
-            "No disclosures are recorded for you.",
+            _("No disclosures are recorded for you."),
         )
         + problems
-        + "<h2>Your consents</h2>"
+        + f"<h2>{escape(_('Your consents'))}</h2>"
         + _table(
             (
-                "consent",
-                "status",
-                "controller",
-                "recipients",
-                "purposes",
-                "data",
-                "legal basis",
-                "valid",
-                "recorded",
+                _("consent"),
+                _("status"),
+                _("controller"),
+                _("recipients"),
+                _("purposes"),
+                _("data"),
+                _("legal basis"),
+                _("valid"),
+                _("recorded"),
             ),
             consents,
-            "No consents are recorded for you.",
+            _("No consents are recorded for you."),
         )
-        + "<h2>History of your consents</h2>"
-        + _table(("when", "change", "consent", "by"), history, "No changes recorded.")
+        + f"<h2>{escape(_('Erasure notices to the recipients'))}</h2>"
+        + render_erasures(report.erasures)
+        + f"<h2>{escape(_('History of your consents'))}</h2>"
+        + _table(
+            (_("when"), _("change"), _("consent"), _("by")),
+            history,
+            _("No changes recorded."),
+        )
     )
 
 
 def render_meta(report: AccessReport) -> str:
     """The line under the title: when, by whom, which matrix, whether a BSN is on file."""
-    return (
-        f"Generated {_ts(report.generated_at)} by the consent register of the regional "
-        f"mobility teams; policy matrix {escape(report.policy_version)}. Citizen service "
-        f"number on file: {'yes (encrypted)' if report.bsn_on_file else 'no'}."
+    on_file = _("yes (encrypted)") if report.bsn_on_file else _("no")
+    return escape(
+        _(
+            "Generated {time} by the consent register of the regional mobility teams; policy "
+            "matrix {version}. Citizen service number on file: {answer}."
+        ).format(time=_ts(report.generated_at), version=report.policy_version, answer=on_file)
     )
 
 
-def render_html(report: AccessReport) -> str:
-    """A self-contained HTML page of the report (every value escaped)."""
-    subject = escape(report.subject)
-    return (
-        "<!DOCTYPE html>\n"
-        f'<html lang="en"><head><meta charset="utf-8"><title>Access report {subject}</title>'
-        f"<style>{_STYLE}</style></head><body>"
-        f"<h1>Who received what about you: subject {subject}</h1>"
-        f'<p class="meta">{render_meta(report)}</p>'
-        + render_verification(report)
-        + render_sections(report)
-        + "</body></html>\n"
-    )
+def render_html(report: AccessReport, lang: str | None = None) -> str:
+    """A self-contained HTML page of the report (every value escaped), in ``lang``
+    (None: the language of the request being served, Dutch by default)."""
+    with language(lang or current()) as chosen:
+        subject = escape(report.subject)
+        title = escape(_("Access report {subject}").format(subject=report.subject))
+        heading = escape(_("Who received what about you: subject {subject}")).format(
+            subject=f"<code>{subject}</code>"
+        )
+        return (
+            "<!DOCTYPE html>\n"
+            f'<html lang="{chosen}"><head><meta charset="utf-8"><title>{title}</title>'
+            f"<style>{_STYLE}</style></head><body>"
+            f"<h1>{heading}</h1>"
+            f'<p class="meta">{render_meta(report)}</p>'
+            + render_verification(report)
+            + render_sections(report)
+            + "</body></html>\n"
+        )

@@ -42,6 +42,15 @@ from consent.api.dto import (
 from consent.api.throttle import AuthThrottle
 from consent.bulk import BulkSelection
 from consent.dpv import consent_record_jsonld
+from consent.erasures import (
+    AcknowledgeRequest,
+    ErasureList,
+    ErasureNoticeView,
+    ErasureStatus,
+    acknowledge,
+    notices_for,
+    recent_notices,
+)
 from consent.errors import ConsentInvalid, Forbidden
 from consent.exports import ExportFormat, disclosure_lines, event_lines
 from consent.model import ConsentEvent, ConsentRecord, Role, actor_role
@@ -176,8 +185,32 @@ class ConsentController:
         principal.require(_OFFICER)
         return build_access_report(self.service, subject)
 
-    def access_report_html(self, principal: Principal, subject: ClientPseudonym) -> str:
-        return render_html(self.access_report(principal, subject))
+    def access_report_html(
+        self, principal: Principal, subject: ClientPseudonym, lang: str | None = None
+    ) -> str:
+        return render_html(self.access_report(principal, subject), lang)
+
+    # --- erasure ------------------------------------------------------------------------------
+    def acknowledge_erasure(
+        self, principal: Principal, request: AcknowledgeRequest
+    ) -> tuple[ErasureNoticeView, bool]:
+        """A partner confirms it acted on an erasure notice to it; (notice, new)."""
+        principal.require(_PARTNER)
+        if principal.partner_id is None:
+            raise Forbidden("this partner key names no partner")
+        return acknowledge(self.service, principal.partner_id, principal.actor, request)
+
+    def erasures_for(
+        self, principal: Principal, subject: ClientPseudonym
+    ) -> list[ErasureNoticeView]:
+        principal.require(_OFFICER)
+        return notices_for(self.service, subject)
+
+    def recent_erasures(
+        self, principal: Principal, days: int, status: ErasureStatus | None = None
+    ) -> ErasureList:
+        principal.require(_OFFICER)
+        return recent_notices(self.service, days, status)
 
     # --- the officer's work ------------------------------------------------------------------
     def expiring(

@@ -42,10 +42,12 @@ from consent.api.dto import (
     WithdrawRequest,
 )
 from consent.bulk import BulkSelection
+from consent.erasures import AcknowledgeRequest, ErasureList, ErasureNoticeView, ErasureStatus
 from consent.exports import ExportFormat
 from consent.model import PARTNER_ID_PATTERN, PSEUDONYM_PATTERN, Role
 from consent.report import AccessReport
 from consent.store import Window
+from hub.i18n import negotiate
 from hub.ids import ClientPseudonym, ConsentId, PartnerId
 
 __all__ = ["EXPORT_MEDIA_TYPES", "build_router", "export_response"]
@@ -356,9 +358,22 @@ def build_router(controller: ConsentController) -> APIRouter:
         responses=_HTML_ERRORS,
         openapi_extra=_roles(_OFFICER),
     )
-    def access_report_html(caller: Caller, subject: SubjectPath) -> HTMLResponse:
-        """The access report as a readable page (privacy officer)."""
-        return HTMLResponse(controller.access_report_html(caller, subject))
+    def access_report_html(
+        caller: Caller,
+        subject: SubjectPath,
+        lang: Annotated[
+            str | None,
+            Query(pattern="^(nl|en)$", description="nl (the default) or en."),
+        ] = None,
+        accept_language: Annotated[str | None, Header(max_length=500)] = None,
+    ) -> HTMLResponse:
+        """The access report as a readable page (privacy officer), in Dutch unless English
+        is asked for (``lang``, else ``Accept-Language``)."""
+        chosen = negotiate(lang, accept_language)
+        page = controller.access_report_html(caller, subject, chosen)
+        return HTMLResponse(page, headers={"Content-Language": chosen, "Vary": "Accept-Language"})
+
+    _erasure_routes(router, controller)
 
     @router.post(
         "/v1/decisions",
@@ -437,3 +452,49 @@ def build_router(controller: ConsentController) -> APIRouter:
         return controller.stats(caller)
 
     return router
+
+
+def _erasure_routes(router: APIRouter, controller: ConsentController) -> None:
+    """Erasure notices and their acknowledgements (:mod:`consent.erasures`)."""
+
+    @router.post(
+        "/v1/erasure-acknowledgements",
+        tags=["erasure"],
+        responses={**_ERRORS, 201: {"description": "Recorded now."}},
+        openapi_extra=_roles((Role.PARTNER,)),
+    )
+    def acknowledge_erasure(
+        caller: Caller, request: AcknowledgeRequest, response: Response
+    ) -> ErasureNoticeView:
+        """The recipient of an erasure notice confirms it erased what the notice asked
+        (partner key; only for a notice to this partner). 201 when recorded now, 200 when
+        it was already acknowledged."""
+        notice, new = controller.acknowledge_erasure(caller, request)
+        response.status_code = 201 if new else 200
+        return notice
+
+    @router.get(
+        "/v1/subjects/{subject}/erasures",
+        tags=["erasure"],
+        responses=_ERRORS,
+        openapi_extra=_roles(_OFFICER),
+    )
+    def subject_erasures(caller: Caller, subject: SubjectPath) -> list[ErasureNoticeView]:
+        """The erasure notices about the subject: per recipient sent, acknowledged or
+        overdue (privacy officer)."""
+        return controller.erasures_for(caller, subject)
+
+    @router.get(
+        "/v1/erasures",
+        tags=["erasure"],
+        responses=_ERRORS,
+        openapi_extra=_roles(_OFFICER),
+    )
+    def recent_erasures(
+        caller: Caller,
+        days: Annotated[int, Query(ge=1, le=MAX_EXPIRING_DAYS)] = 30,
+        status: Annotated[ErasureStatus | None, Query()] = None,
+    ) -> ErasureList:
+        """Erasure notices of consents that ended in the last ``days`` days, overdue
+        first (privacy officer)."""
+        return controller.recent_erasures(caller, days, status)

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from consent.api.dto import GrantRequest
 from consent.console.pages import GrantFormValues
 from consent.errors import ConsentInvalid
+from hub.i18n import N_, _
 
 __all__ = [
     "MAX_FORM_BYTES",
@@ -31,20 +32,20 @@ __all__ = [
 MAX_FORM_BYTES = 64 * 1024
 
 _LABELS: dict[str, str] = {
-    "subject": "Subject",
-    "controller": "Controller",
-    "job_seeker_category": "Job seeker category",
-    "recipients": "Recipients",
-    "purposes": "Purposes",
-    "data_categories": "Data categories",
-    "legal_basis": "Legal basis",
-    "valid_from": "Valid from",
-    "valid_until": "Valid until",
-    "notice": "Privacy notice",
-    "collection_method": "Collected",
-    "bsn": "Citizen service number",
-    "query": "Search",
-    "reason": "Reason",
+    "subject": N_("Subject"),
+    "controller": N_("Controller"),
+    "job_seeker_category": N_("Job seeker category"),
+    "recipients": N_("Recipients"),
+    "purposes": N_("Purposes"),
+    "data_categories": N_("Data categories"),
+    "legal_basis": N_("Legal basis"),
+    "valid_from": N_("Valid from"),
+    "valid_until": N_("Valid until"),
+    "notice": N_("Privacy notice"),
+    "collection_method": N_("Collected"),
+    "bsn": N_("Citizen service number"),
+    "query": N_("Search"),
+    "reason": N_("Reason"),
 }
 
 
@@ -148,22 +149,26 @@ def grant_request(subject: str, form: Form) -> GrantRequest:
     return GrantRequest.model_validate(body)
 
 
+def _label(field: str) -> str:
+    return _(_LABELS[field]) if field in _LABELS else field
+
+
 def messages_of(exc: ValidationError | ConsentInvalid) -> list[str]:
     """Readable messages naming the field by its label; never the value sent."""
     if isinstance(exc, ConsentInvalid):
         field = exc.field.split(".")[0]
-        return [f"{_LABELS.get(field, field)}: {exc.message}"]
+        return [f"{_label(field)}: {exc.message}"]
     messages = []
     for error in exc.errors():
         loc = [str(p) for p in error["loc"]]
-        label = _LABELS.get(loc[0], loc[0]) if loc else "Form"
+        label = _label(loc[0]) if loc else _("Form")
         if loc and loc[0] == "notice" and len(loc) > 1:
-            label = f"Privacy notice {loc[1]}"
+            label = _("Privacy notice {part}").format(part=loc[1])
         text = str(error["msg"]).removeprefix("Value error, ")
         sent = error.get("input")
         if error["type"] == "too_short" or (isinstance(sent, list | tuple) and not sent):
-            text = "choose at least one"
+            text = _("choose at least one")
         elif error["type"] == "missing" or sent == "":
-            text = "is required"
+            text = _("is required")
         messages.append(f"{label}: {text}")
     return messages

@@ -8,6 +8,10 @@ Accessible: a skip link, landmarks, one ``<h1>`` per page, a label for every con
 visible focus, and statuses spelled out in text (not only in colour).
 
 A BSN is never rendered: forms that take one are never refilled with it.
+
+Every text is English source marked with ``_()`` and shown in the page's language
+(:mod:`hub.i18n`: Dutch unless English is asked for); codes of the vocabulary are shown
+with :mod:`consent.labels`, dates with Babel.
 """
 
 from __future__ import annotations
@@ -15,14 +19,18 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from html import escape
 
 from consent.api.dto import PolicyView, SubjectConsents
+from consent.labels import label, labels, recipients_label
 from consent.model import CollectionMethod, ConsentStatus, LegalBasis
 from consent.report import AccessReport, render_meta, render_sections, render_verification
 from hub import __version__
+from hub.i18n import _, current, format_datetime
 from schemas.regions import Region
 from schemas.vocabulary import DataCategory, JobSeekerCategory, PartnerKind, Purpose
 from topics.partners import Partner
@@ -30,6 +38,7 @@ from topics.partners import Partner
 __all__ = [
     "CSP",
     "DEFAULT_NOTICE_VERSION",
+    "PAGE_PATH",
     "GrantFormValues",
     "Layout",
     "error_page",
@@ -68,6 +77,9 @@ font-size:.8rem;border:1px solid}
 .GIVEN{background:#e3f4e8;color:#14532d;border-color:#14532d}
 .WITHDRAWN{background:#eee;color:#333;border-color:#333}
 .EXPIRED{background:#fff3d6;color:#6b4500;border-color:#6b4500}
+.erasure-acknowledged{background:#e3f4e8;color:#14532d;border-color:#14532d}
+.erasure-sent{background:#eef1f4;color:#333;border-color:#333}
+.erasure-overdue{background:#fdecea;color:#8b1a1a;border-color:#8b1a1a}
 form.card,section.card{background:var(--bg);border:1px solid var(--line);border-radius:.4rem;
 padding:1rem 1.25rem;margin:1rem 0}
 label{display:block;font-weight:600;margin:.6rem 0 .2rem}
@@ -105,7 +117,11 @@ def _e(value: object) -> str:
 
 
 def _ts(value: datetime | None) -> str:
-    return "-" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
+    return format_datetime(value)
+
+
+PAGE_PATH: ContextVar[str] = ContextVar("console_page_path", default="/console/subjects")
+"""The GET path of the page being rendered: where the language switch leads back to."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,35 +132,43 @@ class Layout:
     csrf: str | None = None
 
 
+def _switch() -> str:
+    """A link to the same page in the other language (the choice is remembered)."""
+    other = "en" if current() == "nl" else "nl"
+    name = "English" if other == "en" else "Nederlands"
+    href = f"{PAGE_PATH.get()}?lang={other}"
+    return f'<a href="{_e(href)}" hreflang="{other}" lang="{other}" class="lang">{name}</a>'
+
+
 def _page(title: str, body: str, layout: Layout) -> str:
-    nav = ""
+    footer = _("rmt-hub {version} · regional mobility teams").format(version=__version__)
+    links = ""
     if layout.officer is not None and layout.csrf is not None:
-        nav = (
-            '<nav aria-label="Console"><ul>'
-            '<li><a href="/console/subjects">Find a subject</a></li>'
-            '<li><a href="/console/expiring">Expiring consents</a></li>'
-            '<li><a href="/console/exports">Exports</a></li>'
-            '<li><a href="/console/bulk">Bulk withdrawal</a></li>'
-            '<li><a href="/console/policy">Policy matrix</a></li>'
-            f"<li>Signed in as {_e(layout.officer)}</li>"
+        links = (
+            f'<li><a href="/console/subjects">{_e(_("Find a subject"))}</a></li>'
+            f'<li><a href="/console/expiring">{_e(_("Expiring consents"))}</a></li>'
+            f'<li><a href="/console/erasures">{_e(_("Erasures"))}</a></li>'
+            f'<li><a href="/console/exports">{_e(_("Exports"))}</a></li>'
+            f'<li><a href="/console/bulk">{_e(_("Bulk withdrawal"))}</a></li>'
+            f'<li><a href="/console/policy">{_e(_("Policy matrix"))}</a></li>'
+            f"<li>{_e(_('Signed in as {officer}').format(officer=layout.officer))}</li>"
             '<li><form method="post" action="/console/logout">'
             f"{_csrf_field(layout.csrf)}"
-            '<button type="submit" class="secondary">Sign out</button></form></li>'
-            "</ul></nav>"
+            f'<button type="submit" class="secondary">{_e(_("Sign out"))}</button></form></li>'
         )
+    nav = f'<nav aria-label="{_e(_("Console"))}"><ul>{links}<li>{_switch()}</li></ul></nav>'
     return (
         "<!DOCTYPE html>\n"
-        '<html lang="en"><head><meta charset="utf-8">'
+        f'<html lang="{current()}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<link rel="icon" href="data:,">'
-        f"<title>{_e(title)} - rmt-hub consent console</title>"
+        f"<title>{_e(_('{title} - rmt-hub consent console').format(title=title))}</title>"
         f"<style>{_STYLE}</style></head><body>"
-        '<a class="skip" href="#main">Skip to content</a>'
-        '<header><span class="brand">Consent register &middot; privacy officer console</span>'
-        f"{nav}</header>"
+        f'<a class="skip" href="#main">{_e(_("Skip to content"))}</a>'
+        f'<header><span class="brand">{_e(_("Consent register · privacy officer console"))}'
+        f"</span>{nav}</header>"
         f'<main id="main" tabindex="-1">{body}</main>'
-        f"<footer>rmt-hub {_e(__version__)} &middot; regional mobility teams</footer>"
-        "</body></html>\n"
+        f"<footer>{_e(footer)}</footer></body></html>\n"
     )
 
 
@@ -157,7 +181,7 @@ def _errors(messages: Sequence[str]) -> str:
         return ""
     items = "".join(f"<li>{_e(m)}</li>" for m in messages)
     return (
-        '<div class="alert" role="alert"><h2 id="problems">There is a problem</h2>'
+        f'<div class="alert" role="alert"><h2 id="problems">{_e(_("There is a problem"))}</h2>'
         f"<ul>{items}</ul></div>"
     )
 
@@ -178,21 +202,25 @@ def _table(caption: str, headers: Sequence[str], rows: Sequence[str], empty: str
 
 # --- login ------------------------------------------------------------------------------------
 def login_page(token: str, errors: Sequence[str] = (), message: str | None = None) -> str:
+    hint = _e(
+        _(
+            "The key issued with {command}. It is checked once; the browser keeps only a "
+            "session cookie that holds no key."
+        )
+    ).format(command="<code>rmt-hub consent keys add --role privacy_officer</code>")
     body = (
-        "<h1>Sign in</h1>"
+        f"<h1>{_e(_('Sign in'))}</h1>"
         + _status(message)
         + _errors(errors)
         + '<form class="card" method="post" action="/console/login" autocomplete="off">'
         + _csrf_field(token)
-        + '<label for="api_key">API key (privacy officer)</label>'
+        + f'<label for="api_key">{_e(_("API key (privacy officer)"))}</label>'
         '<input type="password" id="api_key" name="api_key" required autocomplete="off" '
         'spellcheck="false" aria-describedby="api_key_hint">'
-        '<p class="hint" id="api_key_hint">The key issued with '
-        "<code>rmt-hub consent keys add --role privacy_officer</code>. It is checked once; the "
-        "browser keeps only a session cookie that holds no key.</p>"
-        '<button type="submit">Sign in</button></form>'
+        f'<p class="hint" id="api_key_hint">{hint}</p>'
+        f'<button type="submit">{_e(_("Sign in"))}</button></form>'
     )
-    return _page("Sign in", body, Layout())
+    return _page(_("Sign in"), body, Layout())
 
 
 # --- search -----------------------------------------------------------------------------------
@@ -210,23 +238,33 @@ def search_page(
             links = "".join(
                 f'<li><a href="/console/subjects/{_e(s)}">{_e(s)}</a></li>' for s in matches
             )
-            found = f"<h2>Subjects with this BSN on file</h2><ul>{links}</ul>"
+            found = f"<h2>{_e(_('Subjects with this BSN on file'))}</h2><ul>{links}</ul>"
         else:
-            found = '<p class="empty" role="status">No subject has this BSN on file.</p>'
+            found = (
+                f'<p class="empty" role="status">{_e(_("No subject has this BSN on file."))}</p>'
+            )
     body = (
-        "<h1>Find a subject</h1>"
+        f"<h1>{_e(_('Find a subject'))}</h1>"
         + _status(message)
         + _errors(errors)
         + '<form class="card" method="post" action="/console/search" autocomplete="off">'
         + _csrf_field(layout.csrf)
-        + '<label for="query">Client pseudonym or citizen service number (BSN)</label>'
+        + '<label for="query">'
+        + _e(_("Client pseudonym or citizen service number (BSN)"))
+        + "</label>"
         '<input type="text" id="query" name="query" required autocomplete="off" '
         'spellcheck="false" aria-describedby="query_hint">'
-        '<p class="hint" id="query_hint">A BSN is looked up by its keyed hash and never shown '
-        "back; a pseudonym opens the subject (also when nothing is recorded yet).</p>"
-        '<button type="submit">Search</button></form>' + found
+        '<p class="hint" id="query_hint">'
+        + _e(
+            _(
+                "A BSN is looked up by its keyed hash and never shown back; a pseudonym opens "
+                "the subject (also when nothing is recorded yet)."
+            )
+        )
+        + f'</p><button type="submit">{_e(_("Search"))}</button></form>'
+        + found
     )
-    return _page("Find a subject", body, layout)
+    return _page(_("Find a subject"), body, layout)
 
 
 # --- a subject --------------------------------------------------------------------------------
@@ -250,20 +288,20 @@ class GrantFormValues:
 
 def _options(choices: Iterable[tuple[str, str]], selected: str, blank: str | None = None) -> str:
     out = [f'<option value="">{_e(blank)}</option>'] if blank is not None else []
-    for value, label in choices:
+    for value, text in choices:
         chosen = " selected" if value == selected else ""
-        out.append(f'<option value="{_e(value)}"{chosen}>{_e(label)}</option>')
+        out.append(f'<option value="{_e(value)}"{chosen}>{_e(text)}</option>')
     return "".join(out)
 
 
 def _checkboxes(name: str, choices: Iterable[tuple[str, str]], checked: set[str]) -> str:
     boxes = []
-    for index, (value, label) in enumerate(choices):
+    for index, (value, text) in enumerate(choices):
         ident = f"{name}-{index}"
         mark = " checked" if value in checked else ""
         boxes.append(
             f'<label for="{ident}"><input type="checkbox" id="{ident}" name="{_e(name)}" '
-            f'value="{_e(value)}"{mark}> {_e(label)}</label>'
+            f'value="{_e(value)}"{mark}> {_e(text)}</label>'
         )
     return "".join(boxes)
 
@@ -274,11 +312,13 @@ def _select(
     choices: Iterable[tuple[str, str]],
     selected: str,
     blank: str | None = None,
+    *,
+    required: bool = False,
 ) -> str:
-    required = "" if blank is not None and not blank.startswith("- choose") else " required"
+    needed = " required" if required or blank is None else ""
     return (
         f'<div><label for="{name}">{_e(label)}</label>'
-        f'<select id="{name}" name="{name}"{required}>'
+        f'<select id="{name}" name="{name}"{needed}>'
         f"{_options(choices, selected, blank)}</select></div>"
     )
 
@@ -294,98 +334,128 @@ def _group(legend: str, boxes: str, after: str = "") -> str:
     return f"<fieldset><legend>{_e(legend)}</legend>{boxes}{after}</fieldset>"
 
 
+def _coded(values: Iterable[StrEnum]) -> list[tuple[str, str]]:
+    return [(v.value, label(v)) for v in values]
+
+
 def _grant_form(
     subject: str, layout: Layout, partners: Sequence[Partner], values: GrantFormValues
 ) -> str:
     assert layout.csrf is not None
     partner_choices = [(p.id, f"{p.name} ({p.id})") for p in partners]
     recipient_choices = [(f"partner:{p.id}", p.id) for p in partners] + [
-        (f"kind:{k.value}", f"every {k.value}") for k in PartnerKind
+        (f"kind:{k.value}", _("every {kind}").format(kind=label(k))) for k in PartnerKind
     ]
     parties = _select(
         "controller",
-        "Controller (obtained the consent)",
+        _("Controller (obtained the consent)"),
         partner_choices,
         values.controller,
-        "- choose -",
+        _("- choose -"),
+        required=True,
     ) + _select(
         "job_seeker_category",
-        "Job seeker category",
-        [(c.value, c.value) for c in JobSeekerCategory],
+        _("Job seeker category"),
+        _coded(JobSeekerCategory),
         values.job_seeker_category,
-        "- not given -",
+        _("- not given -"),
     )
     recipients = _group(
-        "Recipients",
+        _("Recipients"),
         _checkboxes("recipient", recipient_choices, values.recipients),
         _select(
             "recipient_region",
-            'Limit "every ..." recipients to region',
-            [(r.value, r.value) for r in Region],
+            _('Limit "every ..." recipients to region'),
+            [(r.value, r.cbs_name) for r in sorted(Region, key=lambda r: r.cbs_name)],
             values.recipient_region,
-            "- any -",
+            _("- any -"),
         ),
     )
-    purposes = _group(
-        "Purposes", _checkboxes("purpose", [(p.value, p.value) for p in Purpose], values.purposes)
-    )
+    purposes = _group(_("Purposes"), _checkboxes("purpose", _coded(Purpose), values.purposes))
     categories = _group(
-        "Data categories",
-        _checkboxes("category", [(c.value, c.value) for c in DataCategory], values.categories),
-        '<p class="hint">meta and pseudonym are implied by every consent; health needs the '
-        "legal basis EXPLICIT_CONSENT.</p>",
+        _("Data categories"),
+        _checkboxes("category", _coded(DataCategory), values.categories),
+        '<p class="hint">'
+        + _e(
+            _(
+                "{meta} and {pseudonym} are implied by every consent; {health} needs the "
+                "legal basis {explicit}."
+            ).format(
+                meta=label(DataCategory.META),
+                pseudonym=label(DataCategory.PSEUDONYM),
+                health=label(DataCategory.HEALTH),
+                explicit=label(LegalBasis.EXPLICIT_CONSENT),
+            )
+        )
+        + "</p>",
     )
     basis = _select(
-        "legal_basis", "Legal basis", [(b.value, b.value) for b in LegalBasis], values.legal_basis
+        "legal_basis", _("Legal basis"), _coded(LegalBasis), values.legal_basis
     ) + _select(
         "collection_method",
-        "Collected",
-        [(m.value, m.value) for m in CollectionMethod],
+        _("Collected"),
+        _coded(CollectionMethod),
         values.collection_method,
     )
     validity = _input(
-        "valid_from", "Valid from (UTC date; empty: now)", values.valid_from, "date"
+        "valid_from", _("Valid from (UTC date; empty: now)"), values.valid_from, "date"
     ) + _input(
-        "valid_until", "Valid until, last day included (empty: no end)", values.valid_until, "date"
+        "valid_until",
+        _("Valid until, last day included (empty: no end)"),
+        values.valid_until,
+        "date",
     )
     notice = _input(
         "notice_version",
-        "Privacy notice version",
+        _("Privacy notice version"),
         values.notice_version,
         extra=' required maxlength="64"',
     ) + _input(
-        "notice_url", "Privacy notice URL (optional)", values.notice_url, "url", ' maxlength="500"'
+        "notice_url",
+        _("Privacy notice URL (optional)"),
+        values.notice_url,
+        "url",
+        ' maxlength="500"',
     )
     bsn = (
-        '<label for="bsn">Citizen service number (optional)</label>'
+        f'<label for="bsn">{_e(_("Citizen service number (optional)"))}</label>'
         '<input type="password" id="bsn" name="bsn" inputmode="numeric" autocomplete="off" '
         'aria-describedby="bsn_hint">'
-        '<p class="hint" id="bsn_hint">Stored encrypted, so the subject can be found by it '
-        "later; never shown again.</p>"
+        '<p class="hint" id="bsn_hint">'
+        + _e(_("Stored encrypted, so the subject can be found by it later; never shown again."))
+        + "</p>"
     )
     return (
         f'<form class="card" method="post" action="/console/subjects/{_e(subject)}/consents" '
         'aria-labelledby="grant-heading" autocomplete="off">'
-        '<h2 id="grant-heading">Record a consent</h2>'
+        f'<h2 id="grant-heading">{_e(_("Record a consent"))}</h2>'
         f"{_csrf_field(layout.csrf)}"
         f'<div class="row">{parties}</div>{recipients}{purposes}{categories}'
         f'<div class="row">{basis}</div><div class="row">{validity}</div>'
         f'<div class="row">{notice}</div>{bsn}'
-        '<p><button type="submit">Record consent</button></p></form>'
+        f'<p><button type="submit">{_e(_("Record consent"))}</button></p></form>'
     )
 
 
 def _withdraw_form(subject: str, consent_id: str, csrf: str) -> str:
     ident = f"reason-{consent_id}"
+    name = _("Withdraw consent {consent}").format(consent=consent_id)
     return (
         '<form class="inline" method="post" '
         f'action="/console/subjects/{_e(subject)}/consents/{_e(consent_id)}/withdraw">'
         f"{_csrf_field(csrf)}"
-        f'<label for="{_e(ident)}">Reason</label>'
+        f'<label for="{_e(ident)}">{_e(_("Reason"))}</label>'
         f'<input type="text" id="{_e(ident)}" name="reason" maxlength="1000">'
-        f'<button type="submit" class="danger" aria-label="Withdraw consent {_e(consent_id)}">'
-        "Withdraw</button></form>"
+        f'<button type="submit" class="danger" aria-label="{_e(name)}">'
+        f"{_e(_('Withdraw'))}</button></form>"
     )
+
+
+def _withdrawn(at: datetime, reason: str | None) -> str:
+    when = _ts(at)
+    if reason:
+        return _("withdrawn {time}: {reason}").format(time=when, reason=reason)
+    return _("withdrawn {time}").format(time=when)
 
 
 def subject_page(
@@ -402,117 +472,124 @@ def subject_page(
     rows = []
     for c in consents.consents:
         status = c.status_now.value
-        action = (
-            _withdraw_form(subject, c.id, layout.csrf)
-            if c.status_now is ConsentStatus.GIVEN
-            else (
-                f"withdrawn {_ts(c.withdrawal.withdrawn_at)}"
-                + (f": {_e(c.withdrawal.reason)}" if c.withdrawal.reason else "")
-                if c.withdrawal
-                else "-"
-            )
-        )
-        until = _ts(c.valid_until) if c.valid_until else "no end date"
+        if c.status_now is ConsentStatus.GIVEN:
+            action = _withdraw_form(subject, c.id, layout.csrf)
+        elif c.withdrawal:
+            action = _e(_withdrawn(c.withdrawal.withdrawn_at, c.withdrawal.reason))
+        else:
+            action = "-"
+        until = _ts(c.valid_until) if c.valid_until else _("no end date")
         rows.append(
             f'<tr id="consent-{_e(c.id)}"><td><code>{_e(c.id)}</code></td>'
-            f'<td><span class="badge {_e(status)}">{_e(status)}</span></td>'
+            f'<td><span class="badge {_e(status)}">{_e(label(c.status_now))}</span></td>'
             f"<td>{_e(c.controller)}</td>"
-            f"<td>{_e(', '.join(r.label() for r in c.recipients))}</td>"
-            f"<td>{_e(', '.join(c.purposes))}</td>"
-            f"<td>{_e(', '.join(c.data_categories))}</td>"
-            f"<td>{_e(c.legal_basis)}</td>"
+            f"<td>{_e(recipients_label(c.recipients))}</td>"
+            f"<td>{_e(labels(c.purposes))}</td>"
+            f"<td>{_e(labels(c.data_categories))}</td>"
+            f"<td>{_e(label(c.legal_basis))}</td>"
             f"<td>{_e(_ts(c.valid_from))} - {_e(until)}</td>"
             f"<td>{_e(c.notice.version)}</td>"
             f"<td>{action}</td></tr>"
         )
-    on_file = "yes (encrypted)" if consents.bsn_on_file else "no"
+    on_file = _("yes (encrypted)") if consents.bsn_on_file else _("no")
+    report = (
+        f'<a href="/console/subjects/{_e(subject)}/report">{_e(_("Subject access report"))}</a>'
+    )
     body = (
-        f"<h1>Subject <code>{_e(subject)}</code></h1>"
+        f"<h1>{_e(_('Subject'))} <code>{_e(subject)}</code></h1>"
         + _status(message)
         + _errors(errors)
-        + f'<p class="meta">Citizen service number on file: {on_file}. '
-        f'<a href="/console/subjects/{_e(subject)}/report">Subject access report</a> '
-        "(who received what, when, on which basis).</p>"
-        "<h2>Consents</h2>"
+        + '<p class="meta">'
+        + _e(_("Citizen service number on file: {answer}.").format(answer=on_file))
+        + " "
+        + _e(_("{report} (who received what, when, on which basis).")).format(report=report)
+        + f"</p><h2>{_e(_('Consents'))}</h2>"
         + _table(
-            "Consents of this subject",
+            _("Consents of this subject"),
             (
-                "consent",
-                "status",
-                "controller",
-                "recipients",
-                "purposes",
-                "data",
-                "legal basis",
-                "valid",
-                "notice",
-                "action",
+                _("consent"),
+                _("status"),
+                _("controller"),
+                _("recipients"),
+                _("purposes"),
+                _("data"),
+                _("legal basis"),
+                _("valid"),
+                _("notice"),
+                _("action"),
             ),
             rows,
-            "No consents are recorded for this subject.",
+            _("No consents are recorded for this subject."),
         )
         + _grant_form(subject, layout, partners, values or GrantFormValues())
     )
-    return _page(f"Subject {subject}", body, layout)
+    return _page(_("Subject {subject}").format(subject=subject), body, layout)
 
 
 # --- the access report ------------------------------------------------------------------------
 def report_page(layout: Layout, report: AccessReport) -> str:
     subject = _e(report.subject)
+    back = _("Back to the subject")
     body = (
-        f"<h1>Subject access report: <code>{subject}</code></h1>"
+        f"<h1>{_e(_('Subject access report:'))} <code>{subject}</code></h1>"
         f'<p class="meta">{render_meta(report)} '
-        f'<a href="/console/subjects/{subject}">Back to the subject</a>.</p>'
+        f'<a href="/console/subjects/{subject}">{_e(back)}</a>.</p>'
         + render_verification(report)
         + render_sections(report)
     )
-    return _page(f"Access report {report.subject}", body, layout)
+    return _page(_("Access report {subject}").format(subject=report.subject), body, layout)
 
 
 # --- the policy matrix ------------------------------------------------------------------------
 def policy_page(layout: Layout, policy: PolicyView, why: Mapping[tuple[str, str], str]) -> str:
-    purposes = [p.value for p in Purpose]
+    purposes = list(Purpose)
     rows = []
     for kind, cells in policy.matrix.items():
         tds = []
         for purpose in purposes:
-            categories = cells.get(purpose, [])
-            text = ", ".join(categories) if categories else "nothing"
-            note = why.get((kind, purpose), "")
+            categories = cells.get(purpose.value, [])
+            text = labels(DataCategory(c) for c in categories) if categories else _("nothing")
+            note = why.get((kind, purpose.value), "")
             hint = (
-                f'<details><summary class="hint">why</summary><span class="hint">{_e(note)}'
-                "</span></details>"
+                f'<details><summary class="hint">{_e(_("why"))}</summary>'
+                f'<span class="hint" lang="en">{_e(note)}</span></details>'
                 if note
                 else ""
             )
             tds.append(f"<td>{_e(text)}{hint}</td>")
-        rows.append(f'<tr><th scope="row">{_e(kind)}</th>{"".join(tds)}</tr>')
-    head = '<th scope="col">partner kind</th>' + "".join(
-        f'<th scope="col">{_e(p)}</th>' for p in purposes
+        rows.append(f'<tr><th scope="row">{_e(label(PartnerKind(kind)))}</th>{"".join(tds)}</tr>')
+    head = f'<th scope="col">{_e(_("partner kind"))}</th>' + "".join(
+        f'<th scope="col">{_e(label(p))}</th>' for p in purposes
+    )
+    intro = _(
+        "Version {version}: the data categories that may ever flow to a partner of a kind for "
+        "a purpose. A consent can only narrow this, never widen it. Implied by every "
+        "consent: {implied}."
+    ).format(
+        version=policy.version,
+        implied=labels(DataCategory(c) for c in policy.implied_categories),
     )
     body = (
-        "<h1>Policy matrix</h1>"
-        f'<p class="meta">Version {_e(policy.version)}: the data categories that may ever flow '
-        "to a partner of a kind for a purpose. A consent can only narrow this, never widen it. "
-        f"Implied by every consent: {_e(', '.join(policy.implied_categories))}.</p>"
-        '<div class="scroll" role="region" aria-label="Policy matrix" tabindex="0">'
-        '<table id="policy-matrix"><caption class="sr">Categories per partner kind and purpose'
-        f"</caption><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+        f"<h1>{_e(_('Policy matrix'))}</h1>"
+        f'<p class="meta">{_e(intro)}</p>'
+        f'<div class="scroll" role="region" aria-label="{_e(_("Policy matrix"))}" tabindex="0">'
+        '<table id="policy-matrix"><caption class="sr">'
+        + _e(_("Categories per partner kind and purpose"))
+        + f"</caption><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
     )
-    return _page("Policy matrix", body, layout)
+    return _page(_("Policy matrix"), body, layout)
 
 
 # --- errors -----------------------------------------------------------------------------------
 def error_page(layout: Layout, status: int, title: str, detail: str) -> str:
+    back = (
+        f'<a href="/console/subjects">{_e(_("Back to the search"))}</a>.'
+        if layout.officer
+        else f'<a href="/console/login">{_e(_("Sign in"))}</a>.'
+    )
     body = (
         f"<h1>{_e(title)}</h1>"
         f'<div class="alert" role="alert"><p>{_e(detail)}</p></div>'
-        f'<p class="meta">HTTP {status}. '
-        + (
-            '<a href="/console/subjects">Back to the search</a>.'
-            if layout.officer
-            else '<a href="/console/login">Sign in</a>.'
-        )
-        + "</p>"
+        f'<p class="meta">HTTP {status}. {back}</p>'
     )
     return _page(title, body, layout)

@@ -20,6 +20,7 @@ POST     /console/subjects/{s}/consents/{id}/withdraw    withdraw
 GET      /console/subjects/{s}/report                    the subject access report
 GET      /console/policy                                 the policy matrix
 GET      /console/expiring                               consents about to expire (?days=)
+GET      /console/erasures                               erasure notices and acknowledgements
 GET      /console/exports                                the export download forms
 GET      /console/exports/{kind}                         a download (disclosures, consent-events)
 GET      /console/bulk                                   bulk withdrawal: the selection
@@ -30,12 +31,13 @@ POST     /console/bulk                                   withdraw the previewed 
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -59,6 +61,7 @@ from consent.console.forms import (
 )
 from consent.console.pages import (
     CSP,
+    PAGE_PATH,
     Layout,
     error_page,
     login_page,
@@ -80,9 +83,11 @@ from consent.console.work import (
     bulk_done_page,
     bulk_page,
     bulk_preview_page,
+    erasures_page,
     expiring_page,
     exports_page,
 )
+from consent.erasures import ErasureStatus
 from consent.errors import (
     ConsentConflict,
     ConsentInvalid,
@@ -94,6 +99,7 @@ from consent.exports import ExportFormat
 from consent.model import PARTNER_ID_PATTERN, PSEUDONYM_PATTERN, Role, utc_now
 from consent.store import ConsoleSessionRecord, Window
 from hub.errors import HubError
+from hub.i18n import N_, _, language, negotiate, supported
 from hub.ids import ClientPseudonym, ConsentId, PartnerId
 from schemas.vocabulary import PartnerKind, Purpose
 
@@ -112,6 +118,9 @@ _SUBJECT = re.compile(PSEUDONYM_PATTERN)
 _BSN_LIKE = re.compile(r"^\d{8,9}$")
 _PARTNER = re.compile(PARTNER_ID_PATTERN)
 _EXPORTS = ("disclosures", "consent-events")
+LANG_COOKIE = "rmt_console_lang"
+"""The officer's choice of language (``?lang=``), remembered for a year."""
+LANG_TTL_S = 365 * 24 * 3600
 
 
 def _html(content: str, status: int = 200) -> HTMLResponse:
@@ -150,14 +159,38 @@ class _Caller:
     layout: Layout
 
 
-_FORM_REFUSED = (
+_FORM_REFUSED = N_(
     "The form did not carry this session's security token (CSRF). Reload the page and send "
     "it again."
 )
-_LOGIN_REFUSED = (
+_LOGIN_REFUSED = N_(
     "The sign-in form expired or was not sent from this console. Open the sign-in page again."
 )
-_TITLES = {403: "Not allowed", 404: "Not found", 409: "Conflict", 503: "Try again"}
+_TITLES = {
+    400: N_("Bad form"),
+    403: N_("Not allowed"),
+    404: N_("Not found"),
+    409: N_("Conflict"),
+    422: N_("Invalid"),
+    503: N_("Try again"),
+}
+_EXPLAINED = {
+    403: N_("Your key may not do this."),
+    404: N_("It does not exist (any more)."),
+    409: N_("This contradicts what is already recorded."),
+    422: N_("The service refused the request."),
+    503: N_(
+        "The change is stored, but the hub has not confirmed it yet. Sending it again is safe."
+    ),
+}
+
+
+def _explain(status: int, detail: str) -> str:
+    """A translated explanation of a service error, with its own (English) detail."""
+    explained = _EXPLAINED.get(status)
+    if explained is None:
+        return detail
+    return _("{explanation} Detail: {detail}").format(explanation=_(explained), detail=detail)
 
 
 class _Console:
@@ -189,8 +222,8 @@ class _Console:
             return response
         principal = Principal(record.key_id, record.name, record.role, record.partner_id)
         if principal.role is not Role.PRIVACY_OFFICER:
-            detail = "The console is for privacy officers."
-            return _html(error_page(Layout(), 403, "Not for this key", detail), 403)
+            detail = _("The console is for privacy officers.")
+            return _html(error_page(Layout(), 403, _("Not for this key"), detail), 403)
         layout = Layout(officer=principal.name, csrf=self.signer.csrf_token(session))
         return _Caller(principal, session, layout)
 
@@ -199,7 +232,8 @@ class _Console:
         who = self.caller(request)
         if isinstance(who, _Caller) and not self.signer.csrf_ok(who.session, form.get("csrf")):
             _LOG.warning("console: refused a form without a valid CSRF token")
-            return _html(error_page(who.layout, 403, "Form refused", _FORM_REFUSED), 403)
+            page = error_page(who.layout, 403, _("Form refused"), _(_FORM_REFUSED))
+            return _html(page, 403)
         return who
 
     @staticmethod
@@ -210,23 +244,24 @@ class _Console:
         except Unauthenticated:
             return _redirect("/console/login")
         except HubError as exc:
-            status, _ = status_of(exc)
+            status = status_of(exc)[0]
             if status == 500:
                 _LOG.error("console error: %s", type(exc).__name__)
-            title = _TITLES.get(status, "Error")
-            return _html(error_page(who.layout, status, title, str(exc)), status)
+            title = _(_TITLES[status]) if status in _TITLES else _("Error")
+            page = error_page(who.layout, status, title, _explain(status, str(exc)))
+            return _html(page, status)
 
     @staticmethod
     def not_found(who: _Caller) -> Response:
-        detail = "That is not a client pseudonym."
-        return _html(error_page(who.layout, 404, "Not found", detail), 404)
+        detail = _("That is not a client pseudonym.")
+        return _html(error_page(who.layout, 404, _("Not found"), detail), 404)
 
     @staticmethod
     async def form_of(request: Request) -> Form | Response:
         try:
             return await _read_form(request)
         except FormError as exc:
-            return _html(error_page(Layout(), 400, "Bad form", str(exc)), 400)
+            return _html(error_page(Layout(), 400, _("Bad form"), str(exc)), 400)
 
     def login_form(
         self,
@@ -265,15 +300,15 @@ class _Console:
             return _redirect("/console/subjects")
         message = None
         if signed_out:
-            message = "You are signed out."
+            message = _("You are signed out.")
         elif ended:
-            message = "Your session ended (the key was revoked)."
+            message = _("Your session ended (the key was revoked).")
         return self.login_form(message=message, secure=_secure(request))
 
     def do_login(self, request: Request, form: Form) -> Response:
         if not self.signer.login_ok(request.cookies.get(LOGIN_COOKIE), form.get("csrf")):
             _LOG.warning("console: refused a sign-in without a valid CSRF token")
-            return _html(error_page(Layout(), 403, "Form refused", _LOGIN_REFUSED), 403)
+            return _html(error_page(Layout(), 403, _("Form refused"), _(_LOGIN_REFUSED)), 403)
         try:
             principal = authenticate(
                 self.service.store,
@@ -282,26 +317,25 @@ class _Console:
                 source=_source(request),
             )
         except Throttled as exc:
-            detail = (
-                f"Too many unknown API keys from this address. Try again in {exc.retry_after_s} s."
-            )
-            page = _html(error_page(Layout(), 429, "Too many attempts", detail), 429)
+            detail = _(
+                "Too many unknown API keys from this address. Try again in {seconds} s."
+            ).format(seconds=exc.retry_after_s)
+            page = _html(error_page(Layout(), 429, _("Too many attempts"), detail), 429)
             page.headers["Retry-After"] = str(exc.retry_after_s)
             return page
         except Unauthenticated:
             _LOG.warning("console: sign-in refused (unknown or revoked key)")
             return self.login_form(
-                errors=("API key: unknown or revoked.",), status=401, secure=_secure(request)
+                errors=(_("API key: unknown or revoked."),), status=401, secure=_secure(request)
             )
         if principal.role is not Role.PRIVACY_OFFICER:
             _LOG.warning(
                 "console: sign-in refused for key %s (role %s)", principal.key_id, principal.role
             )
-            detail = (
-                "The console is for privacy officers; this key has the role "
-                f"{principal.role.value}."
+            detail = _("The console is for privacy officers; this key has the role {role}.").format(
+                role=principal.role.value
             )
-            return _html(error_page(Layout(), 403, "Not for this key", detail), 403)
+            return _html(error_page(Layout(), 403, _("Not for this key"), detail), 403)
         cookie, session = self.signer.issue(principal.key_id)
         now = utc_now()
         self.service.store.purge_console_sessions(now)
@@ -356,7 +390,7 @@ class _Console:
                 try:
                     lookup = BsnLookupRequest(bsn=SecretStr(compact))
                 except ValidationError:
-                    problem = "Search: not a valid BSN (nine digits passing the eleven-test)."
+                    problem = _("Search: not a valid BSN (nine digits passing the eleven-test).")
                     return _html(search_page(who.layout, errors=(problem,)), 422)
                 found = self.controller.lookup(who.principal, lookup).subjects
                 if len(found) == 1:
@@ -364,7 +398,7 @@ class _Console:
                 return _html(search_page(who.layout, matches=found))
             if _SUBJECT.match(query):
                 return _redirect(f"/console/subjects/{query}")
-            problem = (
+            problem = _(
                 "Search: enter a client pseudonym (3-128 letters, digits and . _ : -) or a "
                 "citizen service number."
             )
@@ -392,11 +426,13 @@ class _Console:
             known = {c.id for c in consents.consents}
             message = None
             if granted in known:
-                message = f"Consent {granted} is recorded and published."
+                message = _("Consent {consent} is recorded and published.").format(consent=granted)
             elif withdrawn in known:
-                message = f"Consent {withdrawn} is withdrawn; the hub no longer delivers on it."
+                message = _(
+                    "Consent {consent} is withdrawn; the hub no longer delivers on it."
+                ).format(consent=withdrawn)
             elif found == "bsn":
-                message = "Found by the citizen service number."
+                message = _("Found by the citizen service number.")
             partners = list(self.service.partners)
             return _html(subject_page(who.layout, subject, consents, partners, message=message))
 
@@ -427,7 +463,8 @@ class _Console:
             except (ValidationError, ConsentInvalid) as exc:
                 return again(messages_of(exc), 422)
             except (ConsentConflict, PublishTimeout) as exc:
-                return again([str(exc)], status_of(exc)[0])
+                status = status_of(exc)[0]
+                return again([_explain(status, str(exc))], status)
             return _redirect(f"/console/subjects/{subject}?granted={record.id}")
 
         return self.guarded(who, work)
@@ -442,8 +479,8 @@ class _Console:
         def work() -> Response:
             record = self.controller.show(who.principal, ConsentId(consent_id))
             if record.subject != subject:
-                detail = "No such consent of this subject."
-                return _html(error_page(who.layout, 404, "Not found", detail), 404)
+                detail = _("No such consent of this subject.")
+                return _html(error_page(who.layout, 404, _("Not found"), detail), 404)
             reason = WithdrawRequest(reason=form.get("reason") or None)
             self.controller.withdraw(who.principal, ConsentId(consent_id), reason)
             return _redirect(f"/console/subjects/{subject}?withdrawn={consent_id}")
@@ -488,8 +525,8 @@ class _Console:
             return who
         number = int(days) if days and days.isdigit() else (30 if not days else 0)
         if not 1 <= number <= MAX_EXPIRING_DAYS:
-            detail = f"Days: a number from 1 to {MAX_EXPIRING_DAYS}."
-            return _html(error_page(who.layout, 422, "Invalid", detail), 422)
+            detail = _("Days: a number from 1 to {most}.").format(most=MAX_EXPIRING_DAYS)
+            return _html(error_page(who.layout, 422, _("Invalid"), detail), 422)
 
         def work() -> Response:
             page = self.controller.expiring(who.principal, number, 50, cursor)
@@ -499,6 +536,27 @@ class _Console:
                 else None
             )
             return _html(expiring_page(who.layout, page, more))
+
+        return self.guarded(who, work)
+
+    def erasures(
+        self,
+        request: Request,
+        days: Annotated[str | None, Query(max_length=10)] = None,
+        status: Annotated[str | None, Query(max_length=20)] = None,
+    ) -> Response:
+        who = self.caller(request)
+        if not isinstance(who, _Caller):
+            return who
+        number = int(days) if days and days.isdigit() else (30 if not days else 0)
+        if not 1 <= number <= MAX_EXPIRING_DAYS:
+            detail = _("Days: a number from 1 to {most}.").format(most=MAX_EXPIRING_DAYS)
+            return _html(error_page(who.layout, 422, _("Invalid"), detail), 422)
+        chosen = ErasureStatus(status) if status in set(ErasureStatus) else None
+
+        def work() -> Response:
+            found = self.controller.recent_erasures(who.principal, number, chosen)
+            return _html(erasures_page(who.layout, found, chosen))
 
         return self.guarded(who, work)
 
@@ -513,13 +571,14 @@ class _Console:
         if not isinstance(who, _Caller):
             return who
         if kind not in _EXPORTS:
-            return _html(error_page(who.layout, 404, "Not found", "No such export."), 404)
+            page = error_page(who.layout, 404, _("Not found"), _("No such export."))
+            return _html(page, 404)
         query = request.query_params
         problems: list[str] = []
         window = _export_window(query.get, problems)
         fmt = query.get("format") or ExportFormat.CSV.value
         if fmt not in {f.value for f in ExportFormat}:
-            problems.append("Format: CSV or JSON lines.")
+            problems.append(_("Format: CSV or JSON lines."))
         if window is None or problems:
             page = exports_page(who.layout, list(self.service.partners), problems)
             return _html(page, 422)
@@ -550,7 +609,7 @@ class _Console:
                 purpose=Purpose(form.get("purpose")) if form.get("purpose") else None,
             )
         except (ValidationError, ValueError):
-            problem = "Choose a partner, a purpose, or both."
+            problem = _("Choose a partner, a purpose, or both.")
             page = bulk_page(who.layout, list(self.service.partners), (problem,))
             return _html(page, 422)
 
@@ -567,7 +626,7 @@ class _Console:
         try:
             confirmed = BulkWithdrawRequest(token=form.get("token"), reason=form.get("reason"))
         except ValidationError:
-            problem = "Give a reason, and confirm from a preview."
+            problem = _("Give a reason, and confirm from a preview.")
             page = bulk_page(who.layout, list(self.service.partners), (problem,))
             return _html(page, 422)
 
@@ -583,23 +642,23 @@ def _export_window(read: Callable[[str], str | None], problems: list[str]) -> Wi
     partner = (read("partner") or "").strip() or None
     subject = (read("subject") or "").strip() or None
     if partner is not None and not _PARTNER.match(partner):
-        problems.append("Partner: not a partner id.")
+        problems.append(_("Partner: not a partner id."))
     if subject is not None and not _SUBJECT.match(subject):
-        problems.append("Client pseudonym: 3-128 letters, digits and . _ : -")
+        problems.append(_("Client pseudonym: 3-128 letters, digits and . _ : -"))
     days: dict[str, datetime | None] = {}
-    for name, label in (("from", "From"), ("until", "Until")):
+    for name, label in (("from", N_("From")), ("until", N_("Until"))):
         text = (read(name) or "").strip()
         try:
             day = date.fromisoformat(text) if text else None
         except ValueError:
-            problems.append(f"{label}: a date such as 2026-01-31.")
+            problems.append(_("{field}: a date such as 2026-01-31.").format(field=_(label)))
             day = None
         days[name] = None if day is None else datetime.combine(day, time(), UTC)
     since, until = days["from"], days["until"]
     if until is not None:
         until += timedelta(days=1)  # the last day included
     if since is not None and until is not None and until <= since:
-        problems.append("Until: on or after From.")
+        problems.append(_("Until: on or after From."))
     if problems:
         return None
     return Window(
@@ -613,14 +672,80 @@ def _export_window(read: Callable[[str], str | None], problems: list[str]) -> Wi
 _FormHandler = Callable[..., Response]
 
 
+def _page_path(request: Request) -> str:
+    """The page the language switch of a response leads back to: the page itself for a
+    GET, the page a form belongs to for a POST."""
+    path = request.url.path
+    if request.method == "GET":
+        return path
+    parts = path.split("/")  # "", "console", ...
+    if len(parts) > 3 and parts[2] == "subjects":
+        return "/".join(parts[:4])
+    if len(parts) > 2 and parts[2] in {"login", "bulk"}:
+        return f"/console/{parts[2]}"
+    return "/console/subjects"
+
+
+def _language_of(request: Request) -> str:
+    return negotiate(
+        request.query_params.get("lang"),
+        request.headers.get("accept-language"),
+        request.cookies.get(LANG_COOKIE),
+    )
+
+
+def _in_language(request: Request, handler: _FormHandler) -> _FormHandler:
+    """``handler`` rendering in the request's language (``?lang=``, then the officer's
+    earlier choice in a cookie, then ``Accept-Language``; Dutch by default); a ``?lang=``
+    is remembered in a cookie."""
+    asked = request.query_params.get("lang")
+    lang = _language_of(request)
+
+    def run(*args: Any, **kwargs: Any) -> Response:
+        path = PAGE_PATH.set(_page_path(request))
+        try:
+            with language(lang):
+                response = handler(*args, **kwargs)
+        finally:
+            PAGE_PATH.reset(path)
+        response.headers["Content-Language"] = lang
+        response.headers["Vary"] = "Accept-Language, Cookie"
+        if supported(asked):
+            response.set_cookie(
+                LANG_COOKIE,
+                lang,
+                max_age=LANG_TTL_S,
+                path="/console",
+                httponly=True,
+                samesite="strict",
+                secure=_secure(request),
+            )
+        return response
+
+    return run
+
+
+def _getting(handler: Callable[..., Response]) -> Callable[..., Response]:
+    """A page route (run in the thread pool by FastAPI) in the request's language."""
+
+    @functools.wraps(handler)
+    def route(request: Request, *args: Any, **kwargs: Any) -> Response:
+        return _in_language(request, handler)(request, *args, **kwargs)
+
+    return route
+
+
 def _posting(console: _Console, handler: _FormHandler) -> Callable[..., Awaitable[Response]]:
-    """An async route that reads the form in the loop, then runs ``handler`` in the pool."""
+    """An async route that reads the form in the loop, then runs ``handler`` in the pool,
+    in the request's language."""
 
     async def route(request: Request) -> Response:
-        form = await console.form_of(request)
+        with language(_language_of(request)):
+            form = await console.form_of(request)
         if isinstance(form, Response):
             return form
-        return await run_in_threadpool(handler, request, form, **request.path_params)
+        localised = _in_language(request, handler)
+        return await run_in_threadpool(localised, request, form, **request.path_params)
 
     return route
 
@@ -637,12 +762,13 @@ def build_console_router(controller: ConsentController, signer: SessionSigner) -
         ("/subjects/{subject}/report", console.report),
         ("/policy", console.policy),
         ("/expiring", console.expiring),
+        ("/erasures", console.erasures),
         ("/exports", console.exports),
         ("/exports/{kind}", console.export),
         ("/bulk", console.bulk),
     ]
     for path, page in pages:
-        router.add_api_route(path, page, methods=["GET"], response_class=HTMLResponse)
+        router.add_api_route(path, _getting(page), methods=["GET"], response_class=HTMLResponse)
     forms: list[tuple[str, _FormHandler]] = [
         ("/login", console.do_login),
         ("/logout", console.do_logout),

@@ -23,6 +23,9 @@ from consent.console.pages import (
     _table,
     _ts,
 )
+from consent.erasures import ErasureList, ErasureStatus, render_erasures, status_label
+from consent.labels import label, recipients_label
+from hub.i18n import N_, _
 from schemas.vocabulary import Purpose
 from topics.partners import Partner
 
@@ -30,76 +33,78 @@ __all__ = [
     "bulk_done_page",
     "bulk_page",
     "bulk_preview_page",
+    "erasures_page",
     "expiring_page",
     "exports_page",
 ]
 
 TEXT = {
-    "expiring.title": "Consents about to expire",
-    "expiring.intro": (
+    "expiring.title": N_("Consents about to expire"),
+    "expiring.intro": N_(
         "Consents still given whose period ends within the next {days} days, soonest first."
     ),
-    "expiring.days": "Within the next number of days (1-366)",
-    "expiring.show": "Show",
-    "expiring.empty": "No consent ends within the next {days} days.",
-    "expiring.next": "Next page",
-    "expiring.caption": "Consents ending soon",
-    "expiring.col.until": "valid until",
-    "expiring.col.subject": "subject",
-    "expiring.col.consent": "consent",
-    "expiring.col.controller": "controller",
-    "expiring.col.recipients": "recipients",
-    "expiring.col.purposes": "purposes",
-    "exports.title": "Exports",
-    "exports.intro": (
+    "expiring.days": N_("Within the next number of days (1-366)"),
+    "expiring.show": N_("Show"),
+    "expiring.empty": N_("No consent ends within the next {days} days."),
+    "expiring.next": N_("Next page"),
+    "expiring.caption": N_("Consents ending soon"),
+    "expiring.col.until": N_("valid until"),
+    "expiring.col.subject": N_("subject"),
+    "expiring.col.consent": N_("consent"),
+    "expiring.col.controller": N_("controller"),
+    "expiring.col.recipients": N_("recipients"),
+    "expiring.col.purposes": N_("purposes"),
+    "exports.title": N_("Exports"),
+    "exports.intro": N_(
         "Download for an audit, as CSV (for a spreadsheet) or JSON lines. Leave a filter "
         "empty to include everything."
     ),
-    "exports.disclosures": "Disclosures",
-    "exports.disclosures.partner": "Recipient",
-    "exports.events": "Consent events",
-    "exports.events.partner": "Partner (controller or recipient)",
-    "exports.subject": "Client pseudonym",
-    "exports.from": "From (UTC date, included)",
-    "exports.until": "Until (UTC date, included)",
-    "exports.format": "Format",
-    "exports.any": "- any -",
-    "exports.download": "Download",
-    "bulk.title": "Bulk withdrawal",
-    "bulk.intro": (
+    "exports.disclosures": N_("Disclosures"),
+    "exports.disclosures.partner": N_("Recipient"),
+    "exports.events": N_("Consent events"),
+    "exports.events.partner": N_("Partner (controller or recipient)"),
+    "exports.subject": N_("Client pseudonym"),
+    "exports.from": N_("From (UTC date, included)"),
+    "exports.until": N_("Until (UTC date, included)"),
+    "exports.format": N_("Format"),
+    "exports.any": N_("- any -"),
+    "exports.download": N_("Download"),
+    "bulk.title": N_("Bulk withdrawal"),
+    "bulk.intro": N_(
         "Withdraw every consent still given that names a partner as recipient (for "
         "example a partner that leaves), or that is for a purpose. You see what it "
         "affects before you confirm."
     ),
-    "bulk.recipient": "Partner named as recipient",
-    "bulk.purpose": "Purpose",
-    "bulk.none": "- none -",
-    "bulk.preview": "Preview",
-    "bulk.hint": (
+    "bulk.recipient": N_("Partner named as recipient"),
+    "bulk.purpose": N_("Purpose"),
+    "bulk.none": N_("- none -"),
+    "bulk.preview": N_("Preview"),
+    "bulk.hint": N_(
         "Consents that name only a kind of partner (every municipality) are not "
         "selected: they also cover other partners."
     ),
-    "bulk.preview.title": "Confirm the bulk withdrawal",
-    "bulk.preview.count": (
+    "bulk.preview.title": N_("Confirm the bulk withdrawal"),
+    "bulk.preview.count": N_(
         "{count} consents of {subjects} subjects would be withdrawn. Each is published "
         "to the partners as a withdrawal."
     ),
-    "bulk.preview.empty": "No consent matches this selection; there is nothing to withdraw.",
-    "bulk.preview.expires": "This preview can be confirmed until {time}.",
-    "bulk.preview.caption": "Subjects affected",
-    "bulk.reason": "Reason (recorded with each withdrawal)",
-    "bulk.confirm": "Withdraw these consents",
-    "bulk.cancel": "Cancel",
-    "bulk.done": "{count} consents are withdrawn; the hub no longer delivers on them.",
-    "bulk.again": "Another bulk withdrawal",
-    "selection.recipient": "Recipient: {recipient}",
-    "selection.purpose": "Purpose: {purpose}",
+    "bulk.preview.empty": N_("No consent matches this selection; there is nothing to withdraw."),
+    "bulk.preview.expires": N_("This preview can be confirmed until {time}."),
+    "bulk.preview.caption": N_("Subjects affected"),
+    "bulk.reason": N_("Reason (recorded with each withdrawal)"),
+    "bulk.confirm": N_("Withdraw these consents"),
+    "bulk.cancel": N_("Cancel"),
+    "bulk.done": N_("{count} consents are withdrawn; the hub no longer delivers on them."),
+    "bulk.again": N_("Another bulk withdrawal"),
+    "selection.recipient": N_("Recipient: {recipient}"),
+    "selection.purpose": N_("Purpose: {purpose}"),
 }
-"""Every text of these pages, by key (the catalogue a translation replaces)."""
+"""Every text of these pages, by key: English source texts marked for the gettext
+catalogue (:mod:`hub.i18n`), translated when a page is rendered."""
 
 
 def _t(key: str, **fields: object) -> str:
-    return TEXT[key].format(**fields)
+    return _(TEXT[key]).format(**fields)
 
 
 # --- expiring ---------------------------------------------------------------------------------
@@ -112,8 +117,8 @@ def expiring_page(layout: Layout, page: ExpiringPage, cursor_url: str | None) ->
             f"<code>{_e(c.subject)}</code></a></td>"
             f"<td><code>{_e(c.id)}</code></td>"
             f"<td>{_e(c.controller)}</td>"
-            f"<td>{_e(', '.join(r.label() for r in c.recipients))}</td>"
-            f"<td>{_e(', '.join(c.purposes))}</td></tr>"
+            f"<td>{_e(recipients_label(c.recipients))}</td>"
+            f"<td>{_e(', '.join(label(p) for p in c.purposes))}</td></tr>"
         )
     form = (
         '<form class="inline card" method="get" action="/console/expiring">'
@@ -154,7 +159,7 @@ def _export_form(kind: str, heading: str, partner_label: str, partners: Sequence
     i = f"export-{kind}"
     partner_choices = [(p.id, f"{p.name} ({p.id})") for p in partners]
     partner = _options(partner_choices, "", _t("exports.any"))
-    formats = _options([("csv", "CSV"), ("json", "JSON lines")], "csv")
+    formats = _options([("csv", "CSV"), ("json", _("JSON lines"))], "csv")
     # ids are unique on the page; names are the API's query parameters
     fields = (
         _field(f"{i}-p", partner_label, f'<select id="{i}-p" name="partner">{partner}</select>')
@@ -215,7 +220,7 @@ def bulk_page(layout: Layout, partners: Sequence[Partner], errors: Sequence[str]
         + _select(
             "purpose",
             _t("bulk.purpose"),
-            [(p.value, p.value) for p in Purpose],
+            [(p.value, label(p)) for p in Purpose],
             "",
             _t("bulk.none"),
         )
@@ -226,12 +231,12 @@ def bulk_page(layout: Layout, partners: Sequence[Partner], errors: Sequence[str]
     return _page(_t("bulk.title"), body, layout)
 
 
-def _selection(recipient: str | None, purpose: str | None) -> str:
+def _selection(recipient: str | None, purpose: Purpose | None) -> str:
     parts = []
     if recipient:
         parts.append(_t("selection.recipient", recipient=recipient))
     if purpose:
-        parts.append(_t("selection.purpose", purpose=purpose))
+        parts.append(_t("selection.purpose", purpose=label(purpose)))
     return "; ".join(parts)
 
 
@@ -281,3 +286,36 @@ def bulk_done_page(layout: Layout, done: BulkWithdrawalView) -> str:
         + f'<p><a href="/console/bulk">{_e(_t("bulk.again"))}</a></p>'
     )
     return _page(_t("bulk.title"), body, layout)
+
+
+# --- erasure notices --------------------------------------------------------------------------
+def erasures_page(layout: Layout, found: ErasureList, status: ErasureStatus | None) -> str:
+    """Erasure notices of consents that ended recently: which recipients acknowledged
+    that they erased, which are still outstanding, and which are overdue."""
+    choices = [(s.value, status_label(s)) for s in ErasureStatus]
+    form = (
+        '<form class="inline card" method="get" action="/console/erasures">'
+        f'<label for="days">{_e(_("Consents that ended within the last number of days"))}</label>'
+        f'<input type="text" inputmode="numeric" id="days" name="days" value="{found.days}" '
+        'pattern="[0-9]{1,3}" required>'
+        f'<label for="status">{_e(_("Status"))}</label>'
+        f'<select id="status" name="status">'
+        f"{_options(choices, status.value if status else '', _('- all -'))}</select>"
+        f'<button type="submit">{_e(_("Show"))}</button></form>'
+    )
+    summary = _(
+        "{overdue} overdue, {sent} sent and not yet acknowledged, {acknowledged} acknowledged."
+    ).format(overdue=found.overdue, sent=found.sent, acknowledged=found.acknowledged)
+    intro = _(
+        "When a consent ends, every partner that received data under it gets an erasure "
+        "notice. The partner confirms that it erased the data; a notice not confirmed "
+        "within {days} days is overdue."
+    ).format(days=7)
+    body = (
+        f"<h1>{_e(_('Erasure notices'))}</h1>"
+        f'<p class="meta">{_e(intro)}</p>'
+        + form
+        + f'<p role="status" id="erasure-summary">{_e(summary)}</p>'
+        + render_erasures(found.notices, with_subject=True)
+    )
+    return _page(_("Erasure notices"), body, layout)

@@ -115,6 +115,21 @@ class BulkPreview:
 
 
 @dataclass(frozen=True, slots=True)
+class ErasureAck:
+    """A recipient confirmed it acted on an erasure notice (``notice_id``, the notice's
+    event id): it erased what it received under ``consent_id`` at ``erased_at``."""
+
+    notice_id: EventId
+    subject: ClientPseudonym
+    consent_id: ConsentId
+    consent_event_id: EventId
+    recipient: PartnerId
+    erased_at: datetime
+    recorded_at: datetime
+    actor: str
+
+
+@dataclass(frozen=True, slots=True)
 class Window:
     """What an export reads: one partner, one subject, a period (``since`` included,
     ``until`` not); None is no filter."""
@@ -322,6 +337,15 @@ class ConsentStore(ABC):
     @abstractmethod
     def start_bulk_withdrawal(self, token_hash: str, reason: str | None, at: datetime) -> bool:
         """Mark the preview executed with ``reason``; False when it was already."""
+
+    # --- erasure acknowledgements -----------------------------------------------------------
+    @abstractmethod
+    def add_erasure_ack(self, ack: ErasureAck) -> ErasureAck:
+        """Store ``ack`` unless one of its notice is stored; return the stored one."""
+
+    @abstractmethod
+    def erasure_acks_for(self, subject: ClientPseudonym) -> list[ErasureAck]:
+        """The acknowledgements of erasure notices about ``subject``."""
 
     # --- API keys -------------------------------------------------------------------------
     @abstractmethod

@@ -232,4 +232,21 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX consent_events_by_recorded ON consent_events (recorded_at, seq)",
         ),
     ),
+    Migration(
+        8,
+        "erasure acknowledgements: a recipient confirms it acted on an erasure notice",
+        (
+            """CREATE TABLE consent_erasure_acks (
+                notice_id TEXT PRIMARY KEY,
+                subject TEXT NOT NULL,
+                consent_id TEXT NOT NULL,
+                consent_event_id TEXT NOT NULL,
+                recipient TEXT NOT NULL,
+                erased_at {ts} NOT NULL,
+                recorded_at {ts} NOT NULL,
+                actor TEXT NOT NULL
+            )""",
+            "CREATE INDEX consent_erasure_acks_by_subject ON consent_erasure_acks (subject)",
+        ),
+    ),
 )

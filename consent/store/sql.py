@@ -34,6 +34,7 @@ from consent.store.interface import (
     BulkPreview,
     ConsentStore,
     ConsoleSessionRecord,
+    ErasureAck,
     IdempotentGrant,
     OutboxRow,
     StoreTransaction,
@@ -586,6 +587,59 @@ class SqlConsentStore(ConsentStore):
             reason=reason,
             executed_at=self._ts_out_opt(executed_at),
         )
+
+    # --- erasure acknowledgements -------------------------------------------------------------
+    _ACK_COLUMNS = (
+        "notice_id, subject, consent_id, consent_event_id, recipient, erased_at, recorded_at, actor"
+    )
+
+    def _ack_out(self, row: Sequence[Any]) -> ErasureAck:
+        notice_id, subject, consent_id, event_id, recipient, erased_at, recorded_at, actor = row
+        return ErasureAck(
+            notice_id=EventId(notice_id),
+            subject=ClientPseudonym(subject),
+            consent_id=ConsentId(consent_id),
+            consent_event_id=EventId(event_id),
+            recipient=PartnerId(recipient),
+            erased_at=self._ts_out(erased_at),
+            recorded_at=self._ts_out(recorded_at),
+            actor=actor,
+        )
+
+    def add_erasure_ack(self, ack: ErasureAck) -> ErasureAck:
+        with self._tx("storing an erasure acknowledgement") as conn:
+            found = self._execute(
+                conn,
+                f"SELECT {self._ACK_COLUMNS} FROM consent_erasure_acks "  # noqa: S608
+                "WHERE notice_id = ?",
+                (ack.notice_id,),
+            ).fetchone()
+            if found is not None:
+                return self._ack_out(found)
+            self._execute(
+                conn,
+                f"INSERT INTO consent_erasure_acks ({self._ACK_COLUMNS}) "  # noqa: S608
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    ack.notice_id,
+                    ack.subject,
+                    ack.consent_id,
+                    ack.consent_event_id,
+                    ack.recipient,
+                    self._ts_in(ack.erased_at),
+                    self._ts_in(ack.recorded_at),
+                    ack.actor,
+                ),
+            )
+            return ack
+
+    def erasure_acks_for(self, subject: ClientPseudonym) -> list[ErasureAck]:
+        rows = self._query(
+            f"SELECT {self._ACK_COLUMNS} FROM consent_erasure_acks "  # noqa: S608
+            "WHERE subject = ? ORDER BY recorded_at, notice_id",
+            (subject,),
+        )
+        return [self._ack_out(r) for r in rows]
 
     def start_bulk_withdrawal(self, token_hash: str, reason: str | None, at: datetime) -> bool:
         with self._tx("starting a bulk withdrawal") as conn:

@@ -291,6 +291,7 @@ def decide(
 def report(
     subject: str = typer.Argument(..., help="Client pseudonym."),
     html: bool = typer.Option(False, "--html", help="Print the HTML page instead of JSON."),
+    lang: str = typer.Option("nl", "--lang", help="Language of the HTML page: nl or en."),
 ) -> None:
     """The subject access report: who received what, when, on which basis."""
     service, store = _offline_service(settings_for())
@@ -298,7 +299,7 @@ def report(
         access = build_access_report(service, ClientPseudonym(subject))
     finally:
         store.close()
-    typer.echo(render_html(access) if html else access.model_dump_json(indent=2))
+    typer.echo(render_html(access, lang) if html else access.model_dump_json(indent=2))
 
 
 @app.command("serve")

@@ -105,6 +105,9 @@ def report(
         str | None, typer.Option("--region", help="Only this region (and the national totals).")
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="csv, json or html.")] = "json",
+    lang: Annotated[
+        str, typer.Option("--lang", help="Language of the html report: nl (default) or en.")
+    ] = "nl",
     out: Annotated[Path | None, typer.Option("--out", help="Write here instead of stdout.")] = None,
     threshold: Annotated[
         int, typer.Option("--threshold", min=1, help="Suppress figures of fewer people.")
@@ -131,7 +134,7 @@ def report(
     built = build_report(
         aggregator, period, budgets=budgets, rule=Rule(threshold=threshold), region=wanted
     )
-    text = render(built, fmt)
+    text = render(built, fmt, lang)
     if publish:
         reports = build_catalogue(settings).monitor_reports.name
         key = publish_report(settings, reports, built)

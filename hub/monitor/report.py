@@ -20,7 +20,9 @@ The tables (each figure is published in exactly one of them):
   paid, share used, projection, status; :mod:`hub.monitor.ledger`).
 
 Renderers: :func:`render_json`, :func:`render_csv`, :func:`render_html` (one file, inline
-SVG charts, no scripts, no external resources). Suppressed figures are published as
+SVG charts, no scripts, no external resources; in Dutch unless English is asked for, the
+texts in the gettext catalogue of :mod:`hub.i18n`; CSV and JSON keep English labels).
+Suppressed figures are published as
 ``null`` / empty with ``suppressed`` set, and shown as a mark in HTML.
 """
 
@@ -32,6 +34,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from hub.i18n import N_, NP_, _, current, language, pgettext
+from hub.i18n import format_money as _money
+from hub.i18n import format_number as _number
+from hub.i18n import format_percent_of as _percent
 from hub.monitor.aggregate import OUTCOME_LABELS, UNKNOWN, Aggregator, Cell, CellKey, median_of
 from hub.monitor.ledger import Budgets, BudgetStatus, ledger, load_budgets, periods_between
 from hub.monitor.periods import Period, parse_period
@@ -52,47 +58,54 @@ __all__ = [
     "render_csv",
     "render_html",
     "render_json",
+    "render_selector",
 ]
 
-NATIONAL = "Netherlands (sum of the regions)"
+NATIONAL = N_("Netherlands (sum of the regions)")
 SUPPRESSED_MARK = "•"
 
 _AGE_LABELS = {
-    AgeBand.UNDER_27.value: "under 27",
-    AgeBand.FROM_27_TO_54.value: "27 to 54",
-    AgeBand.FROM_55.value: "55 and over",
-    UNKNOWN: "age unknown",
+    AgeBand.UNDER_27.value: N_("under 27"),
+    AgeBand.FROM_27_TO_54.value: N_("27 to 54"),
+    AgeBand.FROM_55.value: N_("55 and over"),
+    UNKNOWN: N_("age unknown"),
 }
 _STEPS: list[tuple[str, str, bool]] = [
     # measure, label, counts people (else steps)
-    ("intake", "intakes (people)", True),
-    ("selected", "selected (people)", True),
-    ("arrangement_started", "arrangements started", False),
-    ("arrangement_changed", "arrangements changed", False),
-    ("arrangement_finished", "arrangements finished", False),
-    ("referral", "referrals", False),
-    ("transfer", "responsibility transfers", False),
-    ("reached.banenafspraak", "reached, banenafspraak target group (people)", True),
-    ("reached.shrinking_sector", "reached, from a shrinking sector (people)", True),
+    ("intake", N_("intakes (people)"), True),
+    ("selected", N_("selected (people)"), True),
+    ("arrangement_started", N_("arrangements started"), False),
+    ("arrangement_changed", N_("arrangements changed"), False),
+    ("arrangement_finished", N_("arrangements finished"), False),
+    ("referral", N_("referrals"), False),
+    ("transfer", N_("responsibility transfers"), False),
+    ("reached.banenafspraak", N_("reached, banenafspraak target group (people)"), True),
+    ("reached.shrinking_sector", N_("reached, from a shrinking sector (people)"), True),
 ]
 _OUTCOME_NAMES = {
-    "WORK": "work (placed or self-employed)",
-    "SCHOOLING_FINISHED": "schooling finished",
-    "NO_PLACEMENT": "no placement",
-    "DROPPED_OUT": "dropped out",
-    "OTHER": "other",
+    "WORK": N_("work (placed or self-employed)"),
+    "SCHOOLING_FINISHED": N_("schooling finished"),
+    "NO_PLACEMENT": N_("no placement"),
+    "DROPPED_OUT": N_("dropped out"),
+    "OTHER": N_("other"),
 }
 _CLUSTER_NAMES = {
-    InstrumentCluster.JOB_SEARCH_SKILLS.value: "job-search and application skills",
-    InstrumentCluster.CAREER_SUPPORT.value: "career support",
-    InstrumentCluster.LABOUR_MARKET_POSITION.value: "labour-market position (schooling)",
-    InstrumentCluster.DEMAND_SUPPLY_MATCHING.value: "demand and supply together",
-    InstrumentCluster.SUPPORTING_SERVICES.value: "supporting services",
-    InstrumentCluster.TAILORED_BUDGET.value: "tailored budget",
-    InstrumentCluster.BANENAFSPRAAK.value: "banenafspraak menu",
-    UNKNOWN: "instrument unknown",
+    InstrumentCluster.JOB_SEARCH_SKILLS.value: N_("job-search and application skills"),
+    InstrumentCluster.CAREER_SUPPORT.value: N_("career support"),
+    InstrumentCluster.LABOUR_MARKET_POSITION.value: N_("labour-market position (schooling)"),
+    InstrumentCluster.DEMAND_SUPPLY_MATCHING.value: N_("demand and supply together"),
+    InstrumentCluster.SUPPORTING_SERVICES.value: N_("supporting services"),
+    InstrumentCluster.TAILORED_BUDGET.value: N_("tailored budget"),
+    InstrumentCluster.BANENAFSPRAAK.value: N_("banenafspraak menu"),
+    UNKNOWN: N_("instrument unknown"),
 }
 FORMATS = ("csv", "json", "html")
+_AT_RISK_TOTAL = N_("{at_risk} of {regions} regions at risk or overrun")
+_BUDGET_STATUS = {
+    BudgetStatus.OK.value: NP_("budget status", "OK"),
+    BudgetStatus.AT_RISK.value: NP_("budget status", "AT_RISK"),
+    BudgetStatus.OVERRUN.value: NP_("budget status", "OVERRUN"),
+}
 
 
 @dataclass(frozen=True)
@@ -114,6 +127,10 @@ class Table:
     rows: list[tuple[str, str]]
     cells: dict[tuple[str, str], Published]
     note: str = ""
+    texts: dict[str, str] = field(default_factory=dict)
+    """The English source texts of a ``title`` or ``note`` with fields (``{period}``),
+    translated and filled in with ``params`` when a page is rendered."""
+    params: dict[str, Any] = field(default_factory=dict)
 
     def get(self, row: str, col: str) -> Published:
         return self.cells[row, col]
@@ -156,7 +173,7 @@ def _table(
     region: Region | None,
     col_labels: Mapping[str, str],
     *,
-    total_label: str = "total",
+    total_label: str = N_("total"),
     note: str = "",
     convert: Callable[[int], float | int] = int,
 ) -> Table:
@@ -166,8 +183,8 @@ def _table(
     if grid.row_totals:
         columns.append((TOTAL, total_label))
     cells: dict[tuple[str, str], Published] = {}
-    for row, _ in rows:
-        for col, _ in columns:
+    for row, _label_of_row in rows:
+        for col, _col_label in columns:
             value = grid.published(row, col)
             cells[row, col] = (
                 Published(None, suppressed=True) if value is None else Published(convert(value))
@@ -202,14 +219,14 @@ def build_report(
 
     reach = Grid.build(
         "reach",
-        "People reached, by age band",
+        N_("People reached, by age band"),
         rows,
         list(_AGE_LABELS),
         unit=Unit.PERSONS,
         cell=people("reached.age"),
         row_total=lambda r: (cell[r].persons["reached"],) * 2,
     )
-    tables.append(_table(protect(reach, rule), region, _AGE_LABELS, total_label="reached"))
+    tables.append(_table(protect(reach, rule), region, _AGE_LABELS, total_label=N_("reached")))
 
     def step(r: str, c: str) -> tuple[int, int]:
         counts_people = next(p for m, _, p in _STEPS if m == c)
@@ -218,7 +235,7 @@ def build_report(
 
     steps = Grid.build(
         "steps",
-        "Intake, selection, arrangements, referrals and transfers",
+        N_("Intake, selection, arrangements, referrals and transfers"),
         rows,
         [m for m, _, _ in _STEPS],
         unit=Unit.EVENTS,
@@ -229,13 +246,13 @@ def build_report(
             protect(steps, rule),
             region,
             {m: label for m, label, _ in _STEPS},
-            note="Columns are separate counts; they do not add up.",
+            note=N_("Columns are separate counts; they do not add up."),
         )
     )
 
     outcomes = Grid.build(
         "outcomes",
-        "Outcomes (placements and other outcomes)",
+        N_("Outcomes (placements and other outcomes)"),
         rows,
         list(OUTCOME_LABELS),
         unit=Unit.EVENTS,
@@ -249,7 +266,7 @@ def build_report(
         clusters.append(UNKNOWN)
     instruments = Grid.build(
         "instruments",
-        "Instrument uses by menu-card cluster",
+        N_("Instrument uses by menu-card cluster"),
         rows,
         clusters,
         unit=Unit.EVENTS,
@@ -259,8 +276,8 @@ def build_report(
     tables.append(_table(protect(instruments, rule), region, _CLUSTER_NAMES))
 
     for name, title in (
-        ("committed", "New commitments from the pooled budget, by cluster (euro)"),
-        ("paid", "Payments from the pooled budget, by cluster (euro)"),
+        ("committed", N_("New commitments from the pooled budget, by cluster (euro)")),
+        ("paid", N_("Payments from the pooled budget, by cluster (euro)")),
     ):
         money = Grid.build(
             "commitments" if name == "committed" else "payments",
@@ -314,7 +331,7 @@ def _time_to_work(
 ) -> Table:
     counts = Grid.build(
         "time_to_work",
-        "Days from intake to work",
+        N_("Days from intake to work"),
         rows,
         ["n"],
         unit=Unit.PERSONS,
@@ -328,11 +345,11 @@ def _time_to_work(
     table = _table(
         counts,
         region,
-        {"n": "placements with a known intake"},
-        note="Median over people placed in the period whose first intake is known.",
+        {"n": N_("placements with a known intake")},
+        note=N_("Median over people placed in the period whose first intake is known."),
     )
-    table.columns.append(("median_days", "median days from intake to work"))
-    for row, _ in table.rows:
+    table.columns.append(("median_days", N_("median days from intake to work")))
+    for row, _name in table.rows:
         histogram = national if row == TOTAL else cell[row].days_to_work
         if counts.is_suppressed(row, "n"):
             table.cells[row, "median_days"] = Published(None, suppressed=True)
@@ -352,9 +369,14 @@ def _budget(
     region: Region | None,
 ) -> Table:
     lines = {line.region.value: line for line in ledger(cells, budgets, period)}
+    title = N_("Budget ledger per region, cumulative through {period}")
+    note = N_(
+        "Allocations: {source} Status AT_RISK: committed + paid reaches {share} of the "
+        "allocation, or the pace so far overruns it by the end of the programme ({last})."
+    )
     money = Grid.build(
         "budget",
-        f"Budget ledger per region, cumulative through {period}",
+        title.format(period=period),
         rows,
         ["committed", "paid"],
         unit=Unit.CENTS,
@@ -364,31 +386,37 @@ def _budget(
     table = _table(
         money,
         region,
-        {"committed": "open commitments", "paid": "paid"},
+        {"committed": N_("open commitments"), "paid": N_("paid")},
         convert=_euro,
-        note=(
-            f"Allocations: {budgets.source} Status AT_RISK: committed + paid reaches "
-            f"{budgets.alert_share:.0%} of the allocation, or the pace so far overruns it by "
-            f"the end of the programme ({budgets.last_period})."
+        note=note.format(
+            source=budgets.source,
+            share=f"{budgets.alert_share:.0%}",
+            last=budgets.last_period,
         ),
     )
-    table.columns[:0] = [("allocated", "allocated")]
+    table.texts = {"title": title, "note": note}
+    table.params = {
+        "period": period,
+        "source": budgets.source,
+        "share": budgets.alert_share,
+        "last": budgets.last_period,
+    }
+    table.columns[:0] = [("allocated", N_("allocated"))]
     table.columns += [
-        ("used_share", "used (committed + paid) of allocated"),
-        ("projected_share", "projected use at the end of the programme"),
-        ("status", "status"),
+        ("used_share", N_("used (committed + paid) of allocated")),
+        ("projected_share", N_("projected use at the end of the programme")),
+        ("status", N_("status")),
     ]
     elapsed = periods_between(budgets.first_period, period)
     total = periods_between(budgets.first_period, budgets.last_period)
-    for row, _ in table.rows:
+    for row, _name in table.rows:
         if row == TOTAL:
             allocated = sum(line.allocated for line in lines.values())
             used = sum(line.used for line in lines.values())
             statuses = [line.status(budgets, period) for line in lines.values()]
-            status = (
-                f"{sum(s is not BudgetStatus.OK for s in statuses)} of {len(statuses)} "
-                "regions at risk or overrun"
-            )
+            table.params["at_risk"] = sum(s is not BudgetStatus.OK for s in statuses)
+            table.params["regions"] = len(statuses)
+            status = _AT_RISK_TOTAL.format(**table.params)
         else:
             line = lines[row]
             allocated, used = line.allocated, line.used
@@ -413,9 +441,12 @@ def _budget(
 # --- rendering --------------------------------------------------------------------------------
 
 
-def render(report: Report, fmt: str) -> str:
-    """The report as ``csv``, ``json`` or ``html``."""
-    renderers = {"csv": render_csv, "json": render_json, "html": render_html}
+def render(report: Report, fmt: str, lang: str | None = None) -> str:
+    """The report as ``csv``, ``json`` or ``html``. The HTML page is in ``lang`` (Dutch by
+    default); CSV and JSON keep their English labels and codes, for programs."""
+    if fmt == "html":
+        return render_html(report, lang)
+    renderers = {"csv": render_csv, "json": render_json}
     try:
         return renderers[fmt](report)
     except KeyError:
@@ -535,10 +566,34 @@ def _fmt(value: float | int | str | None, unit: str) -> str:
     if isinstance(value, str):
         return value
     if unit == "euro":
-        return f"€ {value:,.0f}".replace(",", ".")
-    if isinstance(value, float) and not value.is_integer():
-        return f"{value:.1f}"
-    return f"{int(value):,}".replace(",", ".")
+        return _money(value, cents=False)
+    return _number(value)
+
+
+def _suppressed() -> str:
+    return _("{mark} suppressed").format(mark=SUPPRESSED_MARK)
+
+
+def _status_label(status: str) -> str:
+    marked = _BUDGET_STATUS.get(status)
+    return pgettext(*marked) if marked else status
+
+
+def _title(table: Table) -> str:
+    template = table.texts.get("title")
+    return _(template).format(**table.params) if template else _(table.title)
+
+
+def _note(table: Table) -> str:
+    template = table.texts.get("note")
+    if template:
+        params = {**table.params, "share": _percent(table.params["share"])}
+        return _(template).format(**params)
+    return _(table.note) if table.note else ""
+
+
+def _row_label(row: str, label: str) -> str:
+    return _(label) if row == TOTAL else label  # region names are CBS's (Dutch) names
 
 
 def _hbar(
@@ -565,7 +620,7 @@ def _hbar(
         if value is None:
             parts.append(
                 f'<text x="{label_w + 4}" y="{y + 14}" font-size="12" fill="#8a5a00" '
-                f'font-style="italic">{SUPPRESSED_MARK} suppressed</text>'
+                f'font-style="italic">{html.escape(_suppressed())}</text>'
             )
             continue
         width = 0 if peak <= 0 else max(0.0, value) / peak * bar_w
@@ -586,18 +641,20 @@ def _budget_chart(table: Table) -> str:
     rows = [(r, label) for r, label in table.rows if r != TOTAL]
     label_w, bar_w, row_h, top = 230, 480, 22, 46
     height = top + row_h * len(rows) + 10
+    title = _("Budget use per region")
     parts = [
-        f'<svg role="img" aria-label="Budget use per region" width="{label_w + bar_w + 250}" '
+        f'<svg role="img" aria-label="{html.escape(title)}" width="{label_w + bar_w + 250}" '
         f'height="{height}" xmlns="http://www.w3.org/2000/svg">',
-        '<text x="0" y="18" font-size="14" font-weight="bold">Budget use per region '
-        "(share of the allocation)</text>",
+        '<text x="0" y="18" font-size="14" font-weight="bold">'
+        f"{html.escape(_('Budget use per region (share of the allocation)'))}</text>",
         f'<rect x="{label_w}" y="26" width="12" height="10" fill="#154273"/>'
-        f'<text x="{label_w + 16}" y="35" font-size="11">paid</text>'
+        f'<text x="{label_w + 16}" y="35" font-size="11">{html.escape(_("paid"))}</text>'
         f'<rect x="{label_w + 60}" y="26" width="12" height="10" fill="#8fb3de"/>'
-        f'<text x="{label_w + 76}" y="35" font-size="11">open commitments</text>'
+        f'<text x="{label_w + 76}" y="35" font-size="11">'
+        f"{html.escape(_('open commitments'))}</text>"
         f'<line x1="{label_w + 190}" y1="31" x2="{label_w + 210}" y2="31" stroke="#c00" '
-        f'stroke-dasharray="3,2"/><text x="{label_w + 214}" y="35" font-size="11">alert level'
-        "</text>",
+        f'stroke-dasharray="3,2"/><text x="{label_w + 214}" y="35" font-size="11">'
+        f"{html.escape(_('alert level'))}</text>",
     ]
     alert_x = label_w + bar_w * 0.9
     for i, (row, label) in enumerate(rows):
@@ -615,9 +672,10 @@ def _budget_chart(table: Table) -> str:
         allocated = table.get(row, "allocated").value
         paid, committed = table.get(row, "paid"), table.get(row, "committed")
         if paid.suppressed or committed.suppressed or not allocated:
+            hidden = _("{mark} figures suppressed").format(mark=SUPPRESSED_MARK)
             parts.append(
                 f'<text x="{label_w + 6}" y="{y + 15}" font-size="11" fill="#8a5a00" '
-                f'font-style="italic">{SUPPRESSED_MARK} figures suppressed</text>'
+                f'font-style="italic">{html.escape(hidden)}</text>'
             )
         else:
             assert isinstance(allocated, int | float)
@@ -633,15 +691,16 @@ def _budget_chart(table: Table) -> str:
             if isinstance(share, float | int):
                 parts.append(
                     f'<text x="{label_w + bar_w + 6}" y="{y + 15}" font-size="12" '
-                    f'fill="{colour}">{share:.0%}</text>'
+                    f'fill="{colour}">{html.escape(_percent(share))}</text>'
                 )
         if status != "OK":
             projected = table.get(row, "projected_share").value
-            pace = f" (pace: {projected:.0%})" if isinstance(projected, float | int) else ""
+            text = _status_label(status)
+            if isinstance(projected, float | int):
+                text = _("{status} (pace: {share})").format(status=text, share=_percent(projected))
             parts.append(
                 f'<text x="{label_w + bar_w + 46}" y="{y + 15}" font-size="12" '
-                f'font-weight="bold" fill="{colour}">'
-                f"{html.escape(status.replace('_', ' ') + pace)}</text>"
+                f'font-weight="bold" fill="{colour}">{html.escape(text)}</text>'
             )
     parts.append(
         f'<line x1="{alert_x:.1f}" y1="{top}" x2="{alert_x:.1f}" y2="{height - 8}" '
@@ -651,37 +710,44 @@ def _budget_chart(table: Table) -> str:
     return "".join(parts)
 
 
+def _cell_text(table: Table, row: str, col: str, cell: Published) -> str:
+    if col in {"used_share", "projected_share"} and isinstance(cell.value, float):
+        return _percent(cell.value)
+    if col == "status" and isinstance(cell.value, str):
+        if row == TOTAL and "at_risk" in table.params:
+            return _(_AT_RISK_TOTAL).format(**table.params)
+        return _status_label(cell.value)
+    unit = (
+        "euro"
+        if col in {"allocated", "committed", "paid"}
+        or (table.unit == "euro" and col not in {"used_share", "projected_share", "status"})
+        else ""
+    )
+    return _fmt(cell.value, unit)
+
+
 def _html_table(table: Table) -> str:
-    head = "".join(f"<th>{html.escape(label)}</th>" for _, label in table.columns)
+    head = "".join(f"<th>{html.escape(_(label))}</th>" for _key, label in table.columns)
+    hidden = html.escape(_("suppressed"))
     body = []
     for row, label in table.rows:
         cells = []
-        for col, _ in table.columns:
+        for col, _label in table.columns:
             cell = table.cells[row, col]
             if cell.suppressed:
-                cells.append(f'<td class="sup" title="suppressed">{SUPPRESSED_MARK}</td>')
+                cells.append(f'<td class="sup" title="{hidden}">{SUPPRESSED_MARK}</td>')
             else:
-                unit = (
-                    "euro"
-                    if col in {"allocated", "committed", "paid"}
-                    or (
-                        table.unit == "euro"
-                        and col not in {"used_share", "projected_share", "status"}
-                    )
-                    else ""
-                )
-                text = (
-                    f"{cell.value:.0%}"
-                    if col in {"used_share", "projected_share"} and isinstance(cell.value, float)
-                    else _fmt(cell.value, unit)
-                )
+                text = _cell_text(table, row, col, cell)
                 cells.append(f"<td>{html.escape(text)}</td>")
         css = ' class="total"' if row == TOTAL else ""
-        body.append(f"<tr{css}><td>{html.escape(label)}</td>{''.join(cells)}</tr>")
-    note = f'<p class="note">{html.escape(table.note)}</p>' if table.note else ""
+        name = html.escape(_row_label(row, label))
+        body.append(f"<tr{css}><td>{name}</td>{''.join(cells)}</tr>")
+    note = _note(table)
+    note_html = f'<p class="note">{html.escape(note)}</p>' if note else ""
     return (
-        f"<h3>{html.escape(table.title)}</h3><table><thead><tr><th>region</th>{head}</tr></thead>"
-        f"<tbody>{''.join(body)}</tbody></table>{note}"
+        f"<h3>{html.escape(_title(table))}</h3><table><thead><tr>"
+        f"<th>{html.escape(_('region'))}</th>{head}</tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table>{note_html}"
     )
 
 
@@ -699,71 +765,135 @@ def _series(table: Table, col: str) -> list[tuple[str, float | None]]:
 
 
 def _kpi(label: str, cell: Published, unit: str) -> str:
-    text = f"{SUPPRESSED_MARK} suppressed" if cell.suppressed else _fmt(cell.value, unit)
+    text = _suppressed() if cell.suppressed else _fmt(cell.value, unit)
     return f'<div class="kpi"><b>{html.escape(text)}</b>{html.escape(label)}</div>'
 
 
-def render_html(report: Report) -> str:
-    """One self-contained HTML page: key figures, charts (inline SVG), tables."""
+def render_html(report: Report, lang: str | None = None) -> str:
+    """One self-contained HTML page: key figures, charts (inline SVG), tables; in ``lang``
+    (None: the language of the request being served, Dutch by default)."""
+    with language(lang or current()) as chosen:
+        return _render_html(report, chosen)
+
+
+def _render_html(report: Report, chosen: str) -> str:
     reach, steps = report.table("reach"), report.table("steps")
     outcomes, instruments = report.table("outcomes"), report.table("instruments")
     commitments, payments = report.table("commitments"), report.table("payments")
     budget, work = report.table("budget"), report.table("time_to_work")
-    scope = report.region.cbs_name if report.region else "all labour-market regions"
+    scope = report.region.cbs_name if report.region else _("all labour-market regions")
     count = _fmt_count
     kpis = "".join(
         [
-            _kpi("people reached", reach.get(TOTAL, TOTAL), ""),
-            _kpi("selected", steps.get(TOTAL, "selected"), ""),
-            _kpi("arrangements started", steps.get(TOTAL, "arrangement_started"), ""),
-            _kpi("instrument uses", instruments.get(TOTAL, TOTAL), ""),
-            _kpi("placed in work", outcomes.get(TOTAL, "WORK"), ""),
-            _kpi("committed", commitments.get(TOTAL, TOTAL), "euro"),
-            _kpi("paid", payments.get(TOTAL, TOTAL), "euro"),
-            _kpi("median days to work", work.get(TOTAL, "median_days"), ""),
+            _kpi(_("people reached"), reach.get(TOTAL, TOTAL), ""),
+            _kpi(_("selected"), steps.get(TOTAL, "selected"), ""),
+            _kpi(_("arrangements started"), steps.get(TOTAL, "arrangement_started"), ""),
+            _kpi(_("instrument uses"), instruments.get(TOTAL, TOTAL), ""),
+            _kpi(_("placed in work"), outcomes.get(TOTAL, "WORK"), ""),
+            _kpi(_("committed"), commitments.get(TOTAL, TOTAL), "euro"),
+            _kpi(_("paid"), payments.get(TOTAL, TOTAL), "euro"),
+            _kpi(_("median days to work"), work.get(TOTAL, "median_days"), ""),
         ]
     )
-    national = "national figures: sum over all 35 regions"
+    national = _("national figures: sum over all 35 regions")
     clusters = [
-        (label, None if instruments.get(TOTAL, c).suppressed else _num(instruments.get(TOTAL, c)))
+        (
+            _(label),
+            None if instruments.get(TOTAL, c).suppressed else _num(instruments.get(TOTAL, c)),
+        )
         for c, label in instruments.columns
         if c != TOTAL
     ]
     cluster_money = [
-        (label, None if commitments.get(TOTAL, c).suppressed else _num(commitments.get(TOTAL, c)))
+        (
+            _(label),
+            None if commitments.get(TOTAL, c).suppressed else _num(commitments.get(TOTAL, c)),
+        )
         for c, label in commitments.columns
         if c != TOTAL
     ]
     charts = [
-        "<h2>Per region</h2>",
-        _hbar("People reached", _series(reach, TOTAL), count),
-        _hbar("Placed in work", _series(outcomes, "WORK"), count, "#2f8a4c"),
-        "<h2>Per instrument cluster</h2>",
+        f"<h2>{html.escape(_('Per region'))}</h2>",
+        _hbar(_("People reached"), _series(reach, TOTAL), count),
+        _hbar(_("Placed in work"), _series(outcomes, "WORK"), count, "#2f8a4c"),
+        f"<h2>{html.escape(_('Per instrument cluster'))}</h2>",
         f'<p class="note">{html.escape(national)}</p>',
-        _hbar("Instrument uses", clusters, count, "#6b4fa3"),
-        _hbar("New commitments (euro)", cluster_money, _fmt_euro, "#6b4fa3"),
-        "<h2>Budget use</h2>",
+        _hbar(_("Instrument uses"), clusters, count, "#6b4fa3"),
+        _hbar(_("New commitments (euro)"), cluster_money, _fmt_euro, "#6b4fa3"),
+        f"<h2>{html.escape(_('Budget use'))}</h2>",
         _budget_chart(budget),
     ]
     tables = "".join(_html_table(t) for t in report.tables)
+    period = f"<b>{html.escape(report.period)}</b>"
+    lead = html.escape(
+        _(
+            "Period {period} - {scope}. For the national steering group: reach, use of the "
+            "instruments against the funds, and outcomes."
+        )
+    ).format(period=period, scope=html.escape(scope))
+    legend = html.escape(
+        _(
+            "{mark} = suppressed: fewer than {threshold} people are behind the figure, or a "
+            "few people make up most of the amount, or it is hidden so that such a figure "
+            "cannot be worked out from the totals. Totals include the suppressed figures."
+        )
+    ).format(mark=f"<b>{SUPPRESSED_MARK}</b>", threshold=report.threshold)
+    title = _("National monitor {period}").format(period=report.period)
     return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>National monitor {html.escape(report.period)}</title>"
+        f'<!DOCTYPE html><html lang="{chosen}"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title>"
         f"<style>{_STYLE}</style></head><body>"
-        f"<h1>National monitor of the regional mobility teams</h1>"
-        f'<p class="lead">Period <b>{html.escape(report.period)}</b> - {html.escape(scope)}. '
-        "For the national steering group: reach, use of the instruments against the funds, "
-        "and outcomes.</p>"
-        f'<p class="legend"><b>{SUPPRESSED_MARK}</b> = suppressed: fewer than '
-        f"{report.threshold} people are behind the figure, or a few people make up most of "
-        "the amount, or it is hidden so that such a figure cannot be worked out from the "
-        "totals. Totals include the suppressed figures.</p>"
+        f"<h1>{html.escape(_('National monitor of the regional mobility teams'))}</h1>"
+        f'<p class="lead">{lead}</p>'
+        f'<p class="legend">{legend}</p>'
         f'<div class="kpis">{kpis}</div>'
         + "".join(charts)
-        + "<h2>Tables</h2>"
+        + f"<h2>{html.escape(_('Tables'))}</h2>"
         + tables
         + "</body></html>\n"
     )
+
+
+def render_selector(
+    page: str, periods: list[str], period: str, region: Region | None = None
+) -> str:
+    """The dashboard: the HTML report with a form to pick another period or region (GET,
+    no script), in the language the page was rendered in (read from ``page``)."""
+    lang = "en" if page.startswith('<!DOCTYPE html><html lang="en"') else "nl"
+    with language(lang):
+        choices = sorted({*periods, period}, reverse=True)
+        period_options = "".join(
+            f'<option value="{html.escape(p)}"{" selected" if p == period else ""}>'
+            f"{html.escape(p)}</option>"
+            for p in choices
+        )
+        region_options = f'<option value="">{html.escape(_("all regions"))}</option>' + "".join(
+            f'<option value="{r.value}"{" selected" if r is region else ""}>'
+            f"{html.escape(r.cbs_name)}</option>"
+            for r in sorted(Region, key=lambda r: r.cbs_name)
+        )
+        form = (
+            '<form class="selector" method="get" action="/monitor/report" '
+            'style="margin:.8rem 0 1rem;display:flex;gap:1rem;align-items:end">'
+            f"<label>{html.escape(_('Period'))}<br>"
+            f'<select name="period">{period_options}</select></label>'
+            f"<label>{html.escape(_('Region'))}<br>"
+            f'<select name="region">{region_options}</select></label>'
+            '<input type="hidden" name="format" value="html">'
+            f'<input type="hidden" name="lang" value="{lang}">'
+            f'<button type="submit">{html.escape(_("Show"))}</button></form>'
+        )
+        other = "en" if lang == "nl" else "nl"
+        query = f"?period={period}&format=html&lang={other}" + (
+            f"&region={region.value}" if region else ""
+        )
+        switch = (
+            f'<p class="lang"><a href="/monitor/report{html.escape(query)}" '
+            f'hreflang="{other}" lang="{other}">'
+            f"{'English' if other == 'en' else 'Nederlands'}</a></p>"
+        )
+    anchor = "</h1>" if "</h1>" in page else "<body>"
+    return page.replace(anchor, anchor + switch + form, 1)
 
 
 def _num(cell: Published) -> float | None:

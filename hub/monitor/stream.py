@@ -34,7 +34,6 @@ heartbeat, explicit partition counts, a web port per worker, the leader topic of
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 from typing import Any
 
@@ -42,6 +41,7 @@ import faust
 
 from hub.config import HubSettings
 from hub.errors import HubError
+from hub.i18n import negotiate
 from hub.kafka.config import faust_broker_url, faust_credentials
 from hub.logging import quiet_client_loggers
 from hub.metrics import CONTENT_TYPE, process_metrics
@@ -49,7 +49,7 @@ from hub.monitor.aggregate import Aggregator, CellKey
 from hub.monitor.errors import MonitorError, MonitorReadError
 from hub.monitor.ledger import Budgets
 from hub.monitor.publishing import ReportPublisher
-from hub.monitor.report import FORMATS, build_report, render
+from hub.monitor.report import FORMATS, build_report, render, render_selector
 from hub.monitor.suppression import Rule
 from hub.monitor.topic import MonitorCodec, publish_reports, read_events
 from hub.serde import SerializationContext
@@ -221,7 +221,8 @@ def build_app(
             )
         except (MonitorError, ValueError) as exc:
             return view.json({"error": str(exc)}, status=400)
-        text = render(built, fmt)
+        lang = negotiate(query.get("lang"), request.headers.get("Accept-Language"))
+        text = render(built, fmt, lang)
         if fmt == "html":
             text = with_selector(text, aggregator.periods(), built.period, region)
         return view.text(text, content_type=_CONTENT_TYPES[fmt])
@@ -261,28 +262,9 @@ def _add_publisher(
 
 
 def with_selector(page: str, periods: list[str], period: str, region: Region | None = None) -> str:
-    """The HTML report with a form to pick another period or region (GET, no script)."""
-    choices = sorted({*periods, period}, reverse=True)
-    period_options = "".join(
-        f'<option value="{html.escape(p)}"{" selected" if p == period else ""}>'
-        f"{html.escape(p)}</option>"
-        for p in choices
-    )
-    region_options = '<option value="">all regions</option>' + "".join(
-        f'<option value="{r.value}"{" selected" if r is region else ""}>'
-        f"{html.escape(r.cbs_name)}</option>"
-        for r in sorted(Region, key=lambda r: r.cbs_name)
-    )
-    form = (
-        '<form class="selector" method="get" action="/monitor/report" '
-        'style="margin:.8rem 0 1rem;display:flex;gap:1rem;align-items:end">'
-        '<label>Period<br><select name="period">' + period_options + "</select></label>"
-        '<label>Region<br><select name="region">' + region_options + "</select></label>"
-        '<input type="hidden" name="format" value="html">'
-        '<button type="submit">Show</button></form>'
-    )
-    anchor = "</h1>" if "</h1>" in page else "<body>"
-    return page.replace(anchor, anchor + form, 1)
+    """The HTML report with a form to pick another period or region (GET, no script) and
+    a link to the other language (:func:`hub.monitor.report.render_selector`)."""
+    return render_selector(page, periods, period, region)
 
 
 def run_app(app: faust.App, loglevel: str = "WARNING") -> None:

@@ -3,7 +3,8 @@
 :class:`PartnerClient` publishes canonical records to the partner's outbox and reads its
 inbox, in the Confluent wire format with CloudEvents headers, with deterministic event
 ids (:mod:`hub.sdk.event_ids`), de-duplication against the outbox
-(:mod:`hub.sdk.published`), client pseudonyms derived from the BSN
+(:mod:`hub.sdk.published`), acknowledgements of erasure notices to the consent service
+(:mod:`hub.sdk.erasure`), client pseudonyms derived from the BSN
 (:mod:`hub.sdk.pseudonym`) and record security (:mod:`hub.sdk.security`: outbox records
 encrypted to the hub and signed, inbox records verified and decrypted). Partners that
 run Kafka themselves use it directly; the connectors (:mod:`connectors`) use it for
@@ -13,6 +14,7 @@ partners that do not. Importing this package starts nothing.
 from __future__ import annotations
 
 from hub.sdk.client import PartnerClient, PublishOutcome, PublishResult
+from hub.sdk.erasure import ErasureAcknowledger
 from hub.sdk.errors import (
     ForeignRecordError,
     NotPublishableError,
@@ -31,6 +33,7 @@ from hub.serde.canonical import CanonicalCodec, record_key
 __all__ = [
     "EVENT_NAMESPACE",
     "CanonicalCodec",
+    "ErasureAcknowledger",
     "ForeignRecordError",
     "InboxMessage",
     "InboxReader",

@@ -286,7 +286,7 @@ def test_subject_access_report(consent_api: ConsentApi, subject: str) -> None:
     )
     with consent_api.client("officer") as officer:
         report = officer.get(f"/v1/subjects/{subject}/access-report")
-        page = officer.get(f"/v1/subjects/{subject}/access-report.html")
+        page = officer.get(f"/v1/subjects/{subject}/access-report.html?lang=en")
     assert report.status_code == 200
     body = report.json()
     assert [d["recipient"] for d in body["disclosures"]] == ["uwv"]

@@ -22,6 +22,8 @@ from tests.helpers.consent import ConsentApi
 BSN = "111222333"  # passes the eleven-test
 OTHER_BSN = "123456782"
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+ENGLISH = {"Accept-Language": "en-GB,en;q=0.9"}
+"""These tests read the English pages; the Dutch ones (the default) are tested apart."""
 
 
 def csrf_of(page: str) -> str:
@@ -33,7 +35,7 @@ def csrf_of(page: str) -> str:
 @contextmanager
 def sign_in(api: ConsentApi, who: str = "officer") -> Iterator[httpx.Client]:
     """A browser-like client (keeps cookies) signed in with the key of ``who``."""
-    with httpx.Client(base_url=api.url, timeout=30) as client:
+    with httpx.Client(base_url=api.url, timeout=30, headers=ENGLISH) as client:
         form = client.get("/console/login")
         assert form.status_code == 200
         done = client.post(
@@ -108,7 +110,7 @@ def decide(api: ConsentApi, subject: str) -> bool:
 # --- signing in -------------------------------------------------------------------------------
 def test_sign_in_sets_a_strict_http_only_session_cookie(sqlite_consent_api: ConsentApi) -> None:
     api = sqlite_consent_api
-    with httpx.Client(base_url=api.url, timeout=30) as client:
+    with httpx.Client(base_url=api.url, timeout=30, headers=ENGLISH) as client:
         assert client.get("/console").headers["location"] == "/console/login"
         form = client.get("/console/login")
         assert form.status_code == 200
@@ -143,7 +145,7 @@ def test_a_partner_or_monitor_key_is_refused_with_403(
     sqlite_consent_api: ConsentApi, who: str
 ) -> None:
     api = sqlite_consent_api
-    with httpx.Client(base_url=api.url, timeout=30) as client:
+    with httpx.Client(base_url=api.url, timeout=30, headers=ENGLISH) as client:
         form = client.get("/console/login")
         refused = client.post(
             "/console/login", data={"api_key": api.keys[who], "csrf": csrf_of(form.text)}
@@ -155,7 +157,7 @@ def test_a_partner_or_monitor_key_is_refused_with_403(
 
 
 def test_an_unknown_key_is_refused_with_401(sqlite_consent_api: ConsentApi) -> None:
-    with httpx.Client(base_url=sqlite_consent_api.url, timeout=30) as client:
+    with httpx.Client(base_url=sqlite_consent_api.url, timeout=30, headers=ENGLISH) as client:
         form = client.get("/console/login")
         refused = client.post(
             "/console/login", data={"api_key": "rmtc_nope_nope", "csrf": csrf_of(form.text)}
@@ -168,7 +170,7 @@ def test_an_unknown_key_is_refused_with_401(sqlite_consent_api: ConsentApi) -> N
 
 def test_sign_in_without_the_login_token_is_refused(sqlite_consent_api: ConsentApi) -> None:
     api = sqlite_consent_api
-    with httpx.Client(base_url=api.url, timeout=30) as client:
+    with httpx.Client(base_url=api.url, timeout=30, headers=ENGLISH) as client:
         client.get("/console/login")
         for token in ("", "forged.token"):
             refused = client.post(
@@ -177,9 +179,9 @@ def test_sign_in_without_the_login_token_is_refused(sqlite_consent_api: ConsentA
             assert refused.status_code == 403
             assert SESSION_COOKIE not in client.cookies
     # a token from another browser's form (no matching login cookie) is refused too
-    with httpx.Client(base_url=api.url, timeout=30) as other:
+    with httpx.Client(base_url=api.url, timeout=30, headers=ENGLISH) as other:
         token = csrf_of(other.get("/console/login").text)
-    with httpx.Client(base_url=api.url, timeout=30) as client:
+    with httpx.Client(base_url=api.url, timeout=30, headers=ENGLISH) as client:
         refused = client.post(
             "/console/login", data={"api_key": api.keys["officer"], "csrf": token}
         )
@@ -187,7 +189,7 @@ def test_sign_in_without_the_login_token_is_refused(sqlite_consent_api: ConsentA
 
 
 def test_pages_and_forms_need_a_session(sqlite_consent_api: ConsentApi, subject: str) -> None:
-    with httpx.Client(base_url=sqlite_consent_api.url, timeout=30) as anonymous:
+    with httpx.Client(base_url=sqlite_consent_api.url, timeout=30, headers=ENGLISH) as anonymous:
         for path in (
             "/console/subjects",
             f"/console/subjects/{subject}",
@@ -222,7 +224,7 @@ def test_revoking_the_key_ends_its_sessions(sqlite_consent_api: ConsentApi) -> N
 
     api = sqlite_consent_api
     record, key = issue_key(api.runtime.store, Role.PRIVACY_OFFICER, "officer-temp")
-    with httpx.Client(base_url=api.url, timeout=30) as client:
+    with httpx.Client(base_url=api.url, timeout=30, headers=ENGLISH) as client:
         form = client.get("/console/login")
         client.post("/console/login", data={"api_key": key, "csrf": csrf_of(form.text)})
         assert client.get("/console/subjects").status_code == 200
@@ -290,7 +292,7 @@ def test_grant_then_withdraw_through_the_forms(
     assert f"Consent {consent_id} is recorded and published." in page
     assert f'<tr id="consent-{consent_id}">' in page
     assert '<span class="badge GIVEN">GIVEN</span>' in page
-    assert "2100-01-01 00:00 UTC" in page  # the last day is included
+    assert "1 January 2100 00:00 UTC" in page  # the last day is included
     assert f"Withdraw consent {consent_id}" in page
     with sqlite_consent_api.client("officer") as api:
         stored = api.get(f"/v1/consents/{consent_id}").json()

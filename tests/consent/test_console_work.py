@@ -17,7 +17,7 @@ import pytest
 
 from consent.model import utc_now
 from tests.consent.factories import grant_body
-from tests.consent.test_console import csrf_of, sign_in
+from tests.consent.test_console import ENGLISH, csrf_of, sign_in
 from tests.helpers.consent import ConsentApi
 
 _TOKEN = re.compile(r'name="token" value="([^"]+)"')
@@ -93,7 +93,7 @@ def test_the_export_forms_show_bad_filters(officer: httpx.Client) -> None:
 
 
 def test_exports_need_a_session(sqlite_consent_api: ConsentApi) -> None:
-    with httpx.Client(base_url=sqlite_consent_api.url) as anonymous:
+    with httpx.Client(base_url=sqlite_consent_api.url, headers=ENGLISH) as anonymous:
         response = anonymous.get("/console/exports/disclosures")
     assert response.status_code == 303
 

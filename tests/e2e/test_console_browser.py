@@ -181,7 +181,7 @@ def test_grant_deliver_withdraw_in_the_browser(
     expect(row.locator(".badge")).to_have_text("GIVEN")
     expect(row).to_contain_text("gemeente-amsterdam")
     expect(row).to_contain_text("contact, labour_market_profile")
-    expect(row).to_contain_text("2100-01-01 00:00 UTC")
+    expect(row).to_contain_text("1 January 2100 00:00 UTC")
     expect(page.get_by_text("Citizen service number on file: yes (encrypted)")).to_be_visible()
     assert BSN not in page.content()
     unlabelled = page.evaluate(
@@ -220,7 +220,12 @@ def test_grant_deliver_withdraw_in_the_browser(
     # the report keeps the delivery and shows its basis is withdrawn now
     page.get_by_role("link", name="Subject access report").click()
     expect(page.locator("table").first).to_contain_text(f"consent {cid} (CONSENT, now WITHDRAWN)")
-    history = page.locator("table").nth(2)
+    # UWV received data under it: an erasure notice went out, not yet acknowledged
+    erasure = page.locator("table.erasures tbody tr")
+    expect(erasure).to_have_count(1)
+    expect(erasure).to_contain_text("UWV (employee insurance agency")
+    expect(erasure.locator(".badge")).to_have_text("sent")
+    history = page.locator("table").last
     expect(history).to_contain_text("GIVEN")
     expect(history).to_contain_text("WITHDRAWN")
     _shot(page, artifacts, "5-report-withdrawn")
@@ -297,3 +302,102 @@ def test_bulk_withdrawal_with_preview_and_confirmation(
     expect(page.get_by_role("status")).to_contain_text("2 consents are withdrawn")
     with api.client("officer") as officer:
         assert {officer.get(f"/v1/consents/{i}").json()["status"] for i in ids} == {"WITHDRAWN"}
+
+
+@pytest.fixture
+def dutch_page(browser: Browser) -> Iterator[Page]:
+    """A browser of a Dutch officer (Accept-Language nl-NL)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="nl-NL")
+    opened = context.new_page()
+    opened.set_default_timeout(15_000)
+    try:
+        yield opened
+    finally:
+        context.close()
+
+
+def test_the_dutch_console_expiring_export_and_bulk_withdrawal(
+    console_api: ConsentApi, dutch_page: Page, artifacts: Path
+) -> None:
+    """The officer's day in Dutch: sign in, a consent that is about to expire, an export
+    downloaded, a bulk withdrawal through its preview; then the same console in English."""
+    from datetime import timedelta  # noqa: PLC0415
+
+    from playwright.sync_api import expect  # noqa: PLC0415
+
+    api, url, page = console_api, console_api.url, dutch_page
+    subject = f"client-e2e-{uuid.uuid4().hex[:8]}"
+    soon = (utc_now() + timedelta(days=5)).replace(microsecond=0)
+    with api.client("officer") as officer:
+        body = grant_body(
+            subject,
+            recipients=[{"partner_id": "uwv"}, {"partner_id": "gemeente-tilburg"}],
+            valid_until=soon.isoformat(),
+        )
+        expiring_id = officer.post("/v1/consents", json=body).json()["id"]
+
+    page.goto(f"{url}/console")
+    expect(page.locator("html")).to_have_attribute("lang", "nl")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Aanmelden")
+    page.get_by_label("API-sleutel (privacy officer)").fill(api.keys["officer"])
+    page.get_by_role("button", name="Aanmelden").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Betrokkene zoeken")
+    nav = page.get_by_role("navigation", name="Console")
+
+    # consents about to expire: listed, with a Dutch date
+    nav.get_by_role("link", name="Aflopende toestemmingen").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Toestemmingen die binnenkort aflopen"
+    )
+    row = page.locator("tr", has_text=expiring_id)
+    months = (
+        "januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december"
+    )
+    expect(row).to_contain_text(re.compile(rf"\d{{1,2}} ({months}) \d{{4}} \d\d:\d\d UTC"))
+    expect(row).to_contain_text("bemiddeling en plaatsing")
+    _shot(page, artifacts, "nl-1-expiring")
+
+    # an export of the consent events of this subject, as CSV
+    nav.get_by_role("link", name="Exports").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Exports")
+    events = page.get_by_role("form", name="Toestemmingsgebeurtenissen")
+    events.get_by_label("Cliëntpseudoniem").fill(subject)
+    with page.expect_download() as download:
+        events.get_by_role("button", name="Downloaden").click()
+    saved = artifacts / "console-nl-consent-events.csv"
+    download.value.save_as(saved)
+    text = saved.read_text(encoding="utf-8")
+    assert expiring_id in text
+    assert subject in text
+
+    # bulk withdrawal: preview, then confirm
+    nav.get_by_role("link", name="Bulkintrekking").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Bulkintrekking")
+    page.get_by_label("Partner die als ontvanger is genoemd").select_option("gemeente-tilburg")
+    page.get_by_role("button", name="Voorbeeld").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Bevestig de bulkintrekking")
+    expect(page.get_by_role("alert")).to_contain_text("zouden worden ingetrokken")
+    expect(page.get_by_role("link", name=subject)).to_be_visible()
+    _shot(page, artifacts, "nl-2-bulk-preview")
+    page.get_by_label("Reden (vastgelegd bij elke intrekking)").fill("partner vertrekt")
+    page.get_by_role("button", name="Deze toestemmingen intrekken").click()
+    expect(page.get_by_role("status")).to_contain_text("zijn ingetrokken")
+
+    # the subject: the consent is shown as withdrawn, in Dutch
+    page.goto(f"{url}/console/subjects/{subject}")
+    row = page.locator(f"#consent-{expiring_id}")
+    expect(row.locator(".badge")).to_have_text("ingetrokken")
+    expect(row).to_contain_text("partner vertrekt")
+    _shot(page, artifacts, "nl-3-subject")
+
+    # English on request, remembered on the next page
+    page.get_by_role("link", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator(f"#consent-{expiring_id} .badge")).to_have_text("WITHDRAWN")
+    page.get_by_role("navigation", name="Console").get_by_role(
+        "link", name="Expiring consents"
+    ).click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Consents about to expire")
+    page.get_by_role("link", name="Nederlands").click()
+    expect(page.locator("html")).to_have_attribute("lang", "nl")

@@ -149,3 +149,51 @@ def test_the_monitor_worker_serves_metrics_health_and_readiness(dashboard: Dashb
         if line.startswith("rmt_records_in_total{") and 'partner="monitor"' in line
     ]
     assert sum(counted) == dashboard.events, scraped[:1500]
+
+
+def test_the_dashboard_is_dutch_by_default_with_english_on_request(
+    dashboard: Dashboard, browser: Browser, artifacts: Path
+) -> None:
+    """A Dutch browser (and one that asks for no language at all) gets the Dutch
+    dashboard: lang="nl", Dutch words and amounts; its link gives the English one."""
+    import re  # noqa: PLC0415
+
+    from playwright.sync_api import expect  # noqa: PLC0415
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="nl-NL")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.goto(dashboard.url)
+        expect(page.locator("html")).to_have_attribute("lang", "nl")
+        expect(page).to_have_title(f"Landelijke monitor {dashboard.period}")
+        expect(page.get_by_role("heading", level=1)).to_have_text(
+            "Landelijke monitor van de regionale mobiliteitsteams"
+        )
+        expect(page.locator(".lead")).to_contain_text("alle arbeidsmarktregio's")
+        first = page.locator("table").first
+        expect(first.locator("tr.total")).to_contain_text("Nederland (som van de regio's)")
+        expect(page.locator("td.sup").first).to_have_attribute("title", "afgeschermd")
+        expect(page.locator(".legend")).to_contain_text("afgeschermd")
+        # an amount as the Dutch write it: euro sign, space, dots between thousands
+        paid = page.locator(".kpi", has_text="betaald").locator("b")
+        expect(paid).to_have_text(re.compile(r"^€\s\d{1,3}(\.\d{3})*$"))
+        page.screenshot(path=str(artifacts / "monitor-dashboard-nl.png"), full_page=True)
+
+        form = page.locator("form.selector")
+        form.locator("select[name=region]").select_option("RIJNMOND")
+        form.get_by_role("button", name="Tonen").click()
+        page.wait_for_url("**region=RIJNMOND**")
+        expect(page.locator("html")).to_have_attribute("lang", "nl")
+        expect(page.locator(".lead")).to_contain_text("Rijnmond")
+
+        page.get_by_role("link", name="English").click()
+        page.wait_for_url("**lang=en**")
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+        expect(page.get_by_role("heading", level=1)).to_contain_text("National monitor")
+        expect(page.locator(".lead")).to_contain_text("Rijnmond")  # the region is kept
+    finally:
+        context.close()
+    # no Accept-Language at all: Dutch
+    plain = httpx.get(dashboard.url, timeout=10, headers={"Accept-Language": ""})
+    assert '<html lang="nl">' in plain.text

@@ -105,14 +105,34 @@ def test_json_and_csv_say_the_same_and_mark_suppressed_figures() -> None:
 
 
 def test_the_html_report_is_self_contained_with_charts_and_marked_cells() -> None:
-    page = render_html(build_report(_aggregator(), PERIOD))
-    assert page.startswith("<!DOCTYPE html>")
+    page = render_html(build_report(_aggregator(), PERIOD), "en")
+    assert page.startswith('<!DOCTYPE html><html lang="en">')
     assert page.count("<svg") >= 5  # regions x2, clusters x2, budget
     assert "Budget use per region" in page
     assert "<script" not in page
     assert not re.search(r"(src|href)=\"?https?:", page)
     assert 'class="sup"' in page
     assert "suppressed" in page
+
+
+def test_the_html_report_is_dutch_by_default_with_dutch_numbers() -> None:
+    report = build_report(_aggregator(), PERIOD)
+    page = render_html(report)
+    assert page.startswith('<!DOCTYPE html><html lang="nl">')
+    assert "Landelijke monitor van de regionale mobiliteitsteams" in page
+    assert "Budgetgebruik per regio" in page
+    assert "afgeschermd" in page
+    assert "Nederland (som van de regio" in page
+    assert "Budget use" not in page
+    # amounts as Dutch write them: euro sign, no-break space, dots between thousands
+    allocated = report.table("budget").get("GROOT_AMSTERDAM", "allocated").value
+    assert isinstance(allocated, float)
+    assert allocated >= 1000
+    whole = f"{round(allocated):,}".replace(",", ".")
+    assert f"<td>€\u00a0{whole}</td>" in page
+    # the JSON and CSV keep their English labels: they are for programs
+    assert "Netherlands (sum of the regions)" in render(report, "json", "nl")
+    assert render(report, "html", "en") == render_html(report, "en")
 
 
 def test_bad_period_and_format() -> None:

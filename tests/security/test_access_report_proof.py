@@ -127,7 +127,7 @@ def test_regression_a_forged_audit_record_was_reported_as_a_disclosure(
     assert len(clean.disclosures) == 2
     assert all(d.verified for d in clean.disclosures)
     assert clean.verification.summary.startswith("verified: each of the 2 disclosures")
-    assert "Audit trail: <strong>verified" in render_html(clean)
+    assert "Audit trail: <strong>verified" in render_html(clean, "en")
 
     mine = [a for a in audit if a.key == who.encode()]
     _plant(hub, who, _forged(hub, who, mine[-1]))
@@ -141,7 +141,7 @@ def test_regression_a_forged_audit_record_was_reported_as_a_disclosure(
     assert [r.claimed_recipient for r in check.rejected] == ["sbb", "sbb"]
     assert {r.check for r in check.rejected} == {"unchained", "changed"}
     assert not check.breaks  # the forgeries are skipped, the chain is whole
-    page = render_html(flagged)
+    page = render_html(flagged, "en")
     assert 'role="alert"' in page
     assert "Records that are not the hub's (not disclosures)" in page
 

@@ -213,6 +213,27 @@ def test_prometheus_scrapes_the_hub_services() -> None:
         assert jobs[name]["metrics_path"] == "/metrics"
 
 
+def test_prometheus_alerts_on_expiring_consents() -> None:
+    """The alert rules are loaded and mounted, and read the gauge the consent service
+    publishes (hub/metrics.py)."""
+    from hub.metrics import process_metrics  # noqa: PLC0415
+
+    alerts = PROMETHEUS.parent / "alerts.yml"
+    config = load(PROMETHEUS)
+    assert config["rule_files"] == ["/etc/prometheus/alerts.yml"]
+    mounts = load(COMPOSE)["services"]["prometheus"]["volumes"]
+    assert "./deploy/prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro" in mounts
+    rules = {r["alert"]: r for g in load(alerts)["groups"] for r in g["rules"]}
+    assert {"ConsentsExpiringSoon", "ConsentsExpiringMetricAbsent"} <= set(rules)
+    exposed = process_metrics().exposition().decode()
+    assert "rmt_consents_expiring" in exposed
+    for rule in rules.values():
+        assert "rmt_consents_expiring" in rule["expr"]
+        assert rule["labels"]["severity"] in {"info", "warning", "critical"}
+        assert rule["annotations"]["summary"]
+        assert re.fullmatch(r"\d+[smh]", rule["for"])
+
+
 def test_the_overlay_only_extends_services_of_the_base() -> None:
     base = set(load(COMPOSE)["services"])
     overlay = load(SECURITY)["services"]
