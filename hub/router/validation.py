@@ -38,9 +38,10 @@ The rules:
 * **menu card** - every additional service names a menu-card instrument
   (``INSTRUMENT_NOT_ON_MENU``); banenafspraak instruments only for that target group
   (``BANENAFSPRAAK_ONLY``); wage dispensation only for Wajong with reduced wage value
-  (``WAGE_DISPENSATION_NOT_ALLOWED``); the tailored budget at most EUR 1,000 per person
-  summed over the latest version of each of their arrangements, cancelled services not
-  counted (``TAILORED_BUDGET_EXCEEDED``).
+  (``WAGE_DISPENSATION_NOT_ALLOWED``); package I, the employer's social plan, only for
+  employees threatened with unemployment (``PACKAGE_NOT_ALLOWED``); the tailored budget
+  at most EUR 1,000 per person summed over the latest version of each of their
+  arrangements, cancelled services not counted (``TAILORED_BUDGET_EXCEEDED``).
 
 Rules that need what came before (the subject's category, banenafspraak status, the
 first-responsible party, earlier arrangements) read a :class:`SubjectState`. When it
@@ -79,7 +80,7 @@ from schemas.models import (
     StaffSurplus,
     Vacancy,
 )
-from schemas.models.enums import DeadLetterReason, ServiceKind, ServiceStatus
+from schemas.models.enums import DeadLetterReason, ServiceKind, ServicePackage, ServiceStatus
 from schemas.regions import Region, municipality_table
 from schemas.rollout import Rollout, shipped_rollout
 from schemas.vocabulary import (
@@ -106,6 +107,7 @@ __all__ = [
     "check_key",
     "check_live",
     "check_municipality",
+    "check_packages",
     "check_partition",
     "check_party_region",
     "check_publisher",
@@ -616,6 +618,22 @@ def check_banenafspraak_only(
     return None
 
 
+def check_packages(arrangement: PersonalArrangement, subject: SubjectState) -> Rejection | None:
+    """Package I is the employer's social plan: only for an employee threatened with
+    unemployment (appendix 2 B and C of the working document)."""
+    threatened = subject.job_seeker_category is JobSeekerCategory.THREATENED_EMPLOYEE
+    for index, service in enumerate(_services(arrangement)):
+        if service.package is ServicePackage.I and not threatened:
+            return Rejection(
+                DeadLetterReason.PACKAGE_NOT_ALLOWED,
+                "package I is the employer's social plan, for employees threatened with "
+                "unemployment only, and the person is not filed as one",
+                f"services.{index}.package",
+                RESPONSIBILITY,
+            )
+    return None
+
+
 def check_wage_dispensation(
     arrangement: PersonalArrangement, subject: SubjectState
 ) -> Rejection | None:
@@ -791,6 +809,7 @@ def _type_rules(
         rules += [
             lambda: check_arrangement_region(record, subject),
             lambda: check_banenafspraak_only(record, subject),
+            lambda: check_packages(record, subject),
             lambda: check_wage_dispensation(record, subject),
             lambda: check_tailored_budget(record, subject),
         ]

@@ -180,3 +180,4 @@ class DeadLetterReason(StrEnum):
     OUTSIDE_REGION = "OUTSIDE_REGION"  # a regional party acting for another region's resident
     CATEGORY_CONTRADICTED = "CATEGORY_CONTRADICTED"  # a category its own record's data contradicts
     REGION_NOT_LIVE = "REGION_NOT_LIVE"  # the region's roll-out phase has not started
+    PACKAGE_NOT_ALLOWED = "PACKAGE_NOT_ALLOWED"  # package I (social plan) for a non-employee

@@ -16,7 +16,7 @@ from hub.ids import PartnerId
 from hub.router.validation import partition_of
 from schemas.menu_card import Instrument
 from schemas.models import CanonicalRecord, DeadLetter, PartyRef, RejectionNotice, StaffSurplus
-from schemas.models.enums import DeadLetterReason
+from schemas.models.enums import DeadLetterReason, ServicePackage
 from schemas.regions import Region
 from schemas.vocabulary import BenefitStatus, DataCategory, JobSeekerCategory, PartnerKind, Purpose
 from tests.plugins.hub import make_hub
@@ -341,6 +341,22 @@ def test_banenafspraak_instruments_only_for_the_target_group(shared: Hub) -> Non
         [records.referral(who)],
         DeadLetterReason.BANENAFSPRAAK_ONLY,
         field="services.0.instrument",
+        told=DeadLetterReason.REASON_WITHHELD,  # no consent names uwv
+    )
+
+
+def test_package_i_only_for_employees_threatened_with_unemployment(shared: Hub) -> None:
+    who = consented(shared)  # a WW entrant
+    social_plan = records.service(Instrument.SCHOOLING).model_copy(
+        update={"package": ServicePackage.I}
+    )
+    check(
+        shared,
+        [records.arrangement(who, records.service(Instrument.SCHOOLING))],
+        records.arrangement(who, social_plan),
+        [records.referral(who)],
+        DeadLetterReason.PACKAGE_NOT_ALLOWED,
+        field="services.0.package",
         told=DeadLetterReason.REASON_WITHHELD,  # no consent names uwv
     )
 

@@ -23,7 +23,7 @@ from hub.router.validation import (
 from schemas.identifiers import is_valid_bsn
 from schemas.menu_card import Instrument
 from schemas.models import CanonicalRecord, ClientProfile, PartyRef
-from schemas.models.enums import DeadLetterReason, ServiceStatus
+from schemas.models.enums import DeadLetterReason, ServicePackage, ServiceStatus
 from schemas.regions import Region
 from schemas.rollout import Rollout
 from schemas.vocabulary import BenefitStatus, JobSeekerCategory, PartnerKind
@@ -453,3 +453,23 @@ def test_tailored_budget_cap_over_all_arrangements() -> None:
     cancelled = records.service(Instrument.TAILORED_BUDGET, 90_000, status=ServiceStatus.CANCELLED)
     assert tailored_budget_cents(records.arrangement(WHO, cancelled)) == 0
     assert run(records.arrangement(WHO, cancelled), subject=state) is None
+
+
+def test_regression_package_i_was_accepted_for_a_ww_entrant() -> None:
+    """Issue 21: package I (the employer's social plan) is for employees threatened with
+    unemployment; a WW entrant's arrangement with it was accepted."""
+    social_plan = records.service(Instrument.SCHOOLING).model_copy(
+        update={"package": ServicePackage.I}
+    )
+    arrangement = records.arrangement(WHO, social_plan)
+    refused(
+        run(arrangement, subject=known()),
+        DeadLetterReason.PACKAGE_NOT_ALLOWED,
+        "services.0.package",
+    )
+    threatened = known(
+        job_seeker_category=JobSeekerCategory.THREATENED_EMPLOYEE, first_responsible=records.UWV
+    )
+    assert run(arrangement, subject=threatened) is None
+    recovery = social_plan.model_copy(update={"package": ServicePackage.II})
+    assert run(records.arrangement(WHO, recovery), subject=known()) is None

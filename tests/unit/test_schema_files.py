@@ -232,6 +232,7 @@ def test_dead_letter_reasons_and_monitor_event_types_are_those_of_the_brief(
         "OUTSIDE_REGION",  # issue 21: a regional party acts for its region's residents only
         "CATEGORY_CONTRADICTED",  # issue 21: a category the record's own data contradicts
         "REGION_NOT_LIVE",  # issue 21: the region's roll-out phase has not started
+        "PACKAGE_NOT_ALLOWED",  # issue 21: package I is the employer's social plan
     ]
     assert schemas.raw("MonitorEventType")["symbols"] == [
         "INTAKE",
