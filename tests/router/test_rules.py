@@ -200,14 +200,15 @@ def test_bsn_must_pass_the_eleven_test(shared: Hub) -> None:
 
 def test_municipality_must_be_known(shared: Hub) -> None:
     who = consented(shared)
-    check(
+    letter = check(
         shared,
         [records.referral(who)],
-        records.profile(who, municipality_code="9999"),
+        records.profile(who, municipality_code="0017"),  # Haren, merged into Groningen
         [records.profile(who)],
         DeadLetterReason.MUNICIPALITY_UNKNOWN,
         field="municipality_code",
     )
+    assert "historic code of a municipality that merged into another" in letter.message
 
 
 def test_region_is_derived_from_the_municipality(shared: Hub) -> None:
