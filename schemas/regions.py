@@ -18,6 +18,7 @@ __all__ = [
     "municipality_table",
     "region_of_municipality",
     "source_attribution",
+    "unknown_municipality",
 ]
 
 
@@ -111,13 +112,15 @@ REGION_NAMES: dict[Region, str] = {
     Region.ZUIDOOST_BRABANT: "Zuidoost-Brabant",
 }
 _BY_NAME = {name: region for region, name in REGION_NAMES.items()}
+MUNICIPALITY_TABLE_YEAR = 2026
+"""The year of the shipped CBS table (``reference/municipality_region_2026.json``)."""
 
 
 @cache
 def _reference() -> dict[str, object]:
     text = (
         resources.files("schemas")
-        .joinpath("reference/municipality_region_2026.json")
+        .joinpath(f"reference/municipality_region_{MUNICIPALITY_TABLE_YEAR}.json")
         .read_text(encoding="utf-8")
     )
     data: dict[str, object] = json.loads(text)
@@ -140,6 +143,16 @@ def region_of_municipality(code: str) -> Region:
         return table[normalised]
     except KeyError:
         raise KeyError(f"unknown CBS municipality code {code!r}") from None
+
+
+def unknown_municipality(what: str) -> str:
+    """Why ``what`` (a code, or the field holding one) is refused: not in the shipped
+    table, which has no successor list of merged municipalities (connectors/README.md)."""
+    return (
+        f"{what} is not in the CBS municipality table of {MUNICIPALITY_TABLE_YEAR}; it may be "
+        "the historic code of a municipality that merged into another (gemeentelijke "
+        "herindeling): use the code of the municipality the person lives in now"
+    )
 
 
 def source_attribution() -> str:

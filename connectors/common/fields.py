@@ -30,7 +30,7 @@ from connectors.common.vocab import Vocabulary
 from schemas.identifiers import bsn_digits, is_valid_bsn
 from schemas.models import CanonicalRecord
 from schemas.models.enums import DeadLetterReason
-from schemas.regions import Region, municipality_table
+from schemas.regions import Region, municipality_table, unknown_municipality
 
 __all__ = ["Fields", "at_midnight", "build", "parse_date"]
 
@@ -293,7 +293,7 @@ class Fields:
         if region is None:
             self.fail(
                 field,
-                f"{code} is not a municipality in the CBS table",
+                unknown_municipality(code),
                 DeadLetterReason.MUNICIPALITY_UNKNOWN,
             )
             return None

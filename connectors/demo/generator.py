@@ -4,6 +4,8 @@ Writes, under the output directory, what each partner in the directory would exp
 
 * ``uwv/<uwv>-ww-instroom.jsonl``: people entering WW (35% of the people), their
   profiles, and for about 40% the arrangement UWV composed (menu-card instruments);
+  6% of them are Wajongers, most with an established reduced wage value and then wage
+  dispensation (loondispensatie) in their arrangement;
 * ``gemeente/<gemeente>.csv``: bijstand applicants, young people, self-employed and
   people without benefit (35%), living in the municipality's region;
 * ``social_partners/<partner>/NNN-*.json``: notices of threatened employees (20%), some
@@ -140,6 +142,7 @@ def _gemeente_row(fake: Faker, region: Any, as_of: date) -> dict[str, str]:
     sector = fake.sector(0.25)
     street, number, postcode = fake.street()
     has_contact = rng.random() < 0.7
+    banenafspraak = fake.yes_no(0.03)
     return {
         "BSN": fake.bsn(),
         "Voornamen": given,
@@ -164,7 +167,8 @@ def _gemeente_row(fake: Faker, region: Any, as_of: date) -> dict[str, str]:
         "E-mail": fake.email(given, family) if has_contact and rng.random() < 0.6 else "",
         "Schulden": fake.yes_no(0.2 if group == "bijstand" else 0.08),
         "Arbeidsbeperking": fake.yes_no(0.06),
-        "Banenafspraak": fake.yes_no(0.03),
+        "Banenafspraak": banenafspraak,
+        "Verminderde loonwaarde": "ja" if banenafspraak == "ja" and rng.random() < 0.5 else "nee",
     }
 
 
@@ -199,7 +203,18 @@ def write_gemeente_csv(
 # --- uwv -----------------------------------------------------------------------------------
 
 
-def _arrangement(fake: Faker, index: int, start: date, spoil_budget: bool) -> dict[str, Any]:
+_WAGE_DISPENSATION = {
+    "id": "s9",
+    "instrument": INSTRUMENTS.label(Instrument.WAGE_DISPENSATION),
+    "omschrijving": "Loondispensatie bij plaatsing (Wajong, verminderde loonwaarde)",
+    "aanbieder": "uwv",
+    "status": "gepland",
+}
+
+
+def _arrangement(
+    fake: Faker, index: int, start: date, spoil_budget: bool, *, dispensation: bool = False
+) -> dict[str, Any]:
     rng = fake.rng
     picks = rng.choices(
         [i for i, *_ in _INSTRUMENTS], [w for _, w, *_ in _INSTRUMENTS], k=rng.randint(1, 3)
@@ -230,6 +245,8 @@ def _arrangement(fake: Faker, index: int, start: date, spoil_budget: bool) -> di
         if cost:
             service["kosten_eur"] = cost
         services.append(service)
+    if dispensation:
+        services.append(dict(_WAGE_DISPENSATION, startdatum=start.isoformat()))
     return {
         "id": f"arr-uwv-{DEMO_DATE.year}-{index:06d}",
         "startdatum": start.isoformat(),
@@ -237,6 +254,11 @@ def _arrangement(fake: Faker, index: int, start: date, spoil_budget: bool) -> di
         "status": "actief",
         "diensten": services,
     }
+
+
+_WAJONG_SHARE = 0.06
+"""Of UWV's people, the share on Wajong (all banenafspraak); 70% of them have an
+established reduced wage value and, with an arrangement, wage dispensation in it."""
 
 
 def _uwv_line(fake: Faker, index: int, as_of: date) -> dict[str, Any]:
@@ -248,12 +270,16 @@ def _uwv_line(fake: Faker, index: int, as_of: date) -> dict[str, Any]:
     level = fake.education()
     street, number, postcode = fake.street()
     job = fake.job(sector)
+    wajong = rng.random() < _WAJONG_SHARE
+    reduced_wage_value = wajong and rng.random() < 0.7
     line: dict[str, Any] = {
         "bsn": fake.bsn(),
         "voornamen": given,
         "tussenvoegsel": prefix or None,
         "achternaam": family,
-        "geboortedatum": fake.born(as_of, 19, 66, peak=55).isoformat(),
+        "geboortedatum": (
+            fake.born(as_of, 19, 40) if wajong else fake.born(as_of, 19, 66, peak=55)
+        ).isoformat(),
         "gemeentecode": fake.municipality(),
         "adres": {"straat": street, "huisnummer": number, "postcode": postcode},
         "telefoon": fake.phone(),
@@ -272,13 +298,17 @@ def _uwv_line(fake: Faker, index: int, as_of: date) -> dict[str, Any]:
             }
         ],
         "competenties": [{"naam": job, "jaren": (ww_start - worked_from).days // 365}],
-        "arbeidsbeperking": rng.random() < 0.05,
-        "banenafspraak": rng.random() < 0.02,
+        "uitkering": "wajong" if wajong else "ww",
+        "verminderde_loonwaarde": reduced_wage_value,
+        "arbeidsbeperking": wajong or rng.random() < 0.05,
+        "banenafspraak": wajong or rng.random() < 0.02,
         "schulden": rng.random() < 0.08,
     }
     if rng.random() < 0.4:
         start = ww_start + timedelta(days=rng.randint(7, 30))
-        line["arrangement"] = _arrangement(fake, index, start, spoil_budget=index % 50 == 7)
+        line["arrangement"] = _arrangement(
+            fake, index, start, spoil_budget=index % 50 == 7, dispensation=reduced_wage_value
+        )
     return line
 
 
@@ -349,7 +379,6 @@ def _write_notices(
     directory: Path, fake: Faker, *, partner: str, employees: int, vacancies: int, as_of: date
 ) -> Iterator[DemoFile]:
     directory.mkdir(parents=True, exist_ok=True)
-    spoil = _invalid_positions(fake.rng, employees)
     done = 0
     number = 0
     spoiled = 0
@@ -360,9 +389,10 @@ def _write_notices(
         sector = fake.sector(0.5) if surplus else None
         items = []
         invalid: list[int] = []
+        spoil = _invalid_positions(fake.rng, size)  # per notice: at least one in each
         for item in range(size):
             employee = _employee(fake, as_of, sector)
-            if done + item in spoil:
+            if item in spoil:
                 _spoil_employee(employee, fake, spoiled % 3)
                 spoiled += 1
                 invalid.append(item + 1)

@@ -57,6 +57,7 @@ COLUMNS = (
     "Schulden",
     "Arbeidsbeperking",
     "Banenafspraak",
+    "Verminderde loonwaarde",
 )
 """Every column, in the order the demo generator writes them."""
 REQUIRED_COLUMNS = (
@@ -110,6 +111,7 @@ def map_row(row: SourceRow, context: MapContext) -> Sequence[Envelope]:
     debts = f.boolean("Schulden")
     limitation = f.boolean("Arbeidsbeperking")
     banenafspraak = f.boolean("Banenafspraak")
+    reduced_wage_value = f.boolean("Verminderde loonwaarde")
     if born and registered and born >= registered:
         f.fail("Geboortedatum", "lies on or after the Aanmelddatum")
     f.check()
@@ -147,6 +149,7 @@ def map_row(row: SourceRow, context: MapContext) -> Sequence[Envelope]:
             ),
             language_level=language,
             benefit_status=benefit or _BENEFIT_OF.get(category, BenefitStatus.NONE),
+            reduced_wage_value=bool(reduced_wage_value),
             work_limitation=bool(limitation),
             banenafspraak=bool(banenafspraak),
             has_debts=debts,

@@ -1,7 +1,8 @@
 """UWV export lines -> ClientProfile (+ PersonalArrangement).
 
 The export is JSON Lines (see README.md): one object per person entering WW, with the
-labour-market profile UWV drew up and, when one was agreed, the personal arrangement UWV
+benefit UWV pays (WW unless ``uitkering`` says Wajong, WIA, ...), the labour-market
+profile UWV drew up and, when one was agreed, the personal arrangement UWV
 composed as first-responsible party. Dates are ISO ``jjjj-mm-dd``.
 """
 
@@ -13,6 +14,7 @@ from typing import IO, Any
 from connectors.common import Fields, MapContext, SourceRow, at_midnight, build, jsonl_rows
 from connectors.common.vocab import (
     ARRANGEMENT_STATUSES,
+    BENEFITS,
     EDUCATION_LEVELS,
     HEALTH_NEEDS,
     INSTRUMENTS,
@@ -188,6 +190,7 @@ def map_row(row: SourceRow, context: MapContext) -> Sequence[Envelope]:
     qualified = f.boolean("startkwalificatie")
     sectors = f.choices("sectoren", SECTORS)
     needs = f.choices("gezondheidsbehoeften", HEALTH_NEEDS)
+    benefit = f.choice("uitkering", BENEFITS) or BenefitStatus.WW
     contact = _contact(f)
     history = _work_history(f)
     competences = _competences(f)
@@ -224,7 +227,7 @@ def map_row(row: SourceRow, context: MapContext) -> Sequence[Envelope]:
             qualified if qualified is not None else education.starting_qualification
         ),
         language_level=f.choice("taalniveau", LANGUAGE_LEVELS),
-        benefit_status=BenefitStatus.WW,
+        benefit_status=benefit,
         reduced_wage_value=bool(f.boolean("verminderde_loonwaarde")),
         work_limitation=bool(f.boolean("arbeidsbeperking")),
         banenafspraak=bool(f.boolean("banenafspraak")),

@@ -81,7 +81,7 @@ from schemas.models import (
     Vacancy,
 )
 from schemas.models.enums import DeadLetterReason, ServiceKind, ServicePackage, ServiceStatus
-from schemas.regions import Region, municipality_table
+from schemas.regions import Region, municipality_table, unknown_municipality
 from schemas.rollout import Rollout, shipped_rollout
 from schemas.vocabulary import (
     YOUNG_PERSON_AGE_LIMIT,
@@ -323,7 +323,7 @@ def check_municipality(profile: ClientProfile) -> Rejection | None:
     if code not in municipality_table():
         return Rejection(
             DeadLetterReason.MUNICIPALITY_UNKNOWN,
-            "municipality_code is not a CBS municipality code of the 2026 table",
+            unknown_municipality("municipality_code"),
             "municipality_code",
         )
     derived = municipality_table()[code]

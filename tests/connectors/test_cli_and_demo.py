@@ -80,6 +80,21 @@ def test_demo_generate_is_deterministic_realistic_and_spoils_a_few_rows(tmp_path
     assert all(is_valid_bsn(p["bsn"]) for p in good)
     assert all(p["gemeentecode"] in municipality_table() for p in good)
     assert any("arrangement" in p for p in good)  # menu-card use
+    wajongers = [p for p in good if p["uitkering"] == "wajong"]
+    assert wajongers
+    assert all(p["banenafspraak"] for p in wajongers)
+    assert any(
+        p["verminderde_loonwaarde"]
+        and any(s.get("instrument") == "loondispensatie" for s in p["arrangement"]["diensten"])
+        for p in wajongers
+        if "arrangement" in p
+    )  # wage dispensation only with an established reduced wage value
+    assert not any(
+        s.get("instrument") == "loondispensatie"
+        for p in good
+        if not p["verminderde_loonwaarde"] and "arrangement" in p
+        for s in p["arrangement"]["diensten"]
+    )
     assert len({p["gemeentecode"] for p in good}) > 30  # spread over the country
 
     amsterdam = next(f for f in manifest.files if f.partner == "gemeente-amsterdam")

@@ -85,6 +85,8 @@ def test_gemeente_bad_rows_are_reported_by_line_and_dead_lettered(env: HubSettin
     assert report.errors[0].file == str(path)
     assert "eleven-test" in report.errors[0].reason
     assert "not an existing date" in report.errors[1].reason
+    assert "not in the CBS municipality table of 2026" in report.errors[2].reason
+    assert "historic code of a municipality that merged" in report.errors[2].reason
     assert {r.given_name for r in _outbox(env, "gemeente-amsterdam")} == {"Sanne", "Joost"}  # type: ignore[attr-defined]
 
     letters = _dead_letters(env)

@@ -70,6 +70,17 @@ def test_fields_parse_dutch_exports_and_collect_every_problem() -> None:
     assert "fails the eleven-test" in str(rejected.value)
 
 
+def test_regression_a_merged_municipalitys_code_was_refused_without_saying_why() -> None:
+    """Haren (0017) merged into Groningen in 2019: its code was refused as merely "not
+    in the CBS table". Now the reason says it may be the historic code of a merger."""
+    f = Fields({"Gemeentecode": "GM0017"})
+    assert f.municipality("Gemeentecode") is None
+    (problem,) = f.problems
+    assert problem.code is DeadLetterReason.MUNICIPALITY_UNKNOWN
+    assert "0017 is not in the CBS municipality table of 2026" in problem.reason
+    assert "historic code of a municipality that merged into another" in problem.reason
+
+
 def test_nested_fields_name_their_path() -> None:
     f = Fields({"werkervaring": [{"functie": "Kok"}, "oops"]})
     for index, item in enumerate(f.items("werkervaring")):

@@ -5,20 +5,35 @@ ones around it are delivered."""
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
 
+from connectors.demo.people import Faker
+from connectors.gemeente import import_gemeente
+from connectors.gemeente.mapping import COLUMNS
+from connectors.uwv import import_uwv
 from hub.config import HubSettings
 from hub.ids import PartnerId
 from hub.router.validation import partition_of
+from hub.sdk import PartnerClient
 from schemas.menu_card import Instrument
-from schemas.models import CanonicalRecord, DeadLetter, PartyRef, RejectionNotice, StaffSurplus
+from schemas.models import (
+    CanonicalRecord,
+    ClientProfile,
+    DeadLetter,
+    PartyRef,
+    PersonalArrangement,
+    RejectionNotice,
+    StaffSurplus,
+)
 from schemas.models.enums import DeadLetterReason, ServicePackage
 from schemas.regions import Region
 from schemas.vocabulary import BenefitStatus, DataCategory, JobSeekerCategory, PartnerKind, Purpose
+from tests.helpers.connectors import read_records
 from tests.plugins.hub import make_hub
 from tests.router.helpers import records
 from tests.router.helpers.hubtest import Hub, delivered_ids
@@ -185,14 +200,15 @@ def test_bsn_must_pass_the_eleven_test(shared: Hub) -> None:
 
 def test_municipality_must_be_known(shared: Hub) -> None:
     who = consented(shared)
-    check(
+    letter = check(
         shared,
         [records.referral(who)],
-        records.profile(who, municipality_code="9999"),
+        records.profile(who, municipality_code="0017"),  # Haren, merged into Groningen
         [records.profile(who)],
         DeadLetterReason.MUNICIPALITY_UNKNOWN,
         field="municipality_code",
     )
+    assert "historic code of a municipality that merged into another" in letter.message
 
 
 def test_region_is_derived_from_the_municipality(shared: Hub) -> None:
@@ -382,6 +398,141 @@ def test_wage_dispensation_only_for_wajong_with_reduced_wage_value(shared: Hub) 
         lambda: shared.inbox(GEMEENTE),
         lambda rs: ok.event_id in delivered_ids(rs),
         what="wage dispensation for Wajong with reduced wage value",
+    )
+
+
+# --- what the connectors carry reaches the rules ---------------------------------------------
+
+
+def _grant(hub: Hub, who: str, to: str = GEMEENTE) -> None:
+    hub.grant(
+        who,
+        to=[to],
+        purposes=[Purpose.ARRANGEMENT, Purpose.WARM_HANDOVER],
+        categories=ALL_BUT_HEALTH,
+    )
+
+
+def _uwv_line(bsn: str, name: str, *, reduced_wage_value: bool) -> str:
+    return json.dumps(
+        {
+            "bsn": bsn,
+            "voornamen": name,
+            "achternaam": "Jansen",
+            "geboortedatum": "2001-05-17",
+            "gemeentecode": "0363",
+            "ww_ingangsdatum": "2026-09-01",
+            "opleidingsniveau": "mbo 1",
+            "uitkering": "Wajong-2015",
+            "verminderde_loonwaarde": reduced_wage_value,
+            "arbeidsbeperking": True,
+            "banenafspraak": True,
+            "arrangement": {
+                "id": f"arr-uwv-{bsn}",
+                "startdatum": "2026-09-15",
+                "diensten": [
+                    {
+                        "id": "s1",
+                        "instrument": "loondispensatie",
+                        "omschrijving": "Loondispensatie bij plaatsing",
+                        "aanbieder": "uwv",
+                    }
+                ],
+            },
+        }
+    )
+
+
+def test_regression_no_connector_carried_wajong_with_reduced_wage_value(
+    shared: Hub, tmp_path: Path
+) -> None:
+    """The UWV connector wrote benefit WW for everyone, so wage dispensation for a
+    Wajonger was refused. Now ``uitkering`` and ``verminderde_loonwaarde`` reach the
+    router: with a reduced wage value the arrangement is delivered, without it refused."""
+    fake = Faker(random.Random("routed-uwv"))
+    allowed_bsn, refused_bsn = fake.bsn(), fake.bsn()
+    path = tmp_path / "uwv.jsonl"
+    path.write_text(
+        _uwv_line(allowed_bsn, "Anouk", reduced_wage_value=True)
+        + "\n"
+        + _uwv_line(refused_bsn, "Bram", reduced_wage_value=False)
+        + "\n",
+        encoding="utf-8",
+    )
+    with PartnerClient(shared.settings, "uwv") as client:
+        allowed, refused = client.pseudonym(allowed_bsn), client.pseudonym(refused_bsn)
+        _grant(shared, allowed)
+        _grant(shared, refused)
+        report = import_uwv(client, path, progress=False)
+    assert (report.rows, report.published, report.rejected_rows) == (2, 4, 0)
+
+    outbox = [r for _, r, _ in read_records(shared.settings, shared.catalogue.outbox("uwv").name)]
+    profiles = {r.client_pseudonym: r for r in outbox if isinstance(r, ClientProfile)}
+    assert profiles[allowed].benefit_status is BenefitStatus.WAJONG
+    assert profiles[allowed].reduced_wage_value is True
+    assert profiles[allowed].banenafspraak is True
+    assert profiles[refused].reduced_wage_value is False
+    arrangements = {r.client_pseudonym: r for r in outbox if isinstance(r, PersonalArrangement)}
+
+    letter = shared.wait_dead_letter(str(arrangements[refused].event_id)).record
+    assert isinstance(letter, DeadLetter)
+    assert letter.reason is DeadLetterReason.WAGE_DISPENSATION_NOT_ALLOWED, letter.message
+    assert letter.field == "services.0.instrument"
+    ok = str(arrangements[allowed].event_id)
+    inbox = shared.wait_for(
+        lambda: shared.inbox(GEMEENTE),
+        lambda rs: ok in delivered_ids(rs),
+        what="wage dispensation for a Wajonger with reduced wage value",
+    )
+    assert str(arrangements[refused].event_id) not in delivered_ids(inbox)
+
+
+def test_gemeente_csv_carries_wajong_and_reduced_wage_value_to_the_router(
+    shared: Hub, tmp_path: Path
+) -> None:
+    fake = Faker(random.Random("routed-gemeente"))
+    bsn = fake.bsn()
+    row = dict.fromkeys(COLUMNS, "") | {
+        "BSN": bsn,
+        "Voornamen": "Chantal",
+        "Achternaam": "de Vries",
+        "Geboortedatum": "12-03-2004",
+        "Gemeentecode": "0363",
+        "Doelgroep": "jongere",
+        "Uitkering": "wajong",
+        "Aanmelddatum": "02-11-2026",
+        "Opleidingsniveau": "entree",
+        "Banenafspraak": "ja",
+        "Verminderde loonwaarde": "ja",
+    }
+    path = tmp_path / "gemeente.csv"
+    path.write_text(";".join(row) + "\n" + ";".join(row.values()) + "\n", encoding="utf-8")
+    with PartnerClient(shared.settings, GEMEENTE) as client:
+        who = client.pseudonym(bsn)
+        _grant(shared, who, to="uwv")
+        report = import_gemeente(client, path, progress=False)
+    assert (report.published, report.rejected_rows) == (1, 0)
+    (profile,) = [
+        r
+        for _, r, _ in read_records(shared.settings, shared.catalogue.outbox(GEMEENTE).name)
+        if isinstance(r, ClientProfile) and r.client_pseudonym == who
+    ]
+    assert profile.benefit_status is BenefitStatus.WAJONG
+    assert profile.reduced_wage_value is True
+
+    party = PartyRef(partner_id=PartnerId(GEMEENTE), kind=PartnerKind.GEMEENTE)
+    dispensation = records.arrangement(
+        who,
+        records.service(Instrument.WAGE_DISPENSATION, provider=GEMEENTE),
+        source_partner=PartnerId(GEMEENTE),
+        composed_by=party,
+        region=Region.GROOT_AMSTERDAM,
+    )
+    shared.publish(dispensation)
+    shared.wait_for(
+        lambda: shared.inbox("uwv"),
+        lambda rs: str(dispensation.event_id) in delivered_ids(rs),
+        what="wage dispensation composed by the gemeente",
     )
 
 

@@ -183,6 +183,17 @@ def test_municipality_must_be_a_known_cbs_code() -> None:
     assert check_municipality(records.profile(WHO, municipality_code="0599")) is not None
 
 
+def test_regression_a_merged_municipalitys_code_was_refused_without_saying_why() -> None:
+    """Haren (0017) merged into Groningen in 2019; the dead letter now says the code may
+    be the historic code of a merged municipality."""
+    rejection = check_municipality(records.profile(WHO, municipality_code="0017"))
+    assert rejection is not None
+    assert rejection.reason is DeadLetterReason.MUNICIPALITY_UNKNOWN
+    assert rejection.field == "municipality_code"
+    assert "not in the CBS municipality table of 2026" in rejection.message
+    assert "historic code of a municipality that merged into another" in rejection.message
+
+
 def test_region_is_derived_and_never_contradicts_the_municipality() -> None:
     refused(
         run(records.profile(WHO, region=Region.ZEELAND)),
