@@ -55,16 +55,19 @@ def isolated_hub(
 
 
 def read_records(
-    settings: HubSettings, topic: str
+    settings: HubSettings, topic: str, *, keys: set[bytes] | None = None
 ) -> list[tuple[bytes | None, CanonicalRecord, dict[str, str]]]:
     """Every record on ``topic`` (key, decoded record, headers), up to the high watermark;
-    encrypted values are decrypted with their recipient's key first."""
+    encrypted values are decrypted with their recipient's key first. ``keys``: only the
+    records under these keys (a shared topic may hold other tests' undecodable ones)."""
     found: list[tuple[bytes | None, CanonicalRecord, dict[str, str]]] = []
     assert settings.schema_registry_url is not None
     with RegistryClient(settings.schema_registry_url) as registry:
         codec = CanonicalCodec(registry)
 
         def visit(record: Any) -> None:
+            if keys is not None and record.key not in keys:
+                return
             ctx = SerializationContext(topic, partition=record.partition, offset=record.offset)
             headers = {k: bytes(v).decode() for k, v in record.headers or ()}
             found.append((record.key, codec.decode(plaintext(settings, record), ctx), headers))

@@ -466,7 +466,14 @@ def test_regression_no_connector_carried_wajong_with_reduced_wage_value(
         report = import_uwv(client, path, progress=False)
     assert (report.rows, report.published, report.rejected_rows) == (2, 4, 0)
 
-    outbox = [r for _, r, _ in read_records(shared.settings, shared.catalogue.outbox("uwv").name)]
+    outbox = [
+        r
+        for _, r, _ in read_records(
+            shared.settings,
+            shared.catalogue.outbox("uwv").name,
+            keys={allowed.encode(), refused.encode()},  # not the garbage of the decode test
+        )
+    ]
     profiles = {r.client_pseudonym: r for r in outbox if isinstance(r, ClientProfile)}
     assert profiles[allowed].benefit_status is BenefitStatus.WAJONG
     assert profiles[allowed].reduced_wage_value is True
