@@ -26,6 +26,7 @@ public final class Envelope {
     static final String ENC_DEK = "rmt-enc-dek";
     private static final String WRAP_LABEL = "rmt-hub/dek-wrap/v1";
     private static final String RECORD_LABEL = "rmt-hub/record-encryption/v1";
+    private static final String HEADER_LABEL = "rmt-hub/header-encryption/v1";
     private static final int BLOB = 1 + 16 + 32 + 12 + 48;
     static final int MAX_RECORDS = 100_000;
     static final Duration MAX_AGE = Duration.ofHours(1);
@@ -46,6 +47,11 @@ public final class Envelope {
 
     static byte[] recordAad(String topic, byte[] key, String eventId, byte[] dekId, String keyId) {
         return Canonical.label(RECORD_LABEL).item(topic).optional(key).item(eventId).item(dekId).item(keyId).bytes();
+    }
+
+    static byte[] headerAad(String name, String topic, byte[] key, String eventId, byte[] dekId, String keyId) {
+        return Canonical.label(HEADER_LABEL).item(name).item(topic).optional(key).item(eventId).item(dekId)
+                .item(keyId).bytes();
     }
 
     private static byte[] ascii(String text) {
@@ -200,6 +206,40 @@ public final class Envelope {
                 return Crypto.aesGcm(false, dek[1], Arrays.copyOf(value, 12), Arrays.copyOfRange(value, 12, value.length), aad);
             } catch (HubException e) {
                 throw failed("the value does not decrypt: ciphertext, topic, key or event id altered");
+            }
+        }
+
+        /**
+         * The plaintext of header {@code name} encrypted under the record's data key (e.g. the
+         * delivery's disclosure, {@code rmt-enc-disclosure}); null when the record has no such
+         * header. Call after {@link #decrypt}: the same headers and event id.
+         */
+        public byte[] decryptHeader(String name, String topic, byte[] key, Iterable<Header> headers, String eventId) {
+            String sealed = HeaderList.string(headers, name);
+            if (sealed == null) {
+                return null;
+            }
+            String keyId = HeaderList.string(headers, ENC_KEY);
+            String dekHeader = HeaderList.string(headers, ENC_DEK);
+            String boundTo = eventId != null ? eventId : HeaderList.string(headers, "ce_id");
+            if (keyId == null || !keys.containsKey(keyId) || dekHeader == null || boundTo == null) {
+                throw failed(name + " is encrypted to a key this reader does not hold");
+            }
+            byte[][] dek = unwrap(keyId, dekHeader);
+            byte[] blob;
+            try {
+                blob = Base64.getDecoder().decode(sealed);
+            } catch (IllegalArgumentException e) {
+                throw failed(name + " is not base64");
+            }
+            if (blob.length < 12 + 16) {
+                throw failed(name + " is too short");
+            }
+            byte[] aad = headerAad(name, topic, key, boundTo, dek[0], keyId);
+            try {
+                return Crypto.aesGcm(false, dek[1], Arrays.copyOf(blob, 12), Arrays.copyOfRange(blob, 12, blob.length), aad);
+            } catch (HubException e) {
+                throw failed(name + " does not decrypt: moved to another header, record or topic, or altered");
             }
         }
 
