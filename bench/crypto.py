@@ -9,8 +9,10 @@ subprocess, as in production):
   inbox with routing state and audit;
 * ``on`` (the default): UWV publishes profiles encrypted to the hub and signed (as the
   SDK does); the router verifies the signature against the outbox owner, checks the
-  replay guard, decrypts, seals the health fields per subject, encrypts each delivery to
-  the recipient, hub-signs it and hash-chains and signs the audit.
+  replay guard, decrypts, seals the health fields per subject (keys in the consent
+  database, SQLite here) in each delivery and in the routing state, encrypts each
+  delivery to the recipient with its disclosure inside the envelope (and seals the
+  router's own copy), hub-signs it and hash-chains and signs the audit.
 
 Both get the same records (a consent covering health for every subject, so the health
 fields are delivered - sealed when on). Sealing on the publisher's side happens before
@@ -39,15 +41,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._broker import add_broker_option, describe_broker, router_options, use_broker
 from bench.router import BASE_CATEGORIES, Figures, grant_consents, measure, profiles
+from consent.store import open_store
 from hub.broker import broker_for
 from hub.config import HubSettings, load_settings
 from hub.registry import client_for
 from hub.registry.embedded import EmbeddedRegistry
 from hub.router.runtime import RouterProcess
 from hub.security.config import ensure_keys, partner_key_store
-from hub.security.envelope import EnvelopeDecryptor, EnvelopeEncryptor
+from hub.security.envelope import EnvelopeDecryptor, EnvelopeEncryptor, SelfSealer
+from hub.security.headers import ENC_DISCLOSURE, HUB_DISCLOSURE
+from hub.security.hub_identity import OPERATIONS_ID
 from hub.security.keys import KeyStore
 from hub.security.pipeline import HubSecurity, PartnerSecurity
+from hub.security.shredding import FieldSealer, SubjectKeyStore, wrap_subject_key
 from hub.serde.canonical import CanonicalCodec
 from hub.serde.cloudevents import ce_headers
 from schemas.models.enums import LegalBasis
@@ -159,6 +165,15 @@ def primitives(store: KeyStore, size: int, rounds: int = 2000) -> dict[str, floa
     outbound, outbound_headers = partner.seal_outbound(
         topic=topic, key=key, value=payload, headers=headers
     )
+    store.new(OPERATIONS_ID)
+    self_sealer = SelfSealer(store.private_keys(OPERATIONS_ID))
+    database = open_store(f"sqlite:///{store.root.parent / 'primitives-consent.db'}")
+    database.migrate()
+    subject_keys = SubjectKeyStore(database, bytes(32))
+    fields = FieldSealer(subject_keys)
+    subject_key = subject_keys.current_key("psn-bench")
+    recipient_key_record = store.directory().current(RECIPIENT)
+    firsts = iter(range(10**9))
     cases: dict[str, Callable[[], object]] = {
         "sign (partner)": lambda: partner.sign_outbound(
             topic=topic, key=key, value=payload, headers=headers
@@ -184,13 +199,37 @@ def primitives(store: KeyStore, size: int, rounds: int = 2000) -> dict[str, floa
         "partner open_inbound (verify+decrypt)": lambda: recipient.open_inbound(
             topic=topic, key=key, value=delivered, headers=delivered_headers
         ),
+        "seal_delivery + disclosure inside": lambda: hub.seal_delivery(
+            recipient=RECIPIENT,
+            topic=topic,
+            key=key,
+            value=payload,
+            headers=headers_for("hub"),
+            sealed_headers=[(ENC_DISCLOSURE, payload)],
+        ),
+        "hub's sealed disclosure copy": lambda: self_sealer.seal(
+            HUB_DISCLOSURE, topic=topic, key=key, event_id="e", value=payload
+        ),
+        "seal a field (subject key cached)": lambda: fields.seal_value(
+            "psn-bench", "work_limitation", True
+        ),
+        "first key of a subject (SQLite write)": lambda: subject_keys.current_key(
+            f"psn-first-{next(firsts)}"
+        ),
+        "grant a subject key (wrap to partner)": lambda: wrap_subject_key(
+            subject_key, recipient_key_record
+        ),
     }
     costs = {}
-    for name, call in cases.items():
-        started = time.perf_counter()
-        for _ in range(rounds):
-            call()
-        costs[name] = (time.perf_counter() - started) / rounds * 1e6
+    try:
+        for name, call in cases.items():
+            started = time.perf_counter()
+            for _ in range(rounds):
+                call()
+            costs[name] = (time.perf_counter() - started) / rounds * 1e6
+    finally:
+        subject_keys.close()
+        database.close()
     return costs
 
 

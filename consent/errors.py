@@ -3,6 +3,7 @@
     ConsentError
     ├── ConsentNotFound         an unknown consent id (HTTP 404)
     ├── ConsentConflict         the change contradicts what is stored (409)
+    ├── Gone                    it existed and was destroyed for good: a subject key (410)
     ├── ConsentInvalid          a well-formed request the domain refuses (422, names a field)
     ├── Unauthenticated         no or an unknown API key (401)
     ├── Forbidden               the caller's role may not do this (403)
@@ -27,6 +28,7 @@ __all__ = [
     "ConsentNotFound",
     "ConsentStoreError",
     "Forbidden",
+    "Gone",
     "PolicyError",
     "PublishTimeout",
     "Throttled",
@@ -44,6 +46,10 @@ class ConsentNotFound(ConsentError):
 
 class ConsentConflict(ConsentError):
     """The change contradicts the stored state (e.g. another BSN for a known pseudonym)."""
+
+
+class Gone(ConsentError):
+    """It existed and was destroyed for good (a subject key after erasure)."""
 
 
 class ConsentInvalid(ConsentError):

@@ -2,7 +2,9 @@
 
 ``ConsentRuntime(settings)`` opens (and migrates) the store, makes sure the consent
 changes topic (and the router's disclosure audit topic, when the catalogue has it)
-exists, and builds the relay, the disclosure ingester, the service and the FastAPI app
+exists, and builds the relay, the disclosure ingester, the service, the grants of subject
+keys to entitled partners (:mod:`consent.subject_keys`; with record security on) and the
+FastAPI app
 (the API, the privacy officer console and ``/metrics``, ``/healthz``, ``/readyz``; the
 metrics go to the process's :class:`hub.metrics.HubMetrics` unless ``metrics`` is given).
 With record security on, the relay signs the feed with the consent service's key
@@ -40,6 +42,7 @@ from consent.outbox import ChangeEncoder, OutboxRelay, avro_encoder, wire_encode
 from consent.policy import PolicyMatrix, load_policy
 from consent.service import ConsentService
 from consent.store import ConsentStore, store_for
+from consent.subject_keys import SubjectKeyService, subject_key_store
 from hub.config import HubSettings
 from hub.errors import TopicError
 from hub.metrics import HubMetrics, process_metrics
@@ -78,6 +81,19 @@ def feed_signer(settings: HubSettings) -> ConsentFeedSigner | None:
     if not security_enabled(settings):
         return None
     return ConsentFeedSigner(ensure_identity(partner_key_store(settings), CONSENT_SERVICE_ID))
+
+
+def _subject_key_service(
+    settings: HubSettings, service: ConsentService, store: ConsentStore
+) -> SubjectKeyService | None:
+    """The grants of subject keys to entitled partners, over the store's subject keys
+    (None with record security off: nothing is sealed)."""
+    if not security_enabled(settings):
+        return None
+    keys = partner_key_store(settings)
+    return SubjectKeyService(
+        service, subject_key_store(settings, store=store, cache_ttl_s=0.0), keys.directory
+    )
 
 
 def _wire(settings: HubSettings) -> CanonicalCodec | None:
@@ -137,6 +153,7 @@ class ConsentRuntime:
                 metrics=self.metrics,
             )
             self._console_secret = session_secret(settings)
+            self.subject_keys = _subject_key_service(settings, self.service, self.store)
         except BaseException:
             self._close_codec()
             self.store.close()
@@ -171,6 +188,7 @@ class ConsentRuntime:
                     "broker": broker_check(self.settings),
                 },
                 console_secret=self._console_secret,
+                subject_keys=self.subject_keys,
             )
         return self._app
 

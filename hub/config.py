@@ -111,6 +111,24 @@ class HubSettings(BaseSettings):
         "whose X-Forwarded-Proto and X-Forwarded-For the HTTP services believe; empty "
         "means none: the scheme and client address are the connection's own.",
     )
+    consent_url: str | None = Field(
+        default=None,
+        description="A partner's side: base URL of the hub's consent service, where the SDK "
+        "and the delivery connector ask for the subject keys that open sealed "
+        "special-category fields; unset: those fields stay sealed.",
+    )
+    consent_api_key: SecretStr | None = Field(
+        default=None,
+        description="A partner's side: its API key (role partner) for the consent service.",
+    )
+    subject_key_cache_s: float = Field(
+        default=60.0,
+        ge=0,
+        le=300,
+        description="A partner's side: how long the SDK keeps a granted subject key at "
+        "most (the consent service may say less); a withdrawal or erasure reaches the "
+        "partner's process within this time.",
+    )
     bsn_encryption_key: SecretStr | None = Field(
         default=None,
         description="Key (urlsafe base64, 32 bytes) encrypting citizen service numbers at "
@@ -128,6 +146,13 @@ class HubSettings(BaseSettings):
         default=None,
         description="Monitor-only key of the monitor pseudonyms (HMAC-SHA-256 of the BSN), "
         "never given to partners; generated into data_dir when unset.",
+    )
+    subject_master_key: SecretStr | None = Field(
+        default=None,
+        description="Master key (urlsafe base64, 32 bytes) wrapping the subject keys of "
+        "sealed special-category fields in the consent database; every router replica and "
+        "the consent service must share it. Generated into the keys dir when unset (a hub "
+        "on an external cluster refuses to start without it).",
     )
     keys_dir: Path | None = Field(
         default=None, description="Partner and hub key store; data_dir/keys when unset."

@@ -19,6 +19,7 @@ from connectors.delivery.webhook import WebhookSink, redact_url
 from hub.config import HubSettings
 from hub.registry import RegistryClient
 from hub.sdk import PartnerClient
+from hub.security.shredding import SubjectKeyProvider
 
 __all__ = [
     "Delivered",
@@ -71,14 +72,20 @@ def deliver(
     registry_url: str | None = None,
     stop: threading.Event | None = None,
     idle_exit_s: float | None = None,
+    subject_keys: SubjectKeyProvider | None = None,
 ) -> DeliveryStats:
-    """Deliver ``partner_id``'s inbox to ``sink`` until ``stop`` (or idle); close all."""
+    """Deliver ``partner_id``'s inbox to ``sink`` until ``stop`` (or idle); close all.
+
+    Sealed special-category fields are delivered opened while a consent entitles the
+    partner (``subject_keys``; by default the consent service's grants when
+    ``HUB_CONSENT_URL`` and ``HUB_CONSENT_API_KEY`` are set), else null."""
     client = PartnerClient(
         settings,
         partner_id,
         registry=registry,
         registry_url=registry_url,
         group_id=delivery_group(settings, partner_id, sink),
+        subject_keys=subject_keys,
     )
     try:
         with DeliveryLedger(ledger_path(settings, partner_id, sink)) as ledger:

@@ -26,6 +26,7 @@ from consent.api.routes import build_router
 from consent.api.throttle import AuthThrottle
 from consent.console import SessionSigner, build_console_router
 from consent.service import ConsentService
+from consent.subject_keys import SubjectKeyService
 from hub import __version__
 from hub.metrics import HubMetrics
 from hub.observability import ReadinessCheck, observability_router
@@ -49,7 +50,9 @@ purpose, until when); partner systems ask decisions; the hub enforces them.
 
 Send an API key in the `X-API-Key` header. Roles: **privacy_officer** (read/write),
 **partner** (decisions about itself, about the subjects it is party to, and those
-subjects' consents naming it; never who recorded or withdrew them, nor free text),
+subjects' consents naming it; never who recorded or withdrew them, nor free text; the
+subject keys of the sealed health fields while a consent entitles it, wrapped to its own
+key),
 **monitor** (aggregates only). Each route names its roles in `x-roles`; the role is
 checked before the body is read (a wrong role gets 403 whatever it sends). Unknown keys
 are throttled per address (429 with `Retry-After`).
@@ -66,6 +69,7 @@ def create_app(
     readiness: Mapping[str, ReadinessCheck] | None = None,
     console_secret: bytes | None = None,
     auth_throttle: AuthThrottle | None = None,
+    subject_keys: SubjectKeyService | None = None,
 ) -> FastAPI:
     """The ASGI app over ``service``: the API, the privacy officer console (``/console``),
     and ``/metrics``, ``/healthz``, ``/readyz`` (:mod:`hub.observability`).
@@ -74,7 +78,8 @@ def create_app(
     ``console_secret`` signs console sessions (:func:`consent.console.session_secret`; a
     random one when None, so sessions then last only as long as this process).
     ``auth_throttle`` counts unknown keys per address (API and console sign-in); a new
-    :class:`AuthThrottle` with its defaults when None.
+    :class:`AuthThrottle` with its defaults when None. ``subject_keys`` grants subject
+    keys to entitled partners (None: record security is off, there are none).
     """
     app = FastAPI(
         title="rmt-hub consent service",
@@ -85,7 +90,7 @@ def create_app(
         redoc_url=None,
     )
     install_error_handlers(app)
-    controller = ConsentController(service, auth_throttle)
+    controller = ConsentController(service, auth_throttle, subject_keys=subject_keys)
     app.state.consent_controller = controller
     app.include_router(build_router(controller))
     checks = readiness if readiness is not None else {"store": service.store.schema_version}

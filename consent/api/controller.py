@@ -5,7 +5,8 @@
 * partner system: decisions about itself only, and only about subjects it is party to
   (controller or recipient of one of their consents), and those subjects' consents that
   name it - without who recorded or withdrew them (the role only) and without the free
-  text of a withdrawal;
+  text of a withdrawal; the subject keys of the sealed (health) fields it is entitled
+  to now, wrapped to its own key;
 * monitor: the policy matrix and aggregate figures; nothing personal.
 
 The routes check the roles before a request is read (:mod:`consent.api.routes`); the
@@ -37,6 +38,7 @@ from consent.api.dto import (
     PolicyView,
     StatsView,
     SubjectConsents,
+    SubjectKeyGrantView,
     WithdrawRequest,
 )
 from consent.api.throttle import AuthThrottle
@@ -51,12 +53,13 @@ from consent.erasures import (
     notices_for,
     recent_notices,
 )
-from consent.errors import ConsentInvalid, Forbidden
+from consent.errors import ConsentInvalid, ConsentNotFound, Forbidden
 from consent.exports import ExportFormat, disclosure_lines, event_lines
 from consent.model import ConsentEvent, ConsentRecord, Role, actor_role
 from consent.report import AccessReport, build_access_report, render_html
 from consent.service import ConsentService
 from consent.store import Window
+from consent.subject_keys import SubjectKeyService
 from hub.ids import ClientPseudonym, ConsentId
 
 MAX_EXPIRING_DAYS = 366
@@ -80,9 +83,16 @@ def _for_partner(record: ConsentRecord) -> ConsentRecord:
 
 
 class ConsentController:
-    def __init__(self, service: ConsentService, throttle: AuthThrottle | None = None) -> None:
+    def __init__(
+        self,
+        service: ConsentService,
+        throttle: AuthThrottle | None = None,
+        *,
+        subject_keys: SubjectKeyService | None = None,
+    ) -> None:
         self.service = service
         self.throttle = throttle if throttle is not None else AuthThrottle()
+        self.subject_keys = subject_keys
 
     def _view(self, record: ConsentRecord, principal: Principal | None = None) -> ConsentView:
         if principal is not None and principal.role is not _OFFICER:
@@ -180,6 +190,18 @@ class ConsentController:
             request.subject, request.partner_id, request.purpose, request.categories, request.at
         )
         return DecisionView.of(request, decision)
+
+    def subject_key(
+        self, principal: Principal, subject: ClientPseudonym, key_id: str
+    ) -> SubjectKeyGrantView:
+        """A subject key for the asking partner, wrapped to its key, while a consent
+        entitles it to the subject's sealed data (:mod:`consent.subject_keys`)."""
+        principal.require(_PARTNER)
+        if self.subject_keys is None:
+            raise ConsentNotFound("no subject keys: record security is off in this hub")
+        assert principal.partner_id is not None  # a partner key names its partner
+        grant = self.subject_keys.grant(principal.partner_id, subject, key_id)
+        return SubjectKeyGrantView.of(grant)
 
     def access_report(self, principal: Principal, subject: ClientPseudonym) -> AccessReport:
         principal.require(_OFFICER)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 from typing import Annotated
 
@@ -21,6 +22,7 @@ from consent.model import (
     canonical_json,
     sha256_hex,
 )
+from consent.subject_keys import SubjectKeyGrant
 from hub.ids import ClientPseudonym, ConsentId, EventId, PartnerId
 from schemas.identifiers import normalise_bsn
 from schemas.vocabulary import DataCategory, Purpose
@@ -46,6 +48,7 @@ __all__ = [
     "ProblemView",
     "StatsView",
     "SubjectConsents",
+    "SubjectKeyGrantView",
     "WithdrawRequest",
 ]
 
@@ -295,3 +298,37 @@ class ErrorView(_Body):
 class Health(_Body):
     status: str
     schema_version: int
+
+
+class SubjectKeyGrantView(_Body):
+    """A subject key wrapped for the asking partner: the envelope of a grant
+    (docs/partner-protocol.md section 8, docs/test-vectors/subject-key-grants.json)."""
+
+    subject: ClientPseudonym
+    key_id: str = Field(description="The subject key's id (32 hex digits), as in the tokens.")
+    recipient: PartnerId
+    recipient_key_id: str = Field(description="The partner key (X25519) the grant is wrapped to.")
+    blob_b64: str = Field(
+        description="base64 of the envelope value: nonce | AES-256-GCM(DEK, key id | key)."
+    )
+    headers: list[tuple[str, str]] = Field(
+        description="The envelope headers (rmt-enc-alg, rmt-enc-key, rmt-enc-dek), in order."
+    )
+    consent_ids: list[ConsentId] = Field(description="The consents that entitle the partner.")
+    cache_for_s: float = Field(
+        description="Keep the key at most this long; ask again after (a withdrawal or "
+        "erasure is refused from then on)."
+    )
+
+    @classmethod
+    def of(cls, grant: SubjectKeyGrant) -> SubjectKeyGrantView:
+        return cls(
+            subject=grant.subject,
+            key_id=grant.key_id,
+            recipient=grant.recipient,
+            recipient_key_id=grant.recipient_key_id,
+            blob_b64=base64.b64encode(grant.blob).decode("ascii"),
+            headers=[(name, value.decode("ascii")) for name, value in grant.headers],
+            consent_ids=list(grant.consent_ids),
+            cache_for_s=grant.cache_for_s,
+        )

@@ -10,6 +10,7 @@ request body/path/query invalid    422     ``detail[].loc`` names the field
 :class:`Throttled`                 429     ``Retry-After``; failed keys from this address
 :class:`ConsentNotFound`           404
 :class:`ConsentConflict`           409
+:class:`Gone`                      410     a destroyed subject key
 :class:`PublishTimeout`            503     ``Retry-After``; the change *is* stored
 store or broker unavailable        503
 any other :class:`HubError`        500
@@ -33,6 +34,7 @@ from consent.errors import (
     ConsentNotFound,
     ConsentStoreError,
     Forbidden,
+    Gone,
     PublishTimeout,
     Throttled,
     Unauthenticated,
@@ -50,6 +52,7 @@ STATUS: tuple[tuple[type[HubError], int, str], ...] = (
     (Throttled, 429, "throttled"),
     (ConsentNotFound, 404, "not_found"),
     (ConsentConflict, 409, "conflict"),
+    (Gone, 410, "gone"),
     (PublishTimeout, 503, "not_yet_published"),
     (ConsentStoreError, 503, "store_unavailable"),
     (BrokerError, 503, "broker_unavailable"),

@@ -39,6 +39,7 @@ from consent.api.dto import (
     PolicyView,
     StatsView,
     SubjectConsents,
+    SubjectKeyGrantView,
     WithdrawRequest,
 )
 from consent.bulk import BulkSelection
@@ -90,6 +91,7 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
 }
 _OFFICER = (Role.PRIVACY_OFFICER,)
 _PARTY = (Role.PRIVACY_OFFICER, Role.PARTNER)
+_PARTNER_ONLY = (Role.PARTNER,)
 _ANY = (Role.PRIVACY_OFFICER, Role.PARTNER, Role.MONITOR)
 _AGGREGATES = (Role.PRIVACY_OFFICER, Role.MONITOR)
 ROLES_EXTENSION = "x-roles"
@@ -140,6 +142,9 @@ SubjectPath = Annotated[
     ClientPseudonym, Path(pattern=PSEUDONYM_PATTERN, description="Client pseudonym")
 ]
 ConsentPath = Annotated[ConsentId, Path(min_length=1, max_length=100)]
+KeyIdPath = Annotated[
+    str, Path(pattern=r"^[0-9a-f]{32}$", description="Subject key id, as in a sealed token")
+]
 
 _api_key = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="API key")
 _bearer = HTTPBearer(auto_error=False, description="The API key as a bearer token")
@@ -340,6 +345,35 @@ def build_router(controller: ConsentController) -> APIRouter:
     def lookup(caller: Caller, request: BsnLookupRequest) -> BsnLookupResponse:
         """Subjects with this BSN on file (privacy officer; the BSN goes in the body)."""
         return controller.lookup(caller, request)
+
+    @router.get(
+        "/v1/subject-keys/{subject}/{key_id}",
+        tags=["subjects"],
+        responses={
+            **_ERRORS,
+            403: {
+                "model": ErrorView,
+                "description": "Not a partner key, or no consent entitles the partner to the "
+                "subject's sealed (health) data now",
+            },
+            404: {"model": ErrorView, "description": "The subject has no such key"},
+            409: {
+                "model": ErrorView,
+                "description": "The partner has no current encryption key in the directory",
+            },
+            410: {"model": ErrorView, "description": "The key was destroyed (erasure)"},
+        },
+        openapi_extra=_roles(_PARTNER_ONLY),
+    )
+    def subject_key(
+        caller: Caller, subject: SubjectPath, key_id: KeyIdPath, response: Response
+    ) -> SubjectKeyGrantView:
+        """The subject key that opens the sealed special-category fields of a delivery
+        (partner): granted only while a consent entitles the partner to the subject's
+        health data, wrapped to the partner's current X25519 key; keep it at most
+        ``cache_for_s`` seconds."""
+        response.headers["Cache-Control"] = "no-store"
+        return controller.subject_key(caller, subject, key_id)
 
     @router.get(
         "/v1/subjects/{subject}/access-report",

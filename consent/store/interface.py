@@ -10,7 +10,7 @@ was not committed and nothing committed is lost to the feed.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +25,7 @@ from consent.model import (
     Role,
 )
 from hub.ids import ClientPseudonym, ConsentId, EventId, PartnerId
+from hub.security.shredding import WrappedSubjectKey
 
 __all__ = [
     "ApiKeyRecord",
@@ -346,6 +347,34 @@ class ConsentStore(ABC):
     @abstractmethod
     def erasure_acks_for(self, subject: ClientPseudonym) -> list[ErasureAck]:
         """The acknowledgements of erasure notices about ``subject``."""
+
+    # --- subject keys (hub.security.shredding.SubjectKeyRows) -----------------------------
+    @abstractmethod
+    def live_subject_key(self, subject: str) -> WrappedSubjectKey | None:
+        """The subject's newest key that is not destroyed (None: it has none)."""
+
+    @abstractmethod
+    def add_subject_key(
+        self, subject: str, make: Callable[[], WrappedSubjectKey]
+    ) -> WrappedSubjectKey:
+        """The subject's live key; when it has none, the one ``make`` returns, stored. One
+        transaction holding the subject's lock: two processes never both make one."""
+
+    @abstractmethod
+    def subject_key_row(self, key_id: str) -> WrappedSubjectKey | None:
+        """Key ``key_id`` (destroyed or not); None when there never was one."""
+
+    @abstractmethod
+    def subject_key_rows(self, subject: str) -> list[WrappedSubjectKey]:
+        """Every key of the subject, oldest first."""
+
+    @abstractmethod
+    def destroy_subject_keys(self, subject: str, at_ms: int) -> int:
+        """Overwrite every live key of the subject (kept as tombstones); how many."""
+
+    @abstractmethod
+    def import_subject_key(self, row: WrappedSubjectKey) -> bool:
+        """Store a key made elsewhere (a migration); False when its id is stored already."""
 
     # --- API keys -------------------------------------------------------------------------
     @abstractmethod

@@ -249,4 +249,21 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX consent_erasure_acks_by_subject ON consent_erasure_acks (subject)",
         ),
     ),
+    Migration(
+        9,
+        "subject keys of sealed special-category fields, wrapped under the master key",
+        (
+            # wrapped: nonce | AES-256-GCM(master key, subject key, aad = subject, key id);
+            # NULL once destroyed (the row stays, a tombstone: "shredded", not "unknown")
+            """CREATE TABLE consent_subject_keys (
+                key_id TEXT PRIMARY KEY,
+                subject TEXT NOT NULL,
+                wrapped {blob},
+                created_at_ms {bigint} NOT NULL,
+                destroyed_at_ms {bigint}
+            )""",
+            "CREATE INDEX consent_subject_keys_by_subject "
+            "ON consent_subject_keys (subject, created_at_ms)",
+        ),
+    ),
 )

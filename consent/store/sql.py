@@ -12,7 +12,7 @@ import contextlib
 import json
 import threading
 from abc import abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,6 +43,7 @@ from consent.store.interface import (
 )
 from consent.store.migrations import MIGRATIONS, MIGRATIONS_TABLE, statements_for
 from hub.ids import ClientPseudonym, ConsentId, EventId, PartnerId
+from hub.security.shredding import WrappedSubjectKey
 
 __all__ = ["SqlConsentStore"]
 
@@ -50,6 +51,11 @@ _OUTBOX_COLUMNS = (
     "seq, event_id, topic_key, body, created_at, published_at, topic, kafka_partition, kafka_offset"
 )
 _KEY_COLUMNS = "key_id, name, role, partner_id, created_at, revoked_at"
+_SUBJECT_KEY_COLUMNS = "key_id, subject, wrapped, created_at_ms, destroyed_at_ms"
+_LIVE_SUBJECT_KEY = (
+    f"SELECT {_SUBJECT_KEY_COLUMNS} FROM consent_subject_keys "  # noqa: S608
+    "WHERE subject = ? AND wrapped IS NOT NULL ORDER BY created_at_ms DESC, key_id DESC LIMIT 1"
+)
 _SELECT_VERSIONS = f"SELECT version FROM {MIGRATIONS_TABLE}"  # noqa: S608
 _MAX_VERSION = f"SELECT MAX(version) FROM {MIGRATIONS_TABLE}"  # noqa: S608
 _INSERT_VERSION = f"INSERT INTO {MIGRATIONS_TABLE} (version, name, applied_at) VALUES (?, ?, ?)"  # noqa: S608
@@ -650,6 +656,80 @@ class SqlConsentStore(ConsentStore):
                 (reason, self._ts_in(at), token_hash),
             )
             return bool(cursor.rowcount)
+
+    # --- subject keys --------------------------------------------------------------------------
+    @staticmethod
+    def _subject_key(row: tuple[Any, ...]) -> WrappedSubjectKey:
+        return WrappedSubjectKey(
+            key_id=str(row[0]),
+            subject=str(row[1]),
+            wrapped=None if row[2] is None else bytes(row[2]),
+            created_at_ms=int(row[3]),
+            destroyed_at_ms=None if row[4] is None else int(row[4]),
+        )
+
+    def live_subject_key(self, subject: str) -> WrappedSubjectKey | None:
+        rows = self._query(_LIVE_SUBJECT_KEY, (subject,))
+        return self._subject_key(rows[0]) if rows else None
+
+    def add_subject_key(
+        self, subject: str, make: Callable[[], WrappedSubjectKey]
+    ) -> WrappedSubjectKey:
+        with self._tx("storing a subject key") as conn:
+            self._lock_subject(conn, subject)
+            row = self._execute(conn, _LIVE_SUBJECT_KEY, (subject,)).fetchone()
+            if row is not None:
+                return self._subject_key(row)
+            made = make()
+            self._insert_subject_key(conn, made)
+            return made
+
+    def _insert_subject_key(self, conn: Any, key: WrappedSubjectKey) -> bool:
+        cursor = self._execute(
+            conn,
+            f"INSERT INTO consent_subject_keys ({_SUBJECT_KEY_COLUMNS}) "  # noqa: S608
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (key_id) DO NOTHING",
+            (key.key_id, key.subject, key.wrapped, key.created_at_ms, key.destroyed_at_ms),
+        )
+        return bool(cursor.rowcount)
+
+    def subject_key_row(self, key_id: str) -> WrappedSubjectKey | None:
+        rows = self._query(
+            f"SELECT {_SUBJECT_KEY_COLUMNS} FROM consent_subject_keys WHERE key_id = ?",  # noqa: S608
+            (key_id,),
+        )
+        return self._subject_key(rows[0]) if rows else None
+
+    def subject_key_rows(self, subject: str) -> list[WrappedSubjectKey]:
+        rows = self._query(
+            f"SELECT {_SUBJECT_KEY_COLUMNS} FROM consent_subject_keys "  # noqa: S608
+            "WHERE subject = ? ORDER BY created_at_ms, key_id",
+            (subject,),
+        )
+        return [self._subject_key(r) for r in rows]
+
+    def destroy_subject_keys(self, subject: str, at_ms: int) -> int:
+        with self._tx("destroying subject keys") as conn:
+            self._lock_subject(conn, subject)
+            cursor = self._execute(
+                conn,
+                "UPDATE consent_subject_keys SET wrapped = NULL, destroyed_at_ms = ? "
+                "WHERE subject = ? AND wrapped IS NOT NULL",
+                (at_ms, subject),
+            )
+            destroyed = int(cursor.rowcount)
+        if destroyed:
+            with self._lock, self._errors("scrubbing destroyed keys"):
+                self._scrub(self._conn())
+        return destroyed
+
+    def _scrub(self, conn: Any) -> None:
+        """After keys were overwritten: drop the database's own older copies of them where
+        the dialect keeps any (SQLite's write-ahead log)."""
+
+    def import_subject_key(self, row: WrappedSubjectKey) -> bool:
+        with self._tx("importing a subject key") as conn:
+            return self._insert_subject_key(conn, row)
 
     # --- API keys ----------------------------------------------------------------------------
     def _key_record(self, row: tuple[Any, ...]) -> ApiKeyRecord:

@@ -40,6 +40,8 @@ class SqliteConsentStore(SqlConsentStore):
             if self.path != ":memory:":
                 conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")  # a commit survives a crash right after it
+            # a destroyed subject key is overwritten in the file, not just unlinked
+            conn.execute("PRAGMA secure_delete=ON")
         except sqlite3.Error as exc:
             raise ConsentStoreError(f"sqlite: cannot open {self.path}: {exc}") from exc
         return conn
@@ -49,6 +51,12 @@ class SqliteConsentStore(SqlConsentStore):
 
     def _lock_for_migrations(self, conn: Any) -> None:
         """BEGIN IMMEDIATE already keeps every other writer out."""
+
+    def _scrub(self, conn: Any) -> None:
+        # the write-ahead log still holds the pages as they were before the overwrite:
+        # checkpoint it into the file (secure_delete zeroes what was freed) and empty it
+        if self.path != ":memory:":
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def _is_broken(self, conn: Any) -> bool:
         return False

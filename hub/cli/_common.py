@@ -59,12 +59,15 @@ def require_cluster(settings: HubSettings) -> HubSettings:
     return settings
 
 
-def require_safe_start(settings: HubSettings, command: str) -> HubSettings:
+def require_safe_start(
+    settings: HubSettings, command: str, *, subject_keys: bool = False
+) -> HubSettings:
     """Long-running commands on an external cluster refuse to start unsafely
-    (:func:`hub.security.startup.check_start`)."""
+    (:func:`hub.security.startup.check_start`); ``subject_keys``: the command seals or
+    grants subject keys (router, consent service), which every replica must share."""
     from hub.security.startup import check_start  # noqa: PLC0415 - cryptography on use
 
-    check_start(settings, command)
+    check_start(settings, command, subject_keys=subject_keys)
     return settings
 
 

@@ -6,6 +6,8 @@
     rmt-hub connect webhook --partner sp-werkgevers --port 8090
     rmt-hub connect deliver --partner uwv --to file:/srv/drop/uwv [--format csv]
     rmt-hub connect deliver --partner uwv --to https://uwv.example/rmt-inbox
+    rmt-hub connect deliver --partner gemeente-amsterdam --to file:/srv/drop
+        --consent-url https://hub.example  # and HUB_CONSENT_API_KEY: health fields opened
 
 Every command needs a cluster (``HUB_BOOTSTRAP_SERVERS`` or ``-b``) and a schema registry
 (``HUB_SCHEMA_REGISTRY_URL`` or ``--registry-url``; ``rmt-hub up`` prints both).
@@ -172,11 +174,22 @@ def deliver_inbox(
         float, typer.Option("--backoff", min=0.0, help="First retry delay in seconds.")
     ] = 0.5,
     once: Annotated[bool, typer.Option("--once", help="Exit when the inbox is drained.")] = False,
+    consent_url: Annotated[
+        str | None,
+        typer.Option(
+            "--consent-url",
+            help="The hub's consent service, which grants the keys of sealed health fields "
+            "(HUB_CONSENT_URL; the partner's API key in HUB_CONSENT_API_KEY); without it "
+            "those fields are delivered empty.",
+        ),
+    ] = None,
     bootstrap_servers: str | None = BootstrapOption,
     registry_url: str | None = RegistryUrlOption,
 ) -> None:
     """Deliver PARTNER's inbox to a file drop or a webhook, resuming where it stopped."""
     settings = require_cluster(settings_for(bootstrap_servers))
+    if consent_url is not None:
+        settings = settings.model_copy(update={"consent_url": consent_url})
     with _stop_on_signals() as stop:
         sink = open_sink(
             to,

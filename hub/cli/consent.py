@@ -326,7 +326,7 @@ def serve(
         overrides["consent_port"] = port
     settings = load_settings(**overrides)
     configure_logging(settings)
-    require_safe_start(settings, "rmt-hub consent serve")
+    require_safe_start(settings, "rmt-hub consent serve", subject_keys=True)
     with broker_for(settings) as running, ConsentRuntime(running) as runtime:
         server = HttpServer(
             runtime.app,

@@ -66,7 +66,7 @@ def router(
     """Run a router worker: validate what partners publish, deliver what consents allow."""
     settings = require_cluster(settings_for(bootstrap_servers))
     configure_logging(settings)
-    require_safe_start(settings, "rmt-hub router")
+    require_safe_start(settings, "rmt-hub router", subject_keys=True)
     options = RouterOptions.model_validate(
         {
             "session_timeout_s": session_timeout,

@@ -311,7 +311,7 @@ def up(
     """Run the whole hub: broker, topics, registry, consent service, router, demo feed."""
     settings = settings_for(bootstrap_servers)
     configure_logging(settings)
-    require_safe_start(settings, "rmt-hub up")
+    require_safe_start(settings, "rmt-hub up", subject_keys=True)
     with ExitStack() as stack:
         running, broker = stack.enter_context(running_broker(settings))
         flavour = _broker_flavour(settings, broker)

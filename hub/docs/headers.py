@@ -232,10 +232,28 @@ SECURITY: tuple[Header, ...] = (
         frozenset({Profile.INBOX}),
     ),
     Header(
+        h.ENC_DISCLOSURE,
+        "base64 of `nonce (12) | AES-256-GCM(data key, nonce, disclosure, header_aad)`: the "
+        "delivery's `nl.rmt.hub.DisclosureEvent` (bare Avro) under the value's data key, so "
+        "only the recipient reads what was disclosed, to whom, for which purpose, under which "
+        "consents (section 5, encrypted headers)",
+        "inbox deliveries (record security on)",
+        frozenset({Profile.INBOX}),
+        _B64,
+    ),
+    Header(
+        h.HUB_DISCLOSURE,
+        "the router's own copy of the disclosure, sealed for the hub's operations identity "
+        "(its recovery data); partners cannot open it and ignore it",
+        "inbox deliveries (record security on)",
+        frozenset({Profile.INBOX}),
+        _B64,
+    ),
+    Header(
         DISCLOSURE_HEADER,
-        "bare Avro (no framing) `nl.rmt.hub.DisclosureEvent`: what this delivery disclosed, "
-        "to whom, for which purpose, under which consents",
-        "inbox deliveries",
+        "bare Avro (no framing) `nl.rmt.hub.DisclosureEvent` in clear: only with record "
+        "security off (else `rmt-enc-disclosure`)",
+        "inbox deliveries (record security off)",
         frozenset({Profile.INBOX}),
         {"type": "string", "format": "binary"},
     ),

@@ -31,10 +31,11 @@ from hub.security.envelope import (
     ENVELOPE_ALGORITHM,
     EnvelopeEncryptor,
     derive_kek,
+    header_aad,
     record_aad,
     wrap_aad,
 )
-from hub.security.headers import HeaderList
+from hub.security.headers import ENC_DISCLOSURE, HeaderList
 from hub.security.keys import PartnerKeys, PublicDirectory, PublicKeyRecord
 from hub.security.pipeline import HubSecurity, PartnerSecurity
 from hub.security.shredding import (
@@ -49,7 +50,7 @@ from hub.serde.canonical import cloud_event_headers
 from hub.serde.wire import frame
 from schemas import codec
 from schemas.examples import example
-from schemas.models import ClientProfile
+from schemas.models import ClientProfile, DisclosureEvent
 from schemas.vocabulary import PartnerKind
 
 __all__ = ["FILES", "build_test_vectors", "directory_of", "render"]
@@ -70,6 +71,7 @@ FILES = (
     "records.json",
     "sealed-fields.json",
     "subject-key-grants.json",
+    "disclosures.json",
     "pseudonyms.json",
     "event-ids.json",
 )
@@ -470,6 +472,73 @@ def _grant_vectors(keys: dict[str, PartnerKeys]) -> dict[str, Any]:
     }
 
 
+def _disclosure_vectors(keys: dict[str, PartnerKeys], directory: PublicDirectory) -> dict[str, Any]:
+    profile = _profile()
+    key = profile.client_pseudonym.encode("utf-8")
+    plain = frame(SCHEMA_ID, codec.encode(profile))
+    event = example("DisclosureEvent")
+    assert isinstance(event, DisclosureEvent)
+    disclosure = codec.encode(event)
+    delivery_ce = [
+        ("ce_specversion", b"1.0"),
+        ("ce_id", event.event_id.encode()),
+        ("ce_source", b"hub"),
+        ("ce_type", profile.avro_name.encode()),
+        ("ce_time", b"2026-01-01T00:00:01.000Z"),
+        ("content-type", b"application/avro"),
+    ]
+    stream = Stream("rmt-hub/test-vectors/disclosures")
+    hub = HubSecurity(keys=keys["hub"], directory=directory, clock=_clock, random=stream)
+    delivered, delivered_headers = hub.seal_delivery(
+        recipient="gemeente-amsterdam",
+        topic=INBOX,
+        key=key,
+        value=plain,
+        headers=delivery_ce,
+        sealed_headers=[(ENC_DISCLOSURE, disclosure)],
+    )
+    randoms = stream.take()  # DEK, DEK id, ephemeral key, wrap nonce, value nonce, header nonce
+    assert delivered is not None
+    recipient = keys["gemeente-amsterdam"]
+    dek_id = base64.b64decode(dict(delivered_headers)["rmt-enc-dek"])[1:17]
+    aad = header_aad(
+        ENC_DISCLOSURE,
+        topic=INBOX,
+        key=key,
+        event_id=event.event_id,
+        dek_id=dek_id,
+        key_id=recipient.key_id,
+    )
+    return {
+        "description": "An inbox delivery with its DisclosureEvent inside the envelope: the "
+        f"header {ENC_DISCLOSURE} = base64(nonce | AES-256-GCM(DEK, nonce, disclosure, "
+        "header_aad)) under the data key of the value (the random bytes drawn: DEK 32, "
+        "DEK id 16, ephemeral X25519 private key 32, wrap nonce 12, value nonce 12, header "
+        "nonce 12). header_aad = item('rmt-hub/header-encryption/v1') item(header name) "
+        "item(topic) optional(key) item(event id) item(DEK id) item(recipient key id). "
+        "disclosure = the bare Avro (no framing) of nl.rmt.hub.DisclosureEvent. The "
+        "signature covers the encrypted header like every rmt- header.",
+        "recipient": recipient.partner_id,
+        "recipient_key_id": recipient.key_id,
+        "topic": INBOX,
+        "key_hex": key.hex(),
+        "event_id": event.event_id,
+        "plaintext_hex": plain.hex(),
+        "disclosure_json": json.loads(event.model_dump_json()),
+        "disclosure_hex": disclosure.hex(),
+        "headers_in": _headers(delivery_ce),
+        "signed_at_ms": SIGNED_AT_MS,
+        "random_hex": randoms,
+        "dek_hex": randoms[0],
+        "dek_id_hex": dek_id.hex(),
+        "header_name": ENC_DISCLOSURE,
+        "header_nonce_hex": randoms[-1],
+        "header_aad_hex": aad.hex(),
+        "value_hex": delivered.hex(),
+        "headers": _headers(delivered_headers),
+    }
+
+
 def _pseudonym_vectors() -> dict[str, Any]:
     keys = {
         "development": DEVELOPMENT_PSEUDONYM_KEY,
@@ -529,6 +598,7 @@ def build_test_vectors() -> dict[str, dict[str, Any]]:
         "records.json": _record_vectors(keys, directory),
         "sealed-fields.json": _sealed_field_vectors(),
         "subject-key-grants.json": _grant_vectors(keys),
+        "disclosures.json": _disclosure_vectors(keys, directory),
         "pseudonyms.json": _pseudonym_vectors(),
         "event-ids.json": _event_id_vectors(),
     }

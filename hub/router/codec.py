@@ -12,7 +12,9 @@ starts with the magic byte 0, and a bare ConsentChange never does (its first fie
 event id, is a non-empty string whose length varint is not 0).
 
 The disclosure event travels along with a delivery in a header (``rmt-disclosure``), as
-bare Avro: it is the router's own recovery data, read back only by the router.
+bare Avro: the router's recovery data, and what the recipient was given. With record
+security it never reaches the topic in clear: :meth:`hub.router.sealing.RouterSecurity.protect`
+encrypts it inside the envelope for the recipient and seals the router's copy.
 
 What partners publish is untrusted. Decoding a record of an outbox (``*.outbox``) also
 refuses, as a :class:`~hub.serde.errors.FrameError` or a
@@ -62,7 +64,8 @@ __all__ = [
 ]
 
 DISCLOSURE_HEADER = "rmt-disclosure"
-"""Header of a delivered record holding its DisclosureEvent (bare Avro)."""
+"""Header of a delivered record holding its DisclosureEvent (bare Avro): on the topic only
+with record security off (else ``rmt-enc-disclosure`` and ``rmt-hub-disclosure``)."""
 SOURCE_EVENT_HEADER = "rmt-source-event-id"
 """Header of a delivered record naming the event id of the record it was projected from."""
 MAX_OUTBOX_VALUE_BYTES = 512 * 1024

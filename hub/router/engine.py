@@ -436,9 +436,13 @@ class RouterEngine:
             ended = list(loader.state.pending_erasures)
             writes += self.core.erasures(loader.state)
             if self.security is not None and ended:
-                self.security.shred(
+                shredded = self.security.shred(
                     (e.subject, e.effective_at) for e in ended if _covered_special(loader.state, e)
                 )
+                for subject in shredded:  # what a reload would know: the sealed flags are gone
+                    found = loader.state.subjects.get(subject)
+                    if found is not None:
+                        found.forget_special()
         return writes
 
     def _count_refusals(self, writes: Sequence[Write]) -> None:

@@ -2,12 +2,13 @@
 
 When a worker is assigned partition *p* of the outboxes, a :class:`PartitionLoader`
 reads partition *p* of every co-partitioned topic the router depends on from the
-beginning up to its **fetch high watermark** (never ``end_offsets()``, which the embedded
-broker answers wrongly): the consent changes (the consent table), the routing state (the
-subjects), the audit topic, the dead letters and every partner inbox (the ids already
-written, and the disclosures an inbox holds). Until that is done the partition is not
-ready and its records are held, neither delivered nor dropped (fail closed while
-loading).
+beginning up to its **fetch high watermark** (never ``end_offsets()``, which the
+embedded broker answers wrongly): the consent changes (the consent table), the routing
+state (the subjects; its sealed health flags opened with the subject keys), the audit
+topic, the dead letters and every partner inbox (the ids already written, and the
+disclosures an inbox holds: with record security only the router's own sealed copies
+count). Until that is done the partition is not ready and its records are held, neither
+delivered nor dropped (fail closed while loading).
 
 It also reads partition *p* of the repartition topic, where the router moved the outbox
 records whose key hashes to *p* but were published to another partition
@@ -55,7 +56,7 @@ from hub.router.sealing import RouterSecurity
 from hub.router.state import ConsentRefusal, PartitionState, SubjectState
 from hub.security.audit_chain import AuditEntry
 from hub.security.consent_feed import previous_hash
-from hub.security.errors import NotTheHubs
+from hub.security.errors import EnvelopeError, NotTheHubs
 from hub.security.headers import HeaderList
 from hub.serde import SerializationContext
 from schemas.models import DisclosureEvent, RoutingState
@@ -405,7 +406,7 @@ class PartitionLoader:
             self._load_state(record)
         elif ce_id is not None:  # the dead letters and the inboxes
             self.state.written.add(ce_id.decode("utf-8", "replace"))
-            disclosure = header(record.headers, DISCLOSURE_HEADER)
+            disclosure = self._disclosure(record)
             if disclosure is not None:
                 try:
                     event = self._codec.decode_disclosure(disclosure)
@@ -418,6 +419,36 @@ class PartitionLoader:
                         event.client_pseudonym, event.recipient, tuple(event.consent_ids)
                     )
                     self.state.seen.stage_delivery(event.event_id, disclosure)
+
+    def _disclosure(self, record: Any) -> bytes | None:
+        """A delivery's DisclosureEvent (bare Avro): the router's sealed copy
+        (``rmt-hub-disclosure``; one that does not open - forged, altered, moved - is
+        ignored with a CRITICAL line), else the plain header of a hub without record
+        security, or of a delivery written before the disclosure was sealed (with record
+        security, only when the hub signed the record)."""
+        plain = header(record.headers, DISCLOSURE_HEADER)
+        if self._security is None:
+            return plain
+        headers = _headers(record.headers)
+        try:
+            sealed = self._security.open_disclosure(record.topic, record.key, headers)
+            if sealed is not None or plain is None:
+                return sealed
+            verdict = self._security.hub.verify_own(
+                topic=record.topic, key=record.key, value=record.value, headers=headers
+            )
+            if not verdict.ok:
+                raise NotTheHubs(f"{verdict.reason}: {verdict.detail}")
+        except (EnvelopeError, NotTheHubs) as exc:
+            _LOG.critical(
+                "%s partition %d offset %d: a disclosure the hub did not write (%s); ignored",
+                record.topic,
+                record.partition,
+                record.offset,
+                exc,
+            )
+            return None
+        return plain
 
     def _load_moved(self, read: Inbound) -> None:
         message = arrived(read)
@@ -474,6 +505,10 @@ class PartitionLoader:
             _LOG.warning("routing state at offset %d cannot be read: %s", record.offset, exc)
             return
         if isinstance(snapshot, RoutingState):
+            if self._security is not None:
+                # sealed with the subject's key; a destroyed key leaves the flags unknown.
+                # The key store unavailable: KeyServiceUnavailable, the load starts over
+                snapshot = self._security.open_fields(snapshot)
             self.state.subjects[snapshot.client_pseudonym] = SubjectState.from_record(snapshot)
             self.state.applied[snapshot.source_event_id] = snapshot.source_event_partner
             self.state.written.add(snapshot.event_id)

@@ -21,9 +21,14 @@ subject key store and the audit chainer, and does, per record:
 * **deliveries** (:meth:`RouterSecurity.protect`): special-category fields of records for
   an inbox are sealed with the subject's key (:meth:`seal_fields`, before encoding), the
   value is encrypted to the recipient's current key and the record signed by the hub
-  (origin headers name the publisher); tombstones are signed. The hub-internal topics
+  (origin headers name the publisher); tombstones are signed. The delivery's disclosure
+  travels inside the envelope (``rmt-enc-disclosure``, for the recipient) and as the
+  router's own sealed copy (``rmt-hub-disclosure``, :class:`SelfSealer` under the
+  operations key; :meth:`open_disclosure`), never in clear. The hub-internal topics
   (dead letters, routing state) are encrypted to the operators' key (``operations``)
-  and signed; the loader opens routing state with it (:meth:`open_internal`).
+  and signed; the loader opens routing state with it (:meth:`open_internal`), and the
+  routing state's health-derived flags are sealed with the subject's key on top
+  (:meth:`seal_fields`, :meth:`open_fields`).
 * **audit** (:meth:`RouterSecurity.link_audit`): every audit record is hash-chained per
   partition and the entry hash signed by the hub; the chain of a partition resumes from
   the last record on the topic whenever the partition is loaded
@@ -34,7 +39,9 @@ subject key store and the audit chainer, and does, per record:
   subject's chain of what it accepts.
 * **erasure** (:meth:`shred`): when a consent that covered special-category data ends
   (withdrawn, expired), the subject's key is destroyed: every sealed field delivered
-  about the subject, in every inbox, becomes unreadable for everyone.
+  about the subject, in every inbox and in the routing state, becomes unreadable for
+  everyone. The keys live in the consent database, one store for every replica and the
+  consent service, which grants them to entitled partners (:mod:`consent.subject_keys`).
 """
 
 from __future__ import annotations
@@ -44,25 +51,42 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
+from consent.subject_keys import subject_key_store
 from hub.config import HubSettings
+from hub.router.codec import DISCLOSURE_HEADER
 from hub.router.errors import RouterConfigError
 from hub.router.processing import Inbound
 from hub.router.validation import Rejection
-from hub.sdk.security import seal_record_fields
+from hub.sdk.security import open_sealed_fields, seal_record_fields
 from hub.security.audit_chain import AuditChainer, AuditEntry, EntryCheck, follow
 from hub.security.config import missing_keys, partner_key_store
 from hub.security.consent_feed import ConsentFeedVerifier
-from hub.security.envelope import EnvelopeDecryptor, is_encrypted
-from hub.security.errors import AuditChainError, KeyStoreError, NotTheHubs
-from hub.security.headers import HeaderList
+from hub.security.envelope import EnvelopeDecryptor, SelfSealer, is_encrypted
+from hub.security.errors import (
+    AuditChainError,
+    KeyServiceUnavailable,
+    KeyStoreError,
+    NotTheHubs,
+    ShreddingError,
+    SubjectKeyShredded,
+)
+from hub.security.headers import (
+    CE_ID,
+    ENC_DISCLOSURE,
+    HUB_DISCLOSURE,
+    HeaderList,
+    header_text,
+    header_value,
+)
 from hub.security.hub_identity import (
     HUB_ID,
     OPERATIONS_ID,
     ensure_hub_identity,
     ensure_identity,
-    subject_key_store,
 )
+from hub.security.keys import KeyStore
 from hub.security.pipeline import HubSecurity, Opened
 from hub.security.replay import ReplayGuard, position
 from hub.security.shredding import SEALED_FIELD, FieldSealer, special_fields
@@ -79,6 +103,7 @@ __all__ = ["RouterSecurity", "covers_special"]
 _LOG = logging.getLogger(__name__)
 
 Headers = list[tuple[str, bytes]]
+R = TypeVar("R", bound=CanonicalRecord)
 
 
 class RouterSecurity:
@@ -121,7 +146,9 @@ class RouterSecurity:
         self._owner = {catalogue.outbox(p.id).name: p.id for p in directory}
         self._recipient = {catalogue.inbox(p.id).name: p.id for p in directory}
         self._internal = {catalogue.routing_state.name, catalogue.dead_letter.name}
+        self._state_topic = catalogue.routing_state.name
         self._operations = EnvelopeDecryptor(store.private_keys(OPERATIONS_ID))
+        self._self = _self_sealer(store)
         self._special: dict[str, tuple[str, ...]] = {}
         for name in schemas.messages():
             categories = schemas.field_categories(name)
@@ -154,6 +181,7 @@ class RouterSecurity:
             return False
         self.hub = hub
         self._operations = EnvelopeDecryptor(self._store.private_keys(OPERATIONS_ID))
+        self._self = _self_sealer(self._store)
         self.consent.directory = hub.directory
         self.chainer.signer = signer
         self._directory_mtime = mtime
@@ -229,11 +257,36 @@ class RouterSecurity:
         return self._recipient.get(topic)
 
     def seal_fields(self, record: CanonicalRecord, topic: str) -> CanonicalRecord:
-        """``record`` with its special-category fields sealed, when it goes to an inbox."""
+        """``record`` with its special-category fields sealed with the subject's key, when
+        it goes to an inbox or is a routing-state snapshot (its health-derived flags)."""
         names = self._special.get(record.avro_name)
-        if not names or topic not in self._recipient:
+        if not names or (topic not in self._recipient and topic != self._state_topic):
             return record
         return seal_record_fields(record, self.fields, names)
+
+    def open_fields(self, record: R) -> R:
+        """``record`` (read back from the routing state) with its sealed fields opened.
+
+        The fields of a destroyed subject key are null (unknown: the subject's data is
+        erased), and so are those of a token that does not open (logged).
+        KeyServiceUnavailable when the key store cannot be read: a field is never taken
+        for unknown because the database is down."""
+        try:
+            return open_sealed_fields(record, self.fields, on_shredded="raise")
+        except KeyServiceUnavailable:
+            raise
+        except SubjectKeyShredded:
+            pass
+        except ShreddingError as exc:
+            _LOG.warning(
+                "%s of %s: a sealed field does not open (%s); taken as unknown",
+                record.avro_name,
+                getattr(record, "client_pseudonym", "?"),
+                exc,
+            )
+        tokens: dict[str, str] = getattr(record, SEALED_FIELD, None) or {}
+        unknown = {name: None for name in tokens if name in type(record).model_fields}
+        return record.model_copy(update=unknown | {SEALED_FIELD: None})
 
     def protect(
         self,
@@ -254,9 +307,44 @@ class RouterSecurity:
             return value, self.hub.sign(topic=topic, key=key, value=value, headers=headers)
         if origin is not None and (not origin.ok or origin.signer is None):
             origin = None
+        sealed: list[tuple[str, bytes]] = []
+        disclosure = header_value(headers, DISCLOSURE_HEADER)
+        if disclosure is not None:
+            # the disclosure names categories and fields: inside the envelope for the
+            # recipient, sealed for the hub itself as the loader's copy; never in clear
+            headers = [(k, v) for k, v in headers if k != DISCLOSURE_HEADER]
+            sealed.append((ENC_DISCLOSURE, disclosure))
+            headers.append(
+                (
+                    HUB_DISCLOSURE,
+                    self._self.seal(
+                        HUB_DISCLOSURE,
+                        topic=topic,
+                        key=key,
+                        event_id=header_text(headers, CE_ID) or "",
+                        value=disclosure,
+                    ),
+                )
+            )
         return self.hub.seal_delivery(
-            recipient=recipient, topic=topic, key=key, value=value, headers=headers, origin=origin
+            recipient=recipient,
+            topic=topic,
+            key=key,
+            value=value,
+            headers=headers,
+            origin=origin,
+            sealed_headers=sealed,
         )
+
+    def open_disclosure(self, topic: str, key: bytes | None, headers: HeaderList) -> bytes | None:
+        """The router's copy of a delivery's disclosure (``rmt-hub-disclosure``), None when
+        the record has none; EnvelopeError when it does not open (altered, moved, or
+        written by anyone without the operations key)."""
+        sealed = header_value(headers, HUB_DISCLOSURE)
+        if sealed is None:
+            return None
+        event_id = header_text(headers, CE_ID) or ""
+        return self._self.open(HUB_DISCLOSURE, sealed, topic=topic, key=key, event_id=event_id)
 
     def open_internal(
         self, topic: str, key: bytes | None, value: bytes | None, headers: HeaderList
@@ -302,8 +390,9 @@ class RouterSecurity:
 
     # --- crypto-shredding -------------------------------------------------------------------------
 
-    def shred(self, ended: Iterable[tuple[str, datetime]]) -> int:
-        """Destroy the key of each (subject, end of consent); returns how many keys died.
+    def shred(self, ended: Iterable[tuple[str, datetime]]) -> list[str]:
+        """Destroy the key of each (subject, end of consent); returns the subjects whose
+        keys died (the caller forgets their health-derived state too).
 
         Only a subject that still has a live key created at or before the consent ended
         loses it: when a partition is loaded again every ended consent is seen again, and
@@ -312,7 +401,7 @@ class RouterSecurity:
         latest: dict[str, datetime] = {}
         for subject, at in ended:
             latest[subject] = max(at, latest.get(subject, at))
-        destroyed = 0
+        shredded: list[str] = []
         for subject, at in sorted(latest.items()):
             limit_ms = int(at.timestamp() * 1000)
             live = [k for k in self.subject_keys.keys_of(subject) if not k.destroyed]
@@ -320,15 +409,22 @@ class RouterSecurity:
                 continue
             count = self.subject_keys.destroy(subject)
             _LOG.info("subject %s: %d key(s) destroyed (consent ended)", subject, count)
-            destroyed += count
-        self.shredded += destroyed
-        return destroyed
+            self.shredded += count
+            shredded.append(subject)
+        return shredded
 
 
 def covers_special(categories: Iterable[object]) -> bool:
     """Whether consented ``categories`` include a special category (health)."""
     special = {str(c) for c in SPECIAL_CATEGORIES}
     return any(str(c) in special for c in categories)
+
+
+def _self_sealer(store: KeyStore) -> SelfSealer:
+    """What the router seals for itself: under the operations identity, current key first."""
+    current = store.private(OPERATIONS_ID)
+    older = [k for k in store.private_keys(OPERATIONS_ID) if k.key_id != current.key_id]
+    return SelfSealer([current, *older])
 
 
 def _mtime(path: Path) -> float:

@@ -12,7 +12,8 @@ All of it is rebuilt from topics whenever the worker is assigned a partition (se
   in :attr:`PartitionState.refused_changes` for their dead letter
   (docs/decisions/0002-consent-stream-table-join.md).
 * :class:`SubjectState` per client pseudonym, from the router's own routing-state topic
-  (the latest snapshot per subject wins): residence, benefit, banenafspraak, the
+  (the latest snapshot per subject wins; its health-derived flags sealed with the subject
+  key, unknown once the key is destroyed): residence, benefit, banenafspraak, the
   first-responsible party and the latest version of each arrangement; for the monitor
   feed (:mod:`hub.router.monitoring`) the person's :class:`MonitorSubject` and the
   version before the latest of each arrangement.
@@ -29,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -283,6 +284,15 @@ class SubjectState:
     """The person as the national monitor may know them (no direct identifier)."""
     monitor_prior: dict[str, PersonalArrangement] = field(default_factory=dict)
     """Per arrangement id, the accepted version the one in ``arrangements`` replaced."""
+
+    def forget_special(self) -> None:
+        """Forget the health-derived flags (the subject's key was destroyed): what a worker
+        loading the routing state knows from then on, so a later snapshot does not seal
+        them again under a new key."""
+        self.banenafspraak = None
+        self.reduced_wage_value = None
+        if self.monitor is not None:
+            self.monitor = replace(self.monitor, banenafspraak=False)
 
     @classmethod
     def from_record(cls, record: RoutingState) -> SubjectState:

@@ -2,22 +2,24 @@
 
 Phase 1 writes everything but the audit: inbox deliveries, notices, tombstones, dead
 letters and routing state, each with CloudEvents headers (``ce_id`` = the deterministic
-id); a delivery also carries its DisclosureEvent (``rmt-disclosure``) and the source event
-id. Phase 2, only once phase 1 is acknowledged, writes the DisclosureEvents to the audit
-topic. So an audit record never exists without its delivery; a delivery without its
-audit record (a crash between the phases) is found in the inbox by the next loader and
-audited then. The caller acknowledges the outbox records (and so lets their offsets be
-committed) only after :meth:`BatchWriter.write` returns.
+id); a delivery also carries its DisclosureEvent (``rmt-disclosure``, which record
+security turns into ``rmt-enc-disclosure`` inside the envelope and the router's sealed
+copy ``rmt-hub-disclosure``) and the source event id. Phase 2, only once phase 1 is
+acknowledged, writes the DisclosureEvents to the audit topic. So an audit record never
+exists without its delivery; a delivery without its audit record (a crash between the
+phases) is found in the inbox by the next loader and audited then. The caller
+acknowledges the outbox records (and so lets their offsets be committed) only after
+:meth:`BatchWriter.write` returns.
 
 Every write goes to an explicit partition, the partition of the record it came from:
 all these topics are co-partitioned by client pseudonym.
 
-With record security (:class:`~hub.router.sealing.RouterSecurity`), a record for an inbox
-has its special-category fields sealed before it is encoded, and its value encrypted to
-the recipient and hub-signed after (the DisclosureEvent hashes the plaintext value the
-recipient decrypts); records for the hub's own topics are hub-signed; audit records are
-hash-chained per partition (linked in the order they are sent, which is the order
-aiokafka keeps per partition).
+With record security (:class:`~hub.router.sealing.RouterSecurity`), a record for an
+inbox (and a routing-state snapshot) has its special-category fields sealed before it is
+encoded, and its value encrypted to the recipient and hub-signed after (the
+DisclosureEvent hashes the plaintext value the recipient decrypts); records for the
+hub's own topics are hub-signed; audit records are hash-chained per partition (linked in
+the order they are sent, which is the order aiokafka keeps per partition).
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@ ids (:mod:`hub.sdk.event_ids`), de-duplication against the outbox
 (:mod:`hub.sdk.published`), acknowledgements of erasure notices to the consent service
 (:mod:`hub.sdk.erasure`), client pseudonyms derived from the BSN
 (:mod:`hub.sdk.pseudonym`) and record security (:mod:`hub.sdk.security`: outbox records
-encrypted to the hub and signed, inbox records verified and decrypted). Partners that
+encrypted to the hub and signed, inbox records verified and decrypted; sealed health
+fields opened with the subject keys the consent service grants while a consent entitles
+the partner, :mod:`hub.sdk.subject_keys`). Partners that
 run Kafka themselves use it directly; the connectors (:mod:`connectors`) use it for
 partners that do not. Importing this package starts nothing.
 """
@@ -27,6 +29,7 @@ from hub.sdk.inbox import InboxMessage, InboxReader
 from hub.sdk.pseudonym import Pseudonymiser, pseudonym_key
 from hub.sdk.published import published_event_ids, scan_topic
 from hub.sdk.security import MissingKeyError, open_sealed_fields
+from hub.sdk.subject_keys import KeyServiceClient, consent_subject_keys
 from hub.sdk.writer import RecordWriter
 from hub.serde.canonical import CanonicalCodec, record_key
 
@@ -37,6 +40,7 @@ __all__ = [
     "ForeignRecordError",
     "InboxMessage",
     "InboxReader",
+    "KeyServiceClient",
     "MissingKeyError",
     "NotPublishableError",
     "PartnerClient",
@@ -48,6 +52,7 @@ __all__ = [
     "SdkError",
     "UnknownPartnerError",
     "business_key",
+    "consent_subject_keys",
     "event_id_for",
     "open_sealed_fields",
     "pseudonym_key",

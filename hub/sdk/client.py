@@ -23,8 +23,11 @@ ids (:mod:`hub.sdk.event_ids`) re-importing the same data publishes nothing new.
 Security (on by default, :mod:`hub.sdk.security`): what the client publishes to its
 outbox is encrypted to the hub's key and signed with the partner's key; inbox records
 are verified against the hub's signature and decrypted before decoding. The partner's
-keys come from the key store (``keys_dir``, else ``data_dir/keys``); ``subject_keys``
-lets the client open the special-category fields the hub sealed per subject.
+keys come from the key store (``keys_dir``, else ``data_dir/keys``). The special-category
+fields the hub sealed per subject open with the subject keys the consent service grants
+while a consent entitles the partner (``subject_keys``, by default from
+``HUB_CONSENT_URL`` and ``HUB_CONSENT_API_KEY``: :mod:`hub.sdk.subject_keys`); an inbox
+message also carries what the hub disclosed with it (``disclosure``).
 """
 
 from __future__ import annotations
@@ -46,10 +49,11 @@ from hub.sdk.inbox import InboxMessage, InboxReader
 from hub.sdk.pseudonym import Pseudonymiser, pseudonym_key
 from hub.sdk.published import published_event_ids
 from hub.sdk.security import opener, partner_security, sealer, signer
+from hub.sdk.subject_keys import consent_subject_keys
 from hub.sdk.writer import RecordWriter
 from hub.security.config import security_enabled
 from hub.security.pipeline import PartnerSecurity
-from hub.security.shredding import FieldSealer, SubjectKeyProvider
+from hub.security.shredding import CachedSubjectKeys, FieldSealer, SubjectKeyProvider
 from hub.serde.canonical import CanonicalCodec, record_key
 from schemas.models import DeadLetter, Envelope
 from topics import Partner, PartnerDirectory, build_catalogue, load_partners
@@ -92,7 +96,10 @@ class PartnerClient:
         subject_keys: SubjectKeyProvider | None = None,
     ) -> None:
         """``security``: sign and encrypt (default: the ``HUB_SECURITY_ENABLED`` switch);
-        ``subject_keys``: open sealed special-category fields of inbox records with them."""
+        ``subject_keys``: open sealed special-category fields of inbox records with them
+        (default, with security on: the consent service's grants when ``HUB_CONSENT_URL``
+        and ``HUB_CONSENT_API_KEY`` are set, :func:`hub.sdk.subject_keys.consent_subject_keys`;
+        else the fields stay sealed)."""
         directory = partners if partners is not None else load_partners(settings.partners_file)
         try:
             self.partner: Partner = directory.get(partner_id)
@@ -117,6 +124,9 @@ class PartnerClient:
         self.security: PartnerSecurity | None = None
         if security_enabled(settings) if security is None else security:
             self.security = partner_security(settings, partner_id)
+        self._own_keys: CachedSubjectKeys | None = None
+        if subject_keys is None and self.security is not None:
+            subject_keys = self._own_keys = consent_subject_keys(settings, partner_id)
         self._fields = FieldSealer(subject_keys) if subject_keys is not None else None
         self._writer: RecordWriter | None = None
         self._reader: InboxReader | None = None
@@ -308,6 +318,8 @@ class PartnerClient:
                 self._reader = None
         if self._own_registry:
             self.registry.close()
+        if self._own_keys is not None:
+            self._own_keys.close()
 
     def __enter__(self) -> PartnerClient:
         return self

@@ -10,7 +10,10 @@ A record that cannot be decoded does not stop the reader: it comes back as an
 dead-letter it and move on. With security on, the same holds for a record whose hub
 signature does not verify or that does not decrypt (``error`` is then a
 :class:`~hub.security.errors.SecurityError`). ``value`` is the plaintext once the record
-opened (what ``record`` was decoded from), else the value as it is on the topic.
+opened (what ``record`` was decoded from), else the value as it is on the topic;
+``disclosure`` what the hub disclosed with a delivery, from inside its envelope. With a
+subject key provider, sealed fields are opened; an erasure notice drops the subject's
+cached keys at once.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
@@ -29,12 +32,21 @@ from hub.errors import HubError
 from hub.kafka import consumer, kafka_errors
 from hub.sdk.published import header_value
 from hub.sdk.security import open_sealed_fields
+from hub.security.pipeline import Opened
 from hub.security.shredding import FieldSealer
 from hub.serde import CloudEvent, SerializationContext
 from hub.serde.canonical import CanonicalCodec
-from schemas.models import CanonicalRecord
+from schemas import codec as bare
+from schemas.models import CanonicalRecord, DisclosureEvent, ErasureNotice
 
 __all__ = ["InboxMessage", "InboxReader"]
+
+
+@runtime_checkable
+class Forgets(Protocol):
+    """A subject key provider with a cache to drop (:class:`CachedSubjectKeys`)."""
+
+    def forget(self, subject: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -50,6 +62,9 @@ class InboxMessage:
     record: CanonicalRecord | None
     event: CloudEvent | None = None
     error: HubError | None = None
+    disclosure: DisclosureEvent | None = None
+    """What the hub disclosed with this delivery (purpose, categories, fields, consents),
+    from inside its envelope; None for a notice, a tombstone, or without security."""
 
     @property
     def ok(self) -> bool:
@@ -81,7 +96,7 @@ class InboxReader:
         codec: CanonicalCodec,
         *,
         group_id: str,
-        opener: Callable[[Any], bytes | None] | None = None,
+        opener: Callable[[Any], Opened] | None = None,
         fields: FieldSealer | None = None,
     ) -> None:
         """``opener``: verifies and decrypts a raw record's value (raises HubError);
@@ -118,9 +133,13 @@ class InboxReader:
         except HubError:
             event = None
         value: bytes | None = raw.value
+        disclosure: DisclosureEvent | None = None
         if self._opener is not None:
             try:
-                value = base["value"] = self._opener(raw)
+                opened = self._opener(raw)
+                value = base["value"] = opened.value
+                if opened.disclosure is not None:
+                    disclosure = bare.decode_as(DisclosureEvent, opened.disclosure)
             except HubError as exc:
                 return InboxMessage(**base, record=None, event=event, error=exc)
         if value is None:
@@ -128,10 +147,12 @@ class InboxReader:
         try:
             record = self._codec.decode(value, ctx)
             if self._fields is not None:
+                if isinstance(record, ErasureNotice) and isinstance(self._fields.keys, Forgets):
+                    self._fields.keys.forget(str(record.client_pseudonym))
                 record = open_sealed_fields(record, self._fields)
         except HubError as exc:
             return InboxMessage(**base, record=None, event=event, error=exc)
-        return InboxMessage(**base, record=record, event=event)
+        return InboxMessage(**base, record=record, event=event, disclosure=disclosure)
 
     def poll(self, timeout_s: float = 1.0, max_records: int = 500) -> list[InboxMessage]:
         """The next messages, in offset order per partition (may be empty)."""

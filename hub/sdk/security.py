@@ -8,11 +8,15 @@ With security on (:func:`hub.security.config.security_enabled`, the default) a
   ciphertext, and the hub refuses what the partner did not sign;
 * signs (without encrypting) the dead letters it reports to the hub;
 * verifies the hub's signature on every inbox record and decrypts it before decoding
-  (:meth:`PartnerSecurity.open_inbound`); a record that fails comes back as an
-  :class:`~hub.sdk.inbox.InboxMessage` with ``error`` set, like an undecodable one;
+  (:meth:`PartnerSecurity.open_inbound`), with the delivery's disclosure inside the
+  envelope (``rmt-enc-disclosure``: ``InboxMessage.disclosure``); a record that fails
+  comes back as an :class:`~hub.sdk.inbox.InboxMessage` with ``error`` set, like an
+  undecodable one;
 * with a subject key provider, opens the special-category fields the hub sealed
-  (``sealed_fields``; :func:`open_sealed_fields`). Without one they stay sealed: the
-  fields are null and their tokens are in ``sealed_fields``.
+  (``sealed_fields``; :func:`open_sealed_fields`): the partner's provider asks the hub's
+  key service (:mod:`hub.sdk.subject_keys`), which grants the key only while a consent
+  entitles the partner to it. Without one they stay sealed: the fields are null and
+  their tokens are in ``sealed_fields``.
 
 The partner's keys come from the key store (``keys_dir``, else ``data_dir/keys``), see
 :func:`hub.security.config.partner_key_store`.
@@ -20,15 +24,21 @@ The partner's keys come from the key store (``keys_dir``, else ``data_dir/keys``
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
 from hub.config import HubSettings
 from hub.sdk.errors import SdkError
 from hub.security.config import partner_key_store
-from hub.security.errors import KeyNotFound, SubjectKeyShredded
+from hub.security.errors import (
+    KeyNotFound,
+    KeyServiceUnavailable,
+    SubjectKeyRefused,
+    SubjectKeyShredded,
+)
 from hub.security.headers import HeaderList
-from hub.security.pipeline import PartnerSecurity
+from hub.security.pipeline import Opened, PartnerSecurity
 from hub.security.shredding import SEALED_FIELD, FieldSealer
 from schemas.models import CanonicalRecord
 
@@ -47,6 +57,8 @@ Protect = Callable[
 """(topic, key, value, headers) -> (value, headers) to send: what sealing does to a record."""
 
 R = TypeVar("R", bound=CanonicalRecord)
+
+_LOG = logging.getLogger(__name__)
 
 
 class MissingKeyError(SdkError):
@@ -88,10 +100,11 @@ def signer(security: PartnerSecurity) -> Protect:
     return protect
 
 
-def opener(security: PartnerSecurity) -> Callable[[Any], bytes | None]:
-    """Verify and decrypt a kafka-python inbox record (raises SecurityError)."""
+def opener(security: PartnerSecurity) -> Callable[[Any], Opened]:
+    """Verify and decrypt a kafka-python inbox record, and the disclosure inside its
+    envelope (raises SecurityError)."""
 
-    def open_record(raw: Any) -> bytes | None:
+    def open_record(raw: Any) -> Opened:
         headers: HeaderList = [(str(k), bytes(v or b"")) for k, v in raw.headers or ()]
         opened = security.open_inbound(
             topic=raw.topic,
@@ -101,7 +114,7 @@ def opener(security: PartnerSecurity) -> Callable[[Any], bytes | None]:
             partition=raw.partition,
             offset=raw.offset,
         )
-        return opened.value
+        return opened
 
     return open_record
 
@@ -115,23 +128,32 @@ def open_sealed_fields(
     """``record`` with its sealed special-category fields opened (a copy).
 
     A record without ``sealed_fields`` comes back as it is. ``on_shredded="null"``
-    leaves the fields of a destroyed subject key null (the data is gone);
-    ``"raise"`` raises SubjectKeyShredded.
+    leaves a field null when its subject key is destroyed (the data is gone) or its grant
+    is refused (no consent entitles this partner to it now), and keeps a field sealed
+    (null, its token still in ``sealed_fields``) while the key service cannot be asked;
+    ``"raise"`` raises SubjectKeyShredded, SubjectKeyRefused or KeyServiceUnavailable.
     """
     tokens: dict[str, str] | None = getattr(record, SEALED_FIELD, None)
     subject = getattr(record, "client_pseudonym", None)
     if not tokens or subject is None:
         return record
-    opened: dict[str, Any] = {SEALED_FIELD: None}
+    opened: dict[str, Any] = {}
+    kept: dict[str, str] = {}
     for name, token in tokens.items():
         if name not in type(record).model_fields or name == SEALED_FIELD:
             continue
         try:
             opened[name] = fields.open_value(str(subject), name, token)
-        except SubjectKeyShredded:
+        except (SubjectKeyShredded, SubjectKeyRefused):
             if on_shredded == "raise":
                 raise
             opened[name] = None
+        except KeyServiceUnavailable as exc:
+            if on_shredded == "raise":
+                raise
+            _LOG.warning("sealed field %s of %s stays sealed: %s", name, subject, exc)
+            kept[name] = token
+    opened[SEALED_FIELD] = kept or None
     return type(record).model_validate(record.model_dump(warnings=False) | opened)
 
 

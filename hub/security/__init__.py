@@ -44,7 +44,7 @@ from hub.security.errors import (
     SubjectKeyShredded,
     SubjectKeyUnknown,
 )
-from hub.security.hub_identity import HUB_ID, ensure_hub_identity, key_store, subject_key_store
+from hub.security.hub_identity import HUB_ID, ensure_hub_identity, key_store
 from hub.security.keys import KeyStatus, KeyStore, PartnerKeys, PublicDirectory, PublicKeyRecord
 from hub.security.pipeline import HubSecurity, InboundRejected, Opened, PartnerSecurity
 from hub.security.replay import ReplayGuard, ReplayResult
@@ -110,6 +110,5 @@ __all__ = [
     "key_store",
     "sealed_field_schema",
     "special_fields",
-    "subject_key_store",
     "verify_chain",
 ]

@@ -35,6 +35,29 @@ Nonces are random; with at most ``max_records`` per DEK (default 100 000, far be
 Headers: ``rmt-enc-alg``, ``rmt-enc-key`` (recipient key id), ``rmt-enc-dek``. The
 record's other headers (CloudEvents) stay readable, so routing metadata is visible
 but the payload is not. Tombstones (null values) are not encrypted.
+
+**Encrypted headers.** A header whose value must stay inside the envelope (the
+delivery's disclosure, ``rmt-enc-disclosure``) is encrypted under the record's DEK::
+
+    header' = base64(nonce (12) | AES-256-GCM(DEK, nonce, plaintext, aad))
+    aad     = canonical("rmt-hub/header-encryption/v1", header name, topic, record key,
+                        event id, dek id, recipient key id)
+
+so only the recipient opens it, and it cannot be moved to another header, record or
+topic (:meth:`EnvelopeEncryptor.encrypt` ``sealed_headers``,
+:meth:`EnvelopeDecryptor.decrypt_header`).
+
+**Kept for itself.** :class:`SelfSealer` seals bytes for the holder of a key pair
+itself (the hub's operations identity: the router's own copy of a delivery's
+disclosure, ``rmt-hub-disclosure``), under an AES-256-GCM key derived from its X25519
+private key: only a holder of that private key makes or opens such a value, so nobody
+without it can plant one::
+
+    key   = HKDF-SHA256(X25519 private key, salt = none, info = "rmt-hub/self-sealed/v1"
+                        | key id, 32 bytes)
+    value = base64(key id (16) | nonce (12) | AES-256-GCM(key, nonce, plaintext,
+            aad = canonical("rmt-hub/self-sealed/v1", header name, topic, record key,
+                            event id, key id)))
 """
 
 from __future__ import annotations
@@ -45,7 +68,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -74,7 +97,9 @@ __all__ = [
     "DekPolicy",
     "EnvelopeDecryptor",
     "EnvelopeEncryptor",
+    "SelfSealer",
     "derive_kek",
+    "header_aad",
     "is_encrypted",
     "record_aad",
     "wrap_aad",
@@ -83,6 +108,8 @@ __all__ = [
 ENVELOPE_ALGORITHM = "x25519-hkdf-sha256/aes-256-gcm/v1"
 _WRAP_LABEL = b"rmt-hub/dek-wrap/v1"
 _RECORD_LABEL = b"rmt-hub/record-encryption/v1"
+_HEADER_LABEL = b"rmt-hub/header-encryption/v1"
+_SELF_LABEL = b"rmt-hub/self-sealed/v1"
 _BLOB_VERSION = 1
 _DEK_ID = 16
 _PUB = 32
@@ -132,6 +159,23 @@ def record_aad(topic: str, key: bytes | None, event_id: str, dek_id: bytes, key_
     return canonical.join(
         _RECORD_LABEL,
         [
+            canonical.item(topic),
+            canonical.optional(key),
+            canonical.item(event_id),
+            canonical.item(dek_id),
+            canonical.item(key_id),
+        ],
+    )
+
+
+def header_aad(
+    name: str, *, topic: str, key: bytes | None, event_id: str, dek_id: bytes, key_id: str
+) -> bytes:
+    """The associated data of header ``name`` encrypted under a record's DEK."""
+    return canonical.join(
+        _HEADER_LABEL,
+        [
+            canonical.item(name),
             canonical.item(topic),
             canonical.optional(key),
             canonical.item(event_id),
@@ -215,8 +259,10 @@ class EnvelopeEncryptor:
         key: bytes | None,
         value: bytes,
         event_id: str,
+        sealed_headers: Sequence[tuple[str, bytes]] = (),
     ) -> tuple[bytes, list[tuple[str, bytes]]]:
-        """(ciphertext, the three ``rmt-enc-*`` headers) of ``value`` for ``recipient``."""
+        """(ciphertext, the three ``rmt-enc-*`` headers) of ``value`` for ``recipient``;
+        then each of ``sealed_headers`` (name, plaintext) encrypted under the same DEK."""
         if recipient.status is KeyStatus.REVOKED:
             raise EnvelopeError(f"key {recipient.key_id} of {recipient.partner_id} is revoked")
         if not event_id:
@@ -231,6 +277,18 @@ class EnvelopeEncryptor:
             (ENC_KEY, recipient.key_id.encode("ascii")),
             (ENC_DEK, dek.header),
         ]
+        for name, plain in sealed_headers:
+            nonce = self._random(_NONCE)
+            aad = header_aad(
+                name,
+                topic=topic,
+                key=key,
+                event_id=event_id,
+                dek_id=dek.dek_id,
+                key_id=recipient.key_id,
+            )
+            sealed = nonce + dek.aead.encrypt(nonce, plain, aad)
+            headers.append((name, base64.b64encode(sealed)))
         return ciphertext, headers
 
 
@@ -290,20 +348,10 @@ class EnvelopeDecryptor:
                 self._cache.popitem(last=False)
         return entry
 
-    def decrypt(
-        self,
-        *,
-        topic: str,
-        key: bytes | None,
-        value: bytes,
-        headers: HeaderList | None,
-        event_id: str | None = None,
-    ) -> bytes:
-        """The plaintext of ``value``; ``event_id`` defaults to the ``ce_id`` header.
-
-        NotEncrypted: no envelope headers. NotForRecipient: encrypted to a key this
-        decryptor does not hold. DecryptionFailed: anything was altered.
-        """
+    def _envelope(
+        self, headers: HeaderList | None, event_id: str | None
+    ) -> tuple[str, bytes, AESGCM, str]:
+        """(recipient key id, DEK id, DEK, event id) of a record's envelope headers."""
         try:
             alg = header_text(headers, ENC_ALG)
             key_id = header_text(headers, ENC_KEY)
@@ -323,6 +371,54 @@ class EnvelopeDecryptor:
         if not event_id:
             raise DecryptionFailed("no event id (ce_id) to bind the ciphertext to")
         dek_id, aead = self._unwrap(key_id, dek_header)
+        return key_id, dek_id, aead, event_id
+
+    def decrypt_header(
+        self,
+        name: str,
+        *,
+        topic: str,
+        key: bytes | None,
+        headers: HeaderList | None,
+        event_id: str | None = None,
+    ) -> bytes | None:
+        """The plaintext of header ``name``, encrypted under the record's DEK (None when
+        the record has no such header); the errors of :meth:`decrypt`."""
+        try:
+            text = header_value(headers, name)
+        except AmbiguousHeader as exc:
+            raise DecryptionFailed(f"ambiguous envelope: {exc}") from exc
+        if text is None:
+            return None
+        sealed = _unbase64(text, name)
+        key_id, dek_id, aead, event_id = self._envelope(headers, event_id)
+        if len(sealed) < _NONCE + 16:
+            raise DecryptionFailed(f"header {name} is too short")
+        aad = header_aad(
+            name, topic=topic, key=key, event_id=event_id, dek_id=dek_id, key_id=key_id
+        )
+        try:
+            return aead.decrypt(sealed[:_NONCE], sealed[_NONCE:], aad)
+        except InvalidTag as exc:
+            raise DecryptionFailed(
+                f"header {name} does not decrypt: altered, or moved from another record"
+            ) from exc
+
+    def decrypt(
+        self,
+        *,
+        topic: str,
+        key: bytes | None,
+        value: bytes,
+        headers: HeaderList | None,
+        event_id: str | None = None,
+    ) -> bytes:
+        """The plaintext of ``value``; ``event_id`` defaults to the ``ce_id`` header.
+
+        NotEncrypted: no envelope headers. NotForRecipient: encrypted to a key this
+        decryptor does not hold. DecryptionFailed: anything was altered.
+        """
+        key_id, dek_id, aead, event_id = self._envelope(headers, event_id)
         if len(value) < _NONCE + 16:
             raise DecryptionFailed("the ciphertext is too short")
         aad = record_aad(topic, key, event_id, dek_id, key_id)
@@ -332,3 +428,81 @@ class EnvelopeDecryptor:
             raise DecryptionFailed(
                 "the value does not decrypt: ciphertext, topic, key or event id altered"
             ) from exc
+
+
+class SelfSealer:
+    """Seals bytes for the holder of ``keys`` itself: AES-256-GCM under a key derived
+    from its X25519 private key (see the module docstring). Seals with the first of
+    ``keys`` (the current generation), opens with any of them."""
+
+    def __init__(self, keys: Iterable[PartnerKeys], *, random: Callable[[int], bytes] = os.urandom):
+        held = list(keys)
+        if not held:
+            raise EnvelopeError("a self-sealer needs at least one private key")
+        self._current = held[0].key_id
+        self._aeads = {k.key_id: AESGCM(_self_key(k)) for k in held}
+        self._random = random
+
+    def __repr__(self) -> str:
+        return f"SelfSealer(key_ids={sorted(self._aeads)!r}, private=**********)"
+
+    @staticmethod
+    def _aad(name: str, topic: str, key: bytes | None, event_id: str, key_id: str) -> bytes:
+        return canonical.join(
+            _SELF_LABEL,
+            [
+                canonical.item(name),
+                canonical.item(topic),
+                canonical.optional(key),
+                canonical.item(event_id),
+                canonical.item(key_id),
+            ],
+        )
+
+    def seal(
+        self, name: str, *, topic: str, key: bytes | None, event_id: str, value: bytes
+    ) -> bytes:
+        """``value`` sealed as header ``name`` of the record (topic, key, event id)."""
+        nonce = self._random(_NONCE)
+        aad = self._aad(name, topic, key, event_id, self._current)
+        sealed = self._aeads[self._current].encrypt(nonce, value, aad)
+        return base64.b64encode(bytes.fromhex(self._current) + nonce + sealed)
+
+    def open(
+        self, name: str, sealed: bytes, *, topic: str, key: bytes | None, event_id: str
+    ) -> bytes:
+        """The plaintext of :meth:`seal`; NotForRecipient for another key's, DecryptionFailed
+        when altered, moved, or made by anyone without the private key."""
+        sealed = _unbase64(sealed, name)
+        if len(sealed) < _DEK_ID + _NONCE + 16:
+            raise DecryptionFailed(f"header {name} is too short")
+        key_id = sealed[:_DEK_ID].hex()
+        aead = self._aeads.get(key_id)
+        if aead is None:
+            raise NotForRecipient(key_id)
+        body = sealed[_DEK_ID:]
+        try:
+            return aead.decrypt(
+                body[:_NONCE], body[_NONCE:], self._aad(name, topic, key, event_id, key_id)
+            )
+        except InvalidTag as exc:
+            raise DecryptionFailed(
+                f"header {name} does not open: altered, moved or forged"
+            ) from exc
+
+
+def _unbase64(text: bytes, name: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise DecryptionFailed(f"header {name} is not base64") from exc
+
+
+def _self_key(keys: PartnerKeys) -> bytes:
+    private = keys.encryption_key.private_bytes_raw()
+    return HKDF(
+        algorithm=hashes.SHA256(),
+        length=32,
+        salt=None,
+        info=_SELF_LABEL + keys.key_id.encode("ascii"),
+    ).derive(private)

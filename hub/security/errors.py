@@ -10,7 +10,9 @@
     │   └── DecryptionFailed   tampered ciphertext, headers or binding (topic, key, event id)
     ├── ShreddingError         sealed (crypto-shreddable) fields
     │   ├── SubjectKeyShredded the subject's key was destroyed: the data is gone for good
-    │   └── SubjectKeyUnknown  a token names a key the store never had
+    │   ├── SubjectKeyUnknown  a token names a key the store never had
+    │   ├── SubjectKeyRefused  the key service refuses the grant: no consent entitles you
+    │   └── KeyServiceUnavailable  the key service did not answer (try again later)
     ├── AuditChainError        audit entries cannot be chained (bad state or headers)
     └── AclError               ACLs cannot be rendered from the topic catalogue
 
@@ -29,6 +31,7 @@ __all__ = [
     "DecryptionFailed",
     "EnvelopeError",
     "KeyNotFound",
+    "KeyServiceUnavailable",
     "KeyStoreError",
     "NotEncrypted",
     "NotForRecipient",
@@ -36,6 +39,7 @@ __all__ = [
     "SecurityError",
     "ShreddingError",
     "SigningError",
+    "SubjectKeyRefused",
     "SubjectKeyShredded",
     "SubjectKeyUnknown",
 ]
@@ -97,6 +101,23 @@ class SubjectKeyShredded(ShreddingError):
 
 class SubjectKeyUnknown(ShreddingError):
     """A sealed token names a subject key the store never had."""
+
+
+class SubjectKeyRefused(ShreddingError):
+    """The key service refused a grant of the subject's key: no consent entitles the
+    asking partner to the subject's special-category data now (never given, withdrawn,
+    expired)."""
+
+    def __init__(self, subject: str, key_id: str | None, reason: str) -> None:
+        self.subject = subject
+        self.key_id = key_id
+        self.reason = reason
+        super().__init__(f"the key of subject {subject} is not granted: {reason}")
+
+
+class KeyServiceUnavailable(ShreddingError):
+    """The key service could not be asked (down, unreachable, an unexpected answer): the
+    sealed fields stay sealed for now."""
 
 
 class AuditChainError(SecurityError):

@@ -13,6 +13,13 @@ Envelope encryption (the hub, for one recipient; :mod:`hub.security.envelope`)::
     rmt-enc-key    key id of the recipient key the data key is wrapped for
     rmt-enc-dek    base64 of the wrapped data key (DEK id, ephemeral X25519 key, wrap)
 
+What a delivery disclosed (the router; its DisclosureEvent as bare Avro), never in the
+clear on an inbox (:mod:`hub.security.envelope`)::
+
+    rmt-enc-disclosure    for the recipient: encrypted under the delivery's data key
+    rmt-hub-disclosure    the router's own copy (for recovery): sealed for the operations
+                          identity (SelfSealer)
+
 Origin of a delivered record (the hub copies them from the verified inbound record, so
 the recipient sees who published what; covered by the hub's signature)::
 
@@ -53,7 +60,9 @@ __all__ = [
     "CONSENT_PREV",
     "ENC_ALG",
     "ENC_DEK",
+    "ENC_DISCLOSURE",
     "ENC_KEY",
+    "HUB_DISCLOSURE",
     "ORIGIN_EVENT",
     "ORIGIN_SIG_KEY",
     "ORIGIN_SOURCE",
@@ -83,6 +92,8 @@ SIG_HEADERS = frozenset({SIG, SIG_KEY, SIG_ALG, SIG_TIME})
 ENC_ALG = "rmt-enc-alg"
 ENC_KEY = "rmt-enc-key"
 ENC_DEK = "rmt-enc-dek"
+ENC_DISCLOSURE = "rmt-enc-disclosure"
+HUB_DISCLOSURE = "rmt-hub-disclosure"
 
 ORIGIN_SOURCE = "rmt-origin-source"
 ORIGIN_EVENT = "rmt-origin-event"

@@ -8,9 +8,8 @@
   the consent change feed (:mod:`hub.security.consent_feed`);
 * the key store's directory is verified on every read (signed by the hub, over the
   partner directory in effect: :func:`partners_digest`);
-* subject keys (crypto-shredding): ``data_dir/subject-keys.sqlite``, wrapped under the
-  master key ``<keys dir>/subject-keys.key`` (0600, generated once; sealed under
-  ``HUB_KEYS_PASSPHRASE`` when set).
+* subject keys (crypto-shredding) are not here: they live in the consent database, one
+  store for every router replica and the consent service (:mod:`consent.subject_keys`).
 """
 
 from __future__ import annotations
@@ -24,31 +23,24 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from hub.config import HubSettings
-from hub.keyfile import load_or_create_key, passphrase_of
 from hub.security.errors import KeyNotFound, KeyStoreError
 from hub.security.keys import DEFAULT_VALIDITY, KeyRole, KeyStore, PartnerKeys, PartnersDigest
-from hub.security.shredding import SubjectKeyStore
 from topics.partners import load_partners
 
 __all__ = [
     "HUB_ID",
     "OPERATIONS_ID",
-    "SUBJECT_KEYS_DB",
-    "SUBJECT_MASTER_KEY_FILE",
     "ensure_hub_identity",
     "ensure_identity",
     "key_store",
     "keys_dir",
     "partners_digest",
-    "subject_key_store",
 ]
 
 HUB_ID = "hub"
 OPERATIONS_ID = KeyRole.OPERATIONS.value
 """The hub operators' identity: hub-internal topics (dead letters, routing state) are
 encrypted to it."""
-SUBJECT_KEYS_DB = "subject-keys.sqlite"
-SUBJECT_MASTER_KEY_FILE = "subject-keys.key"
 
 
 def keys_dir(settings: HubSettings) -> Path:
@@ -99,15 +91,3 @@ def ensure_identity(
 def ensure_hub_identity(store: KeyStore, *, valid_for: timedelta = DEFAULT_VALIDITY) -> PartnerKeys:
     """The hub's current private keys, generated into ``store`` on first use."""
     return ensure_identity(store, HUB_ID, valid_for=valid_for)
-
-
-def subject_key_store(settings: HubSettings, *, cache_ttl_s: float = 30.0) -> SubjectKeyStore:
-    """The hub's subject key store (SQLite in data_dir, master key in the keys dir)."""
-    master = load_or_create_key(
-        None,
-        keys_dir(settings) / SUBJECT_MASTER_KEY_FILE,
-        label="subject key store master key",
-        env="(key file)",
-        passphrase=passphrase_of(settings),
-    )
-    return SubjectKeyStore(settings.data_dir / SUBJECT_KEYS_DB, master, cache_ttl_s=cache_ttl_s)

@@ -34,13 +34,14 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from hub.security.envelope import DekPolicy, EnvelopeDecryptor, EnvelopeEncryptor, is_encrypted
 from hub.security.errors import EnvelopeError, NotEncrypted, SecurityError, SigningError
 from hub.security.headers import (
     CE_ID,
+    ENC_DISCLOSURE,
     ORIGIN_EVENT,
     ORIGIN_SIG_KEY,
     ORIGIN_SOURCE,
@@ -67,10 +68,12 @@ class InboundRejected(SecurityError):
 
 @dataclass(frozen=True, slots=True)
 class Opened:
-    """A verified (and decrypted) inbox record."""
+    """A verified (and decrypted) inbox record; ``disclosure``: the plaintext of its
+    ``rmt-enc-disclosure`` header (a delivery's DisclosureEvent, bare Avro), if any."""
 
     value: bytes | None
     verdict: Verdict
+    disclosure: bytes | None = None
 
 
 def origin_headers(verdict: Verdict) -> list[tuple[str, bytes]]:
@@ -190,7 +193,10 @@ class PartnerSecurity:
                 raise NotEncrypted(f"an inbox record on {topic} is not encrypted")
             return Opened(value, verdict)
         plain = self._decryptor.decrypt(topic=topic, key=key, value=value, headers=headers)
-        return Opened(plain, verdict)
+        disclosure = self._decryptor.decrypt_header(
+            ENC_DISCLOSURE, topic=topic, key=key, headers=headers
+        )
+        return Opened(plain, verdict, disclosure)
 
 
 class HubSecurity:
@@ -343,12 +349,14 @@ class HubSecurity:
         value: bytes | None,
         headers: HeaderList,
         origin: Verdict | None = None,
+        sealed_headers: Sequence[tuple[str, bytes]] = (),
     ) -> tuple[bytes | None, list[tuple[str, bytes]]]:
         """(value, headers) to write to ``recipient``'s inbox: encrypted, then hub-signed.
 
         ``headers`` must hold the delivery's CloudEvents headers (its ``ce_id`` binds
-        the ciphertext); ``origin`` adds the publisher's identity from its verdict. A
-        tombstone (value None) is signed, not encrypted.
+        the ciphertext); ``origin`` adds the publisher's identity from its verdict;
+        ``sealed_headers`` (name, plaintext) are encrypted under the value's data key
+        (for the recipient only). A tombstone (value None) is signed, not encrypted.
         """
         out = list(headers)
         if origin is not None:
@@ -361,6 +369,7 @@ class HubSecurity:
             key=key,
             value=value,
             headers=out,
+            sealed_headers=sealed_headers,
         )
 
 
@@ -395,6 +404,7 @@ def _seal(
     key: bytes | None,
     value: bytes | None,
     headers: list[tuple[str, bytes]],
+    sealed_headers: Sequence[tuple[str, bytes]] = (),
 ) -> tuple[bytes | None, list[tuple[str, bytes]]]:
     try:
         event_id = header_text(headers, CE_ID)
@@ -407,7 +417,12 @@ def _seal(
         if recipient is None:
             raise SigningError("a value needs a recipient key to be sealed for")
         sealed, envelope = encryptor.encrypt(
-            recipient, topic=topic, key=key, value=value, event_id=event_id
+            recipient,
+            topic=topic,
+            key=key,
+            value=value,
+            event_id=event_id,
+            sealed_headers=sealed_headers,
         )
         headers = replace_headers(headers, envelope)
     return sealed, signer.sign(topic=topic, key=key, value=sealed, headers=headers)

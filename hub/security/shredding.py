@@ -17,13 +17,14 @@ A record type with such fields gets one extra field (:func:`sealed_field_schema`
 field's name in ``sealed_fields``; :meth:`FieldSealer.open` reverses it. It works on the
 record dict (Avro-shaped, after projection) right before serialization.
 
-:class:`SubjectKeyStore` (SQLite in ``data_dir``) is the hub's key service: keys wrapped
-under a master key (0600 file in the keys dir), destroyed keys overwritten in place
-(``PRAGMA secure_delete``) and kept as tombstones, so a token of a destroyed key fails
-with :class:`SubjectKeyShredded`. Other processes reach keys through a
-:class:`SubjectKeyProvider`: :class:`CachedSubjectKeys` caches what a fetch function
-returns for a bounded time; grants travel wrapped to the partner's X25519 key
-(:func:`wrap_subject_key`).
+:class:`SubjectKeyStore` is the hub's key service, one for every router replica and the
+consent service: the keys live in the consent database (``consent_subject_keys``, SQLite
+embedded, PostgreSQL in production; :class:`SubjectKeyRows`), wrapped under a master key
+(``HUB_SUBJECT_MASTER_KEY``), destroyed keys overwritten and kept as tombstones, so a
+token of a destroyed key fails with :class:`SubjectKeyShredded`. Partners reach keys
+through the consent service (``GET /v1/subject-keys/{subject}/{key id}``): grants
+travel wrapped to the partner's X25519 key (:func:`wrap_subject_key`) and a
+:class:`CachedSubjectKeys` keeps them for a bounded time (:data:`MAX_CACHE_S`).
 """
 
 from __future__ import annotations
@@ -32,22 +33,24 @@ import base64
 import binascii
 import json
 import os
-import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from hub.errors import HubError
 from hub.security import canonical
 from hub.security.envelope import EnvelopeDecryptor, EnvelopeEncryptor
 from hub.security.errors import (
     EnvelopeError,
+    KeyServiceUnavailable,
     ShreddingError,
+    SubjectKeyRefused,
     SubjectKeyShredded,
     SubjectKeyUnknown,
 )
@@ -55,6 +58,7 @@ from hub.security.keys import PartnerKeys, PublicKeyRecord
 from schemas.vocabulary import SPECIAL_CATEGORIES, DataCategory
 
 __all__ = [
+    "MAX_CACHE_S",
     "SEALED_FIELD",
     "TOKEN_PREFIX",
     "CachedSubjectKeys",
@@ -62,11 +66,14 @@ __all__ = [
     "SubjectKey",
     "SubjectKeyInfo",
     "SubjectKeyProvider",
+    "SubjectKeyRows",
     "SubjectKeyStore",
+    "WrappedSubjectKey",
     "is_token",
     "sealed_field_aad",
     "sealed_field_schema",
     "special_fields",
+    "unwrap_at_rest",
     "unwrap_subject_key",
     "wrap_subject_key",
 ]
@@ -151,67 +158,121 @@ class SubjectKeyProvider(Protocol):
         ...
 
 
-class SubjectKeyStore:
-    """The hub's subject keys: SQLite, wrapped at rest under ``master_key``.
+@dataclass(frozen=True, slots=True)
+class WrappedSubjectKey:
+    """A subject key as its store keeps it: wrapped under the master key, None once
+    destroyed (the row stays as a tombstone)."""
 
-    ``cache_ttl_s`` bounds how long a key read from the database is used without
-    looking again (another process sharing the file may destroy it); a destroy through
-    this instance takes effect at once.
+    key_id: str
+    subject: str
+    wrapped: bytes | None
+    created_at_ms: int
+    destroyed_at_ms: int | None = None
+
+    def __repr__(self) -> str:
+        state = "destroyed" if self.wrapped is None else "wrapped"
+        return f"WrappedSubjectKey(key_id={self.key_id!r}, subject={self.subject!r}, {state})"
+
+    __str__ = __repr__
+
+
+class SubjectKeyRows(Protocol):
+    """Where :class:`SubjectKeyStore` keeps its rows: the consent database
+    (:class:`consent.store.ConsentStore`), shared by every router replica and the consent
+    service. Errors are :class:`~hub.errors.HubError` s."""
+
+    def live_subject_key(self, subject: str) -> WrappedSubjectKey | None:
+        """The subject's newest key that is not destroyed."""
+        ...
+
+    def add_subject_key(
+        self, subject: str, make: Callable[[], WrappedSubjectKey]
+    ) -> WrappedSubjectKey:
+        """The subject's live key, or (none) the one ``make`` returns, stored: atomically,
+        so two processes never both make one."""
+        ...
+
+    def subject_key_row(self, key_id: str) -> WrappedSubjectKey | None:
+        """Key ``key_id``, destroyed or not; None when there never was one."""
+        ...
+
+    def subject_key_rows(self, subject: str) -> list[WrappedSubjectKey]:
+        """Every key of the subject, oldest first."""
+        ...
+
+    def destroy_subject_keys(self, subject: str, at_ms: int) -> int:
+        """Overwrite every live key of the subject; how many there were."""
+        ...
+
+
+class SubjectKeyStore:
+    """The hub's subject keys, in ``rows`` (the consent database), wrapped at rest under
+    ``master_key``.
+
+    ``cache_ttl_s`` bounds how long a key read from the database is used without looking
+    again (another process sharing the database may destroy it); a destroy through this
+    instance takes effect here at once. ``on_close`` runs on :meth:`close` (e.g. closing
+    a store opened for this instance only).
     """
 
     def __init__(
         self,
-        path: Path,
+        rows: SubjectKeyRows,
         master_key: bytes,
         *,
         cache_ttl_s: float = 30.0,
         clock: Callable[[], float] = time.time,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         if len(master_key) != _KEY:
             raise ShreddingError("the subject key store's master key must be 32 bytes")
-        self.path = path
+        self.rows = rows
         self._kek = AESGCM(master_key)
         self._ttl = cache_ttl_s
         self._clock = clock
+        self._on_close = on_close
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[SubjectKey, float]] = {}
         self._current: dict[str, str] = {}
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA secure_delete = ON")
-            self._db.execute("PRAGMA busy_timeout = 5000")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS subject_keys (key_id TEXT PRIMARY KEY, subject "
-                "TEXT NOT NULL, wrapped BLOB, created_at_ms INTEGER NOT NULL, destroyed_at_ms "
-                "INTEGER)"
-            )
-            self._db.execute(
-                "CREATE INDEX IF NOT EXISTS subject_keys_subject ON subject_keys (subject)"
-            )
-        except sqlite3.Error as exc:
-            raise ShreddingError(f"subject key store {path}: {exc}") from exc
-        os.chmod(path, 0o600)
 
     def __repr__(self) -> str:
-        return f"SubjectKeyStore(path={str(self.path)!r}, master_key=**********)"
+        return f"SubjectKeyStore(rows={self.rows!r}, master_key=**********)"
 
     def close(self) -> None:
         with self._lock:
             self._cache.clear()
-            self._db.close()
+            self._current.clear()
+        if self._on_close is not None:
+            self._on_close()
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
-
-    def _aad(self, subject: str, key_id: str) -> bytes:
-        return canonical.join(_STORE_LABEL, [canonical.item(subject), canonical.item(key_id)])
 
     def _cached(self, key_id: str) -> SubjectKey | None:
         hit = self._cache.get(key_id)
         if hit is None or self._clock() - hit[1] > self._ttl:
             return None
         return hit[0]
+
+    def wrap(self, key: SubjectKey, *, created_at_ms: int | None = None) -> WrappedSubjectKey:
+        """``key`` as the store keeps it (wrapped under the master key)."""
+        nonce = os.urandom(_NONCE)
+        wrapped = nonce + self._kek.encrypt(
+            nonce, key.secret, _at_rest_aad(key.subject, key.key_id)
+        )
+        return WrappedSubjectKey(
+            key.key_id,
+            key.subject,
+            wrapped,
+            self._now_ms() if created_at_ms is None else created_at_ms,
+        )
+
+    def _new(self, subject: str) -> WrappedSubjectKey:
+        key_id = os.urandom(_KEY_ID).hex()
+        return self.wrap(SubjectKey(subject, key_id, AESGCM.generate_key(bit_length=256)))
+
+    def _unwrap(self, row: WrappedSubjectKey) -> SubjectKey:
+        return _unwrap(self._kek, row)
 
     def current_key(self, subject: str) -> SubjectKey:
         with self._lock:
@@ -220,60 +281,25 @@ class SubjectKeyStore:
                 cached = self._cached(key_id)
                 if cached is not None:
                     return cached
-            try:
-                row = self._db.execute(
-                    "SELECT key_id, wrapped FROM subject_keys WHERE subject = ? AND wrapped IS "
-                    "NOT NULL ORDER BY created_at_ms DESC LIMIT 1",
-                    (subject,),
-                ).fetchone()
-                if row is not None:
-                    key = self._unwrap(subject, str(row[0]), bytes(row[1]))
-                else:
-                    key = self._create(subject)
-            except sqlite3.Error as exc:
-                raise ShreddingError(f"subject key store {self.path}: {exc}") from exc
+            with _store_errors():
+                row = self.rows.live_subject_key(subject) or self.rows.add_subject_key(
+                    subject, lambda: self._new(subject)
+                )
+            key = self._unwrap(row)
             self._cache[key.key_id] = (key, self._clock())
             self._current[subject] = key.key_id
             return key
-
-    def _create(self, subject: str) -> SubjectKey:
-        key_id = os.urandom(_KEY_ID).hex()
-        secret = AESGCM.generate_key(bit_length=256)
-        nonce = os.urandom(_NONCE)
-        wrapped = nonce + self._kek.encrypt(nonce, secret, self._aad(subject, key_id))
-        self._db.execute(
-            "INSERT INTO subject_keys (key_id, subject, wrapped, created_at_ms) VALUES (?,?,?,?)",
-            (key_id, subject, wrapped, self._now_ms()),
-        )
-        return SubjectKey(subject, key_id, secret)
-
-    def _unwrap(self, subject: str, key_id: str, wrapped: bytes) -> SubjectKey:
-        try:
-            secret = self._kek.decrypt(
-                wrapped[:_NONCE], wrapped[_NONCE:], self._aad(subject, key_id)
-            )
-        except InvalidTag as exc:
-            raise ShreddingError(
-                f"subject key {key_id} does not open with the master key (wrong key file?)"
-            ) from exc
-        return SubjectKey(subject, key_id, secret)
 
     def key(self, subject: str, key_id: str) -> SubjectKey:
         with self._lock:
             cached = self._cached(key_id)
             if cached is not None and cached.subject == subject:
                 return cached
-            try:
-                row = self._db.execute(
-                    "SELECT subject, wrapped FROM subject_keys WHERE key_id = ?", (key_id,)
-                ).fetchone()
-            except sqlite3.Error as exc:
-                raise ShreddingError(f"subject key store {self.path}: {exc}") from exc
-            if row is None or row[0] != subject:
+            with _store_errors():
+                row = self.rows.subject_key_row(key_id)
+            if row is None or row.subject != subject:
                 raise SubjectKeyUnknown(f"no key {key_id} for subject {subject}")
-            if row[1] is None:
-                raise SubjectKeyShredded(subject, key_id)
-            key = self._unwrap(subject, key_id, bytes(row[1]))
+            key = self._unwrap(row)
             self._cache[key_id] = (key, self._clock())
             return key
 
@@ -283,27 +309,14 @@ class SubjectKeyStore:
             for key_id in [k for k, (v, _) in self._cache.items() if v.subject == subject]:
                 del self._cache[key_id]
             self._current.pop(subject, None)
-            try:
-                cursor = self._db.execute(
-                    "UPDATE subject_keys SET wrapped = NULL, destroyed_at_ms = ? "
-                    "WHERE subject = ? AND wrapped IS NOT NULL",
-                    (self._now_ms(), subject),
-                )
-            except sqlite3.Error as exc:
-                raise ShreddingError(f"subject key store {self.path}: {exc}") from exc
-            return int(cursor.rowcount)
+            with _store_errors():
+                return self.rows.destroy_subject_keys(subject, self._now_ms())
 
     def keys_of(self, subject: str) -> list[SubjectKeyInfo]:
         """The subject's keys, oldest first (never the secrets)."""
-        try:
-            rows = self._db.execute(
-                "SELECT key_id, created_at_ms, destroyed_at_ms FROM subject_keys "
-                "WHERE subject = ? ORDER BY created_at_ms",
-                (subject,),
-            ).fetchall()
-        except sqlite3.Error as exc:
-            raise ShreddingError(f"subject key store {self.path}: {exc}") from exc
-        return [SubjectKeyInfo(subject, str(r[0]), int(r[1]), r[2]) for r in rows]
+        with _store_errors():
+            rows = self.rows.subject_key_rows(subject)
+        return [SubjectKeyInfo(subject, r.key_id, r.created_at_ms, r.destroyed_at_ms) for r in rows]
 
     def is_shredded(self, subject: str) -> bool:
         """True when the subject had keys and none is live."""
@@ -311,44 +324,103 @@ class SubjectKeyStore:
         return bool(infos) and all(i.destroyed for i in infos)
 
 
+def _at_rest_aad(subject: str, key_id: str) -> bytes:
+    return canonical.join(_STORE_LABEL, [canonical.item(subject), canonical.item(key_id)])
+
+
+def _unwrap(kek: AESGCM, row: WrappedSubjectKey) -> SubjectKey:
+    if row.wrapped is None:
+        raise SubjectKeyShredded(row.subject, row.key_id)
+    wrapped = row.wrapped
+    try:
+        secret = kek.decrypt(
+            wrapped[:_NONCE], wrapped[_NONCE:], _at_rest_aad(row.subject, row.key_id)
+        )
+    except InvalidTag as exc:
+        raise ShreddingError(
+            f"subject key {row.key_id} does not open with the master key (another "
+            "HUB_SUBJECT_MASTER_KEY than the one it was stored under?)"
+        ) from exc
+    return SubjectKey(row.subject, row.key_id, secret)
+
+
+def unwrap_at_rest(row: WrappedSubjectKey, master_key: bytes) -> SubjectKey:
+    """The key in ``row``, wrapped under ``master_key`` (a migration between master keys);
+    SubjectKeyShredded for a tombstone."""
+    if len(master_key) != _KEY:
+        raise ShreddingError("a subject key master key must be 32 bytes")
+    return _unwrap(AESGCM(master_key), row)
+
+
+@contextmanager
+def _store_errors() -> Iterator[None]:
+    """A database error of the rows as KeyServiceUnavailable: the caller tries again
+    (a router's batch, a partition's load), it never takes a key for missing."""
+    try:
+        yield
+    except ShreddingError:
+        raise
+    except HubError as exc:
+        raise KeyServiceUnavailable(f"subject key store: {exc}") from exc
+
+
+MAX_CACHE_S = 300.0
+"""The longest a :class:`CachedSubjectKeys` keeps an answer: a destroyed key, or a grant
+refused since, stops opening fields in the process within this time at the latest."""
+
+
 class CachedSubjectKeys:
     """A provider for processes outside the hub: ``fetch`` asks the hub's key service.
 
-    ``fetch(subject, key_id)`` returns the key (``key_id`` None: the current one) or
-    raises SubjectKeyShredded. Answers are kept ``ttl_s`` seconds (default 60), so a
-    destroy reaches this process within that time; shredded answers are kept too.
+    ``fetch(subject, key_id)`` returns the key (``key_id`` None: the current one), or the
+    key and how long the service lets it be kept (seconds), or raises SubjectKeyShredded
+    or SubjectKeyRefused. An answer is kept for ``ttl_s`` seconds (default 60), or less
+    when the service says so, never more than :data:`MAX_CACHE_S`: a key destroyed or a
+    grant refused reaches this process within that time (:meth:`forget` at once).
+    Shredded and refused answers are kept too; KeyServiceUnavailable is not (the next
+    use asks again).
     """
 
     def __init__(
         self,
-        fetch: Callable[[str, str | None], SubjectKey],
+        fetch: Callable[[str, str | None], SubjectKey | tuple[SubjectKey, float]],
         *,
         ttl_s: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
+        if not 0 <= ttl_s <= MAX_CACHE_S:
+            raise ShreddingError(f"a subject key cache lasts 0 to {MAX_CACHE_S:.0f} seconds")
+        self._on_close = on_close
         self._fetch = fetch
         self._ttl = ttl_s
         self._clock = clock
         self._lock = threading.Lock()
-        self._keys: dict[tuple[str, str | None], tuple[SubjectKey | None, float]] = {}
+        self._keys: dict[tuple[str, str | None], tuple[SubjectKey | ShreddingError, float]] = {}
+
+    @property
+    def ttl_s(self) -> float:
+        return self._ttl
 
     def _get(self, subject: str, key_id: str | None) -> SubjectKey:
         now = self._clock()
         with self._lock:
             hit = self._keys.get((subject, key_id))
-        if hit is not None and now - hit[1] <= self._ttl:
-            if hit[0] is None:
-                raise SubjectKeyShredded(subject, key_id)
+        if hit is not None and now < hit[1]:
+            if isinstance(hit[0], ShreddingError):
+                raise hit[0]
             return hit[0]
         try:
-            key = self._fetch(subject, key_id)
-        except SubjectKeyShredded:
+            answer = self._fetch(subject, key_id)
+        except (SubjectKeyShredded, SubjectKeyRefused) as exc:
             with self._lock:
-                self._keys[(subject, key_id)] = (None, now)
+                self._keys[(subject, key_id)] = (exc, now + self._ttl)
             raise
+        key, ttl = answer if isinstance(answer, tuple) else (answer, self._ttl)
+        until = now + max(0.0, min(ttl, self._ttl))
         with self._lock:
-            self._keys[(subject, key_id)] = (key, now)
-            self._keys[(subject, key.key_id)] = (key, now)
+            self._keys[(subject, key_id)] = (key, until)
+            self._keys[(subject, key.key_id)] = (key, until)
         return key
 
     def current_key(self, subject: str) -> SubjectKey:
@@ -362,6 +434,13 @@ class CachedSubjectKeys:
         with self._lock:
             for cache_key in [k for k in self._keys if k[0] == subject]:
                 del self._keys[cache_key]
+
+    def close(self) -> None:
+        """Drop every cached key (and close what ``on_close`` closes)."""
+        with self._lock:
+            self._keys.clear()
+        if self._on_close is not None:
+            self._on_close()
 
 
 def wrap_subject_key(

@@ -7,7 +7,11 @@ long-running command (``up``, ``router``, ``consent serve``, ``monitor aggregate
 * ``HUB_PSEUDONYM_KEY`` is unset (the public development key would make every client
   pseudonym computable by anyone);
 * record security is off (``HUB_SECURITY_ENABLED=false``);
-* key storage is not persistent (:func:`key_storage_problem`).
+* key storage is not persistent (:func:`key_storage_problem`);
+* for the commands that seal or grant subject keys (``up``, ``router``, ``consent
+  serve``), with record security on: the subject keys would not be shared by the
+  replicas, ``HUB_SUBJECT_MASTER_KEY`` unset (each replica would generate its own master
+  key) or ``HUB_DATABASE_URL`` unset (each would keep them in a SQLite file of its own).
 
 ``HUB_ALLOW_INSECURE=true`` starts anyway, logging every waived problem at CRITICAL.
 On the embedded broker (development, tests, the demo) nothing is checked. The workers a
@@ -45,6 +49,7 @@ REQUIRED_SECRETS = (
     "HUB_BSN_ENCRYPTION_KEY",
     "HUB_MONITOR_KEY",
     "HUB_KEYS_PASSPHRASE",
+    "HUB_SUBJECT_MASTER_KEY",
 )
 
 _MOUNTS = Path("/proc/self/mounts")
@@ -109,9 +114,13 @@ def key_storage_problem(
 
 
 def start_problems(
-    settings: HubSettings, mounts: Iterable[tuple[str, str]] | None = None
+    settings: HubSettings,
+    mounts: Iterable[tuple[str, str]] | None = None,
+    *,
+    subject_keys: bool = True,
 ) -> list[str]:
-    """What makes starting with ``settings`` unsafe (empty on the embedded broker)."""
+    """What makes starting with ``settings`` unsafe (empty on the embedded broker);
+    ``subject_keys``: the command seals or grants subject keys."""
     if settings.embedded:
         return []
     problems = []
@@ -127,15 +136,39 @@ def start_problems(
     storage = key_storage_problem(settings, mounts)
     if storage is not None:
         problems.append(storage)
+    if subject_keys and settings.security_enabled:
+        problems += _subject_key_problems(settings)
+    return problems
+
+
+def _subject_key_problems(settings: HubSettings) -> list[str]:
+    """Why the replicas would not share one store of subject keys."""
+    problems = []
+    master = settings.subject_master_key
+    if master is None or not master.get_secret_value():
+        problems.append(
+            "HUB_SUBJECT_MASTER_KEY is not set: each replica would generate its own master "
+            "key for the subject keys they share, and open none of the others'"
+        )
+    if not settings.database_url:
+        problems.append(
+            "HUB_DATABASE_URL is not set: the subject keys (and consents) would live in a "
+            "SQLite file of this replica, not shared by the others"
+        )
     return problems
 
 
 def check_start(
-    settings: HubSettings, command: str, mounts: Iterable[tuple[str, str]] | None = None
+    settings: HubSettings,
+    command: str,
+    mounts: Iterable[tuple[str, str]] | None = None,
+    *,
+    subject_keys: bool = True,
 ) -> None:
     """Refuse (ConfigError naming every setting at fault) to start ``command`` unsafely;
-    with ``HUB_ALLOW_INSECURE=true`` log each problem at CRITICAL and go on."""
-    problems = start_problems(settings, mounts)
+    with ``HUB_ALLOW_INSECURE=true`` log each problem at CRITICAL and go on.
+    ``subject_keys``: the command seals or grants subject keys (router, consent service)."""
+    problems = start_problems(settings, mounts, subject_keys=subject_keys)
     if not problems:
         return
     if settings.allow_insecure:

@@ -24,6 +24,8 @@ class RoutingState(Envelope):
     (:mod:`hub.router.monitoring`): the person as the national monitor may know them (the
     fields of :class:`hub.monitor.derive.MonitorSubject`, no direct identifier; null
     until a profile was accepted) and, per arrangement, the version before the latest.
+    Its health-derived fields are sealed with the subject's key on the topic
+    (``sealed_fields``; :meth:`hub.router.sealing.RouterSecurity.seal_fields`).
     """
 
     avro_name: ClassVar[str] = "nl.rmt.hub.RoutingState"
@@ -48,3 +50,4 @@ class RoutingState(Envelope):
     monitor_job_seeker_category: JobSeekerCategory | None = None
     monitor_banenafspraak: bool | None = None
     monitor_prior: list[PersonalArrangement] = Field(default_factory=list)
+    sealed_fields: dict[str, str] | None = None

@@ -28,6 +28,7 @@ from tests.helpers.consent import consent_settings, delete_topic
 from tests.helpers.waiting import wait_until
 
 REPO = Path(__file__).parents[2]
+TEST_MASTER_KEY = "c3ViamVjdC1rZXlzLW1hc3Rlci1rZXktb2YtdGVzdHM="
 
 
 class ServiceProcess:
@@ -93,6 +94,7 @@ def crash_env(
         "HUB_DATABASE_URL": database_url,
         "HUB_DATA_DIR": str(tmp_path),
         "HUB_PSEUDONYM_KEY": "consent-crash-test-pseudonym-key",  # an external cluster's demand
+        "HUB_SUBJECT_MASTER_KEY": TEST_MASTER_KEY,  # another (shared by every replica)
         "HUB_TOPIC_PREFIX": settings.topic_prefix,
         "HUB_TOPIC_PARTITIONS": str(settings.topic_partitions),
         "HUB_CONSENT_PORT": "0",

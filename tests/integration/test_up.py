@@ -80,6 +80,9 @@ def test_up_against_an_external_cluster_does_not_start_a_broker(
         "HUB_BOOTSTRAP_SERVERS": hub_settings.bootstrap_servers,
         "HUB_DATA_DIR": str(tmp_path),  # a persistent key store, placed explicitly
         "HUB_PSEUDONYM_KEY": "up-external-test-pseudonym-key",
+        # the subject keys every replica shares: a master key and the consent database
+        "HUB_SUBJECT_MASTER_KEY": "c3ViamVjdC1rZXlzLW1hc3Rlci1rZXktb2YtdGVzdHM=",
+        "HUB_DATABASE_URL": f"sqlite:///{tmp_path / 'consent.db'}",
         "HUB_REGISTRY_PORT": "0",
         "HUB_CONSENT_PORT": "0",
     }

@@ -56,6 +56,7 @@ class ConsentService:
                 "PYTHONPATH": str(Path(__file__).parents[2]),
                 "HUB_CONSENT_PORT": "0",
                 "HUB_PSEUDONYM_KEY": "consent-faults-test-pseudonym-key",  # external cluster
+                "HUB_SUBJECT_MASTER_KEY": "c3ViamVjdC1rZXlzLW1hc3Rlci1rZXktb2YtdGVzdHM=",
                 "HUB_LOG_LEVEL": log_level,
                 "HUB_LOG_JSON": str(log_json).lower(),
             }

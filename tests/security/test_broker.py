@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from consent.store import open_store
 from hub.cli import audit as audit_cli
 from hub.config import HubSettings
 from hub.kafka import producer
@@ -199,7 +200,9 @@ def test_after_shredding_delivered_special_fields_are_unreadable_by_anyone(
     hub_settings: HubSettings, topic_factory: Callable[..., str], store: KeyStore, tmp_path: Path
 ) -> None:
     inboxes = {AMSTERDAM: topic_factory(), UTRECHT: topic_factory()}
-    subject_keys = SubjectKeyStore(tmp_path / "subject-keys.sqlite", bytes(range(32)))
+    database = open_store(f"sqlite:///{tmp_path / 'consent.db'}")
+    database.migrate()
+    subject_keys = SubjectKeyStore(database, bytes(range(32)))
     hub = HubSecurity.from_store(store)
     sealer = FieldSealer(subject_keys)
     profile = {
@@ -234,7 +237,7 @@ def test_after_shredding_delivered_special_fields_are_unreadable_by_anyone(
 
     # consent withdrawn: the hub destroys the subject's key
     assert subject_keys.destroy("p1") == 1
-    fresh = SubjectKeyStore(subject_keys.path, bytes(range(32)))  # any process, any time
+    fresh = SubjectKeyStore(database, bytes(range(32)))  # any process, any time
     for recipient in inboxes:
         record = read_back(recipient)  # the envelope still opens for its recipient ...
         assert record["banenafspraak"] is None
@@ -248,6 +251,7 @@ def test_after_shredding_delivered_special_fields_are_unreadable_by_anyone(
         )
     fresh.close()
     subject_keys.close()
+    database.close()
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 from datetime import timedelta
 
@@ -11,10 +12,11 @@ from hub.security.envelope import (
     DekPolicy,
     EnvelopeDecryptor,
     EnvelopeEncryptor,
+    SelfSealer,
     is_encrypted,
 )
 from hub.security.errors import DecryptionFailed, EnvelopeError, NotEncrypted, NotForRecipient
-from hub.security.headers import CE_ID, ENC_DEK, ENC_KEY
+from hub.security.headers import CE_ID, ENC_DEK, ENC_DISCLOSURE, ENC_KEY, HUB_DISCLOSURE
 from hub.security.keys import KeyStore
 from tests.helpers.security import AMSTERDAM, UTRECHT, UWV
 
@@ -175,3 +177,72 @@ def test_reprs_hide_keys(store: KeyStore) -> None:
     seal(encryptor, store)
     assert "AESGCM" not in repr(encryptor)
     assert "live_deks=1" in repr(encryptor)
+
+
+def test_an_encrypted_header_opens_for_the_recipient_only_and_only_in_its_record(
+    store: KeyStore,
+) -> None:
+    """A header sealed under the record's data key (the delivery's disclosure) is
+    ciphertext on the topic, opens for the recipient, and not in another header, record
+    or topic."""
+    encryptor = EnvelopeEncryptor()
+    secret = b"categories: health; fields: work_limitation"
+    event_id = str(uuid.uuid4())
+    value, headers = encryptor.encrypt(
+        store.directory().current(AMSTERDAM),
+        topic=TOPIC,
+        key=KEY,
+        value=PLAIN,
+        event_id=event_id,
+        sealed_headers=[(ENC_DISCLOSURE, secret)],
+    )
+    headers = [(CE_ID, event_id.encode()), *headers]
+    assert secret not in b"".join(v for _, v in headers)
+    amsterdam = EnvelopeDecryptor(store.private_keys(AMSTERDAM))
+    assert amsterdam.decrypt_header(ENC_DISCLOSURE, topic=TOPIC, key=KEY, headers=headers) == secret
+    assert amsterdam.decrypt(topic=TOPIC, key=KEY, value=value, headers=headers) == PLAIN
+    assert amsterdam.decrypt_header("rmt-other", topic=TOPIC, key=KEY, headers=headers) is None
+    with pytest.raises(NotForRecipient):
+        EnvelopeDecryptor(store.private_keys(UWV)).decrypt_header(
+            ENC_DISCLOSURE, topic=TOPIC, key=KEY, headers=headers
+        )
+    renamed = [("rmt-other" if n == ENC_DISCLOSURE else n, v) for n, v in headers]
+    moved = [
+        (n, dict(headers)[ENC_DISCLOSURE] if n == ENC_DISCLOSURE else v)
+        for n, v in seal(encryptor, store)[1]
+    ] + [(ENC_DISCLOSURE, dict(headers)[ENC_DISCLOSURE])]
+    for bad in (
+        lambda: amsterdam.decrypt_header("rmt-other", topic=TOPIC, key=KEY, headers=renamed),
+        lambda: amsterdam.decrypt_header(ENC_DISCLOSURE, topic="t2", key=KEY, headers=headers),
+        lambda: amsterdam.decrypt_header(ENC_DISCLOSURE, topic=TOPIC, key=b"p2", headers=headers),
+        lambda: amsterdam.decrypt_header(ENC_DISCLOSURE, topic=TOPIC, key=KEY, headers=moved),
+    ):
+        with pytest.raises(DecryptionFailed):
+            bad()
+
+
+def test_self_sealed_values_open_only_for_the_key_holder_and_cannot_be_made_by_others(
+    store: KeyStore,
+) -> None:
+    """The router's copy of a disclosure is sealed under a key derived from the operations
+    private key: its holder opens it, a copy moved elsewhere does not open, and whoever
+    lacks the private key can neither open nor make one (the public key is no help)."""
+    store.new("operations")
+    mine = SelfSealer(store.private_keys("operations"))
+    sealed = mine.seal(HUB_DISCLOSURE, topic=TOPIC, key=KEY, event_id="e1", value=b"disclosed")
+    assert b"disclosed" not in sealed
+    assert mine.open(HUB_DISCLOSURE, sealed, topic=TOPIC, key=KEY, event_id="e1") == b"disclosed"
+    with pytest.raises(DecryptionFailed):
+        mine.open(HUB_DISCLOSURE, sealed, topic=TOPIC, key=KEY, event_id="e2")
+    with pytest.raises(DecryptionFailed):
+        mine.open(ENC_DISCLOSURE, sealed, topic=TOPIC, key=KEY, event_id="e1")
+    other = SelfSealer(store.private_keys(UWV))
+    with pytest.raises(NotForRecipient):
+        other.open(HUB_DISCLOSURE, sealed, topic=TOPIC, key=KEY, event_id="e1")
+    # a forger names the operations key id but derives its key from another private key
+    forged = other.seal(HUB_DISCLOSURE, topic=TOPIC, key=KEY, event_id="e1", value=b"fake")
+    raw = base64.b64decode(forged)
+    forged = base64.b64encode(bytes.fromhex(store.private("operations").key_id) + raw[16:])
+    with pytest.raises(DecryptionFailed):
+        mine.open(HUB_DISCLOSURE, forged, topic=TOPIC, key=KEY, event_id="e1")
+    assert "**********" in repr(mine)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from consent.store import open_store
 from hub.security.errors import SecurityError
 from hub.security.keys import KeyStore, PartnerKeys
 from hub.security.pipeline import HubSecurity, InboundRejected, PartnerSecurity
@@ -45,7 +46,9 @@ def test_a_whole_exchange_leaks_no_secret(
     store: KeyStore, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    subject_keys = SubjectKeyStore(tmp_path / "sk.sqlite", bytes(range(32)))
+    database = open_store(f"sqlite:///{tmp_path / 'consent.db'}")
+    database.migrate()
+    subject_keys = SubjectKeyStore(database, bytes(range(32)))
     hub = HubSecurity.from_store(store, replay_guard=ReplayGuard())
     uwv = PartnerSecurity.from_store(store, UWV)
     amsterdam = PartnerSecurity.from_store(store, AMSTERDAM)
@@ -95,3 +98,4 @@ def test_a_whole_exchange_leaks_no_secret(
     assert subject_key.secret.hex() not in blob
     assert base64.b64encode(subject_key.secret).decode() not in blob
     subject_keys.close()
+    database.close()

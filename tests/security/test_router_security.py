@@ -20,6 +20,7 @@ import pytest
 from kafka.admin import NewTopic
 from typer.testing import CliRunner
 
+from consent.subject_keys import subject_key_store
 from hub.cli import audit as audit_cli
 from hub.ids import EventId
 from hub.kafka import admin_client, create_topics
@@ -29,17 +30,26 @@ from hub.sdk.security import open_sealed_fields
 from hub.security.envelope import EnvelopeDecryptor
 from hub.security.errors import NotForRecipient, SubjectKeyShredded
 from hub.security.headers import SIG
-from hub.security.hub_identity import HUB_ID, subject_key_store
+from hub.security.hub_identity import HUB_ID
 from hub.security.keys import KeyStatus, KeyStore
 from hub.security.pipeline import PartnerSecurity
 from hub.security.shredding import FieldSealer
 from hub.security.signing import RecordVerifier
 from hub.serde.canonical import cloud_event_headers
-from schemas.models import ClientProfile, DeadLetter, ErasureNotice, RejectionNotice
+from schemas import codec
+from schemas.models import (
+    ClientProfile,
+    DeadLetter,
+    DisclosureEvent,
+    ErasureNotice,
+    RejectionNotice,
+    RoutingState,
+)
 from schemas.models.enums import DeadLetterReason, HealthNeed
 from schemas.vocabulary import DataCategory, Purpose
 from tests.router.helpers import records
 from tests.router.helpers.hubtest import Hub, Received, delivered_ids
+from tests.router.helpers.workers import fresh_worker
 
 pytestmark = pytest.mark.integration
 
@@ -570,3 +580,163 @@ def _as_raw(received: Received) -> Any:
         value=received.raw,
         headers=list(received.headers.items()),
     )
+
+
+def _state_snapshot(hub: Hub, event_id: str) -> Received:
+    """The routing-state record of the accepted record ``event_id``, as on the topic."""
+    topic = hub.catalogue.routing_state.name
+    found = hub.wait_for(
+        lambda: hub.read(topic),
+        lambda rs: any(getattr(r.record, "source_event_id", None) == event_id for r in rs),
+        what=f"the routing state of {event_id}",
+    )
+    return next(r for r in found if getattr(r.record, "source_event_id", None) == event_id)
+
+
+def test_regression_routing_state_held_health_flags_in_clear_for_the_operations_key(
+    hub: Hub,
+) -> None:
+    """The routing state held the health-derived flags (banenafspraak, reduced wage value)
+    behind the operators' key only: whoever holds it read them, and they outlived the
+    erasure. They are now sealed with the subject's key like every special-category field
+    the hub writes: null in the snapshot, unreadable for everyone once the key is gone."""
+    who, consent = consented(hub, *PROFILE_CATEGORIES, DataCategory.HEALTH)
+    accepted = records.profile(who, banenafspraak=True, reduced_wage_value=True)
+    hub.publish(accepted)
+    state = _state_snapshot(hub, accepted.event_id)
+    assert state.record.banenafspraak is True  # type: ignore[union-attr]  # the router's view
+    # what the holder of the operations key reads: the decrypted snapshot, not opened
+    plain = hub.open(_as_raw(state))
+    assert plain is not None
+    snapshot = hub.codec.decode(plain, _ctx(state))
+    assert isinstance(snapshot, RoutingState)
+    assert snapshot.banenafspraak is None
+    assert snapshot.reduced_wage_value is None
+    assert snapshot.monitor_banenafspraak is None
+    assert snapshot.sealed_fields is not None
+    sealed = {"banenafspraak", "reduced_wage_value", "monitor_banenafspraak"}
+    assert set(snapshot.sealed_fields) == sealed
+    keys = subject_key_store(hub.settings, cache_ttl_s=0.0)
+    try:
+        opened = open_sealed_fields(snapshot, FieldSealer(keys), on_shredded="raise")
+        assert opened.banenafspraak is True
+        assert opened.reduced_wage_value is True
+
+        hub.withdraw(consent)  # the key is destroyed: the flags are gone with it
+        hub.wait_for(
+            lambda: hub.inbox(GEMEENTE),
+            lambda rs: any(
+                isinstance(r.record, ErasureNotice) and r.record.consent_id == consent.consent_id
+                for r in rs
+            ),
+            what="the erasure notice",
+        )
+        assert keys.is_shredded(who)
+        for field, token in snapshot.sealed_fields.items():
+            with pytest.raises(SubjectKeyShredded):
+                FieldSealer(keys).open_value(who, field, token)
+    finally:
+        keys.close()
+
+
+_CATEGORY_NAMES = [c.value for c in DataCategory]
+_FIELD_NAMES = [
+    name
+    for name in ClientProfile.model_fields
+    if len(name) > 5 and name not in {"event_id", "occurred_at", "source_partner"}
+]
+
+
+def test_regression_inbox_headers_named_the_disclosed_categories_and_fields(hub: Hub) -> None:
+    """Every delivery carried its DisclosureEvent in clear in the rmt-disclosure header:
+    a reader of the inbox topic without keys learnt which categories (health) and fields
+    were disclosed, for which purpose, under which consents. The disclosure now travels
+    inside the envelope for the recipient (rmt-enc-disclosure) and sealed for the hub
+    itself (rmt-hub-disclosure); the recipient still reads it."""
+    who, consent = consented(hub, *PROFILE_CATEGORIES, DataCategory.HEALTH)
+    profile = records.profile(who, work_limitation=True, banenafspraak=True)
+    hub.publish(profile)
+    delivery = _delivered_profile(hub, profile.event_id)
+    assert "rmt-disclosure" not in delivery.headers
+    names = " ".join(delivery.headers).encode()
+    values = b"\x00".join(delivery.headers.values())
+    for secret in (
+        *_CATEGORY_NAMES,
+        *_FIELD_NAMES,
+        Purpose.ARRANGEMENT.value,
+        consent.consent_id,
+        "HEALTH",
+    ):
+        assert secret.encode() not in values, f"{secret!r} in the headers of a delivery"
+        assert secret.encode() not in names, f"{secret!r} in a header name of a delivery"
+    raw = _raw_bytes(hub, hub.catalogue.inbox(GEMEENTE).name)
+    for secret in ("work_limitation", "health_needs", "labour_market_profile", "ARRANGEMENT"):
+        assert secret.encode() not in raw, f"{secret!r} in clear on the inbox topic"
+
+    opened = hub.partner(GEMEENTE).open_inbound(
+        topic=delivery.topic,
+        key=delivery.key,
+        value=delivery.raw,
+        headers=list(delivery.headers.items()),
+    )
+    assert opened.disclosure is not None  # the recipient reads what it was given, and why
+    event = codec.decode_as(DisclosureEvent, opened.disclosure)
+    assert event.recipient == GEMEENTE
+    assert DataCategory.HEALTH in event.data_categories
+    assert "work_limitation" in event.fields
+    assert consent.consent_id in event.consent_ids
+    with pytest.raises(NotForRecipient):  # nobody else does
+        hub.partner("uwv").open_inbound(
+            topic=delivery.topic,
+            key=delivery.key,
+            value=delivery.raw,
+            headers=list(delivery.headers.items()),
+        )
+
+
+def test_regression_a_disclosure_planted_in_an_inbox_was_audited_as_a_delivery(
+    hub: Hub,
+) -> None:
+    """A worker loading a partition took the rmt-disclosure header of any inbox record for
+    a delivery of the hub's, and audited the 'missing' disclosure: anyone who could write
+    an inbox topic put a disclosure that never happened, hub-signed, into the subject
+    access report. A disclosure is now read back only from the hub's sealed copy (or a
+    record the hub signed); a planted one is ignored with a CRITICAL line."""
+    who, _ = consented(hub)
+    genuine = records.profile(who)
+    hub.publish(genuine)
+    audits = hub.wait_for(
+        hub.audit,
+        lambda rs: any(getattr(r.record, "source_event_id", None) == genuine.event_id for r in rs),
+        what="the audit record of a genuine delivery",
+    )
+    model = next(
+        r.record for r in audits if getattr(r.record, "source_event_id", None) == genuine.event_id
+    )
+    assert isinstance(model, DisclosureEvent)
+    planted_id = str(uuid.uuid4())
+    forged = model.model_copy(update={"event_id": planted_id, "source_event_id": planted_id})
+    key = who.encode()
+    inbox = hub.catalogue.inbox(GEMEENTE).name
+    for name, value in (
+        ("rmt-disclosure", hub.codec.encode_disclosure(forged)),  # in clear, as before
+        ("rmt-hub-disclosure", base64.b64encode(bytes(56))),  # a copy the hub never sealed
+    ):
+        hub.publish_raw(
+            inbox,
+            key=key,
+            value=b"\x00anything",
+            headers=[("ce_id", planted_id.encode()), (name, value)],
+            partition=partition_of(key, hub.settings.topic_partitions),
+        )
+    worker = fresh_worker(hub, f"planted-{planted_id[:6]}")
+    after = records.profile(who)  # same partition: its audit is written after any recovery
+    hub.publish(after)
+    audits = hub.wait_for(
+        hub.audit,
+        lambda rs: any(getattr(r.record, "source_event_id", None) == after.event_id for r in rs),
+        what="the audit record of the next delivery",
+    )
+    assert planted_id not in {str(getattr(r.record, "event_id", "")) for r in audits}
+    assert worker.log_file is not None
+    assert "a disclosure the hub did not write" in worker.log_file.read_text()

@@ -13,13 +13,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import SecretStr
 
 from consent.crypto import KEY_FILE_NAME, load_master_key
+from consent.subject_keys import SUBJECT_MASTER_KEY_FILE, subject_key_store
 from hub.config import HubSettings
 from hub.keyfile import KeyFileError, load_or_create_key
 from hub.monitor.errors import MonitorKeyError
 from hub.monitor.pseudonym import add_key_version, key_path, load_keyring
 from hub.sealed import SCRYPT_N, SealedError, is_sealed, seal, unseal
 from hub.security.errors import KeyStoreError
-from hub.security.hub_identity import SUBJECT_MASTER_KEY_FILE, keys_dir, subject_key_store
+from hub.security.hub_identity import keys_dir
 from hub.security.keys import KeyStore
 
 PASSPHRASE = "correct horse battery staple"

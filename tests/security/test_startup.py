@@ -19,6 +19,7 @@ runner = CliRunner(env={"COLUMNS": "200"})
 
 CLUSTER = "kafka-1:9092"
 KEY = "c2VjcmV0LXBzZXVkb255bS1rZXktb2YtdGhlLXRlc3Rz"
+MASTER = "bWFzdGVyLWtleS1vZi10aGUtc3ViamVjdC1rZXktdGVzdHM="
 DISK = [("/", "ext4")]
 
 
@@ -38,6 +39,8 @@ def settings(**overrides: Any) -> HubSettings:
         "bootstrap_servers": CLUSTER,
         "pseudonym_key": KEY,
         "keys_dir": Path("/var/lib/rmt-hub/keys"),
+        "subject_master_key": MASTER,
+        "database_url": "postgresql://rmt_hub@postgres:5432/rmt_hub",
     }
     return HubSettings(**(base | overrides))
 
@@ -74,6 +77,22 @@ def test_the_override_starts_anyway_and_says_so_loudly(caplog: pytest.LogCapture
     assert all("INSECURE START of rmt-hub router" in line for line in critical)
     assert any("HUB_SECURITY_ENABLED=false" in line for line in critical)
     assert any("HUB_PSEUDONYM_KEY" in line for line in critical)
+
+
+def test_regression_replicas_would_not_share_the_subject_keys() -> None:
+    """Each router replica kept its subject keys in a SQLite file of its own, under a
+    master key it generated: replicas sealed one subject's fields with different keys,
+    and a rebuilt container lost them all."""
+    with pytest.raises(ConfigError, match="HUB_SUBJECT_MASTER_KEY is not set"):
+        check_start(settings(subject_master_key=None), "rmt-hub router", mounts=DISK)
+    with pytest.raises(ConfigError, match="HUB_DATABASE_URL is not set"):
+        check_start(settings(database_url=None), "rmt-hub consent serve", mounts=DISK)
+    # nothing is sealed with record security off (refused for its own reason)
+    problems = start_problems(settings(security_enabled=False, database_url=None), mounts=DISK)
+    assert not any("HUB_DATABASE_URL" in p for p in problems)
+    # nor by the commands that hold no subject keys (monitor, registry, webhook)
+    unshared = settings(subject_master_key=None, database_url=None)
+    assert start_problems(unshared, mounts=DISK, subject_keys=False) == []
 
 
 def test_regression_key_store_not_placed_explicitly() -> None:

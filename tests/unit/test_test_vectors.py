@@ -204,6 +204,38 @@ def test_a_subject_key_grant_opens_with_the_partners_key(vectors: Vectors) -> No
     assert got.secret.hex() == grant["subject_key_hex"]
 
 
+def test_a_delivery_s_disclosure_opens_inside_its_envelope(vectors: Vectors) -> None:
+    case = vectors["disclosures.json"]
+    keys = keys_of(vectors)
+    gemeente = PartnerSecurity(
+        keys=keys["gemeente-amsterdam"], directory=directory_of(vectors), clock=clock
+    )
+    got = gemeente.open_inbound(
+        topic=case["topic"],
+        key=raw(case["key_hex"]),
+        value=raw(case["value_hex"]),
+        headers=headers(case["headers"]),
+    )
+    assert got.verdict.signer == "hub"
+    assert got.value is not None
+    assert got.value.hex() == case["plaintext_hex"]
+    assert got.disclosure is not None
+    assert got.disclosure.hex() == case["disclosure_hex"]
+    event = codec.decode("nl.rmt.hub.DisclosureEvent", got.disclosure)
+    assert json.loads(event.model_dump_json()) == case["disclosure_json"]
+    # from the documented parts alone: AES-256-GCM(DEK, nonce, disclosure, header aad)
+    sealed = base64.b64decode(dict(case["headers"])[case["header_name"]])
+    assert sealed[:12].hex() == case["header_nonce_hex"]
+    plain = AESGCM(bytes.fromhex(case["dek_hex"])).decrypt(
+        sealed[:12], sealed[12:], bytes.fromhex(case["header_aad_hex"])
+    )
+    assert plain.hex() == case["disclosure_hex"]
+    names = [name for name, _ in case["headers"]]
+    assert "rmt-disclosure" not in names
+    for category in case["disclosure_json"]["data_categories"]:
+        assert category not in json.dumps(case["headers"])
+
+
 def test_pseudonyms_and_event_ids(vectors: Vectors) -> None:
     for case in vectors["pseudonyms.json"]["cases"]:
         assert Pseudonymiser(case["key_utf8"].encode())(case["bsn"]) == case["pseudonym"]

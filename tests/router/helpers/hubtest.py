@@ -25,6 +25,7 @@ from kafka import KafkaProducer, TopicPartition
 
 from consent.model import ConsentChangeMessage, Recipient
 from consent.outbox import avro_encoder, partition_for, wire_encoder
+from consent.subject_keys import subject_key_store
 from hub.config import HubSettings
 from hub.ids import ClientPseudonym, ConsentId, EventId, PartnerId
 from hub.kafka import admin_client, consumer, producer
@@ -38,7 +39,6 @@ from hub.security.consent_feed import CONSENT_SERVICE_ID, ConsentFeedSigner
 from hub.security.envelope import EnvelopeDecryptor, is_encrypted
 from hub.security.errors import EnvelopeError
 from hub.security.headers import ENC_KEY
-from hub.security.hub_identity import subject_key_store
 from hub.security.keys import KeyStore
 from hub.security.pipeline import PartnerSecurity
 from hub.security.shredding import FieldSealer, SubjectKeyStore
@@ -417,7 +417,7 @@ class Hub:
         return opened.value
 
     def subject_keys(self) -> SubjectKeyStore:
-        """The hub's subject key store (the router's, through the shared data dir)."""
+        """The hub's subject key store (the router's: the consent database of the data dir)."""
         if self._subject_keys is None:
             self._subject_keys = subject_key_store(self.settings, cache_ttl_s=0.0)
         return self._subject_keys

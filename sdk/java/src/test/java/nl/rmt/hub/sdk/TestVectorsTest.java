@@ -37,7 +37,7 @@ class TestVectorsTest {
     static final Path VECTORS = Path.of(System.getProperty("rmt.repo", "../..")).resolve("docs/test-vectors");
     static final Set<String> CHECKED = Set.of(
             "keys.json", "signatures.json", "envelopes.json", "records.json", "sealed-fields.json",
-            "subject-key-grants.json", "pseudonyms.json", "event-ids.json");
+            "subject-key-grants.json", "disclosures.json", "pseudonyms.json", "event-ids.json");
     static final ObjectMapper JSON = new ObjectMapper();
     static final HexFormat HEX = HexFormat.of();
 
@@ -199,6 +199,28 @@ class TestVectorsTest {
                     () -> decryptor.decrypt(topic, key, hex(c.path("ciphertext_hex")), headers, eventId + "x"));
             assertEquals("DECODE_ERROR", moved.reason());
         }
+    }
+
+    @Test
+    void disclosures() {
+        JsonNode c = vectors("disclosures.json");
+        Identity recipient = identities().get(c.path("recipient").asText());
+        String topic = c.path("topic").asText();
+        byte[] key = hex(c.path("key_hex"));
+        String eventId = c.path("event_id").asText();
+        String name = c.path("header_name").asText();
+        byte[] dekId = hex(c.path("dek_id_hex"));
+        assertArrayEquals(hex(c.path("header_aad_hex")),
+                Envelope.headerAad(name, topic, key, eventId, dekId, recipient.keyId()));
+        List<Header> headers = headers(c.path("headers"));
+        Envelope.Decryptor decryptor = new Envelope.Decryptor(List.of(recipient));
+        assertArrayEquals(hex(c.path("plaintext_hex")),
+                decryptor.decrypt(topic, key, hex(c.path("value_hex")), headers, eventId));
+        assertArrayEquals(hex(c.path("disclosure_hex")), decryptor.decryptHeader(name, topic, key, headers, eventId));
+        HubException moved = assertThrows(HubException.class,
+                () -> decryptor.decryptHeader(name, topic + "x", key, headers, eventId));
+        assertEquals("DECODE_ERROR", moved.reason());
+        assertEquals(null, decryptor.decryptHeader("rmt-enc-other", topic, key, headers, eventId));
     }
 
     @Test
