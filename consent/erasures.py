@@ -19,6 +19,7 @@ acknowledged within :data:`ACK_DUE` is *overdue* (a metric and the console's lis
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -30,7 +31,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from consent.errors import ConsentInvalid, ConsentNotFound, Forbidden
 from consent.labels import label
 from consent.model import PSEUDONYM_PATTERN, ConsentEvent, DisclosureRecord
-from consent.service import ConsentService
+from consent.service import EXPIRING_METRIC_EVERY_S, ConsentService
 from consent.store import ErasureAck, Window
 from hub.i18n import _, format_datetime
 from hub.ids import ClientPseudonym, ConsentId, EventId, PartnerId
@@ -38,15 +39,18 @@ from schemas.models.enums import ConsentChangeType
 
 __all__ = [
     "ACK_DUE",
+    "OVERDUE_METRIC_DAYS",
     "ROUTER_NAMESPACE",
     "AcknowledgeRequest",
     "ErasureList",
     "ErasureNoticeView",
     "ErasureStatus",
+    "OverdueGauge",
     "acknowledge",
     "erasure_notice_id",
     "notices_for",
     "recent_notices",
+    "refresh_overdue_metric",
     "render_erasures",
 ]
 
@@ -160,6 +164,34 @@ def _views(
                 )
             )
     return views
+
+
+OVERDUE_METRIC_DAYS = 90
+"""``rmt_erasure_acks_overdue`` counts the overdue notices of consents ended this recently."""
+
+
+def refresh_overdue_metric(service: ConsentService) -> int:
+    """Set ``rmt_erasure_acks_overdue`` (when the service has metrics); return the count."""
+    count = recent_notices(service, OVERDUE_METRIC_DAYS, ErasureStatus.OVERDUE, limit=1).overdue
+    if service.metrics is not None:
+        service.metrics.set_erasure_acks_overdue(count)
+    return count
+
+
+class OverdueGauge:
+    """Recounts ``rmt_erasure_acks_overdue`` at most every ``every_s`` seconds (the consent
+    service's background loop calls it after each cycle, like the expiring-consents gauge)."""
+
+    def __init__(self, service: ConsentService, every_s: float = EXPIRING_METRIC_EVERY_S) -> None:
+        self.service = service
+        self.every_s = every_s
+        self._at: float | None = None
+
+    def __call__(self) -> None:
+        now = time.monotonic()
+        if self._at is None or now - self._at >= self.every_s:
+            self._at = now
+            refresh_overdue_metric(self.service)
 
 
 def notices_for(service: ConsentService, subject: ClientPseudonym) -> list[ErasureNoticeView]:

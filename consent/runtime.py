@@ -37,6 +37,7 @@ from consent.disclosures import (
     disclosure_decoder_for,
     hub_directory,
 )
+from consent.erasures import OverdueGauge
 from consent.model import utc_now
 from consent.outbox import ChangeEncoder, OutboxRelay, avro_encoder, wire_encoder
 from consent.policy import PolicyMatrix, load_policy
@@ -158,7 +159,13 @@ class ConsentRuntime:
             self._close_codec()
             self.store.close()
             raise
-        self.relay.set_periodic(self.service.housekeeping)
+        overdue = OverdueGauge(self.service)
+
+        def housekeeping() -> None:
+            self.service.housekeeping()
+            overdue()
+
+        self.relay.set_periodic(housekeeping)
         self.ingester = (
             DisclosureIngester(
                 self.store,

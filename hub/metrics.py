@@ -19,6 +19,7 @@ name                                       type       labels
 ``rmt_consumer_lag``                       gauge      ``topic``, ``partition``, ``group``
 ``rmt_broker_data_loss_total``             counter    (none)
 ``rmt_consents_expiring``                  gauge      (none)
+``rmt_erasure_acks_overdue``               gauge      (none)
 =========================================  =========  =====================================
 
 plus the process collectors (``process_*``, ``python_gc_*``, ``python_info``).
@@ -36,6 +37,9 @@ plus the process collectors (``process_*``, ``python_gc_*``, ``python_info``).
 * ``rmt_consumer_lag``: high watermark minus the consumer's position, per partition.
 * ``rmt_consents_expiring``: GIVEN consents whose ``valid_until`` falls within the next
   30 days (the consent service; refreshed by its background loop).
+* ``rmt_erasure_acks_overdue``: erasure notices of the last 90 days that their recipient
+  has not acknowledged within 7 days (the consent service; refreshed by its background
+  loop).
 * ``rmt_broker_data_loss_total``: times this process found the cluster without the
   incarnation marker the hub stamped (:mod:`hub.continuity`).
 
@@ -181,6 +185,11 @@ class HubMetrics:
             "GIVEN consents whose valid_until falls within the next 30 days.",
             registry=self.registry,
         )
+        self.erasure_acks_overdue = Gauge(
+            "rmt_erasure_acks_overdue",
+            "Erasure notices of the last 90 days not acknowledged within 7 days.",
+            registry=self.registry,
+        )
 
     # --- recording -------------------------------------------------------------------------
     def record_in(self, topic: str, partner: str, count: int = 1) -> None:
@@ -200,6 +209,9 @@ class HubMetrics:
 
     def set_consents_expiring(self, count: int) -> None:
         self.consents_expiring.set(max(0, count))
+
+    def set_erasure_acks_overdue(self, count: int) -> None:
+        self.erasure_acks_overdue.set(max(0, count))
 
     def observe_latency(self, seconds: float) -> None:
         self.delivery_latency.observe(max(0.0, seconds))

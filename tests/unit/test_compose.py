@@ -224,11 +224,18 @@ def test_prometheus_alerts_on_expiring_consents() -> None:
     mounts = load(COMPOSE)["services"]["prometheus"]["volumes"]
     assert "./deploy/prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro" in mounts
     rules = {r["alert"]: r for g in load(alerts)["groups"] for r in g["rules"]}
-    assert {"ConsentsExpiringSoon", "ConsentsExpiringMetricAbsent"} <= set(rules)
+    assert {
+        "ConsentsExpiringSoon",
+        "ConsentsExpiringMetricAbsent",
+        "ErasureAcknowledgementsOverdue",
+    } <= set(rules)
     exposed = process_metrics().exposition().decode()
-    assert "rmt_consents_expiring" in exposed
+    published = set(re.findall(r"^# TYPE (rmt_\w+) ", exposed, re.MULTILINE))
+    assert {"rmt_consents_expiring", "rmt_erasure_acks_overdue"} <= published
     for rule in rules.values():
-        assert "rmt_consents_expiring" in rule["expr"]
+        read = set(re.findall(r"rmt_\w+", rule["expr"]))
+        assert read, rule["expr"]
+        assert read <= published, read - published
         assert rule["labels"]["severity"] in {"info", "warning", "critical"}
         assert rule["annotations"]["summary"]
         assert re.fullmatch(r"\d+[smh]", rule["for"])
