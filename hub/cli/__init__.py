@@ -49,6 +49,7 @@ def _register() -> None:
         deadletters,
         demo,
         docs,
+        intake,
         keys,
         monitor,
         registry,
@@ -73,6 +74,7 @@ def _register() -> None:
     app.add_typer(connect.app, name="connect")
     app.add_typer(demo.app, name="demo")
     app.add_typer(monitor.app, name="monitor")
+    app.add_typer(intake.app, name="intake")
     app.add_typer(keys.app, name="keys")
     app.add_typer(audit.app, name="audit")
     app.add_typer(deadletters.app, name="deadletters")
