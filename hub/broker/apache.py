@@ -72,8 +72,13 @@ class BrokerSecurity(Protocol):
 
 
 def new_cluster_id() -> str:
-    """A KRaft cluster id: a random UUID in URL-safe base64 without padding."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """A KRaft cluster id: a random UUID in URL-safe base64 without padding, never starting
+    with "-" (as Kafka's own ``Uuid.randomUuid``: the storage tool would read it as an
+    option, one start in 64)."""
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not text.startswith("-"):
+            return text
 
 
 def _as_properties(values: Mapping[str, str]) -> str:
