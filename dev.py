@@ -249,31 +249,16 @@ def task_test(args: list[str]) -> None:
         return
     # the broker-free tier on every core with the Java SDK's build beside it (the broker
     # tiers use its jar), then the broker tiers one test at a time (the broker:
-    # HUB_EMBEDDED_BROKER, else Apache Kafka where Java 17+ runs) with the smoke set on
-    # Tansu beside them: the broker tiers wait on sockets about half the time
+    # HUB_EMBEDDED_BROKER, else Apache Kafka where Java 17+ runs), then the smoke set on
+    # Tansu (after them: beside them, Tansu's client sockets were cut under the load)
     java = java_sdk_build()
     try:
         _pytest(["-m", "not integration", *PARALLEL, "--durations=10"])
     finally:
         if java is not None:
             java.finish()
-    smoke = _Beside(
-        "the Tansu smoke set",
-        [
-            str(BIN / "python"),
-            "-m",
-            "pytest",
-            "-m",
-            "tansu or tansu_only",
-            "-p",
-            "no:cacheprovider",
-        ],
-        env={"HUB_EMBEDDED_BROKER": "tansu"},
-    )
-    try:
-        _pytest(["-m", "integration and not tansu_only", "--durations=20"])
-    finally:
-        smoke.finish()
+    _pytest(["-m", "integration and not tansu_only", "--durations=20"])
+    _pytest(["-m", "tansu or tansu_only", "-p", "no:cacheprovider"], HUB_EMBEDDED_BROKER="tansu")
 
 
 def task_unit(args: list[str]) -> None:
