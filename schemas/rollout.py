@@ -16,9 +16,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 
-from hub.errors import ConfigError
+from hub.configfile import load_config
 from schemas.regions import Region
 
 __all__ = ["Rollout", "RolloutPhase", "load_rollout", "shipped_rollout"]
@@ -78,18 +78,9 @@ def load_rollout(path: Path | None = None) -> Rollout:
     """The roll-out of ``path`` (JSON), or the shipped one; ConfigError says what is wrong."""
     if path is None:
         return shipped_rollout()
-    try:
-        return Rollout.model_validate(json.loads(path.read_text(encoding="utf-8")))
-    except OSError as exc:
-        raise ConfigError(f"roll-out file {path}: {exc.strerror or exc}") from exc
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"roll-out file {path}: invalid JSON at line {exc.lineno} column {exc.colno}"
-        ) from exc
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "phases"
-        raise ConfigError(f"roll-out file {path}: {where}: {first['msg']}") from exc
+    return load_config(
+        Rollout, "roll-out file", str(path), lambda: path.read_text(encoding="utf-8")
+    )
 
 
 @cache

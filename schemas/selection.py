@@ -20,9 +20,9 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
-from hub.errors import ConfigError
+from hub.configfile import load_config
 from schemas.models import ClientProfile
 from schemas.models.enums import SelectionCriterion
 from schemas.regions import Region
@@ -211,16 +211,9 @@ def load_weights(path: Path | None = None) -> SelectionWeights:
     """The weights of ``path`` (JSON), or the shipped ones; ConfigError says what is wrong."""
     if path is None:
         return _shipped()
-    try:
-        return SelectionWeights.model_validate(json.loads(path.read_text(encoding="utf-8")))
-    except OSError as exc:
-        raise ConfigError(f"selection weights {path}: {exc.strerror or exc}") from exc
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"selection weights {path}: invalid JSON at line {exc.lineno}") from exc
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"selection weights {path}: {where}: {first['msg']}") from exc
+    return load_config(
+        SelectionWeights, "selection weights", str(path), lambda: path.read_text(encoding="utf-8")
+    )
 
 
 @cache

@@ -7,14 +7,13 @@ outbox from it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from hub.errors import ConfigError
+from hub.configfile import load_config
 from hub.ids import PartnerId
 from schemas.regions import Region
 from schemas.vocabulary import PartnerKind
@@ -71,20 +70,13 @@ class PartnerDirectory(BaseModel):
 
 def load_partners(path: Path | None = None) -> PartnerDirectory:
     """Read the partner directory (the built-in one when ``path`` is None)."""
-    source = str(path) if path else "built-in topics/partners.json"
-    try:
-        if path is None:
-            text = resources.files("topics").joinpath("partners.json").read_text("utf-8")
-        else:
-            text = path.read_text(encoding="utf-8")
-        return PartnerDirectory.model_validate(json.loads(text))
-    except OSError as exc:
-        raise ConfigError(f"partner directory {source}: {exc.strerror or exc}") from exc
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"partner directory {source}: invalid JSON at line {exc.lineno} column {exc.colno}"
-        ) from exc
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"partner directory {source}: {where}: {first['msg']}") from exc
+    if path is None:
+        return load_config(
+            PartnerDirectory,
+            "partner directory",
+            "built-in topics/partners.json",
+            lambda: resources.files("topics").joinpath("partners.json").read_text("utf-8"),
+        )
+    return load_config(
+        PartnerDirectory, "partner directory", str(path), lambda: path.read_text(encoding="utf-8")
+    )
